@@ -1,0 +1,300 @@
+/**
+ * An in-memory checkpoint storage: for tests, examples and single-process runs that need no durability.
+ * Checkpoints are kept as encoded text, so a loaded checkpoint never aliases the saved object, and every key
+ * lives in a `Map`, so ids such as `"__proto__"` are ordinary keys.
+ *
+ * @example
+ * ```ts
+ * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
+ *
+ * const storage = new MemoryCheckpointStorage();
+ * console.assert((await storage.list()).length === 0);
+ * ```
+ *
+ * @module
+ */
+import type { Checkpoint, CheckpointQuery, CheckpointStorage, CheckpointSummary } from "../src/checkpoint.ts";
+import { decodeCheckpoint, decodeValue, encodeCheckpoint, encodeValue } from "../src/codec.ts";
+import { CheckpointConflictError } from "../src/errors.ts";
+
+interface StoredCheckpoint {
+  /** The whole checkpoint, encoded. */
+  text: string;
+  /** The metadata alone, encoded, so `list` can return copies without decoding payloads. */
+  metadataText: string;
+  parentId: string | null;
+  sessionId: string;
+  workflowName: string;
+  superstep: number;
+  createdAt: string;
+}
+
+/**
+ * A {@linkcode CheckpointStorage} that keeps checkpoints in memory, in this process only.
+ *
+ * `save` and `load` cost one encode or decode of the checkpoint; `list` walks ids newest first from the
+ * `before` cursor and stops at `limit`.
+ *
+ * @example
+ * ```ts
+ * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
+ * import type { Checkpoint } from "@superstep/superstep";
+ *
+ * declare const checkpoint: Checkpoint;
+ * const storage = new MemoryCheckpointStorage();
+ * await storage.save(checkpoint);
+ * console.assert((await storage.head(checkpoint.sessionId)) === checkpoint.id);
+ * ```
+ */
+export class MemoryCheckpointStorage implements CheckpointStorage {
+  #records = new Map<string, StoredCheckpoint>();
+  /** Every id, ascending. */
+  #order: string[] = [];
+  /** Every id of a session, ascending. */
+  #sessions = new Map<string, string[]>();
+  #heads = new Map<string, string>();
+
+  /**
+   * Store a checkpoint and make it its session's head: a compare-and-set on the head.
+   *
+   * @param checkpoint The checkpoint to store (copied: later changes to it are not seen).
+   * @returns Once stored.
+   * @throws {CheckpointConflictError} If the id exists already, or the session has a head and
+   *   `checkpoint.parentId` is not it. Nothing is written.
+   * @throws {CheckpointEncodeError} If a value cannot be encoded. Nothing is written.
+   * @example
+   * ```ts
+   * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
+   * import type { Checkpoint } from "@superstep/superstep";
+   *
+   * declare const checkpoint: Checkpoint;
+   * await new MemoryCheckpointStorage().save(checkpoint);
+   * ```
+   */
+  save(checkpoint: Checkpoint): Promise<void> {
+    try {
+      this.#save(checkpoint);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #save(checkpoint: Checkpoint): void {
+    const { id, sessionId, parentId } = checkpoint;
+    if (this.#records.has(id)) {
+      throw new CheckpointConflictError(`memory: cannot save checkpoint ${id}: the id exists already`);
+    }
+    const head = this.#heads.get(sessionId);
+    if (head !== undefined && parentId !== head) {
+      throw new CheckpointConflictError(
+        `memory: cannot save checkpoint ${id}: session head moved (session ${JSON.stringify(sessionId)} ` +
+          `head is ${head}, parent is ${parentId})`,
+      );
+    }
+    const text = encodeCheckpoint(checkpoint);
+    const metadataText = encodeValue(checkpoint.metadata);
+    this.#records.set(id, {
+      text,
+      metadataText,
+      parentId,
+      sessionId,
+      workflowName: checkpoint.workflowName,
+      superstep: checkpoint.superstep,
+      createdAt: checkpoint.createdAt,
+    });
+    insertSorted(this.#order, id);
+    const ids = this.#sessions.get(sessionId);
+    if (ids) insertSorted(ids, id);
+    else this.#sessions.set(sessionId, [id]);
+    this.#heads.set(sessionId, id);
+  }
+
+  /**
+   * Load a checkpoint.
+   *
+   * @param id The checkpoint's id.
+   * @returns A fresh copy of the checkpoint, or `undefined` if there is none with that id.
+   * @example
+   * ```ts
+   * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
+   * console.assert((await new MemoryCheckpointStorage().load("01JABC")) === undefined);
+   * ```
+   */
+  load(id: string): Promise<Checkpoint | undefined> {
+    try {
+      const record = this.#records.get(id);
+      return Promise.resolve(record && decodeCheckpoint(record.text, id));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Summaries, newest first (by id).
+   *
+   * @param query Filters (`workflowName`, `sessionId`) and paging (`limit`: the newest N; `before`: an
+   *   exclusive id cursor).
+   * @returns The matching summaries, newest first.
+   * @throws {RangeError} If `limit` is not a positive integer.
+   * @example
+   * ```ts
+   * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
+   * const page = await new MemoryCheckpointStorage().list({ sessionId: "s1", limit: 10 });
+   * ```
+   */
+  list(query: CheckpointQuery = {}): Promise<CheckpointSummary[]> {
+    try {
+      return Promise.resolve(this.#list(query));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #list({ workflowName, sessionId, limit, before }: CheckpointQuery): CheckpointSummary[] {
+    if (limit !== undefined && (!Number.isInteger(limit) || limit <= 0)) {
+      throw new RangeError(`memory: cannot list checkpoints: limit must be a positive integer, got ${limit}`);
+    }
+    const ids = sessionId === undefined ? this.#order : this.#sessions.get(sessionId) ?? [];
+    const max = limit ?? Infinity;
+    const out: CheckpointSummary[] = [];
+    const start = before === undefined ? ids.length : lowerBound(ids, before);
+    for (let i = start - 1; i >= 0 && out.length < max; i--) {
+      const record = this.#records.get(ids[i])!;
+      if (workflowName === undefined || record.workflowName === workflowName) {
+        out.push(summarize(ids[i], record));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The head of a session: the checkpoint its next checkpoint must follow.
+   *
+   * @param sessionId The session.
+   * @returns The head's id, or `undefined` if the session has no checkpoints.
+   * @example
+   * ```ts
+   * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
+   * console.assert((await new MemoryCheckpointStorage().head("s1")) === undefined);
+   * ```
+   */
+  head(sessionId: string): Promise<string | undefined> {
+    return Promise.resolve(this.#heads.get(sessionId));
+  }
+
+  /**
+   * Delete one checkpoint. If it was its session's head, the head moves to its parent when that parent is in
+   * the same session and still exists, else to the newest remaining checkpoint of the session; a session
+   * with no checkpoints left has no head.
+   *
+   * @param id The checkpoint's id.
+   * @returns `true` if it existed.
+   * @example
+   * ```ts
+   * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
+   * console.assert((await new MemoryCheckpointStorage().delete("01JABC")) === false);
+   * ```
+   */
+  delete(id: string): Promise<boolean> {
+    const record = this.#records.get(id);
+    if (!record) return Promise.resolve(false);
+    const { sessionId, parentId } = record;
+    this.#records.delete(id);
+    removeSorted(this.#order, id);
+    const ids = this.#sessions.get(sessionId)!;
+    removeSorted(ids, id);
+    if (ids.length === 0) {
+      this.#sessions.delete(sessionId);
+      this.#heads.delete(sessionId);
+    } else if (this.#heads.get(sessionId) === id) {
+      const parent = parentId === null ? undefined : this.#records.get(parentId);
+      this.#heads.set(sessionId, parent?.sessionId === sessionId ? parentId! : ids[ids.length - 1]);
+    }
+    return Promise.resolve(true);
+  }
+
+  /**
+   * Delete every checkpoint of a session.
+   *
+   * @param sessionId The session.
+   * @returns How many checkpoints were deleted (0 for an unknown session).
+   * @example
+   * ```ts
+   * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
+   * console.assert((await new MemoryCheckpointStorage().deleteSession("s1")) === 0);
+   * ```
+   */
+  deleteSession(sessionId: string): Promise<number> {
+    const ids = this.#sessions.get(sessionId);
+    if (!ids) return Promise.resolve(0);
+    for (const id of ids) this.#records.delete(id);
+    this.#order = this.#order.filter((id) => this.#records.has(id));
+    this.#sessions.delete(sessionId);
+    this.#heads.delete(sessionId);
+    return Promise.resolve(ids.length);
+  }
+
+  /**
+   * The ancestry of a checkpoint: its summary, its parent's, and so on back to the root. The walk stops at a
+   * parent that was deleted.
+   *
+   * @param id The checkpoint to start from.
+   * @returns The summaries, `id` first; empty if `id` does not exist.
+   * @example
+   * ```ts
+   * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
+   * console.assert((await new MemoryCheckpointStorage().lineage("01JABC")).length === 0);
+   * ```
+   */
+  lineage(id: string): Promise<CheckpointSummary[]> {
+    const out: CheckpointSummary[] = [];
+    // A new session's first checkpoint may name any parent, even one saved later, so parents can form a
+    // cycle; never walk one twice.
+    const seen = new Set<string>();
+    let current: string | null = id;
+    while (current !== null && !seen.has(current)) {
+      const record = this.#records.get(current);
+      if (!record) break;
+      seen.add(current);
+      out.push(summarize(current, record));
+      current = record.parentId;
+    }
+    return Promise.resolve(out);
+  }
+}
+
+function summarize(id: string, record: StoredCheckpoint): CheckpointSummary {
+  return {
+    id,
+    parentId: record.parentId,
+    sessionId: record.sessionId,
+    workflowName: record.workflowName,
+    superstep: record.superstep,
+    createdAt: record.createdAt,
+    metadata: decodeValue(record.metadataText) as Record<string, unknown>,
+  };
+}
+
+/** The index of the first element of the ascending `ids` that is not less than `id`. */
+function lowerBound(ids: string[], id: string): number {
+  let low = 0;
+  let high = ids.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (ids[mid] < id) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+function insertSorted(ids: string[], id: string): void {
+  // Ids are time-ordered, so a new one almost always goes last.
+  if (ids.length === 0 || ids[ids.length - 1] < id) ids.push(id);
+  else ids.splice(lowerBound(ids, id), 0, id);
+}
+
+function removeSorted(ids: string[], id: string): void {
+  const index = lowerBound(ids, id);
+  if (ids[index] === id) ids.splice(index, 1);
+}

@@ -1,0 +1,158 @@
+// One edge runner per edge kind, behind one interface: given a message from a
+// source, decide which executors receive what. Fan-in runners carry state (their
+// buffers), which the checkpoint saves.
+import { WorkflowRoutingError } from "./errors.ts";
+import type {
+  EdgeGroupSpec,
+  FanInEdgeSpec,
+  FanOutEdgeSpec,
+  SingleEdgeSpec,
+  SwitchEdgeSpec,
+} from "./_graph.ts";
+
+export type Deliver = (target: string, data: unknown) => void;
+
+export interface EdgeRunner {
+  readonly id: string;
+  /**
+   * Route `data` sent by `source` (restricted to `to` when given).
+   *
+   * @returns Whether the message was taken by this group (delivered or buffered).
+   */
+  route(source: string, data: unknown, to: string | undefined, deliver: Deliver): boolean;
+  /** Whether this group could ever deliver to `target`. */
+  leadsTo(target: string): boolean;
+  snapshot?(): unknown;
+  restore?(state: unknown): void;
+}
+
+export function createEdgeRunner(spec: EdgeGroupSpec): EdgeRunner {
+  switch (spec.kind) {
+    case "single":
+      return new SingleEdgeRunner(spec);
+    case "fan-out":
+      return new FanOutEdgeRunner(spec);
+    case "switch":
+      return new SwitchEdgeRunner(spec);
+    case "fan-in":
+      return new FanInEdgeRunner(spec);
+  }
+}
+
+class SingleEdgeRunner implements EdgeRunner {
+  readonly id: string;
+  #spec: SingleEdgeSpec;
+  constructor(spec: SingleEdgeSpec) {
+    this.id = spec.id;
+    this.#spec = spec;
+  }
+  route(_source: string, data: unknown, to: string | undefined, deliver: Deliver): boolean {
+    const { target, when } = this.#spec;
+    if (to !== undefined && to !== target) return false;
+    if (when !== undefined && !when(data)) return false;
+    deliver(target, data);
+    return true;
+  }
+  leadsTo(target: string): boolean {
+    return this.#spec.target === target;
+  }
+}
+
+class FanOutEdgeRunner implements EdgeRunner {
+  readonly id: string;
+  #spec: FanOutEdgeSpec;
+  constructor(spec: FanOutEdgeSpec) {
+    this.id = spec.id;
+    this.#spec = spec;
+  }
+  route(source: string, data: unknown, to: string | undefined, deliver: Deliver): boolean {
+    const { targets, select } = this.#spec;
+    let chosen: readonly string[] = targets;
+    if (select !== undefined) {
+      chosen = select(data, targets);
+      if (!Array.isArray(chosen)) {
+        throw new WorkflowRoutingError(
+          source,
+          `fan-out select returned ${typeof chosen}, not an array of ids`,
+        );
+      }
+      for (const id of chosen) {
+        if (!targets.includes(id)) {
+          throw new WorkflowRoutingError(
+            source,
+            `fan-out select returned "${id}", which is not one of its targets (${targets.join(", ")})`,
+          );
+        }
+      }
+    }
+    let taken = false;
+    for (const target of chosen) {
+      if (to !== undefined && to !== target) continue;
+      deliver(target, data);
+      taken = true;
+    }
+    return taken;
+  }
+  leadsTo(target: string): boolean {
+    return this.#spec.targets.includes(target);
+  }
+}
+
+class SwitchEdgeRunner implements EdgeRunner {
+  readonly id: string;
+  #spec: SwitchEdgeSpec;
+  constructor(spec: SwitchEdgeSpec) {
+    this.id = spec.id;
+    this.#spec = spec;
+  }
+  route(source: string, data: unknown, to: string | undefined, deliver: Deliver): boolean {
+    const match = this.#spec.cases.find((c) => c.when(data));
+    const target = match?.target ?? this.#spec.defaultTarget;
+    if (target === undefined) {
+      throw new WorkflowRoutingError(source, "no switch case matched and the switch has no default");
+    }
+    if (to !== undefined && to !== target) return false;
+    deliver(target, data);
+    return true;
+  }
+  leadsTo(target: string): boolean {
+    return this.#spec.defaultTarget === target || this.#spec.cases.some((c) => c.target === target);
+  }
+}
+
+/** Buffers per source; fires once every source has sent, with all buffered messages in source order. */
+class FanInEdgeRunner implements EdgeRunner {
+  readonly id: string;
+  #spec: FanInEdgeSpec;
+  #buffers = new Map<string, unknown[]>();
+  constructor(spec: FanInEdgeSpec) {
+    this.id = spec.id;
+    this.#spec = spec;
+  }
+  route(source: string, data: unknown, to: string | undefined, deliver: Deliver): boolean {
+    if (to !== undefined && to !== this.#spec.target) return false;
+    const buffer = this.#buffers.get(source);
+    if (buffer) buffer.push(data);
+    else this.#buffers.set(source, [data]);
+    if (this.#buffers.size === this.#spec.sources.length) {
+      const joined = this.#spec.sources.flatMap((s) => this.#buffers.get(s)!);
+      this.#buffers.clear();
+      deliver(this.#spec.target, joined);
+    }
+    return true;
+  }
+  leadsTo(target: string): boolean {
+    return this.#spec.target === target;
+  }
+  snapshot(): unknown {
+    return this.#buffers.size === 0 ? undefined : Object.fromEntries(this.#buffers);
+  }
+  restore(state: unknown): void {
+    this.#buffers.clear();
+    if (state === undefined) return;
+    for (const source of this.#spec.sources) {
+      const buffered = (state as Record<string, unknown[]>)[source];
+      if (Array.isArray(buffered)) this.#buffers.set(source, [...buffered]);
+    }
+  }
+}

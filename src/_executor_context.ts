@@ -1,0 +1,124 @@
+// The WorkflowContext one executor gets for one superstep. It buffers what the
+// executor does (sends, state writes, requests) until the runner commits the
+// superstep, and goes inert once the superstep is over, so a handler that
+// outlives a cancelled or failed superstep cannot leak effects into the run.
+import type { QueuedMessage } from "./checkpoint.ts";
+import type { PendingRequest } from "./events.ts";
+import type { Executor, SendOptions, WorkflowContext, WorkflowState } from "./executor.ts";
+import type { RunContext } from "./_run_context.ts";
+import { newId } from "./_ulid.ts";
+
+const DELETED: unique symbol = Symbol("deleted");
+
+/** Shared by every context of one superstep: flips once when the superstep ends. */
+export interface SuperstepScope {
+  live: boolean;
+  readonly signal: AbortSignal;
+}
+
+export class ExecutorContext implements WorkflowContext {
+  readonly executorId: string;
+  readonly superstep: number;
+  readonly signal: AbortSignal;
+  readonly state: WorkflowState;
+  readonly outbox: QueuedMessage[] = [];
+  readonly outputs: unknown[] = [];
+  readonly requests: PendingRequest[] = [];
+  readonly writes: Map<string, unknown> = new Map();
+  #scope: SuperstepScope;
+  #run: RunContext;
+  #executor: Executor;
+
+  constructor(
+    executor: Executor,
+    superstep: number,
+    scope: SuperstepScope,
+    run: RunContext,
+    committed: ReadonlyMap<string, unknown>,
+  ) {
+    this.#executor = executor;
+    this.executorId = executor.id;
+    this.superstep = superstep;
+    this.signal = scope.signal;
+    this.#scope = scope;
+    this.#run = run;
+    const writes = this.writes;
+    const assertLive = () => this.#assertLive();
+    this.state = {
+      get<T>(key: string): T | undefined {
+        if (writes.has(key)) {
+          const value = writes.get(key);
+          return (value === DELETED ? undefined : value) as T | undefined;
+        }
+        return committed.get(key) as T | undefined;
+      },
+      has(key: string): boolean {
+        return writes.has(key) ? writes.get(key) !== DELETED : committed.has(key);
+      },
+      set(key: string, value: unknown): void {
+        assertLive();
+        assertKey(key);
+        writes.set(key, value);
+      },
+      delete(key: string): void {
+        assertLive();
+        assertKey(key);
+        writes.set(key, DELETED);
+      },
+    };
+  }
+
+  send(message: unknown, options?: SendOptions): Promise<void> {
+    this.#assertLive();
+    const to = options?.to;
+    if (to !== undefined && typeof to !== "string") {
+      throw new TypeError(`send() option "to" must be an executor id, got ${typeof to}`);
+    }
+    this.outbox.push(
+      to === undefined ? { source: this.executorId, data: message } : {
+        source: this.executorId,
+        data: message,
+        to,
+      },
+    );
+    return Promise.resolve();
+  }
+
+  yieldOutput(value: unknown): Promise<void> {
+    this.#assertLive();
+    this.outputs.push(value);
+    this.#run.emit({ type: "output", executorId: this.executorId, data: value });
+    return Promise.resolve();
+  }
+
+  requestInfo(data: unknown): Promise<string> {
+    this.#assertLive();
+    if (typeof this.#executor.onResponse !== "function") {
+      throw new TypeError(
+        `Executor "${this.executorId}" cannot request info: it has no onResponse to receive the answer`,
+      );
+    }
+    const request: PendingRequest = { requestId: newId(), executorId: this.executorId, data };
+    this.requests.push(request);
+    this.#run.emit({ type: "request", ...request });
+    return Promise.resolve(request.requestId);
+  }
+
+  /** Apply this context's state writes to `state` (called in executor-id order). */
+  commitWrites(state: Map<string, unknown>): void {
+    for (const [key, value] of this.writes) {
+      if (value === DELETED) state.delete(key);
+      else state.set(key, value);
+    }
+  }
+
+  #assertLive(): void {
+    if (!this.#scope.live) {
+      throw this.signal.reason ?? new DOMException("The superstep is over", "AbortError");
+    }
+  }
+}
+
+function assertKey(key: unknown): void {
+  if (typeof key !== "string") throw new TypeError(`State keys must be strings, got ${typeof key}`);
+}

@@ -1,0 +1,118 @@
+// The validated, immutable shape of a workflow: what the builder produces and
+// the runner, the renderers and the graph signature read.
+import type { CheckpointStorage } from "./checkpoint.ts";
+import type { Executor } from "./executor.ts";
+
+/** The id queued input messages carry as their source. */
+export const INPUT_SOURCE = "__input__";
+
+export interface SingleEdgeSpec {
+  kind: "single";
+  id: string;
+  source: string;
+  target: string;
+  when?: (message: unknown) => boolean;
+}
+
+export interface FanOutEdgeSpec {
+  kind: "fan-out";
+  id: string;
+  source: string;
+  targets: string[];
+  select?: (message: unknown, targets: readonly string[]) => readonly string[];
+}
+
+export interface SwitchEdgeSpec {
+  kind: "switch";
+  id: string;
+  source: string;
+  cases: { when: (message: unknown) => boolean; target: string }[];
+  defaultTarget?: string;
+}
+
+export interface FanInEdgeSpec {
+  kind: "fan-in";
+  id: string;
+  sources: string[];
+  target: string;
+}
+
+export type EdgeGroupSpec = SingleEdgeSpec | FanOutEdgeSpec | SwitchEdgeSpec | FanInEdgeSpec;
+
+export interface WorkflowGraph {
+  name: string;
+  startId: string;
+  maxSupersteps: number;
+  /** In registration order. */
+  executors: ReadonlyMap<string, Executor>;
+  groups: readonly EdgeGroupSpec[];
+  /** The groups each executor sends along, in the order they were added. */
+  groupsBySource: ReadonlyMap<string, readonly EdgeGroupSpec[]>;
+}
+
+export function sourcesOf(group: EdgeGroupSpec): string[] {
+  return group.kind === "fan-in" ? group.sources : [group.source];
+}
+
+export function targetsOf(group: EdgeGroupSpec): string[] {
+  switch (group.kind) {
+    case "single":
+    case "fan-in":
+      return [group.target];
+    case "fan-out":
+      return group.targets;
+    case "switch": {
+      const targets = group.cases.map((c) => c.target);
+      if (group.defaultTarget !== undefined) targets.push(group.defaultTarget);
+      return [...new Set(targets)];
+    }
+  }
+}
+
+/**
+ * The canonical description the graph signature hashes: executor ids and
+ * versions, start, and every edge group's kind, ends and case order. Predicates
+ * are code, not data, so only their presence enters it.
+ */
+export function canonicalGraph(graph: WorkflowGraph): string {
+  const executors = [...graph.executors.values()]
+    .map((e) => [e.id, e.version ?? null])
+    .sort((a, b) => compareIds(a[0] as string, b[0] as string));
+  const groups = graph.groups.map((g) => {
+    switch (g.kind) {
+      case "single":
+        return [g.kind, g.source, g.target, g.when !== undefined];
+      case "fan-out":
+        return [g.kind, g.source, g.targets, g.select !== undefined];
+      case "switch":
+        return [g.kind, g.source, g.cases.map((c) => c.target), g.defaultTarget ?? null];
+      case "fan-in":
+        return [g.kind, g.sources, g.target];
+    }
+  });
+  return JSON.stringify({ v: 1, start: graph.startId, executors, groups });
+}
+
+/** SHA-256 (hex) of the canonical graph, via Web Crypto. */
+export async function computeGraphSignature(graph: WorkflowGraph): Promise<string> {
+  const bytes = new TextEncoder().encode(canonicalGraph(graph));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  let hex = "";
+  for (const byte of digest) hex += byte.toString(16).padStart(2, "0");
+  return hex;
+}
+
+/** Code-unit order: the same on every runtime and locale, unlike localeCompare. */
+export function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * How `new Workflow(builder)` reaches the builder's private graph without a
+ * public constructor that exposes internal types: each builder registers its
+ * compile function here.
+ */
+export const compileBuilder: WeakMap<
+  object,
+  () => { graph: WorkflowGraph; storage: CheckpointStorage | undefined }
+> = new WeakMap();

@@ -1,0 +1,32 @@
+// The run context owns what flows through a run — queued messages, pending
+// requests, and the current call's events and outputs — and knows nothing of
+// the graph. The runner decides what happens; the context records it.
+import type { QueuedMessage } from "./checkpoint.ts";
+import type { PendingRequest, WorkflowEvent } from "./events.ts";
+import type { EventLog } from "./_event_log.ts";
+
+export class RunContext {
+  /** Sent in the last superstep, delivered in the next. */
+  messages: QueuedMessage[] = [];
+  readonly pending: Map<string, PendingRequest> = new Map();
+  /** Outputs of the current call, in deterministic order. */
+  outputs: unknown[] = [];
+  #log: EventLog | undefined;
+
+  beginCall(log: EventLog): void {
+    this.#log = log;
+    this.outputs = [];
+  }
+
+  emit(event: WorkflowEvent): void {
+    this.#log!.push(event);
+  }
+
+  get events(): WorkflowEvent[] {
+    return this.#log!.events;
+  }
+
+  pendingList(): PendingRequest[] {
+    return [...this.pending.values()];
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Time-ordered ids (package-private). Checkpoint ids are ULIDs: 26 Crockford base32 characters, 48 bits of
+ * milliseconds then 80 random bits, so that sorting ids as strings sorts them by creation time.
+ *
+ * @module
+ */
+
+const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+const TIME_LENGTH = 10;
+const RANDOM_LENGTH = 16;
+const MAX_TIME = 2 ** 48 - 1;
+const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
+
+function encodeTime(ms: number): string {
+  let out = "";
+  for (let i = 0; i < TIME_LENGTH; i++) {
+    out = ALPHABET[ms % 32] + out;
+    ms = Math.floor(ms / 32);
+  }
+  return out;
+}
+
+function encodeRandom(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(RANDOM_LENGTH));
+  let out = "";
+  // 256 is a multiple of 32, so the low five bits of a uniform byte are uniform.
+  for (let i = 0; i < RANDOM_LENGTH; i++) out += ALPHABET[bytes[i] & 31];
+  return out;
+}
+
+/** The ULID one greater than `id` (carrying from the random part into the time part). */
+function increment(id: string): string {
+  const digits = id.split("");
+  for (let i = digits.length - 1; i >= 0; i--) {
+    const value = ALPHABET.indexOf(digits[i]);
+    if (value < 31) {
+      digits[i] = ALPHABET[value + 1];
+      const next = digits.join("");
+      if (next[0] > "7") break;
+      return next;
+    }
+    digits[i] = "0";
+  }
+  throw new RangeError(`Cannot make an id greater than ${id}: the id space is exhausted`);
+}
+
+/**
+ * A generator of strictly increasing ULIDs with its own state. {@linkcode newId} is the process-wide one;
+ * tests make their own so that moving the clock cannot leak between them.
+ *
+ * @returns The generator, with the behaviour documented on {@linkcode newId}.
+ */
+export function idGenerator(): (after?: string) => string {
+  let last = "";
+  return (after?: string): string => {
+    const now = Math.min(Math.max(Date.now(), 0), MAX_TIME);
+    let id = encodeTime(now) + encodeRandom();
+    let floor = last;
+    if (after !== undefined && after > floor && ULID.test(after)) floor = after;
+    if (id <= floor) id = increment(floor);
+    last = id;
+    return id;
+  };
+}
+
+const processIds = idGenerator();
+
+/**
+ * A new ULID: 26 Crockford base32 characters, time-ordered.
+ *
+ * Ids from one process are strictly increasing, even within one millisecond (the previous id is
+ * incremented) or when the clock steps back. With `after` (a parent's id), the result is also strictly
+ * greater than `after`, so a child sorts after its parent even when it is written by another process whose
+ * clock is behind. `after` is honoured only if it is a ULID (uppercase Crockford base32, as made here); any
+ * other string is ignored, since ids written by other tools must not make a run fail.
+ *
+ * @param after An id the result must sort after.
+ * @returns The new id.
+ * @throws {RangeError} If `after` is the greatest possible ULID.
+ */
+export function newId(after?: string): string {
+  return processIds(after);
+}
+
+/**
+ * A new session id: `crypto.randomUUID()` (122 random bits). Sessions are named, not ordered, so their ids
+ * carry no creation time (which a ULID would leak).
+ *
+ * @returns The new session id.
+ */
+export function newSessionId(): string {
+  return crypto.randomUUID();
+}

@@ -1,0 +1,142 @@
+/**
+ * The checkpoint format and the storage adapter contract.
+ *
+ * @module
+ */
+import type { PendingRequest } from "./events.ts";
+
+/** The current checkpoint format version; stored in every checkpoint. */
+export const CHECKPOINT_VERSION = 1;
+
+/** A message sent in one superstep and not yet delivered (it is delivered in the next one). */
+export interface QueuedMessage {
+  /** The executor that sent it (`"__input__"` for the run's input). */
+  source: string;
+  /** The message itself. */
+  data: unknown;
+  /** The target named with `send(msg, { to })`, if any. */
+  to?: string;
+}
+
+/** Everything needed to continue a run, written after every superstep. */
+export interface Checkpoint {
+  /** Schema version of the checkpoint format. */
+  version: 1;
+  /** Time-ordered unique id (ULID-like, sortable). */
+  id: string;
+  /** The checkpoint this one follows; `null` for the root of a lineage. */
+  parentId: string | null;
+  /** The session (branch) this checkpoint belongs to. */
+  sessionId: string;
+  /** The workflow's name. */
+  workflowName: string;
+  /** SHA-256 (hex) of the canonical graph description. */
+  graphSignature: string;
+  /** Cumulative superstep index (0 = the entry checkpoint). */
+  superstep: number;
+  /** ISO-8601 UTC creation time. */
+  createdAt: string;
+  /** Messages sent in this superstep, delivered in the next. */
+  messages: QueuedMessage[];
+  /** Committed shared state. */
+  state: Record<string, unknown>;
+  /** `snapshot()` of every executor that has one, by executor id. */
+  executorState: Record<string, unknown>;
+  /** Edge runner state (fan-in buffers), by edge group id. */
+  edgeState: Record<string, unknown>;
+  /** Requests not yet answered. */
+  pendingRequests: PendingRequest[];
+  /** Free-form metadata (JSON-like values). */
+  metadata: Record<string, unknown>;
+}
+
+/** A checkpoint without its payload: what `list` and `lineage` return. */
+export interface CheckpointSummary {
+  /** The checkpoint's id. */
+  id: string;
+  /** Its parent, or `null` for a root. */
+  parentId: string | null;
+  /** Its session. */
+  sessionId: string;
+  /** Its workflow's name. */
+  workflowName: string;
+  /** Its cumulative superstep index. */
+  superstep: number;
+  /** Its ISO-8601 creation time. */
+  createdAt: string;
+  /** Its metadata. */
+  metadata: Record<string, unknown>;
+}
+
+/** Filters and paging for `CheckpointStorage.list`. */
+export interface CheckpointQuery {
+  /** Only checkpoints of this workflow. */
+  workflowName?: string;
+  /** Only checkpoints of this session. */
+  sessionId?: string;
+  /** At most this many (the newest). A positive integer; anything else is a `RangeError`. */
+  limit?: number;
+  /** Only checkpoints older than this id (exclusive): the cursor for the next page. */
+  before?: string;
+}
+
+/**
+ * Where checkpoints live. Implement it to add a storage; run
+ * `checkpointStorageConformance` from `@superstep/superstep/testing` to prove it.
+ *
+ * Rules every adapter keeps:
+ * - `save` is atomic and compare-and-sets the session head: it fails with
+ *   `CheckpointConflictError` (writing nothing) unless `checkpoint.parentId` is
+ *   the session's current head, or the session is new (then any parent, or
+ *   `null`, is accepted). A duplicate id is a conflict too.
+ * - Values are encoded with the core codec (`encodeCheckpoint`), never aliased.
+ * - `list` returns newest first (by id, which is time-ordered).
+ * - `delete` of a session's head moves the head: to the deleted checkpoint's
+ *   parent if that parent is in the same session and still exists, else to the
+ *   newest (by id) remaining checkpoint of the session; a session with no
+ *   checkpoints left has no head.
+ * - `lineage` returns `[]` for an unknown id and stops cleanly at a parent that
+ *   was deleted.
+ */
+export interface CheckpointStorage {
+  /** Store a checkpoint and make it its session's head, atomically. */
+  save(checkpoint: Checkpoint): Promise<void>;
+  /** Load a checkpoint, or `undefined` if there is none with that id. */
+  load(id: string): Promise<Checkpoint | undefined>;
+  /** Summaries, newest first. */
+  list(query?: CheckpointQuery): Promise<CheckpointSummary[]>;
+  /** The newest checkpoint of a session (its head), or `undefined`. */
+  head(sessionId: string): Promise<string | undefined>;
+  /** Delete one checkpoint; `true` if it existed. Moves the session head if it was the head (see above). */
+  delete(id: string): Promise<boolean>;
+  /** Delete every checkpoint of a session; returns how many. */
+  deleteSession(sessionId: string): Promise<number>;
+  /** Optional fast path: the summaries from `id` back to its root, `id` first; `[]` if `id` does not exist. */
+  lineage?(id: string): Promise<CheckpointSummary[]>;
+  /** Release resources the adapter opened itself. */
+  close?(): Promise<void>;
+}
+
+/**
+ * The summary of a checkpoint (drops the payload).
+ *
+ * @param checkpoint The full checkpoint.
+ * @returns Its summary.
+ * @example
+ * ```ts
+ * import { toSummary, type Checkpoint } from "@superstep/superstep";
+ * declare const checkpoint: Checkpoint;
+ * const summary = toSummary(checkpoint);
+ * ```
+ */
+export function toSummary(checkpoint: Checkpoint): CheckpointSummary {
+  return {
+    id: checkpoint.id,
+    parentId: checkpoint.parentId,
+    sessionId: checkpoint.sessionId,
+    workflowName: checkpoint.workflowName,
+    superstep: checkpoint.superstep,
+    createdAt: checkpoint.createdAt,
+    metadata: checkpoint.metadata,
+  };
+}

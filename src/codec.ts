@@ -1,0 +1,277 @@
+/**
+ * The one value codec of Superstep: every checkpoint is encoded and decoded here, on top of `devalue`, so
+ * values round-trip exactly whatever the storage.
+ *
+ * Round-trips: objects (plain and null-prototype, including an own `__proto__` key), arrays (holes kept),
+ * strings, numbers (`NaN`, `-0`, `±Infinity`), booleans, `null`, `undefined`, `Date`, `Map`, `Set`, `BigInt`,
+ * `ArrayBuffer`, typed arrays and `DataView`, `RegExp`, `URL`, `URLSearchParams`, boxed primitives, repeated
+ * and cyclic references. Fails loudly ({@linkcode CheckpointEncodeError}, naming the path) on functions,
+ * symbols, promises, class instances and objects with enumerable symbol keys.
+ *
+ * Not kept (devalue's rules): non-enumerable properties, extra properties on arrays, `Date`s, `Map`s …, and a
+ * subclass of `Map`/`Set`/`Date` comes back as the base class. A Node `Buffer` comes back as a `Uint8Array`.
+ *
+ * @module
+ */
+import { defaultStringifyOperations, DevalueError, parse, stringify } from "devalue";
+import type { StringifyOperations } from "devalue";
+import { type Checkpoint, CHECKPOINT_VERSION } from "./checkpoint.ts";
+import { CheckpointCorruptError, CheckpointEncodeError } from "./errors.ts";
+
+// devalue refuses an own `__proto__` key, both ways, because a naive `target[key] = value` on revive would
+// set the prototype. We escape the key instead: `__proto__` is written as "\0__proto__", and any key that
+// already starts with "\0" gets one more "\0", so the mapping is injective. Revive strips one "\0" and defines
+// `__proto__` with Object.defineProperty (an own data property, no prototype change). Doing it in devalue's
+// `operations` rather than with a reducer/reviver pair keeps cycles through such objects working: devalue's
+// custom revivers cannot revive an object that refers back to itself.
+const ESC = "\0";
+const PROTO = "__proto__";
+
+function needsEscape(key: string): boolean {
+  return key === PROTO || key.charCodeAt(0) === 0;
+}
+
+const stringifyOperations: Partial<StringifyOperations> = {
+  shapeOf(value) {
+    const shape = defaultStringifyOperations.shapeOf(value);
+    if (shape.kind === "plain" || shape.kind === "null-proto") {
+      const keys = shape.keys;
+      for (let i = 0; i < keys.length; i++) {
+        if (needsEscape(keys[i])) keys[i] = ESC + keys[i];
+      }
+    }
+    return shape;
+  },
+  get(value, key) {
+    return typeof key === "string" && key.charCodeAt(0) === 0 ? value[key.slice(1)] : value[key];
+  },
+};
+
+const parseOperations = {
+  set(target: Record<string | number, unknown>, key: string | number, value: unknown): void {
+    if (typeof key === "string" && key.charCodeAt(0) === 0) {
+      const real = key.slice(1);
+      if (real === PROTO) {
+        Object.defineProperty(target, PROTO, { value, enumerable: true, writable: true, configurable: true });
+      } else {
+        target[real] = value;
+      }
+    } else {
+      target[key] = value;
+    }
+  },
+};
+
+const STRINGIFY_OPTIONS = { operations: stringifyOperations };
+const PARSE_OPTIONS = { operations: parseOperations };
+
+// devalue formats a path segment for a key that is not an identifier as `["key"]`; an escaped key shows as
+// `["\u0000key"]`. Give the user the key as it is in their data.
+const ESCAPED_SEGMENT = /\["\\u0000((?:[^"\\]|\\.)*)"\]/g;
+const IDENTIFIER = /^[a-zA-Z_$][a-zA-Z_$0-9]*$/;
+
+function unescapePath(path: string): string {
+  if (!path.includes("\\u0000")) return path;
+  return path.replace(ESCAPED_SEGMENT, (segment, body: string) => {
+    try {
+      const key = JSON.parse(`"${body}"`) as string;
+      return IDENTIFIER.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+    } catch {
+      return segment;
+    }
+  });
+}
+
+function encodeError(error: unknown): CheckpointEncodeError {
+  if (error instanceof DevalueError) {
+    return new CheckpointEncodeError(unescapePath(error.path), `unsupported ${describeUnsupported(error)}`, {
+      cause: error,
+    });
+  }
+  // A throwing getter or a nesting too deep for the stack: the path is unknown.
+  return new CheckpointEncodeError("", errorMessage(error), { cause: error });
+}
+
+function describeUnsupported(error: DevalueError): string {
+  const value: unknown = error.value;
+  if (typeof value === "function") return "function";
+  if (typeof value === "symbol") return "symbol";
+  if (typeof value === "object" && value !== null) {
+    if (typeof (value as { then?: unknown }).then === "function") return "promise or thenable";
+    const proto = Object.getPrototypeOf(value);
+    if (proto === Object.prototype || proto === null) return "object with symbol keys";
+    const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+    return typeof name === "string" && name ? `instance of ${name} (not a plain object)` : "object";
+  }
+  return `value (${error.message})`;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Encode a value to text with the core codec.
+ *
+ * @param value Any value the codec supports (see the module docs).
+ * @returns The encoded text (JSON, in devalue's format).
+ * @throws {CheckpointEncodeError} If the value holds something the codec cannot encode; `path` names where.
+ * @example
+ * ```ts
+ * import { decodeValue, encodeValue } from "@superstep/superstep";
+ * const text = encodeValue({ when: new Date(0), seen: new Set([1, 2]) });
+ * const back = decodeValue(text) as { when: Date; seen: Set<number> };
+ * console.assert(back.seen.has(2));
+ * ```
+ */
+export function encodeValue(value: unknown): string {
+  try {
+    return stringify(value, undefined, STRINGIFY_OPTIONS);
+  } catch (error) {
+    throw encodeError(error);
+  }
+}
+
+/**
+ * Decode text made by {@linkcode encodeValue}.
+ *
+ * @param text The encoded text.
+ * @returns The value, a fresh copy each call.
+ * @throws {CheckpointCorruptError} If the text is not valid encoded text.
+ * @example
+ * ```ts
+ * import { decodeValue, encodeValue } from "@superstep/superstep";
+ * const back = decodeValue(encodeValue([1n, -0, NaN])) as [bigint, number, number];
+ * console.assert(Object.is(back[1], -0));
+ * ```
+ */
+export function decodeValue(text: string): unknown {
+  try {
+    return parse(text, undefined, PARSE_OPTIONS);
+  } catch (error) {
+    throw new CheckpointCorruptError(undefined, `cannot decode value: ${errorMessage(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Encode a checkpoint to text. Only the fields of {@linkcode Checkpoint} are written.
+ *
+ * @param checkpoint The checkpoint.
+ * @returns The encoded text; decode it with {@linkcode decodeCheckpoint}.
+ * @throws {TypeError} If a top-level field is missing or has the wrong type (the checkpoint is malformed).
+ * @throws {CheckpointEncodeError} If a value cannot be encoded; `path` names it from the checkpoint root,
+ *   e.g. `.state.user.callback`.
+ * @example
+ * ```ts
+ * import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from "@superstep/superstep";
+ * declare const checkpoint: Checkpoint;
+ * const copy: Checkpoint = decodeCheckpoint(encodeCheckpoint(checkpoint), checkpoint.id);
+ * ```
+ */
+export function encodeCheckpoint(checkpoint: Checkpoint): string {
+  const problem = checkpointProblem(checkpoint);
+  if (problem) throw new TypeError(`Cannot encode checkpoint: ${problem}`);
+  // A fresh object in a fixed key order: stray fields never reach storage, and the paths devalue reports
+  // start at the checkpoint root (`.state.user.callback`).
+  const record: Checkpoint = {
+    version: checkpoint.version,
+    id: checkpoint.id,
+    parentId: checkpoint.parentId,
+    sessionId: checkpoint.sessionId,
+    workflowName: checkpoint.workflowName,
+    graphSignature: checkpoint.graphSignature,
+    superstep: checkpoint.superstep,
+    createdAt: checkpoint.createdAt,
+    messages: checkpoint.messages,
+    state: checkpoint.state,
+    executorState: checkpoint.executorState,
+    edgeState: checkpoint.edgeState,
+    pendingRequests: checkpoint.pendingRequests,
+    metadata: checkpoint.metadata,
+  };
+  try {
+    return stringify(record, undefined, STRINGIFY_OPTIONS);
+  } catch (error) {
+    throw encodeError(error);
+  }
+}
+
+/**
+ * Decode text made by {@linkcode encodeCheckpoint}, checking its shape and format version.
+ *
+ * @param text The encoded text.
+ * @param id The id the text was stored under: named in errors, and checked against the decoded id.
+ * @returns The checkpoint, a fresh copy each call.
+ * @throws {CheckpointCorruptError} If the text does not decode, is not a checkpoint, has a missing or
+ *   mistyped field, has a format version other than 1, or holds another id than `id`.
+ * @example
+ * ```ts
+ * import { CheckpointCorruptError, decodeCheckpoint } from "@superstep/superstep";
+ * try {
+ *   decodeCheckpoint("not encoded", "01JABC");
+ * } catch (error) {
+ *   console.assert(error instanceof CheckpointCorruptError && error.checkpointId === "01JABC");
+ * }
+ * ```
+ */
+export function decodeCheckpoint(text: string, id?: string): Checkpoint {
+  let value: unknown;
+  try {
+    value = parse(text, undefined, PARSE_OPTIONS);
+  } catch (error) {
+    throw new CheckpointCorruptError(id, `cannot decode: ${errorMessage(error)}`, { cause: error });
+  }
+  const problem = checkpointProblem(value);
+  if (problem) throw new CheckpointCorruptError(id ?? idOf(value), problem);
+  const checkpoint = value as Checkpoint;
+  if (id !== undefined && checkpoint.id !== id) {
+    throw new CheckpointCorruptError(id, `it holds checkpoint ${checkpoint.id}`);
+  }
+  return checkpoint;
+}
+
+function idOf(value: unknown): string | undefined {
+  const id = isRecord(value) ? value.id : undefined;
+  return typeof id === "string" ? id : undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+const STRING_FIELDS = ["id", "sessionId", "workflowName", "graphSignature", "createdAt"] as const;
+const RECORD_FIELDS = ["state", "executorState", "edgeState", "metadata"] as const;
+
+/** What is wrong with the top level of a would-be checkpoint, or `undefined` if nothing. Constant time. */
+function checkpointProblem(value: unknown): string | undefined {
+  if (!isRecord(value)) return `not a checkpoint object (got ${describeType(value)})`;
+  if (value.version !== CHECKPOINT_VERSION) {
+    return `unsupported format version: ${describeValue(value.version)} (expected ${CHECKPOINT_VERSION})`;
+  }
+  for (const field of STRING_FIELDS) {
+    if (typeof value[field] !== "string") return `field "${field}" must be a string`;
+  }
+  if (value.parentId !== null && typeof value.parentId !== "string") {
+    return `field "parentId" must be a string or null`;
+  }
+  const superstep = value.superstep;
+  if (typeof superstep !== "number" || !Number.isInteger(superstep) || superstep < 0) {
+    return `field "superstep" must be a non-negative integer`;
+  }
+  if (!Array.isArray(value.messages)) return `field "messages" must be an array`;
+  if (!Array.isArray(value.pendingRequests)) return `field "pendingRequests" must be an array`;
+  for (const field of RECORD_FIELDS) {
+    if (!isRecord(value[field])) return `field "${field}" must be an object`;
+  }
+  return undefined;
+}
+
+function describeType(value: unknown): string {
+  return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
+}
+
+function describeValue(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
+}

@@ -1,0 +1,64 @@
+/**
+ * The events a run streams, its statuses and its result.
+ *
+ * @module
+ */
+
+/** A request for outside input that an executor made with `ctx.requestInfo(data)` and nobody answered yet. */
+export interface PendingRequest {
+  /** Unique id to answer with (`respond({ [requestId]: value })`). */
+  requestId: string;
+  /** The executor whose `onResponse` receives the answer. */
+  executorId: string;
+  /** What the executor asked, as it passed it. */
+  data: unknown;
+}
+
+/**
+ * The state of a run. `in-progress*` while it runs, then one terminal state:
+ * `idle` (converged, nothing outstanding), `idle-pending-requests` (converged,
+ * waiting for answers), `failed` or `cancelled`.
+ */
+export type RunState =
+  | "in-progress"
+  | "in-progress-pending-requests"
+  | "idle"
+  | "idle-pending-requests"
+  | "failed"
+  | "cancelled";
+
+/** The terminal state of a run, as `WorkflowResult.status` reports it. */
+export type RunStatus = "idle" | "idle-pending-requests" | "failed" | "cancelled";
+
+/** Every event a run emits, discriminated by `type` (kebab-case, stable). */
+export type WorkflowEvent =
+  | { type: "started"; workflowName: string; sessionId: string }
+  | { type: "status"; state: RunState }
+  | { type: "superstep-started"; superstep: number }
+  | { type: "executor-invoked"; executorId: string; superstep: number }
+  | { type: "executor-completed"; executorId: string; superstep: number }
+  | { type: "executor-failed"; executorId: string; superstep: number; error: unknown }
+  | { type: "output"; executorId: string; data: unknown }
+  | { type: "request"; requestId: string; executorId: string; data: unknown }
+  | { type: "superstep-completed"; superstep: number; checkpointId?: string }
+  | { type: "warning"; message: string; executorId?: string }
+  | { type: "failed"; error: unknown };
+
+/** The `type` of every event, in one union. */
+export type WorkflowEventType = WorkflowEvent["type"];
+
+/** What a finished run (or call of resume/respond) reports. */
+export interface WorkflowResult {
+  /** The terminal status. A failed run rejects instead of resolving, so this is rarely `failed`. */
+  status: RunStatus;
+  /** Values passed to `ctx.yieldOutput`, by superstep, then executor id, then yield order. */
+  outputs: unknown[];
+  /** Requests still unanswered when the run stopped. */
+  pendingRequests: PendingRequest[];
+  /** Every event of this call, in emission order. */
+  events: WorkflowEvent[];
+  /** The newest checkpoint of the run's state (the one to resume from), when checkpointing is on. */
+  checkpointId?: string;
+  /** The session (branch) the run's checkpoints belong to. */
+  sessionId: string;
+}

@@ -1,0 +1,373 @@
+/**
+ * `WorkflowBuilder`: wire executors with edges, validate, build a `Workflow`.
+ *
+ * @module
+ */
+import type { CheckpointStorage } from "./checkpoint.ts";
+import { WorkflowValidationError } from "./errors.ts";
+import type { Executor } from "./executor.ts";
+import { compileBuilder, type EdgeGroupSpec, sourcesOf, targetsOf, type WorkflowGraph } from "./_graph.ts";
+import { Workflow } from "./workflow.ts";
+
+/** An executor of any message types (what the builder wires). */
+// deno-lint-ignore no-explicit-any
+export type AnyExecutor = Executor<any, any>;
+
+/** An executor, or the id of one already added to the builder. */
+export type ExecutorRef = AnyExecutor | string;
+
+/** Options of `WorkflowBuilder`. */
+export interface WorkflowBuilderOptions {
+  /** The workflow's name (stored in checkpoints, shown in graphs). */
+  name: string;
+  /** The executor that receives the run's input. */
+  start: AnyExecutor;
+  /**
+   * The most supersteps one call (run, resume or respond) may take before it
+   * fails with `WorkflowConvergenceError`.
+   *
+   * @default {100}
+   */
+  maxSupersteps?: number;
+}
+
+/** Options of `addEdge`. */
+export interface EdgeOptions {
+  /** Deliver only the messages for which this returns `true`. */
+  // deno-lint-ignore no-explicit-any
+  when?: (message: any) => boolean;
+}
+
+/** Options of `addFanOut`. */
+export interface FanOutOptions {
+  /** Choose the targets of each message among `targets` (default: all of them). */
+  // deno-lint-ignore no-explicit-any
+  select?: (message: any, targets: readonly string[]) => readonly string[];
+}
+
+/** One case of `addSwitch`: the first whose `when` matches receives the message. */
+export interface SwitchCase {
+  /** Whether this case takes the message. */
+  // deno-lint-ignore no-explicit-any
+  when: (message: any) => boolean;
+  /** Where the message goes. */
+  to: ExecutorRef;
+}
+
+/** Options of `addSwitch`. */
+export interface SwitchOptions {
+  /** Where a message goes when no case matches; without it, no match fails the run. */
+  default?: ExecutorRef;
+}
+
+/**
+ * Wires executors into a workflow graph.
+ *
+ * Edge kinds: `addEdge` (optionally conditional), `addChain`, `addFanOut`
+ * (every target, or the ones `select` picks), `addSwitch` (first matching case,
+ * else the default) and `addFanIn` (the target receives an array of the
+ * sources' messages, in source order, once every source has sent). `build()`
+ * validates the graph and names what is wrong.
+ *
+ * @example
+ * ```ts
+ * import { defineExecutor, WorkflowBuilder } from "@superstep/superstep";
+ *
+ * const upper = defineExecutor({
+ *   id: "upper",
+ *   handle: async (text: string, ctx) => await ctx.send(text.toUpperCase()),
+ * });
+ * const print = defineExecutor({
+ *   id: "print",
+ *   handle: async (text: string, ctx) => await ctx.yieldOutput(text),
+ * });
+ * const workflow = new WorkflowBuilder({ name: "shout", start: upper })
+ *   .addEdge(upper, print)
+ *   .build();
+ * const result = await workflow.run("hi");
+ * console.assert(result.outputs[0] === "HI");
+ * ```
+ */
+export class WorkflowBuilder {
+  #name: string;
+  #start: AnyExecutor;
+  #maxSupersteps: number;
+  #executors = new Map<string, AnyExecutor>();
+  #groups: EdgeGroupSpec[] = [];
+  #pendingRefs: { ref: string; where: string }[] = [];
+  #storage: CheckpointStorage | undefined;
+  #errors: string[] = [];
+
+  /**
+   * Start a graph with its name and start executor.
+   *
+   * @param options The name, the start executor and the superstep limit.
+   * @throws {TypeError} If the name or start executor is missing.
+   * @throws {RangeError} If `maxSupersteps` is not a positive integer.
+   */
+  constructor(options: WorkflowBuilderOptions) {
+    if (typeof options?.name !== "string" || options.name.length === 0) {
+      throw new TypeError(`Invalid workflow name: ${JSON.stringify(options?.name)} (a non-empty string)`);
+    }
+    const maxSupersteps = options.maxSupersteps ?? 100;
+    if (!Number.isSafeInteger(maxSupersteps) || maxSupersteps < 1) {
+      throw new RangeError(`Invalid maxSupersteps: ${maxSupersteps} (a positive integer)`);
+    }
+    this.#name = options.name;
+    this.#maxSupersteps = maxSupersteps;
+    this.#start = options.start;
+    this.#register(options.start, "start");
+    compileBuilder.set(this, () => this.#compile());
+  }
+
+  /**
+   * Add an executor without an edge (edges may name it by id afterwards).
+   *
+   * @param executor The executor.
+   * @returns This builder.
+   */
+  addExecutor(executor: AnyExecutor): this {
+    this.#register(executor, "addExecutor");
+    return this;
+  }
+
+  /**
+   * Send every message of `from` to `to` (or only those `when` accepts).
+   *
+   * @param from The sender.
+   * @param to The receiver.
+   * @param options `when`: a condition on the message.
+   * @returns This builder.
+   */
+  addEdge(from: ExecutorRef, to: ExecutorRef, options?: EdgeOptions): this {
+    const where = "addEdge";
+    const source = this.#ref(from, where);
+    const target = this.#ref(to, where);
+    const when = options?.when;
+    if (when !== undefined) assertFunction(when, "addEdge when");
+    this.#groups.push({ kind: "single", id: `edge:${source}->${target}`, source, target, when });
+    return this;
+  }
+
+  /**
+   * Connect executors in a line: `[a, b, c]` is `a → b → c`.
+   *
+   * @param executors At least two executors.
+   * @returns This builder.
+   */
+  addChain(executors: readonly ExecutorRef[]): this {
+    if (!Array.isArray(executors) || executors.length < 2) {
+      this.#errors.push(`addChain needs at least two executors, got ${describeCount(executors)}`);
+      return this;
+    }
+    for (let i = 1; i < executors.length; i++) this.addEdge(executors[i - 1], executors[i]);
+    return this;
+  }
+
+  /**
+   * Send each message of `from` to several targets (all, or those `select` picks).
+   *
+   * @param from The sender.
+   * @param to At least two receivers.
+   * @param options `select(message, targetIds)` returns the ids to deliver to.
+   * @returns This builder.
+   */
+  addFanOut(from: ExecutorRef, to: readonly ExecutorRef[], options?: FanOutOptions): this {
+    const where = "addFanOut";
+    const source = this.#ref(from, where);
+    if (!Array.isArray(to) || to.length < 2) {
+      this.#errors.push(`addFanOut from "${source}" needs at least two targets, got ${describeCount(to)}`);
+      return this;
+    }
+    const targets = to.map((t) => this.#ref(t, where));
+    if (options?.select !== undefined) assertFunction(options.select, "addFanOut select");
+    this.#groups.push({
+      kind: "fan-out",
+      id: `fan-out:${source}->${targets.join(",")}`,
+      source,
+      targets,
+      select: options?.select,
+    });
+    return this;
+  }
+
+  /**
+   * Route each message of `from` to the first case whose `when` matches, else
+   * to `default`. A message matching no case with no default fails the run
+   * with `WorkflowRoutingError`.
+   *
+   * @param from The sender.
+   * @param cases Ordered cases.
+   * @param options `default`: the fallback target.
+   * @returns This builder.
+   */
+  addSwitch(from: ExecutorRef, cases: readonly SwitchCase[], options?: SwitchOptions): this {
+    const where = "addSwitch";
+    const source = this.#ref(from, where);
+    if (!Array.isArray(cases) || cases.length === 0) {
+      this.#errors.push(`addSwitch from "${source}" needs at least one case`);
+      return this;
+    }
+    const specCases = cases.map((c, i) => {
+      assertFunction(c?.when, `addSwitch case ${i} when`);
+      return { when: c.when, target: this.#ref(c.to, where) };
+    });
+    const defaultTarget = options?.default === undefined ? undefined : this.#ref(options.default, where);
+    this.#groups.push({
+      kind: "switch",
+      id: `switch:${source}->${specCases.map((c) => c.target).join(",")}|${defaultTarget ?? ""}`,
+      source,
+      cases: specCases,
+      defaultTarget,
+    });
+    return this;
+  }
+
+  /**
+   * Join several sources into one target: once every source has sent at least
+   * once, the target receives one array of all buffered messages, in source
+   * order (then send order). Buffers are checkpointed.
+   *
+   * @param from At least two senders.
+   * @param to The receiver.
+   * @returns This builder.
+   */
+  addFanIn(from: readonly ExecutorRef[], to: ExecutorRef): this {
+    const where = "addFanIn";
+    const target = this.#ref(to, where);
+    if (!Array.isArray(from) || from.length < 2) {
+      this.#errors.push(`addFanIn into "${target}" needs at least two sources, got ${describeCount(from)}`);
+      return this;
+    }
+    const sources = from.map((f) => this.#ref(f, where));
+    if (new Set(sources).size !== sources.length) {
+      this.#errors.push(`addFanIn into "${target}" names a source twice: ${sources.join(", ")}`);
+      return this;
+    }
+    this.#groups.push({ kind: "fan-in", id: `fan-in:${sources.join(",")}->${target}`, sources, target });
+    return this;
+  }
+
+  /**
+   * Write a checkpoint after every superstep to this storage (a run may
+   * override it with its own `storage` option).
+   *
+   * @param storage The storage adapter.
+   * @returns This builder.
+   */
+  withCheckpointing(storage: CheckpointStorage): this {
+    if (typeof storage?.save !== "function" || typeof storage.load !== "function") {
+      throw new TypeError("withCheckpointing needs a CheckpointStorage (save, load, list, head …)");
+    }
+    this.#storage = storage;
+    return this;
+  }
+
+  /**
+   * Validate the graph and build the workflow.
+   *
+   * @returns The workflow.
+   * @throws {WorkflowValidationError} Naming every problem found: unknown or
+   * duplicate executors, duplicate edges, unreachable executors, wrong arity.
+   */
+  build(): Workflow {
+    return new Workflow(this);
+  }
+
+  #compile(): { graph: WorkflowGraph; storage: CheckpointStorage | undefined } {
+    const errors = [...this.#errors];
+    for (const { ref, where } of this.#pendingRefs) {
+      if (!this.#executors.has(ref)) errors.push(`Unknown executor "${ref}" in ${where}`);
+    }
+    const seen = new Map<string, string>();
+    for (const group of this.#groups) {
+      const pairs = new Set<string>();
+      for (const source of sourcesOf(group)) {
+        for (const target of targetsOf(group)) pairs.add(`${source}\u0000${target}`);
+      }
+      if (group.kind === "fan-out" && new Set(group.targets).size !== group.targets.length) {
+        errors.push(`Duplicate target in ${group.id}`);
+      }
+      for (const pair of pairs) {
+        const previous = seen.get(pair);
+        const [source, target] = pair.split("\u0000");
+        if (previous !== undefined) {
+          errors.push(`Duplicate edge "${source}" -> "${target}" (in ${previous} and ${group.id})`);
+        } else seen.set(pair, group.id);
+      }
+    }
+    if (errors.length === 0) {
+      for (const id of this.#unreachable()) {
+        errors.push(`Executor "${id}" is unreachable from the start executor "${this.#start.id}"`);
+      }
+    }
+    if (errors.length > 0) {
+      throw new WorkflowValidationError(`Invalid workflow "${this.#name}": ${errors.join("; ")}`);
+    }
+    const groupsBySource = new Map<string, EdgeGroupSpec[]>();
+    for (const group of this.#groups) {
+      for (const source of sourcesOf(group)) {
+        const list = groupsBySource.get(source) ?? [];
+        list.push(group);
+        groupsBySource.set(source, list);
+      }
+    }
+    const graph: WorkflowGraph = {
+      name: this.#name,
+      startId: this.#start.id,
+      maxSupersteps: this.#maxSupersteps,
+      executors: new Map(this.#executors),
+      groups: [...this.#groups],
+      groupsBySource,
+    };
+    return { graph, storage: this.#storage };
+  }
+
+  #register(executor: AnyExecutor, where: string): string {
+    if (executor === null || typeof executor !== "object" || typeof executor.handle !== "function") {
+      throw new TypeError(
+        `${where} needs an Executor (from defineExecutor or a subclass), got ${typeof executor}`,
+      );
+    }
+    const existing = this.#executors.get(executor.id);
+    if (existing === undefined) this.#executors.set(executor.id, executor);
+    else if (existing !== executor) {
+      this.#errors.push(`Duplicate executor id "${executor.id}" (two different executors in ${where})`);
+    }
+    return executor.id;
+  }
+
+  #ref(ref: ExecutorRef, where: string): string {
+    if (typeof ref === "string") {
+      this.#pendingRefs.push({ ref, where });
+      return ref;
+    }
+    return this.#register(ref, where);
+  }
+
+  #unreachable(): string[] {
+    const reached = new Set([this.#start.id]);
+    const queue = [this.#start.id];
+    while (queue.length > 0) {
+      const id = queue.shift()!;
+      for (const group of this.#groups) {
+        if (!sourcesOf(group).includes(id)) continue;
+        for (const target of targetsOf(group)) {
+          if (!reached.has(target)) {
+            reached.add(target);
+            queue.push(target);
+          }
+        }
+      }
+    }
+    return [...this.#executors.keys()].filter((id) => !reached.has(id));
+  }
+}
+
+function assertFunction(value: unknown, what: string): void {
+  if (typeof value !== "function") throw new TypeError(`${what} must be a function, got ${typeof value}`);
+}
+
+function describeCount(value: unknown): string {
+  return Array.isArray(value) ? String(value.length) : typeof value;
+}

@@ -1,0 +1,37 @@
+/**
+ * `WorkflowRun`: the handle `run()`, `resume()` and `respond()` return.
+ *
+ * @module
+ */
+import type { WorkflowEvent, WorkflowResult } from "./events.ts";
+
+/**
+ * A run of a workflow: lazy (nothing runs until it is awaited or iterated),
+ * awaitable for its {@linkcode WorkflowResult} and async-iterable for its
+ * events, streamed live. Await it and iterate it as often as you like: every
+ * reader sees every event of the call from the start.
+ *
+ * A failed run rejects (the stream yields a `failed` event, then throws).
+ * Breaking out of `for await` cancels the run and releases the workflow at once;
+ * so does dropping the handle unused (once it is garbage-collected).
+ *
+ * @example
+ * ```ts
+ * import { defineExecutor, WorkflowBuilder } from "@superstep/superstep";
+ *
+ * const echo = defineExecutor({ id: "echo", handle: (text: string, ctx) => ctx.yieldOutput(text) });
+ * const workflow = new WorkflowBuilder({ name: "echo", start: echo }).build();
+ * for await (const event of workflow.run("hi")) {
+ *   if (event.type === "output") console.log(event.data);
+ * }
+ * const result = await workflow.run("again");
+ * console.assert(result.status === "idle");
+ * ```
+ */
+export interface WorkflowRun extends Promise<WorkflowResult>, AsyncIterable<WorkflowEvent> {
+  /**
+   * Cancel the run: executors see `ctx.signal` abort, the run ends `cancelled`,
+   * the last checkpoint stays resumable. A run not yet started never starts.
+   */
+  cancel(reason?: unknown): void;
+}
