@@ -145,7 +145,9 @@ class FanInEdgeRunner implements EdgeRunner {
     return this.#spec.target === target;
   }
   snapshot(): unknown {
-    return this.#buffers.size === 0 ? undefined : Object.fromEntries(this.#buffers);
+    if (this.#buffers.size === 0) return undefined;
+    // Copies: the buffers keep growing after a snapshot is taken.
+    return Object.fromEntries([...this.#buffers].map(([source, buffered]) => [source, [...buffered]]));
   }
   restore(state: unknown): void {
     this.#buffers.clear();

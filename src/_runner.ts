@@ -56,6 +56,7 @@ export class Runner {
   #edgesBySource = new Map<string, EdgeRunner[]>();
   #graphSignature: () => Promise<string>;
   #checkpointed: Executor[];
+  #statefulEdges: EdgeRunner[];
 
   constructor(config: RunnerConfig) {
     this.graph = config.graph;
@@ -72,6 +73,7 @@ export class Runner {
       return runner;
     });
     this.#checkpointed = [...config.graph.executors.values()].filter((e) => typeof e.snapshot === "function");
+    this.#statefulEdges = this.#edges.filter((edge) => typeof edge.snapshot === "function");
   }
 
   /** Queue the run's input for the start executor (superstep 0). */
@@ -141,7 +143,6 @@ export class Runner {
       }
       return this.#finish(run.pending.size > 0 ? "idle-pending-requests" : "idle");
     } catch (error) {
-      if (signal.aborted && isAbortCaused(error, signal)) return this.#finish("cancelled");
       run.emit({ type: "failed", error });
       run.emit({ type: "status", state: "failed" });
       throw error;
@@ -165,6 +166,9 @@ export class Runner {
     const run = this.run;
     const step = ++this.superstep;
     run.emit({ type: "superstep-started", superstep: step });
+    // Routing fills fan-in buffers; a cancelled superstep must leave them as they were,
+    // since its messages stay queued and will be routed again when the run continues.
+    const edgesBefore = this.#statefulEdges.map((edge) => edge.snapshot!());
     const inboxes = this.#route(run.messages, responses);
     const controller = new AbortController();
     const scope: SuperstepScope = { live: true, signal: controller.signal };
@@ -190,7 +194,11 @@ export class Runner {
       // A failure aborts the siblings at once instead of waiting for them to notice.
       all.catch(() => controller.abort(new DOMException("A sibling executor failed", "AbortError")));
       const outcome = await Promise.race([all, abortedPromise]);
-      if (outcome === "aborted" || signal.aborted) return false;
+      if (outcome === "aborted" || signal.aborted) {
+        this.superstep = step - 1;
+        this.#statefulEdges.forEach((edge, i) => edge.restore!(edgesBefore[i]));
+        return false;
+      }
     } finally {
       scope.live = false;
       signal.removeEventListener("abort", onAbort);
@@ -360,9 +368,4 @@ const REFUSED: unique symbol = Symbol("refused");
 /** `record[key] = value` that stays an own data property even for "__proto__". */
 function defineEntry(record: Record<string, unknown>, key: string, value: unknown): void {
   Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
-function isAbortCaused(error: unknown, signal: AbortSignal): boolean {
-  return error === signal.reason || (error instanceof ExecutorFailedError && error.cause === signal.reason) ||
-    (error instanceof DOMException && error.name === "AbortError");
 }

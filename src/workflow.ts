@@ -240,6 +240,13 @@ export class Workflow {
           );
         }
       }
+      if (
+        forking && options.sessionId !== undefined && (await storage.head(options.sessionId)) !== undefined
+      ) {
+        throw new CheckpointConflictError(
+          `Cannot fork checkpoint ${checkpointId} into session "${options.sessionId}": the session already exists`,
+        );
+      }
       const sessionId = forking ? options.sessionId ?? newSessionId() : checkpoint.sessionId;
       const runner = this.#runner(storage, sessionId);
       runner.restore(checkpoint);
