@@ -80,6 +80,7 @@ export {
   CheckpointSaveError,
   ExecutorFailedError,
   RequestNotPendingError,
+  StorageSchemaError,
   WorkflowAlreadyRunningError,
   WorkflowConvergenceError,
   WorkflowRoutingError,

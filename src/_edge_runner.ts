@@ -22,6 +22,8 @@ export interface EdgeRunner {
   route(source: string, data: unknown, to: string | undefined, deliver: Deliver): boolean;
   /** Whether this group could ever deliver to `target`. */
   leadsTo(target: string): boolean;
+  /** Deliver what became complete once every message of the superstep was routed (fan-in joins). */
+  flush?(deliver: Deliver): void;
   snapshot?(): unknown;
   restore?(state: unknown): void;
 }
@@ -129,17 +131,19 @@ class FanInEdgeRunner implements EdgeRunner {
     this.id = spec.id;
     this.#spec = spec;
   }
-  route(source: string, data: unknown, to: string | undefined, deliver: Deliver): boolean {
+  route(source: string, data: unknown, to: string | undefined, _deliver: Deliver): boolean {
     if (to !== undefined && to !== this.#spec.target) return false;
     const buffer = this.#buffers.get(source);
     if (buffer) buffer.push(data);
     else this.#buffers.set(source, [data]);
-    if (this.#buffers.size === this.#spec.sources.length) {
-      const joined = this.#spec.sources.flatMap((s) => this.#buffers.get(s)!);
-      this.#buffers.clear();
-      deliver(this.#spec.target, joined);
-    }
     return true;
+  }
+  /** After a superstep's messages are routed: join everything buffered once every source has sent. */
+  flush(deliver: Deliver): void {
+    if (this.#buffers.size < this.#spec.sources.length) return;
+    const joined = this.#spec.sources.flatMap((s) => this.#buffers.get(s)!);
+    this.#buffers.clear();
+    deliver(this.#spec.target, joined);
   }
   leadsTo(target: string): boolean {
     return this.#spec.target === target;

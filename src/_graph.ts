@@ -90,7 +90,9 @@ export function canonicalGraph(graph: WorkflowGraph): string {
         return [g.kind, g.sources, g.target];
     }
   });
-  return JSON.stringify({ v: 1, start: graph.startId, executors, groups });
+  // Edge groups in a canonical order: the same graph wired in another order has the same signature.
+  const sorted = groups.map((g) => JSON.stringify(g)).sort(compareIds);
+  return JSON.stringify({ v: 1, start: graph.startId, executors, groups: sorted });
 }
 
 /** SHA-256 (hex) of the canonical graph, via Web Crypto. */

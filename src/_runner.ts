@@ -14,6 +14,7 @@ import {
   CheckpointSaveError,
   ExecutorFailedError,
   WorkflowConvergenceError,
+  WorkflowRoutingError,
 } from "./errors.ts";
 import type { PendingRequest, RunStatus, WorkflowResult } from "./events.ts";
 import type { Executor } from "./executor.ts";
@@ -233,25 +234,29 @@ export class Runner {
         this.#warn(source, `Message from "${source}" dropped: it has no outgoing edges`);
         continue;
       }
-      let taken = false;
-      for (const edge of edges) {
-        if (
-          edge.route(
-            source,
-            data,
-            to,
-            (target, payload) => inboxOf(target).messages.push({ source, data: payload }),
-          )
-        ) {
-          taken = true;
-        }
-      }
-      if (!taken && to !== undefined && !edges.some((edge) => edge.leadsTo(to))) {
+      if (to !== undefined && !edges.some((edge) => edge.leadsTo(to))) {
         this.#warn(
           source,
           `Message from "${source}" to "${to}" dropped: no edge leads from "${source}" to "${to}"`,
         );
+        continue;
       }
+      const deliver = (target: string, payload: unknown) =>
+        inboxOf(target).messages.push({ source, data: payload });
+      for (const edge of edges) {
+        if (to !== undefined && !edge.leadsTo(to)) continue;
+        try {
+          edge.route(source, data, to, deliver);
+        } catch (error) {
+          if (error instanceof WorkflowRoutingError) throw error;
+          throw new WorkflowRoutingError(source, `a condition of ${edge.id} threw: ${describe(error)}`, {
+            cause: error,
+          });
+        }
+      }
+    }
+    for (const edge of this.#statefulEdges) {
+      edge.flush?.((target, joined) => inboxOf(target).messages.push({ source: edge.id, data: joined }));
     }
     return inboxes;
   }
@@ -277,7 +282,15 @@ export class Runner {
       await call(() => executor.onResponse!(response, request, ctx));
     }
     for (const { source, data } of inbox.messages) {
-      const admitted = await this.#admit(executor, source, data);
+      let admitted: unknown;
+      try {
+        admitted = await this.#admit(executor, source, data);
+      } catch (error) {
+        // accepts() and input schemas are the executor's code: a throw fails it like its handler.
+        if (!scope.live) return;
+        run.emit({ type: "executor-failed", executorId: executor.id, superstep: ctx.superstep, error });
+        throw new ExecutorFailedError(executor.id, error);
+      }
       if (admitted === REFUSED || !scope.live) continue;
       await call(() => executor.handle(admitted, ctx));
     }
@@ -368,4 +381,8 @@ const REFUSED: unique symbol = Symbol("refused");
 /** `record[key] = value` that stays an own data property even for "__proto__". */
 function defineEntry(record: Record<string, unknown>, key: string, value: unknown): void {
   Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

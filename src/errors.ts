@@ -336,6 +336,43 @@ export class CheckpointSaveError extends Error {
   }
 }
 
+/**
+ * A storage holds a schema newer than this version of Superstep understands: a newer version of the library
+ * migrated it. The adapter refuses to read or write it rather than risk damaging it; upgrade Superstep, or
+ * point this process at another database.
+ *
+ * @example
+ * ```ts
+ * import { StorageSchemaError } from "@superstep/superstep";
+ * const error = new StorageSchemaError("libsql", 3, 1);
+ * console.assert(error.storedVersion === 3 && error.supportedVersion === 1);
+ * ```
+ */
+export class StorageSchemaError extends Error {
+  /** The schema version found in the storage. */
+  readonly storedVersion: number;
+  /** The newest schema version this library understands. */
+  readonly supportedVersion: number;
+  /**
+   * Create the error.
+   *
+   * @param adapter The adapter's name, which starts the message (`"libsql"`).
+   * @param storedVersion The schema version found in the storage.
+   * @param supportedVersion The newest schema version this library understands.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(adapter: string, storedVersion: number, supportedVersion: number, options?: ErrorOptions) {
+    super(
+      `${adapter}: cannot use the storage: its schema version ${storedVersion} is newer than this library ` +
+        `supports (${supportedVersion}); upgrade @superstep/superstep`,
+      options,
+    );
+    this.name = "StorageSchemaError";
+    this.storedVersion = storedVersion;
+    this.supportedVersion = supportedVersion;
+  }
+}
+
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

@@ -5,7 +5,7 @@
  */
 import type { CheckpointStorage } from "./checkpoint.ts";
 import { WorkflowValidationError } from "./errors.ts";
-import type { Executor } from "./executor.ts";
+import { Executor } from "./executor.ts";
 import { compileBuilder, type EdgeGroupSpec, sourcesOf, targetsOf, type WorkflowGraph } from "./_graph.ts";
 import { Workflow } from "./workflow.ts";
 
@@ -145,7 +145,7 @@ export class WorkflowBuilder {
     const target = this.#ref(to, where);
     const when = options?.when;
     if (when !== undefined) assertFunction(when, "addEdge when");
-    this.#groups.push({ kind: "single", id: `edge:${source}->${target}`, source, target, when });
+    this.#groups.push({ kind: "single", id: groupId("edge", [source], [target]), source, target, when });
     return this;
   }
 
@@ -183,7 +183,7 @@ export class WorkflowBuilder {
     if (options?.select !== undefined) assertFunction(options.select, "addFanOut select");
     this.#groups.push({
       kind: "fan-out",
-      id: `fan-out:${source}->${targets.join(",")}`,
+      id: groupId("fan-out", [source], targets),
       source,
       targets,
       select: options?.select,
@@ -215,7 +215,7 @@ export class WorkflowBuilder {
     const defaultTarget = options?.default === undefined ? undefined : this.#ref(options.default, where);
     this.#groups.push({
       kind: "switch",
-      id: `switch:${source}->${specCases.map((c) => c.target).join(",")}|${defaultTarget ?? ""}`,
+      id: groupId("switch", [source], [...specCases.map((c) => c.target), defaultTarget ?? null]),
       source,
       cases: specCases,
       defaultTarget,
@@ -244,7 +244,7 @@ export class WorkflowBuilder {
       this.#errors.push(`addFanIn into "${target}" names a source twice: ${sources.join(", ")}`);
       return this;
     }
-    this.#groups.push({ kind: "fan-in", id: `fan-in:${sources.join(",")}->${target}`, sources, target });
+    this.#groups.push({ kind: "fan-in", id: groupId("fan-in", sources, [target]), sources, target });
     return this;
   }
 
@@ -286,7 +286,8 @@ export class WorkflowBuilder {
         for (const target of targetsOf(group)) pairs.add(`${source}\u0000${target}`);
       }
       if (group.kind === "fan-out" && new Set(group.targets).size !== group.targets.length) {
-        errors.push(`Duplicate target in ${group.id}`);
+        const twice = group.targets.filter((t, i) => group.targets.indexOf(t) !== i);
+        errors.push(`Duplicate target "${twice[0]}" in addFanOut from "${group.source}"`);
       }
       for (const pair of pairs) {
         const previous = seen.get(pair);
@@ -324,7 +325,7 @@ export class WorkflowBuilder {
   }
 
   #register(executor: AnyExecutor, where: string): string {
-    if (executor === null || typeof executor !== "object" || typeof executor.handle !== "function") {
+    if (!(executor instanceof Executor)) {
       throw new TypeError(
         `${where} needs an Executor (from defineExecutor or a subclass), got ${typeof executor}`,
       );
@@ -370,4 +371,9 @@ function assertFunction(value: unknown, what: string): void {
 
 function describeCount(value: unknown): string {
   return Array.isArray(value) ? String(value.length) : typeof value;
+}
+
+/** Unambiguous whatever characters executor ids contain (they may hold "," or "->"). */
+function groupId(kind: string, sources: string[], targets: (string | null)[]): string {
+  return `${kind}:${JSON.stringify([sources, targets])}`;
 }

@@ -1,0 +1,226 @@
+/**
+ * The payload chunks of the Deno KV checkpoint storage: staging them before a commit, reading them back,
+ * and removing the chunks of saves that never committed and of deleted checkpoints (package-private).
+ *
+ * The rule that makes cleanup safe next to writers in other processes: a staged save has a record
+ * (`staging/<session>/<token>`) that its chunk writes and its final commit check. A cleaner first rewrites
+ * the record as abandoned in an atomic that checks it is unchanged, so either the save committed first (the
+ * commit deleted the record: the claim fails and the chunks stay) or it never can (its checks fail); only
+ * after the claim are the chunks deleted.
+ *
+ * @module
+ */
+import type { Checkpoint } from "../src/checkpoint.ts";
+import {
+  decodeStaging,
+  decodeText,
+  decodeTrash,
+  encodeRecord,
+  headMoved,
+  type Key,
+  keySize,
+  type Layout,
+  planBatches,
+  sizesOf,
+  type StagingRecord,
+  type StoredSummary,
+  type TrashRecord,
+} from "./_kv_layout.ts";
+import type { Kv } from "./_kv_retry.ts";
+
+/** A staged save: its record, with the key and versionstamp its commit checks. */
+export interface Staging {
+  key: Key;
+  versionstamp: string;
+  record: StagingRecord;
+}
+
+/** An entry of a KV range read. */
+export interface Entry {
+  key: readonly unknown[];
+  value: unknown;
+  versionstamp: string;
+}
+
+/** The payload chunks of one storage. */
+export class Payloads {
+  readonly #kv: Kv;
+  readonly #keys: Layout;
+  readonly #staleAfterMs: number;
+
+  constructor(kv: Kv, keys: Layout, staleAfterMs: number) {
+    this.#kv = kv;
+    this.#keys = keys;
+    this.#staleAfterMs = staleAfterMs;
+  }
+
+  /**
+   * Records a save, then writes its chunks in as many atomics as KV's limits need. On failure the staged
+   * chunks are removed (best effort) before the error is thrown.
+   *
+   * @throws {CheckpointConflictError} If the session head moved while staging (a cleaner claimed the save).
+   */
+  async stage(
+    checkpoint: Checkpoint,
+    stored: StoredSummary,
+    headVersionstamp: string | null,
+    writes: [Key, Uint8Array][],
+  ): Promise<Staging> {
+    const key = this.#keys.staging(stored.sessionId, stored.token);
+    const record: StagingRecord = {
+      id: stored.id,
+      sessionId: stored.sessionId,
+      token: stored.token,
+      chunks: stored.chunks,
+      headVersionstamp,
+      startedAt: Date.now(),
+    };
+    const created = await this.#kv.atomic().check({ key, versionstamp: null }).set(key, encodeRecord(record))
+      .commit();
+    if (!created.ok) throw new Error(`kv: cannot save checkpoint ${stored.id}: its staging key is taken`);
+    const staging = { key, versionstamp: created.versionstamp, record };
+    try {
+      const check = { key, versionstamp: created.versionstamp };
+      const fixed = { mutations: 0, keyBytes: keySize(key), valueBytes: 0 };
+      for (const [start, end] of planBatches(sizesOf(writes), fixed)) {
+        const op = this.#kv.atomic().check(check);
+        for (let i = start; i < end; i++) op.set(writes[i][0], writes[i][1]);
+        if (!(await op.commit()).ok) throw await this.lostStaging(checkpoint, staging);
+      }
+    } catch (error) {
+      await this.discardQuietly(staging);
+      throw error;
+    }
+    return staging;
+  }
+
+  /** Why a staged save's record changed under it: its session head moved, or it was taken for abandoned. */
+  async lostStaging(checkpoint: Checkpoint, staging: Staging): Promise<Error> {
+    const head = await this.#kv.get(this.#keys.head(checkpoint.sessionId));
+    if (head.versionstamp !== staging.record.headVersionstamp) {
+      return headMoved(checkpoint, head.versionstamp === null ? undefined : decodeText(head.value));
+    }
+    return new Error(
+      `kv: cannot save checkpoint ${checkpoint.id}: its staged chunks were removed as abandoned (the save ` +
+        `took longer than staleAfterMs, ${this.#staleAfterMs} ms)`,
+    );
+  }
+
+  /** The payload named by a summary, or what is wrong with its chunks. */
+  async read(stored: StoredSummary): Promise<Uint8Array | string> {
+    const out = new Uint8Array(stored.bytes);
+    let index = 0;
+    let offset = 0;
+    const entries = this.#kv.list(
+      { prefix: this.#keys.chunks(stored.id, stored.token) },
+      { batchSize: Math.max(1, Math.min(stored.chunks, 100)) },
+    );
+    for await (const { key, value } of entries) {
+      if (
+        key[key.length - 1] !== index || !(value instanceof Uint8Array) || offset + value.length > out.length
+      ) {
+        return `chunk ${index} of ${stored.chunks} is missing or damaged`;
+      }
+      out.set(value, offset);
+      offset += value.length;
+      index++;
+    }
+    if (index !== stored.chunks || offset !== stored.bytes) {
+      return `chunk ${index} of ${stored.chunks} is missing or damaged`;
+    }
+    return out;
+  }
+
+  /**
+   * Whether a staged save can be removed: it was claimed already, its session head moved since it staged
+   * (`headVersionstamp`, read after the record was seen, can never again be the one it checks), or it is
+   * at least `olderThanMs` old. A save staged against "no head" may still commit if the session is emptied
+   * again, so only age dooms it.
+   */
+  isDoomed(record: StagingRecord, headVersionstamp: string | null, olderThanMs: number): boolean {
+    return record.abandoned === true ||
+      (record.headVersionstamp !== null && record.headVersionstamp !== headVersionstamp) ||
+      Date.now() - record.startedAt >= olderThanMs;
+  }
+
+  /**
+   * Removes the staged saves among `entries` (of one session) that a commit of `headVersionstamp` doomed,
+   * or that are stale. Best effort: it runs after a save committed, which must not fail because of it.
+   */
+  async sweep(entries: Entry[], headVersionstamp: string): Promise<void> {
+    for (const entry of entries) {
+      const record = decodeStaging(entry.value);
+      if (record && this.isDoomed(record, headVersionstamp, this.#staleAfterMs)) {
+        await this.discardQuietly({ key: entry.key as Key, versionstamp: entry.versionstamp, record });
+      }
+    }
+  }
+
+  /**
+   * Claims a staged save (so it can no longer commit), deletes its chunks, then its record.
+   *
+   * @returns `false` if the save committed or another cleaner claimed it first.
+   */
+  async discard({ key, versionstamp, record }: Staging): Promise<boolean> {
+    let claimed = versionstamp;
+    if (!record.abandoned) {
+      const result = await this.#kv.atomic().check({ key, versionstamp })
+        .set(key, encodeRecord({ ...record, abandoned: true })).commit();
+      if (!result.ok) return false;
+      claimed = result.versionstamp;
+    }
+    await this.#deleteChunks(record.id, record.token, record.chunks);
+    await this.#kv.atomic().check({ key, versionstamp: claimed }).delete(key).commit();
+    return true;
+  }
+
+  /** {@linkcode discard}, swallowing errors: if the store is down, `vacuum()` or a later save finds the record. */
+  async discardQuietly(staging: Staging): Promise<void> {
+    await this.discard(staging).catch(() => false);
+  }
+
+  /** Deletes the chunks a trash record names, then the record. */
+  async emptyTrash(record: TrashRecord): Promise<void> {
+    await this.#deleteChunks(record.id, record.token, record.chunks);
+    await this.#kv.atomic().delete(this.#keys.trash(record.id, record.token)).commit();
+  }
+
+  /** Removes doomed or `olderThanMs`-old staged saves and pending trash; see `KvCheckpointStorage.vacuum`. */
+  async vacuum(olderThanMs: number): Promise<{ abandonedSaves: number; deletedPayloads: number }> {
+    const result = { abandonedSaves: 0, deletedPayloads: 0 };
+    for await (const entry of this.#kv.list({ prefix: this.#keys.staging() })) {
+      const record = decodeStaging(entry.value);
+      if (!record) {
+        await this.#deleteEntry(entry);
+        continue;
+      }
+      const head = await this.#kv.get(this.#keys.head(record.sessionId));
+      if (!this.isDoomed(record, head.versionstamp, olderThanMs)) continue;
+      if (await this.discard({ key: entry.key as Key, versionstamp: entry.versionstamp, record })) {
+        result.abandonedSaves++;
+      }
+    }
+    for await (const entry of this.#kv.list({ prefix: this.#keys.trash() })) {
+      const record = decodeTrash(entry.value);
+      if (record) await this.emptyTrash(record);
+      else await this.#deleteEntry(entry);
+      result.deletedPayloads++;
+    }
+    return result;
+  }
+
+  async #deleteEntry(entry: Entry): Promise<void> {
+    const key = entry.key as Key;
+    await this.#kv.atomic().check({ key, versionstamp: entry.versionstamp }).delete(key).commit();
+  }
+
+  async #deleteChunks(id: string, token: string, count: number): Promise<void> {
+    const keys = Array.from({ length: count }, (_, i) => this.#keys.chunk(id, token, i));
+    const sizes = keys.map((key) => ({ keyBytes: keySize(key), valueBytes: 0 }));
+    for (const [start, end] of planBatches(sizes)) {
+      const op = this.#kv.atomic();
+      for (let i = start; i < end; i++) op.delete(keys[i]);
+      await op.commit();
+    }
+  }
+}

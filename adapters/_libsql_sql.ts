@@ -1,0 +1,221 @@
+/**
+ * The SQL of the libSQL checkpoint storage (package-private): the schema migrations and every statement the
+ * adapter runs, kept apart so that tests can `EXPLAIN QUERY PLAN` exactly what the adapter executes.
+ *
+ * Every statement is plain SQLite SQL with positional arguments (`?1`, `?2` …), so the same text runs over a
+ * local connection (`file:`, `:memory:`) and over Hrana (`libsql:`, `https:`).
+ *
+ * @module
+ */
+import type { Checkpoint, CheckpointQuery } from "../src/checkpoint.ts";
+
+/** A statement with positional arguments (`?1` is `args[0]`). */
+export interface LibsqlStatement {
+  /** The SQL text. */
+  sql: string;
+  /** The values of `?1`, `?2` …; `[]` for none. */
+  args: (string | number | null)[];
+}
+
+/** The schema migrations, in order: entry `i` takes the schema from version `i` to `i + 1`. Append, never edit. */
+export const MIGRATIONS: readonly (readonly string[])[] = [
+  [
+    // A rowid table, not WITHOUT ROWID: rows hold whole payloads (megabytes), and the summary columns come
+    // first so that `list` and `lineage` never read a payload's overflow pages.
+    `CREATE TABLE superstep_checkpoints (
+      id TEXT PRIMARY KEY NOT NULL,
+      parent_id TEXT,
+      session_id TEXT NOT NULL,
+      workflow_name TEXT NOT NULL,
+      superstep INTEGER NOT NULL,
+      created_at TEXT NOT NULL,
+      metadata TEXT NOT NULL,
+      payload TEXT NOT NULL
+    )`,
+    // list by session / by workflow, newest first, with a `before` cursor: one index range scan each. The
+    // primary key's index serves the unfiltered list, `load` and every step of `lineage`.
+    "CREATE INDEX superstep_checkpoints_by_session ON superstep_checkpoints (session_id, id)",
+    "CREATE INDEX superstep_checkpoints_by_workflow ON superstep_checkpoints (workflow_name, id)",
+    // Both filters at once (a session may hold checkpoints of several workflows).
+    `CREATE INDEX superstep_checkpoints_by_session_workflow
+      ON superstep_checkpoints (session_id, workflow_name, id)`,
+    `CREATE TABLE superstep_heads (
+      session_id TEXT PRIMARY KEY NOT NULL,
+      head_id TEXT NOT NULL
+    ) WITHOUT ROWID`,
+  ],
+];
+
+/** The schema version this library writes and understands. */
+export const SCHEMA_VERSION: number = MIGRATIONS.length;
+
+/** Creates the migrations table; a no-op (no write) when it exists. */
+export const CREATE_MIGRATIONS_TABLE: LibsqlStatement = {
+  sql: `CREATE TABLE IF NOT EXISTS superstep_migrations (
+    version INTEGER PRIMARY KEY NOT NULL,
+    applied_at TEXT NOT NULL
+  )`,
+  args: [],
+};
+
+/** The stored schema version: 0 for a new database. */
+export const SELECT_SCHEMA_VERSION: LibsqlStatement = {
+  sql: "SELECT coalesce(max(version), 0) AS version FROM superstep_migrations",
+  args: [],
+};
+
+/** Switches a file database to WAL mode; a no-op when it is already, and answers "memory" for `:memory:`. */
+export const ENABLE_WAL: LibsqlStatement = { sql: "PRAGMA journal_mode = WAL", args: [] };
+
+/**
+ * The statements that migrate to `version`, to run as one write batch. The first claims the version: when
+ * another process migrated first, it violates the primary key and the whole batch rolls back.
+ */
+export function migrationStatements(version: number): LibsqlStatement[] {
+  return [
+    {
+      sql: "INSERT INTO superstep_migrations (version, applied_at) VALUES (?1, ?2)",
+      args: [version, new Date().toISOString()],
+    },
+    ...MIGRATIONS[version - 1].map((sql) => ({ sql, args: [] })),
+  ];
+}
+
+/** The summary columns, in `CheckpointSummary` order. */
+const SUMMARY = "id, parent_id, session_id, workflow_name, superstep, created_at, metadata";
+
+/**
+ * A save, as one write batch:
+ * 0. the head compare-and-set: insert the session's head (a new session) or move it from `parentId` to
+ *    `id`, only if `id` is not taken; it changes one row exactly when the save may proceed;
+ * 1. the insert, only if statement 0 made `id` the head and `id` is not taken: so exactly when 0 changed
+ *    a row, since a head always names a stored checkpoint;
+ * 2. the head and whether `id` was taken, to explain a conflict (read in the same transaction).
+ */
+export function saveStatements(checkpoint: Checkpoint, metadata: string, payload: string): LibsqlStatement[] {
+  const { id, sessionId, parentId } = checkpoint;
+  return [
+    {
+      sql: `INSERT INTO superstep_heads (session_id, head_id)
+        SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM superstep_checkpoints WHERE id = ?2)
+        ON CONFLICT (session_id) DO UPDATE SET head_id = excluded.head_id WHERE superstep_heads.head_id = ?3`,
+      args: [sessionId, id, parentId],
+    },
+    {
+      sql: `INSERT INTO superstep_checkpoints
+          (id, parent_id, session_id, workflow_name, superstep, created_at, metadata, payload)
+        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
+        WHERE EXISTS (SELECT 1 FROM superstep_heads WHERE session_id = ?3 AND head_id = ?1)
+          AND NOT EXISTS (SELECT 1 FROM superstep_checkpoints WHERE id = ?1)`,
+      args: [
+        id,
+        parentId,
+        sessionId,
+        checkpoint.workflowName,
+        checkpoint.superstep,
+        checkpoint.createdAt,
+        metadata,
+        payload,
+      ],
+    },
+    {
+      sql: `SELECT (SELECT head_id FROM superstep_heads WHERE session_id = ?1) AS head,
+        EXISTS (SELECT 1 FROM superstep_checkpoints WHERE id = ?2) AS taken`,
+      args: [sessionId, id],
+    },
+  ];
+}
+
+/** One checkpoint's payload. */
+export function loadStatement(id: string): LibsqlStatement {
+  return { sql: "SELECT payload FROM superstep_checkpoints WHERE id = ?1", args: [id] };
+}
+
+/** A session's head. */
+export function headStatement(sessionId: string): LibsqlStatement {
+  return { sql: "SELECT head_id FROM superstep_heads WHERE session_id = ?1", args: [sessionId] };
+}
+
+/** Summaries, newest first. `limit` must already be validated. */
+export function listStatement({ workflowName, sessionId, limit, before }: CheckpointQuery): LibsqlStatement {
+  const where: string[] = [];
+  const args: (string | number)[] = [];
+  if (sessionId !== undefined) {
+    args.push(sessionId);
+    where.push(`session_id = ?${args.length}`);
+  }
+  if (workflowName !== undefined) {
+    args.push(workflowName);
+    where.push(`workflow_name = ?${args.length}`);
+  }
+  if (before !== undefined) {
+    args.push(before);
+    where.push(`id < ?${args.length}`);
+  }
+  let sql = `SELECT ${SUMMARY} FROM superstep_checkpoints`;
+  if (where.length > 0) sql += ` WHERE ${where.join(" AND ")}`;
+  sql += " ORDER BY id DESC";
+  if (limit !== undefined) {
+    args.push(Math.min(limit, Number.MAX_SAFE_INTEGER));
+    sql += ` LIMIT ?${args.length}`;
+  }
+  return { sql, args };
+}
+
+/**
+ * The summaries of `id` and all its ancestors, in one recursive query, unordered (the caller orders them by
+ * following `parent_id`). `UNION` (not `UNION ALL`) visits each id once, so parent pointers that form a
+ * cycle end the walk; a parent that was deleted has no row, which ends it too.
+ */
+export function lineageStatement(id: string): LibsqlStatement {
+  return {
+    sql: `WITH RECURSIVE ancestry (id) AS (
+        SELECT id FROM superstep_checkpoints WHERE id = ?1
+        UNION
+        SELECT c.parent_id FROM superstep_checkpoints AS c JOIN ancestry AS a ON c.id = a.id
+          WHERE c.parent_id IS NOT NULL
+      )
+      SELECT ${SUMMARY.split(", ").map((column) => `c.${column}`).join(", ")}
+        FROM ancestry AS a JOIN superstep_checkpoints AS c ON c.id = a.id`,
+    args: [id],
+  };
+}
+
+/**
+ * A delete, as one write batch that moves the head if `id` is one (heads are found through `id`'s session,
+ * by primary key):
+ * 0. a session left with no other checkpoint loses its head;
+ * 1. otherwise the head moves to the parent when the parent is in the same session and exists, else to the
+ *    session's newest other checkpoint (by id);
+ * 2. the delete itself: the changed-row count says whether `id` existed.
+ */
+export function deleteStatements(id: string): LibsqlStatement[] {
+  const session = "(SELECT session_id FROM superstep_checkpoints WHERE id = ?1)";
+  return [
+    {
+      sql: `DELETE FROM superstep_heads WHERE session_id = ${session} AND head_id = ?1 AND NOT EXISTS (
+        SELECT 1 FROM superstep_checkpoints WHERE session_id = superstep_heads.session_id AND id <> ?1
+      )`,
+      args: [id],
+    },
+    {
+      sql: `UPDATE superstep_heads SET head_id = coalesce(
+          (SELECT p.id FROM superstep_checkpoints AS c JOIN superstep_checkpoints AS p ON p.id = c.parent_id
+            WHERE c.id = ?1 AND p.session_id = superstep_heads.session_id AND p.id <> ?1),
+          (SELECT o.id FROM superstep_checkpoints AS o
+            WHERE o.session_id = superstep_heads.session_id AND o.id <> ?1 ORDER BY o.id DESC LIMIT 1)
+        )
+        WHERE session_id = ${session} AND head_id = ?1`,
+      args: [id],
+    },
+    { sql: "DELETE FROM superstep_checkpoints WHERE id = ?1", args: [id] },
+  ];
+}
+
+/** A session delete, as one write batch; statement 1's changed-row count is the number deleted. */
+export function deleteSessionStatements(sessionId: string): LibsqlStatement[] {
+  return [
+    { sql: "DELETE FROM superstep_heads WHERE session_id = ?1", args: [sessionId] },
+    { sql: "DELETE FROM superstep_checkpoints WHERE session_id = ?1", args: [sessionId] },
+  ];
+}

@@ -1,0 +1,531 @@
+// The Hono adapter through app.request(): every route, status and problem type, SSE, authorization, body
+// limits, per-request instances, human in the loop, forks and lineage.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { hc } from "hono/client";
+import { defineExecutor, MemoryCheckpointStorage, WorkflowBuilder } from "../mod.ts";
+import { createWorkflowApp, type WorkflowApp } from "../adapters/hono.ts";
+import { approvalWorkflow, json, makeFixture, parseSse, sse } from "./_hono_helpers.ts";
+
+const PROBLEM = "urn:superstep:problem:";
+
+async function expectProblem(res: Response, status: number, slug: string): Promise<Record<string, unknown>> {
+  const text = await res.text();
+  assert.equal(res.status, status, text);
+  assert.match(res.headers.get("content-type") ?? "", /^application\/problem\+json/);
+  const body = JSON.parse(text);
+  assert.equal(body.type, PROBLEM + slug);
+  assert.equal(body.status, status);
+  assert.equal(typeof body.title, "string");
+  assert.equal(typeof body.detail, "string");
+  assert.doesNotMatch(text, /\bat .*:\d+:\d+|hunter2|stack/);
+  return body;
+}
+
+/** Run `approval` until it waits for an answer. */
+async function pendingApproval(app: WorkflowApp, headers: Record<string, string> = {}) {
+  const res = await app.request("/workflows/approval/runs", json({ input: "ship it?" }, { headers }));
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.equal(body.status, "idle-pending-requests");
+  return body as { checkpointId: string; sessionId: string; pendingRequests: { requestId: string }[] };
+}
+
+describe("createWorkflowApp() routes", () => {
+  test("GET /workflows lists names and Mermaid graphs", async () => {
+    const { app } = makeFixture();
+    const res = await app.request("/workflows");
+    assert.equal(res.status, 200);
+    const { workflows } = await res.json();
+    assert.deepEqual(workflows.map((w: { name: string }) => w.name).sort(), [
+      "approval",
+      "blocker",
+      "boom",
+      "echo",
+      "gate",
+      "weird",
+    ]);
+    assert.match(workflows[0].mermaid, /flowchart|graph/);
+  });
+
+  test("POST /workflows/:name/runs answers the result as JSON", async () => {
+    const { app } = makeFixture();
+    const res = await app.request("/workflows/echo/runs", json({ input: { hello: "world" } }));
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
+    const body = await res.json();
+    assert.equal(body.status, "idle");
+    assert.deepEqual(body.outputs, [{ hello: "world" }]);
+    assert.deepEqual(body.pendingRequests, []);
+    assert.equal(typeof body.checkpointId, "string");
+    assert.equal(typeof body.sessionId, "string");
+  });
+
+  test("POST /workflows/:name/runs with sessionId appends to the session", async () => {
+    const { app } = makeFixture();
+    const first = await (await app.request("/workflows/echo/runs", json({ input: 1 }))).json();
+    const second =
+      await (await app.request("/workflows/echo/runs", json({ input: 2, sessionId: first.sessionId })))
+        .json();
+    assert.equal(second.sessionId, first.sessionId);
+    const { lineage } = await (await app.request(`/checkpoints/${second.checkpointId}/lineage`)).json();
+    assert.ok(lineage.some((s: { id: string }) => s.id === first.checkpointId));
+  });
+
+  test("POST /workflows/:name/runs encodes BigInt, Map, Set, Error, cycles and NaN safely", async () => {
+    const { app } = makeFixture();
+    const body = await (await app.request("/workflows/weird/runs", json({ input: null }))).json();
+    assert.deepEqual(body.outputs, [
+      "10",
+      [["a", 1]],
+      [1, 2],
+      { name: "Error", message: "oops" },
+      { name: "loop", self: "[Circular]" },
+      null,
+    ]);
+  });
+
+  test("POST /workflows/:name/runs streams SSE events in order with increasing ids", async () => {
+    const { app } = makeFixture();
+    const res = await app.request("/workflows/echo/runs", sse({ input: "hi" }));
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/event-stream/);
+    const events = parseSse(await res.text());
+    assert.equal(events[0].event, "started");
+    assert.deepEqual(events.map((e) => e.id), events.map((_, i) => i + 1));
+    for (const e of events.slice(0, -1)) assert.equal((e.data as { type: string }).type, e.event);
+    assert.ok(events.some((e) => e.event === "output" && (e.data as { data: unknown }).data === "hi"));
+    const statuses = events.filter((e) => e.event === "status").map((e) =>
+      (e.data as { state: string }).state
+    );
+    assert.equal(statuses.at(-1), "idle");
+    const last = events.at(-1)!;
+    assert.equal(last.event, "result");
+    assert.equal((last.data as { status: string }).status, "idle");
+    assert.deepEqual((last.data as { outputs: unknown[] }).outputs, ["hi"]);
+  });
+
+  test("POST /workflows/:name/runs over SSE ends a failed run with failed events and a problem, no secrets", async () => {
+    const { app } = makeFixture();
+    const res = await app.request("/workflows/boom/runs", sse({ input: 1 }));
+    const text = await res.text();
+    assert.doesNotMatch(text, /hunter2|stack/);
+    const events = parseSse(text);
+    const failed = events.find((e) => e.event === "failed")!.data as { error: unknown };
+    assert.deepEqual(failed.error, { name: "ExecutorFailedError", message: 'Executor "boom" failed' });
+    const executorFailed = events.find((e) => e.event === "executor-failed")!.data as { error: unknown };
+    assert.deepEqual(executorFailed.error, { name: "Error", message: "Internal error" });
+    const last = events.at(-1)!;
+    assert.equal(last.event, "problem");
+    assert.equal((last.data as { status: number }).status, 500);
+  });
+
+  test("POST /workflows/:name/runs over SSE cancels the run when the client disconnects", async () => {
+    const { app, runs, blocker, storage } = makeFixture();
+    const res = await app.request("/workflows/blocker/runs", sse({ input: null }));
+    const reader = res.body!.getReader();
+    await blocker.entered;
+    await reader.cancel();
+    await blocker.sawAbort;
+    const result = await runs[0];
+    assert.equal(result.status, "cancelled");
+    assert.equal(await storage.head(result.sessionId), result.checkpointId);
+    const resumed = await app.request(`/checkpoints/${result.checkpointId}/resume`, json({}));
+    assert.equal(resumed.status, 200);
+    assert.deepEqual((await resumed.json()).outputs, ["resumed"]);
+    assert.equal(runs.length, 2);
+  });
+
+  test("POST /checkpoints/:id/resume answers a pending request (human in the loop)", async () => {
+    const { app } = makeFixture();
+    const pending = await pendingApproval(app);
+    const [{ requestId }] = pending.pendingRequests;
+    const res = await app.request(
+      `/checkpoints/${pending.checkpointId}/resume`,
+      json({ responses: { [requestId]: "yes" } }),
+    );
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.equal(body.status, "idle");
+    assert.deepEqual(body.outputs, ["answer: yes"]);
+    assert.equal(body.sessionId, pending.sessionId);
+    assert.deepEqual(body.pendingRequests, []);
+  });
+
+  test("POST /checkpoints/:id/resume streams SSE too", async () => {
+    const { app } = makeFixture();
+    const pending = await pendingApproval(app);
+    const [{ requestId }] = pending.pendingRequests;
+    const res = await app.request(
+      `/checkpoints/${pending.checkpointId}/resume`,
+      sse({ responses: { [requestId]: "ok" } }),
+    );
+    const events = parseSse(await res.text());
+    assert.equal(events.at(-1)!.event, "result");
+    assert.deepEqual((events.at(-1)!.data as { outputs: unknown[] }).outputs, ["answer: ok"]);
+  });
+
+  test("POST /checkpoints/:id/resume with fork branches a non-head checkpoint into a new session", async () => {
+    const { app } = makeFixture();
+    const pending = await pendingApproval(app);
+    const [{ requestId }] = pending.pendingRequests;
+    await app.request(
+      `/checkpoints/${pending.checkpointId}/resume`,
+      json({ responses: { [requestId]: "a" } }),
+    );
+    const stale = await app.request(
+      `/checkpoints/${pending.checkpointId}/resume`,
+      json({ responses: { [requestId]: "b" } }),
+    );
+    await expectProblem(stale, 409, "checkpoint-conflict");
+    const forked = await app.request(
+      `/checkpoints/${pending.checkpointId}/resume`,
+      json({ responses: { [requestId]: "b" }, fork: true }),
+    );
+    assert.equal(forked.status, 200);
+    const body = await forked.json();
+    assert.notEqual(body.sessionId, pending.sessionId);
+    assert.deepEqual(body.outputs, ["answer: b"]);
+    const { lineage, truncated } = await (await app.request(`/checkpoints/${body.checkpointId}/lineage`))
+      .json();
+    assert.equal(truncated, false);
+    assert.equal(lineage[0].id, body.checkpointId);
+    assert.ok(lineage.some((s: { id: string }) => s.id === pending.checkpointId));
+    assert.equal(lineage.at(-1).parentId, null);
+  });
+
+  test("GET /sessions/:id/checkpoints pages newest first", async () => {
+    const { app } = makeFixture();
+    const pending = await pendingApproval(app);
+    const all = await (await app.request(`/sessions/${pending.sessionId}/checkpoints`)).json();
+    assert.ok(all.checkpoints.length >= 2);
+    assert.equal(all.checkpoints[0].id, pending.checkpointId);
+    assert.equal(all.next, null);
+    const first = await (await app.request(`/sessions/${pending.sessionId}/checkpoints?limit=1`)).json();
+    assert.equal(first.checkpoints.length, 1);
+    assert.equal(first.next, pending.checkpointId);
+    const second =
+      await (await app.request(`/sessions/${pending.sessionId}/checkpoints?limit=1&before=${first.next}`))
+        .json();
+    assert.equal(second.checkpoints[0].id, all.checkpoints[1].id);
+  });
+
+  test("GET /checkpoints/:id returns the checkpoint", async () => {
+    const { app } = makeFixture();
+    const pending = await pendingApproval(app);
+    const res = await app.request(`/checkpoints/${pending.checkpointId}`);
+    assert.equal(res.status, 200);
+    const checkpoint = await res.json();
+    assert.equal(checkpoint.id, pending.checkpointId);
+    assert.equal(checkpoint.sessionId, pending.sessionId);
+    assert.equal(checkpoint.workflowName, "approval");
+    assert.equal(checkpoint.pendingRequests.length, 1);
+  });
+
+  test("DELETE /sessions/:id deletes the session's checkpoints", async () => {
+    const { app } = makeFixture();
+    const pending = await pendingApproval(app);
+    const res = await app.request(`/sessions/${pending.sessionId}`, { method: "DELETE" });
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.equal(body.sessionId, pending.sessionId);
+    assert.ok(body.deleted >= 2);
+    await expectProblem(
+      await app.request(`/sessions/${pending.sessionId}/checkpoints`),
+      404,
+      "session-not-found",
+    );
+    await expectProblem(
+      await app.request(`/checkpoints/${pending.checkpointId}`),
+      404,
+      "checkpoint-not-found",
+    );
+  });
+
+  test("the app type works with Hono's hc client", async () => {
+    const { app } = makeFixture();
+    const client = hc<WorkflowApp>("http://localhost", {
+      fetch: (input: RequestInfo | URL, init?: RequestInit) => app.request(input, init),
+    });
+    const list = await client.workflows.$get();
+    assert.equal(list.status, 200);
+    const res = await client.workflows[":name"].runs.$post({
+      param: { name: "echo" },
+      json: { input: "typed" },
+    });
+    if (res.status !== 200) throw new Error(`unexpected ${res.status}`);
+    const body = await res.json();
+    assert.deepEqual(body.outputs, ["typed"]);
+    const lineage = await client.checkpoints[":id"].lineage.$get({ param: { id: body.checkpointId! } });
+    assert.equal(lineage.status, 200);
+  });
+});
+
+describe("createWorkflowApp() problems", () => {
+  test("400 for malformed bodies, ids and limits", async () => {
+    const { app } = makeFixture();
+    const pending = await pendingApproval(app);
+    const cases: [string, RequestInit | undefined][] = [
+      ["/workflows/echo/runs", json("{not json")],
+      ["/workflows/echo/runs", json([1, 2])],
+      ["/workflows/echo/runs", json("")],
+      ["/workflows/echo/runs", json({ input: 1, sessionId: 42 })],
+      ["/workflows/echo/runs", json({ input: 1, sessionId: "" })],
+      [`/checkpoints/${pending.checkpointId}/resume`, json({ responses: [1] })],
+      [`/checkpoints/${pending.checkpointId}/resume`, json({ fork: "yes" })],
+      [`/sessions/${pending.sessionId}/checkpoints?limit=0`, undefined],
+      [`/sessions/${pending.sessionId}/checkpoints?limit=abc`, undefined],
+      [`/sessions/${pending.sessionId}/checkpoints?limit=1001`, undefined],
+      [`/sessions/${pending.sessionId}/checkpoints?limit=1.5`, undefined],
+      [`/checkpoints/${"x".repeat(300)}`, undefined],
+      [`/sessions/a%00b/checkpoints`, undefined],
+    ];
+    for (const [path, init] of cases) await expectProblem(await app.request(path, init), 400, "bad-request");
+  });
+
+  test("404 for unknown workflows, checkpoints, sessions and routes", async () => {
+    const { app } = makeFixture();
+    await expectProblem(await app.request("/workflows/nope/runs", json({})), 404, "workflow-not-found");
+    await expectProblem(await app.request("/workflows/__proto__/runs", json({})), 404, "workflow-not-found");
+    await expectProblem(await app.request("/checkpoints/nope"), 404, "checkpoint-not-found");
+    await expectProblem(await app.request("/checkpoints/nope/lineage"), 404, "checkpoint-not-found");
+    await expectProblem(await app.request("/checkpoints/nope/resume", json({})), 404, "checkpoint-not-found");
+    await expectProblem(await app.request("/checkpoints/nope/resume", sse({})), 404, "checkpoint-not-found");
+    await expectProblem(await app.request("/sessions/nope/checkpoints"), 404, "session-not-found");
+    await expectProblem(await app.request("/sessions/nope", { method: "DELETE" }), 404, "session-not-found");
+    await expectProblem(await app.request("/nowhere"), 404, "not-found");
+  });
+
+  test("409 request-not-pending for an unknown request id (the checkpoint's state conflicts with it)", async () => {
+    const { app } = makeFixture();
+    const pending = await pendingApproval(app);
+    const res = await app.request(
+      `/checkpoints/${pending.checkpointId}/resume`,
+      json({ responses: { bogus: 1 } }),
+    );
+    await expectProblem(res, 409, "request-not-pending");
+    const sseRes = await app.request(
+      `/checkpoints/${pending.checkpointId}/resume`,
+      sse({ responses: { bogus: 1 } }),
+    );
+    await expectProblem(sseRes, 409, "request-not-pending");
+  });
+
+  test("409 workflow-busy when a factory shares one instance (why factories must build a new one)", async () => {
+    let release!: () => void;
+    const open = new Promise<void>((resolve) => release = resolve);
+    let started!: () => void;
+    const inside = new Promise<void>((resolve) => started = resolve);
+    const instance = new WorkflowBuilder({
+      name: "slow",
+      start: defineExecutor({
+        id: "slow",
+        handle: async (_: unknown, ctx) => {
+          started();
+          await open;
+          await ctx.yieldOutput("done");
+        },
+      }),
+    }).build();
+    const app = createWorkflowApp({
+      workflows: { slow: () => instance },
+      storage: new MemoryCheckpointStorage(),
+    });
+    const first = app.request("/workflows/slow/runs", json({ input: 1 }));
+    await inside;
+    await expectProblem(await app.request("/workflows/slow/runs", json({ input: 2 })), 409, "workflow-busy");
+    release();
+    assert.equal((await first).status, 200);
+  });
+
+  test("413 for a body over the limit (configurable, 1 MiB by default)", async () => {
+    const { app } = makeFixture({ bodyLimit: 100 });
+    await expectProblem(
+      await app.request("/workflows/echo/runs", json({ input: "x".repeat(200) })),
+      413,
+      "body-too-large",
+    );
+    assert.equal((await app.request("/workflows/echo/runs", json({ input: "small" }))).status, 200);
+    const big = makeFixture();
+    const huge = JSON.stringify({ input: "x".repeat(1024 * 1024) });
+    await expectProblem(await big.app.request("/workflows/echo/runs", json(huge)), 413, "body-too-large");
+    // A chunked body (no content-length) is counted as it streams in.
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(huge));
+        controller.close();
+      },
+    });
+    const chunked = await big.app.request("/workflows/echo/runs", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: stream,
+      duplex: "half",
+    } as RequestInit);
+    await expectProblem(chunked, 413, "body-too-large");
+  });
+
+  test("422 checkpoint-mismatch when the graph changed", async () => {
+    const storage = new MemoryCheckpointStorage();
+    const before = makeFixture({ storage });
+    const pending = await pendingApproval(before.app);
+    const after = createWorkflowApp({ workflows: { approval: () => approvalWorkflow(true) }, storage });
+    const [{ requestId }] = pending.pendingRequests;
+    const res = await after.request(
+      `/checkpoints/${pending.checkpointId}/resume`,
+      json({ responses: { [requestId]: "x" } }),
+    );
+    await expectProblem(res, 422, "checkpoint-mismatch");
+    const onlyEcho = createWorkflowApp({ workflows: {}, storage });
+    await expectProblem(
+      await onlyEcho.request(`/checkpoints/${pending.checkpointId}/resume`, json({})),
+      422,
+      "checkpoint-mismatch",
+    );
+  });
+
+  test("500 executor-failed without stack traces or the executor's message", async () => {
+    const { app } = makeFixture();
+    const body = await expectProblem(
+      await app.request("/workflows/boom/runs", json({ input: 1 })),
+      500,
+      "executor-failed",
+    );
+    assert.equal(body.executorId, "boom");
+  });
+
+  test("500 internal-error when the storage throws, without its message", async () => {
+    const storage = new MemoryCheckpointStorage();
+    storage.load = () => Promise.reject(new Error("secret: connection string hunter2"));
+    const { app } = makeFixture({ storage });
+    await expectProblem(await app.request("/checkpoints/abc"), 500, "internal-error");
+  });
+
+  test("createWorkflowApp() throws a TypeError when a factory's workflow is named differently", () => {
+    assert.throws(
+      () =>
+        createWorkflowApp({
+          workflows: { other: () => approvalWorkflow() },
+          storage: new MemoryCheckpointStorage(),
+        }),
+      TypeError,
+    );
+  });
+});
+
+describe("createWorkflowApp() per-request instances", () => {
+  test("two concurrent runs of one workflow do not collide", async () => {
+    const fixture = makeFixture();
+    const a = fixture.app.request("/workflows/gate/runs", json({ input: "a" }));
+    const b = fixture.app.request("/workflows/gate/runs", json({ input: "b" }));
+    await fixture.gateEntered(2);
+    fixture.openGate();
+    const [ra, rb] = await Promise.all([a, b]);
+    assert.equal(ra.status, 200);
+    assert.equal(rb.status, 200);
+    assert.deepEqual((await ra.json()).outputs, ["a"]);
+    assert.deepEqual((await rb.json()).outputs, ["b"]);
+  });
+});
+
+describe("createWorkflowApp() authorization", () => {
+  const TOKENS = ["alice", "bob"];
+  function authFixture() {
+    const owners = new Map<string, string>();
+    const asked: unknown[] = [];
+    const fixture = makeFixture({
+      authorize: (c, request) => {
+        asked.push(request);
+        const token = c.req.header("authorization")?.replace(/^Bearer /, "");
+        if (token === undefined || !TOKENS.includes(token)) return false;
+        if (request.sessionId === undefined) {
+          return request.action === "run" || request.action === "list-workflows";
+        }
+        return owners.get(request.sessionId) === token;
+      },
+    });
+    return { ...fixture, owners, asked };
+  }
+  const as = (token: string) => ({ authorization: `Bearer ${token}` });
+
+  test("every route is denied with 403 for a foreign session, and nothing happens", async () => {
+    const { app, owners, storage } = authFixture();
+    const pending = await pendingApproval(app, as("alice"));
+    owners.set(pending.sessionId, "alice");
+    const [{ requestId }] = pending.pendingRequests;
+    const bob = as("bob");
+    const denied: [string, RequestInit][] = [
+      [`/workflows/echo/runs`, json({ input: 1, sessionId: pending.sessionId }, { headers: bob })],
+      [
+        `/checkpoints/${pending.checkpointId}/resume`,
+        json({ responses: { [requestId]: "x" } }, { headers: bob }),
+      ],
+      [
+        `/checkpoints/${pending.checkpointId}/resume`,
+        sse({ responses: { [requestId]: "x" } }, { headers: bob }),
+      ],
+      [`/sessions/${pending.sessionId}/checkpoints`, { headers: bob }],
+      [`/checkpoints/${pending.checkpointId}`, { headers: bob }],
+      [`/checkpoints/${pending.checkpointId}/lineage`, { headers: bob }],
+      [`/sessions/${pending.sessionId}`, { method: "DELETE", headers: bob }],
+      [`/workflows`, {}],
+    ];
+    for (const [path, init] of denied) await expectProblem(await app.request(path, init), 403, "forbidden");
+    assert.equal(await storage.head(pending.sessionId), pending.checkpointId);
+    const alice = await app.request(`/sessions/${pending.sessionId}/checkpoints`, { headers: as("alice") });
+    assert.equal(alice.status, 200);
+  });
+
+  test("a denial looks the same for an existing and a nonexistent resource", async () => {
+    const { app, owners } = authFixture();
+    const pending = await pendingApproval(app, as("alice"));
+    owners.set(pending.sessionId, "alice");
+    const bob = { headers: as("bob") };
+    const pairs: [string, string, RequestInit][] = [
+      [`/checkpoints/${pending.checkpointId}`, `/checkpoints/01JNOTHERE`, bob],
+      [`/checkpoints/${pending.checkpointId}/lineage`, `/checkpoints/01JNOTHERE/lineage`, bob],
+      [`/checkpoints/${pending.checkpointId}/resume`, `/checkpoints/01JNOTHERE/resume`, json({}, bob)],
+      [`/sessions/${pending.sessionId}/checkpoints`, `/sessions/nothere/checkpoints`, bob],
+      [`/sessions/${pending.sessionId}`, `/sessions/nothere`, { ...bob, method: "DELETE" }],
+    ];
+    for (const [existing, missing, init] of pairs) {
+      const a = await app.request(existing, init);
+      const b = await app.request(missing, init);
+      assert.equal(a.status, 403);
+      assert.equal(b.status, 403);
+      assert.deepEqual([...a.headers], [...b.headers]);
+      assert.equal(await a.text(), await b.text());
+    }
+  });
+
+  test("authorize is asked with the checkpoint's session and workflow", async () => {
+    const { app, owners, asked } = authFixture();
+    const pending = await pendingApproval(app, as("alice"));
+    owners.set(pending.sessionId, "alice");
+    asked.length = 0;
+    const res = await app.request(`/checkpoints/${pending.checkpointId}`, { headers: as("alice") });
+    assert.equal(res.status, 200);
+    assert.deepEqual(asked, [{
+      action: "read-checkpoint",
+      checkpointId: pending.checkpointId,
+      sessionId: pending.sessionId,
+      workflow: "approval",
+    }]);
+  });
+
+  test("lineage stops at an ancestor in a session the caller may not read", async () => {
+    const { app, owners } = authFixture();
+    const pending = await pendingApproval(app, as("alice"));
+    owners.set(pending.sessionId, "alice");
+    const [{ requestId }] = pending.pendingRequests;
+    const forked = await (await app.request(
+      `/checkpoints/${pending.checkpointId}/resume`,
+      json({ responses: { [requestId]: "x" }, fork: true }, { headers: as("alice") }),
+    )).json();
+    owners.set(forked.sessionId, "bob"); // the fork was handed over to bob
+    const res = await app.request(`/checkpoints/${forked.checkpointId}/lineage`, { headers: as("bob") });
+    const body = await res.json();
+    assert.equal(body.truncated, true);
+    assert.ok(body.lineage.every((s: { sessionId: string }) => s.sessionId === forked.sessionId));
+  });
+});

@@ -1,0 +1,711 @@
+// The libSQL checkpoint storage: the conformance suite on :memory:, on a file and on an injected client,
+// then what only a database shared by processes has: the head compare-and-set across storages and across
+// real processes, migrations, WAL, indexes, corruption, deep lineage and the remote code path.
+import { after, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import process from "node:process";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { type Client, createClient } from "@libsql/client";
+import { LibsqlCheckpointStorage } from "../adapters/libsql.ts";
+import {
+  deleteSessionStatements,
+  deleteStatements,
+  headStatement,
+  type LibsqlStatement,
+  lineageStatement,
+  listStatement,
+  loadStatement,
+  saveStatements,
+  SCHEMA_VERSION,
+} from "../adapters/_libsql_sql.ts";
+import {
+  CheckpointConflictError,
+  CheckpointCorruptError,
+  type CheckpointStorage,
+  defineExecutor,
+  encodeCheckpoint,
+  Executor,
+  lineage,
+  StorageSchemaError,
+  WorkflowBuilder,
+  type WorkflowContext,
+} from "../mod.ts";
+import { checkpointStorageConformance, makeCheckpoint } from "../testing/mod.ts";
+import { approvals, type ChildReport, runtimeName } from "./fixtures/libsql_workflow.ts";
+import { type HranaServer, startHranaServer } from "./fixtures/hrana_server.ts";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const CHILD = join(ROOT, "tests", "fixtures", "libsql_child.ts");
+
+// Every database file of this run lives in one fresh directory, removed at the end.
+const dir = mkdtempSync(join(tmpdir(), "superstep-libsql-"));
+let files = 0;
+const sharedClient = createClient({ url: ":memory:" });
+const HRANA_TOKEN = "hrana-test-token";
+let hrana: Promise<HranaServer> | undefined;
+
+/** The emulated Hrana HTTP server of this run (see tests/fixtures/hrana_server.ts), started on first use. */
+function hranaServer(): Promise<HranaServer> {
+  return hrana ??= startHranaServer(join(dir, "hrana.sqlite"), HRANA_TOKEN);
+}
+
+after(async () => {
+  sharedClient.close();
+  await (await hrana)?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** The `file:` URL of a new database in this run's directory. */
+function newFileUrl(): string {
+  return pathToFileURL(join(dir, `db-${++files}.sqlite`)).href;
+}
+
+checkpointStorageConformance("libsql :memory:", () => new LibsqlCheckpointStorage({ url: ":memory:" }));
+
+const sharedFile = newFileUrl();
+checkpointStorageConformance(
+  "libsql file, a new storage (and client) per case on one file",
+  () => new LibsqlCheckpointStorage({ url: sharedFile }),
+  { sharedBackend: true },
+);
+
+checkpointStorageConformance(
+  "libsql :memory:, one injected client for every case",
+  () => new LibsqlCheckpointStorage({ client: sharedClient }),
+  { sharedBackend: true },
+);
+
+// The remote code path: `@libsql/client`'s Hrana HTTP client against an emulated server, not sqld.
+checkpointStorageConformance(
+  "libsql over Hrana HTTP (libsql://…?tls=0, an emulated server)",
+  async () => {
+    const { url } = await hranaServer();
+    return new LibsqlCheckpointStorage({
+      url: `${url.replace(/^http:/, "libsql:")}?tls=0`,
+      authToken: HRANA_TOKEN,
+    });
+  },
+  { sharedBackend: true },
+);
+
+/** A client that records the calls that reach the database, and may run `beforeBatch` first. */
+function spy(client: Client, beforeBatch?: () => Promise<void>): { client: Client; calls: string[] } {
+  const calls: string[] = [];
+  const proxy = new Proxy(client, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target);
+      if (typeof value !== "function") return value;
+      return async (...args: unknown[]) => {
+        if (key === "execute" || key === "batch") calls.push(String(key));
+        if (key === "batch" && beforeBatch) await beforeBatch();
+        return await value.apply(target, args);
+      };
+    },
+  });
+  return { client: proxy, calls };
+}
+
+/** How to run a script on the runtime running this test. */
+function childCommand(script: string, args: string[]): [string, string[]] {
+  const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
+  if (deno) return [deno.execPath(), ["run", "-A", script, ...args]];
+  if (runtimeName() === "bun") return [process.execPath, [script, ...args]];
+  return [process.execPath, ["--import", "tsx", script, ...args]];
+}
+
+/** Runs tests/fixtures/libsql_child.ts in a new process of this runtime and returns its report. */
+function runChild(url: string, checkpointId: string, answer: string): Promise<ChildReport> {
+  const [command, args] = childCommand(CHILD, [url, checkpointId, answer]);
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { cwd: ROOT, timeout: 120_000 }, (error, stdout, stderr) => {
+      const last = String(stdout).trim().split("\n").pop() ?? "";
+      try {
+        resolve(JSON.parse(last) as ChildReport);
+      } catch {
+        reject(
+          new Error(`the child printed no report (${error?.message ?? "exit 0"}):\n${stdout}\n${stderr}`),
+        );
+      }
+    });
+  });
+}
+
+/** A port on 127.0.0.1 where nothing listens. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function rows(client: Client, sql: string, args: (string | number)[] = []) {
+  return (await client.execute({ sql, args })).rows.map((row) => ({ ...row }));
+}
+
+function isConflict(error: unknown): boolean {
+  return error instanceof CheckpointConflictError && error.message.startsWith("libsql: ");
+}
+
+describe("LibsqlCheckpointStorage", () => {
+  test("save() conflicts name the adapter, the checkpoint and the session head", async () => {
+    const storage = new LibsqlCheckpointStorage({ url: ":memory:" });
+    try {
+      const root = makeCheckpoint();
+      await storage.save(root);
+      const stale = makeCheckpoint({ sessionId: root.sessionId, parentId: null });
+      await assert.rejects(storage.save(stale), (error: unknown) => {
+        assert.ok(isConflict(error), String(error));
+        assert.match((error as Error).message, /^libsql: cannot save checkpoint .*: session head moved/);
+        assert.ok((error as Error).message.includes(stale.id) && (error as Error).message.includes(root.id));
+        return true;
+      });
+      await assert.rejects(storage.save(root), /^CheckpointConflictError: libsql: .*exists already/);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  test("two storages on one file: concurrent saves with the same parent across both, exactly one wins", async () => {
+    const url = newFileUrl();
+    const one = new LibsqlCheckpointStorage({ url });
+    const two = new LibsqlCheckpointStorage({ url });
+    try {
+      const root = makeCheckpoint();
+      await one.save(root);
+      assert.strictEqual(await two.head(root.sessionId), root.id);
+      const contenders = Array.from(
+        { length: 8 },
+        (_, i) =>
+          makeCheckpoint({ sessionId: root.sessionId, parentId: root.id, superstep: 1, state: { i } }),
+      );
+      const results = await Promise.allSettled(contenders.map((cp, i) => (i % 2 ? two : one).save(cp)));
+      const winners = contenders.filter((_, i) => results[i].status === "fulfilled");
+      assert.strictEqual(winners.length, 1, "exactly one save must win");
+      for (const result of results) {
+        if (result.status === "rejected") assert.ok(isConflict(result.reason), String(result.reason));
+      }
+      assert.strictEqual(await one.head(root.sessionId), winners[0].id);
+      assert.strictEqual(await two.head(root.sessionId), winners[0].id);
+      // The loser of a later round, on the other storage, sees the winner's head.
+      const late = makeCheckpoint({ sessionId: root.sessionId, parentId: root.id, superstep: 1 });
+      await assert.rejects((winners[0] === contenders[0] ? two : one).save(late), isConflict);
+      const next = makeCheckpoint({ sessionId: root.sessionId, parentId: winners[0].id, superstep: 2 });
+      await two.save(next);
+      assert.deepStrictEqual(await one.load(next.id), next);
+      assert.deepStrictEqual((await one.list({ sessionId: root.sessionId })).map((s) => s.id), [
+        next.id,
+        winners[0].id,
+        root.id,
+      ]);
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  });
+
+  test("a second process resumes a checkpoint written by this one; its checkpoints chain to ours", async () => {
+    const url = newFileUrl();
+    const storage = new LibsqlCheckpointStorage({ url });
+    try {
+      const paused = await approvals(storage).run(["a", "b"]);
+      assert.strictEqual(paused.status, "idle-pending-requests");
+      assert.strictEqual(paused.pendingRequests.length, 2);
+      const ours = await lineage(storage, paused.checkpointId!);
+
+      const report = await runChild(url, paused.checkpointId!, "yes");
+      assert.strictEqual(report.runtime, runtimeName(), "the child runs on this test's runtime");
+      assert.ok(report.ok, JSON.stringify(report));
+      assert.strictEqual(report.status, "idle");
+      assert.deepStrictEqual(report.outputs, ["a=yes", "b=yes"]);
+      assert.strictEqual(report.sessionId, paused.sessionId);
+
+      // This process's storage, open all along, sees the child's checkpoints.
+      assert.strictEqual(await storage.head(paused.sessionId), report.checkpointId);
+      const theirs = await lineage(storage, report.checkpointId!);
+      assert.ok(theirs.length > ours.length, "the child wrote checkpoints");
+      assert.deepStrictEqual(theirs.slice(-ours.length), ours, "the child's lineage ends with ours");
+      const first = theirs[theirs.length - ours.length - 1];
+      assert.strictEqual(first.parentId, paused.checkpointId, "the child's first checkpoint follows ours");
+      assert.ok(theirs.every((summary) => summary.sessionId === paused.sessionId));
+      const finished = await storage.load(report.checkpointId!);
+      assert.deepStrictEqual(finished?.pendingRequests, []);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  test("two processes resuming the same head: exactly one extends it, the other gets a conflict", async () => {
+    const url = newFileUrl();
+    const storage = new LibsqlCheckpointStorage({ url });
+    try {
+      const paused = await approvals(storage).run(["x"]);
+      const reports = await Promise.all([
+        runChild(url, paused.checkpointId!, "first"),
+        runChild(url, paused.checkpointId!, "second"),
+      ]);
+      const winners = reports.filter((report) => report.ok);
+      assert.strictEqual(winners.length, 1, JSON.stringify(reports));
+      const loser = reports.find((report) => !report.ok)!;
+      assert.ok(!loser.ok && loser.name === "CheckpointConflictError", JSON.stringify(loser));
+      const winner = winners[0] as Extract<ChildReport, { ok: true }>;
+      assert.strictEqual(await storage.head(paused.sessionId), winner.checkpointId);
+      const chain = (await lineage(storage, winner.checkpointId!)).map((s) => s.id);
+      const session = (await storage.list({ sessionId: paused.sessionId })).map((s) => s.id);
+      assert.deepStrictEqual(session, chain, "the session holds the winner's chain and nothing else");
+    } finally {
+      await storage.close();
+    }
+  });
+
+  test("lineage() returns a 5,000-deep ancestry from one query", async () => {
+    const { client, calls } = spy(createClient({ url: ":memory:" }));
+    const storage = new LibsqlCheckpointStorage({ client });
+    try {
+      const sessionId = "deep";
+      const ids: string[] = [];
+      let parentId: string | null = null;
+      for (let i = 0; i < 5000; i++) {
+        const cp = makeCheckpoint({ sessionId, parentId, superstep: i, metadata: { i } });
+        await storage.save(cp);
+        ids.push(cp.id);
+        parentId = cp.id;
+      }
+      calls.length = 0;
+      const summaries = await storage.lineage(ids[4999]);
+      assert.deepStrictEqual(calls, ["execute"], "one query");
+      assert.strictEqual(summaries.length, 5000);
+      assert.deepStrictEqual(summaries.map((s) => s.id), ids.toReversed());
+      assert.deepStrictEqual(summaries.map((s) => s.superstep), ids.map((_, i) => 4999 - i));
+      assert.deepStrictEqual(summaries[0].metadata, { i: 4999 });
+      assert.strictEqual(summaries[4999].parentId, null);
+      assert.deepStrictEqual((await storage.lineage(ids[2])).map((s) => s.id), [ids[2], ids[1], ids[0]]);
+    } finally {
+      await storage.close();
+      client.close();
+    }
+  });
+
+  test("lineage() stops when parent pointers form a cycle", async () => {
+    const storage = new LibsqlCheckpointStorage({ url: ":memory:" });
+    try {
+      // Only possible because a new session's first checkpoint may name any parent, even a future one.
+      await storage.save(makeCheckpoint({ id: "a", parentId: "b" }));
+      await storage.save(makeCheckpoint({ id: "b", parentId: "a" }));
+      const c = makeCheckpoint({ id: "c", parentId: "c" });
+      await storage.save(c);
+      assert.deepStrictEqual((await storage.lineage("a")).map((s) => s.id), ["a", "b"]);
+      assert.deepStrictEqual((await storage.lineage("b")).map((s) => s.id), ["b", "a"]);
+      assert.deepStrictEqual((await storage.lineage("c")).map((s) => s.id), ["c"]);
+      assert.strictEqual(await storage.delete("c"), true);
+      assert.strictEqual(await storage.head(c.sessionId), undefined, "the head never moves to itself");
+    } finally {
+      await storage.close();
+    }
+  });
+
+  test("list(), head(), load(), lineage(), save() and delete() are served by indexes", async () => {
+    const client = createClient({ url: ":memory:" });
+    const storage = new LibsqlCheckpointStorage({ client });
+    try {
+      await storage.head("migrate");
+      const cp = makeCheckpoint({ parentId: "p" });
+      const byId = /USING (COVERING )?INDEX sqlite_autoindex_superstep_checkpoints_1\b/;
+      const statements: [LibsqlStatement, RegExp?][] = [
+        [listStatement({}), byId],
+        [listStatement({ limit: 10 }), byId],
+        [listStatement({ before: "x", limit: 10 }), /USING INDEX sqlite_autoindex_\w+ \(id<\?\)/],
+        [listStatement({ sessionId: "s", limit: 10 }), /USING INDEX \w+_by_session \(session_id=\?\)/],
+        [
+          listStatement({ sessionId: "s", before: "x", limit: 10 }),
+          /USING INDEX \w+_by_session \(session_id=\? AND id<\?\)/,
+        ],
+        [listStatement({ workflowName: "w", limit: 10 }), /USING INDEX \w+_by_workflow \(workflow_name=\?\)/],
+        [
+          listStatement({ workflowName: "w", before: "x", limit: 10 }),
+          /USING INDEX \w+_by_workflow \(workflow_name=\? AND id<\?\)/,
+        ],
+        [
+          listStatement({ workflowName: "w", sessionId: "s", before: "x", limit: 10 }),
+          /USING INDEX \w+_by_session_workflow \(session_id=\? AND workflow_name=\? AND id<\?\)/,
+        ],
+        [headStatement("s"), /SEARCH superstep_heads USING PRIMARY KEY \(session_id=\?\)/],
+        [loadStatement("x"), byId],
+        [lineageStatement("x"), /RECURSIVE STEP/],
+        ...saveStatements(cp, "{}", encodeCheckpoint(cp)).map((st): [LibsqlStatement] => [st]),
+        ...deleteStatements("x").map((st): [LibsqlStatement] => [st]),
+        ...deleteSessionStatements("s").map((st): [LibsqlStatement] => [st]),
+      ];
+      for (const [{ sql, args }, expected] of statements) {
+        const plan = (await rows(client, `EXPLAIN QUERY PLAN ${sql}`, args as string[]))
+          .map((row) => String(row.detail));
+        const where = `\n  in: ${sql}\n  plan: ${plan.join(" | ")}`;
+        if (expected) assert.match(plan.join(" | "), expected, where);
+        for (const step of plan) {
+          // A SCAN is only allowed of the recursive query's own queue, or in index order (with LIMIT).
+          const fullScan = /^SCAN (?!ancestry\b|a\b)\S+$/.test(step);
+          assert.ok(!fullScan && !/TEMP B-TREE/.test(step), `${step}${where}`);
+        }
+      }
+    } finally {
+      await storage.close();
+      client.close();
+    }
+  });
+
+  test("migrations: re-running them is a no-op", async () => {
+    const url = newFileUrl();
+    const first = new LibsqlCheckpointStorage({ url });
+    const client = createClient({ url });
+    try {
+      await first.save(makeCheckpoint());
+      const migrations = await rows(client, "SELECT * FROM superstep_migrations");
+      assert.deepStrictEqual(migrations.map((row) => row.version), [SCHEMA_VERSION]);
+      const schema = await rows(client, "SELECT type, name, sql FROM sqlite_master ORDER BY name");
+      const { client: spied, calls } = spy(createClient({ url }));
+      const again = new LibsqlCheckpointStorage({ client: spied });
+      await again.head("x");
+      assert.ok(!calls.includes("batch"), `no migration batch ran: ${calls.join(", ")}`);
+      await again.close();
+      spied.close();
+      assert.deepStrictEqual(await rows(client, "SELECT * FROM superstep_migrations"), migrations);
+      assert.deepStrictEqual(
+        await rows(client, "SELECT type, name, sql FROM sqlite_master ORDER BY name"),
+        schema,
+      );
+    } finally {
+      await first.close();
+      client.close();
+    }
+  });
+
+  test("migrations: storages migrating one new file at once all succeed, each version applied once", async () => {
+    const url = newFileUrl();
+    const first = new LibsqlCheckpointStorage({ url });
+    // The second storage reads version 0, then the first migrates the file just before the second's own
+    // migration batch: that batch must fail on the claimed version, roll back, and be taken as done.
+    let raced = false;
+    const { client, calls } = spy(createClient({ url, timeout: 5000 }), async () => {
+      if (raced) return;
+      raced = true;
+      await first.head("x");
+    });
+    const second = new LibsqlCheckpointStorage({ client });
+    const others = Array.from({ length: 3 }, () => new LibsqlCheckpointStorage({ url }));
+    try {
+      await second.head("x");
+      assert.ok(raced);
+      assert.deepStrictEqual(calls.filter((call) => call === "batch"), ["batch"]);
+      await Promise.all(others.map((storage) => storage.head("x")));
+      const cp = makeCheckpoint();
+      await others[0].save(cp);
+      assert.deepStrictEqual(await second.load(cp.id), cp);
+      const migrations = await rows(client, "SELECT version FROM superstep_migrations");
+      assert.deepStrictEqual(migrations, [{ version: SCHEMA_VERSION }]);
+    } finally {
+      for (const storage of [first, second, ...others]) await storage.close();
+      client.close();
+    }
+  });
+
+  test("a database migrated by a newer Superstep is refused with StorageSchemaError", async () => {
+    const client = createClient({ url: ":memory:" });
+    try {
+      await new LibsqlCheckpointStorage({ client }).head("x");
+      await client.execute({
+        sql: "INSERT INTO superstep_migrations (version, applied_at) VALUES (?, ?)",
+        args: [SCHEMA_VERSION + 1, new Date().toISOString()],
+      });
+      const newer = new LibsqlCheckpointStorage({ client });
+      const cp = makeCheckpoint();
+      for (const call of [() => newer.head("x"), () => newer.save(cp), () => newer.list()]) {
+        await assert.rejects(call(), (error: unknown) => {
+          assert.ok(error instanceof StorageSchemaError, String(error));
+          assert.strictEqual(error.storedVersion, SCHEMA_VERSION + 1);
+          assert.strictEqual(error.supportedVersion, SCHEMA_VERSION);
+          assert.match(error.message, /^libsql: cannot use the storage: its schema version \d+ is newer/);
+          return true;
+        });
+      }
+      assert.deepStrictEqual(await rows(client, "SELECT id FROM superstep_checkpoints"), []);
+    } finally {
+      client.close();
+    }
+  });
+
+  test("file databases are switched to WAL mode unless wal: false", async () => {
+    const walUrl = newFileUrl();
+    const plainUrl = newFileUrl();
+    const client = createClient({ url: walUrl });
+    const plainClient = createClient({ url: plainUrl });
+    const wal = new LibsqlCheckpointStorage({ url: walUrl });
+    const plain = new LibsqlCheckpointStorage({ url: plainUrl, wal: false });
+    try {
+      await wal.head("x");
+      await plain.head("x");
+      assert.deepStrictEqual(await rows(client, "PRAGMA journal_mode"), [{ journal_mode: "wal" }]);
+      assert.deepStrictEqual(await rows(plainClient, "PRAGMA journal_mode"), [{ journal_mode: "delete" }]);
+    } finally {
+      await wal.close();
+      await plain.close();
+      client.close();
+      plainClient.close();
+    }
+  });
+
+  test("load(), list() and lineage() report a corrupt row with CheckpointCorruptError naming it", async () => {
+    const client = createClient({ url: ":memory:" });
+    const storage = new LibsqlCheckpointStorage({ client });
+    try {
+      const [a, b] = [makeCheckpoint(), makeCheckpoint()];
+      await storage.save(a);
+      await storage.save(b);
+      const corrupt = (id: string) => (error: unknown) => {
+        assert.ok(error instanceof CheckpointCorruptError, String(error));
+        assert.strictEqual(error.checkpointId, id);
+        return true;
+      };
+      const set = (column: string, value: string | ArrayBuffer, id: string) =>
+        client.execute({
+          sql: `UPDATE superstep_checkpoints SET ${column} = ? WHERE id = ?`,
+          args: [value, id],
+        });
+      await set("payload", "not encoded text", a.id);
+      await assert.rejects(storage.load(a.id), corrupt(a.id));
+      await set("payload", encodeCheckpoint(b), a.id);
+      await assert.rejects(storage.load(a.id), /holds checkpoint/);
+      await set("payload", new Uint8Array([1, 2]).buffer, a.id);
+      await assert.rejects(storage.load(a.id), corrupt(a.id));
+      assert.deepStrictEqual(await storage.load(b.id), b);
+      await set("metadata", "[[", b.id);
+      await assert.rejects(storage.list({ sessionId: b.sessionId }), corrupt(b.id));
+      await assert.rejects(storage.lineage(b.id), corrupt(b.id));
+    } finally {
+      await storage.close();
+      client.close();
+    }
+  });
+
+  test("a client with intMode bigint or string still gives numbers", async () => {
+    for (const intMode of ["bigint", "string"] as const) {
+      const client = createClient({ url: ":memory:", intMode });
+      const storage = new LibsqlCheckpointStorage({ client });
+      try {
+        const root = makeCheckpoint({ superstep: 7 });
+        await storage.save(root);
+        await storage.save(makeCheckpoint({ sessionId: root.sessionId, parentId: root.id, superstep: 8 }));
+        assert.deepStrictEqual((await storage.list()).map((s) => s.superstep), [8, 7]);
+        assert.deepStrictEqual((await storage.lineage(root.id))[0].superstep, 7);
+        assert.strictEqual(await storage.deleteSession(root.sessionId), 2);
+        assert.strictEqual(await storage.delete(root.id), false);
+      } finally {
+        await storage.close();
+        client.close();
+      }
+    }
+  });
+
+  test("remote URLs with no server fail at the first call with an error naming the URL, not a hang", async () => {
+    const port = await closedPort();
+    for (
+      const url of [
+        `libsql://127.0.0.1:${port}?authToken=secret-in-url`,
+        `libsql://127.0.0.1:${port}?tls=0`,
+        `https://127.0.0.1:${port}`,
+        `http://127.0.0.1:${port}`,
+        `ws://127.0.0.1:${port}`,
+      ]
+    ) {
+      const storage = new LibsqlCheckpointStorage({ url, authToken: "secret-token" });
+      try {
+        await assert.rejects(storage.head("s"), (error: unknown) => {
+          assert.ok(error instanceof Error);
+          assert.match(error.message, /^libsql: cannot open the database \w+:\/\/127\.0\.0\.1:\d+: /);
+          assert.ok(!error.message.includes("secret"), error.message);
+          assert.ok(error.cause !== undefined, "the client's error is the cause");
+          return true;
+        }, url);
+        // Not cached: the next call tries again (the server may be back).
+        await assert.rejects(storage.list(), /^Error: libsql: cannot open the database/);
+      } finally {
+        await storage.close();
+      }
+    }
+    const bad = new LibsqlCheckpointStorage({ url: "ftp://example.com/db" });
+    await assert.rejects(
+      bad.head("s"),
+      /^Error: libsql: cannot open the database ftp:\/\/example\.com\/db: .*not supported|supports only/,
+    );
+    await bad.close();
+  });
+
+  test("new LibsqlCheckpointStorage() checks its options and opens nothing", async () => {
+    for (
+      const options of [{}, { url: "" }, { url: ":memory:", client: sharedClient }, { client: null }, null]
+    ) {
+      assert.throws(
+        () => new LibsqlCheckpointStorage(options as never),
+        /^TypeError: libsql: cannot create the storage: /,
+        JSON.stringify(options),
+      );
+    }
+    for (const busyTimeout of [-1, NaN, Infinity, "5000"]) {
+      assert.throws(
+        () => new LibsqlCheckpointStorage({ url: ":memory:", busyTimeout: busyTimeout as number }),
+        /^RangeError: libsql: cannot create the storage: busyTimeout must be/,
+      );
+    }
+    // A path in a directory that does not exist: only the first call notices.
+    const storage = new LibsqlCheckpointStorage({
+      url: pathToFileURL(join(dir, "missing", "db.sqlite")).href,
+    });
+    await assert.rejects(storage.head("s"), /^Error: libsql: cannot open the database file:/);
+    await storage.close();
+  });
+
+  test("close() closes the storage's own client, never an injected one; later calls reject", async () => {
+    const client = createClient({ url: ":memory:" });
+    const injected = new LibsqlCheckpointStorage({ client });
+    await injected.head("x");
+    await injected.close();
+    await injected.close();
+    assert.strictEqual(client.closed, false);
+    await assert.rejects(injected.head("x"), /^Error: libsql: cannot use the storage: it is closed/);
+    assert.deepStrictEqual(await rows(client, "SELECT count(*) AS n FROM superstep_heads"), [{ n: 0 }]);
+    client.close();
+
+    const own = new LibsqlCheckpointStorage({ url: newFileUrl() });
+    await own.head("x");
+    await own.close();
+    await assert.rejects(own.save(makeCheckpoint()), /it is closed/);
+    // Closing a storage that never opened anything is fine too.
+    await new LibsqlCheckpointStorage({ url: ":memory:" }).close();
+  });
+});
+
+describe("LibsqlCheckpointStorage over Hrana HTTP (an emulated server, not sqld)", () => {
+  test("a save is one HTTP request, and no PRAGMA is sent to a remote database", async () => {
+    const server = await hranaServer();
+    const client = createClient({ url: server.url, authToken: HRANA_TOKEN });
+    const sql: string[] = [];
+    const recording = new Proxy(client, {
+      get(target, key) {
+        const value = Reflect.get(target, key, target);
+        if (key !== "execute" && key !== "batch") return value;
+        return (statement: { sql: string } | { sql: string }[], ...rest: unknown[]) => {
+          for (const { sql: text } of [statement].flat()) sql.push(text);
+          return (value as (...args: unknown[]) => unknown).call(target, statement, ...rest);
+        };
+      },
+    });
+    const storage = new LibsqlCheckpointStorage({ client: recording });
+    try {
+      await storage.head("x");
+      assert.ok(!sql.some((text) => /PRAGMA/i.test(text)), sql.join("\n"));
+      const before = server.requests;
+      const root = makeCheckpoint();
+      await storage.save(root);
+      assert.strictEqual(server.requests - before, 1, "one pipelined request: begin, statements, commit");
+      const other = new LibsqlCheckpointStorage({ url: server.url, authToken: HRANA_TOKEN });
+      const contenders = Array.from(
+        { length: 6 },
+        () => makeCheckpoint({ sessionId: root.sessionId, parentId: root.id, superstep: 1 }),
+      );
+      const results = await Promise.allSettled(contenders.map((cp, i) => (i % 2 ? other : storage).save(cp)));
+      assert.strictEqual(results.filter((result) => result.status === "fulfilled").length, 1);
+      assert.ok(results.every((result) => result.status === "fulfilled" || isConflict(result.reason)));
+      await other.close();
+    } finally {
+      await storage.close();
+      client.close();
+    }
+  });
+
+  test("a wrong auth token fails at the first call with a clear error", async () => {
+    const { url } = await hranaServer();
+    const storage = new LibsqlCheckpointStorage({ url, authToken: "wrong" });
+    try {
+      await assert.rejects(
+        storage.head("x"),
+        /^Error: libsql: cannot open the database http:\/\/127\.0\.0\.1:\d+: .*Unauthorized/,
+      );
+    } finally {
+      await storage.close();
+    }
+  });
+});
+
+/** Adds every message to a running total kept in its own (checkpointed) state. */
+class Tally extends Executor<number, number> {
+  total = 0;
+  constructor() {
+    super("tally");
+  }
+  async handle(n: number, ctx: WorkflowContext<number>): Promise<void> {
+    this.total += n;
+    await ctx.send(this.total);
+  }
+  override snapshot(): { total: number } {
+    return { total: this.total };
+  }
+  override restore(state: { total: number }): void {
+    this.total = state.total;
+  }
+}
+
+/** tally → double → emit: the entry checkpoint, then supersteps 1, 2 and 3. */
+function linear(storage: CheckpointStorage) {
+  const tally = new Tally();
+  const double = defineExecutor({ id: "double", handle: async (n: number, ctx) => await ctx.send(n * 2) });
+  const emit = defineExecutor({ id: "emit", handle: async (n: number, ctx) => await ctx.yieldOutput(n) });
+  return new WorkflowBuilder({ name: "libsql-linear", start: tally })
+    .addChain([tally, double, emit])
+    .withCheckpointing(storage)
+    .build();
+}
+
+describe("Workflow with LibsqlCheckpointStorage", () => {
+  test("runs, and a fresh instance on a fresh storage resumes a middle checkpoint with fork", async () => {
+    const url = newFileUrl();
+    const storage = new LibsqlCheckpointStorage({ url });
+    const other = new LibsqlCheckpointStorage({ url });
+    try {
+      const result = await linear(storage).run(5);
+      assert.strictEqual(result.status, "idle");
+      assert.deepStrictEqual(result.outputs, [10]);
+      const session = await storage.list({ sessionId: result.sessionId });
+      assert.deepStrictEqual(session.map((s) => s.superstep), [3, 2, 1, 0]);
+      assert.strictEqual(session[0].id, result.checkpointId);
+      const middle = session[2];
+
+      await assert.rejects(linear(other).resume(middle.id), CheckpointConflictError);
+      const forked = await linear(other).resume(middle.id, { fork: true });
+      assert.strictEqual(forked.status, "idle");
+      assert.deepStrictEqual(forked.outputs, [10]);
+      assert.notStrictEqual(forked.sessionId, result.sessionId);
+      const branch = await lineage(storage, forked.checkpointId!);
+      assert.deepStrictEqual(
+        branch.slice(-2),
+        [session[2], session[3]],
+        "the fork's ancestry runs through it",
+      );
+      assert.strictEqual(branch[branch.length - 3].parentId, middle.id);
+      assert.strictEqual(branch[branch.length - 3].sessionId, forked.sessionId);
+      assert.strictEqual(
+        await storage.head(result.sessionId),
+        result.checkpointId,
+        "the original is unchanged",
+      );
+      assert.strictEqual(await storage.head(forked.sessionId), forked.checkpointId);
+    } finally {
+      await storage.close();
+      await other.close();
+    }
+  });
+});
