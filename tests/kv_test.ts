@@ -21,11 +21,10 @@ import {
   CheckpointConflictError,
   CheckpointCorruptError,
   defineExecutor,
-  Executor,
   lineage,
   WorkflowBuilder,
-  type WorkflowContext,
 } from "../mod.ts";
+import { Tally } from "./_fixtures.ts";
 import { checkpointStorageConformance, makeCheckpoint } from "../testing/mod.ts";
 
 /** A KV handle this test opened (and must close). */
@@ -456,24 +455,6 @@ describe("KvCheckpointStorage", () => {
     }
   });
 });
-
-/** Adds every message to a running total kept in its own (checkpointed) state. */
-class Tally extends Executor<number, number> {
-  total = 0;
-  constructor() {
-    super("tally");
-  }
-  async handle(n: number, ctx: WorkflowContext<number>): Promise<void> {
-    this.total += n;
-    await ctx.send(this.total);
-  }
-  override snapshot(): { total: number } {
-    return { total: this.total };
-  }
-  override restore(state: { total: number }): void {
-    this.total = state.total;
-  }
-}
 
 /** tally → double → emit, checkpointed to `storage`; every call builds new executors (a fresh process). */
 function linear(storage: KvCheckpointStorage) {

@@ -30,12 +30,11 @@ import {
   type CheckpointStorage,
   defineExecutor,
   encodeCheckpoint,
-  Executor,
   lineage,
   StorageSchemaError,
   WorkflowBuilder,
-  type WorkflowContext,
 } from "../mod.ts";
+import { Tally } from "./_fixtures.ts";
 import { checkpointStorageConformance, makeCheckpoint } from "../testing/mod.ts";
 import { approvals, type ChildReport, runtimeName } from "./fixtures/libsql_workflow.ts";
 import { type HranaServer, startHranaServer } from "./fixtures/hrana_server.ts";
@@ -640,24 +639,6 @@ describe("LibsqlCheckpointStorage over Hrana HTTP (an emulated server, not sqld)
     }
   });
 });
-
-/** Adds every message to a running total kept in its own (checkpointed) state. */
-class Tally extends Executor<number, number> {
-  total = 0;
-  constructor() {
-    super("tally");
-  }
-  async handle(n: number, ctx: WorkflowContext<number>): Promise<void> {
-    this.total += n;
-    await ctx.send(this.total);
-  }
-  override snapshot(): { total: number } {
-    return { total: this.total };
-  }
-  override restore(state: { total: number }): void {
-    this.total = state.total;
-  }
-}
 
 /** tally → double → emit: the entry checkpoint, then supersteps 1, 2 and 3. */
 function linear(storage: CheckpointStorage) {

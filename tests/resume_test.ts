@@ -24,24 +24,7 @@ import {
   type WorkflowEvent,
   type WorkflowResult,
 } from "../mod.ts";
-
-/** Adds every message to a running total kept in its own (checkpointed) state. */
-class Tally extends Executor<number, number> {
-  total = 0;
-  constructor() {
-    super("tally");
-  }
-  async handle(n: number, ctx: WorkflowContext<number>): Promise<void> {
-    this.total += n;
-    await ctx.send(this.total);
-  }
-  override snapshot(): { total: number } {
-    return { total: this.total };
-  }
-  override restore(state: { total: number }): void {
-    this.total = state.total;
-  }
-}
+import { Tally } from "./_fixtures.ts";
 
 interface LinearOptions {
   /** Where the workflow checkpoints; none if omitted. */
