@@ -88,13 +88,7 @@ export class Layout {
 }
 
 /** A summary as stored: the public fields, the metadata encoded, and where the payload is. */
-export interface StoredSummary {
-  id: string;
-  parentId: string | null;
-  sessionId: string;
-  workflowName: string;
-  superstep: number;
-  createdAt: string;
+export interface StoredSummary extends Omit<CheckpointSummary, "metadata"> {
   /** The metadata, encoded with the core codec. */
   metadata: string;
   /** The save that wrote the payload: chunks live under `chunk/<id>/<token>/<n>`. */

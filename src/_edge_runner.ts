@@ -14,12 +14,8 @@ export type Deliver = (target: string, data: unknown) => void;
 
 export interface EdgeRunner {
   readonly id: string;
-  /**
-   * Route `data` sent by `source` (restricted to `to` when given).
-   *
-   * @returns Whether the message was taken by this group (delivered or buffered).
-   */
-  route(source: string, data: unknown, to: string | undefined, deliver: Deliver): boolean;
+  /** Route `data` sent by `source` (restricted to `to` when given): deliver it, or buffer it. */
+  route(source: string, data: unknown, to: string | undefined, deliver: Deliver): void;
   /** Whether this group could ever deliver to `target`. */
   leadsTo(target: string): boolean;
   /** Deliver what became complete once every message of the superstep was routed (fan-in joins). */
@@ -48,12 +44,11 @@ class SingleEdgeRunner implements EdgeRunner {
     this.id = spec.id;
     this.#spec = spec;
   }
-  route(_source: string, data: unknown, to: string | undefined, deliver: Deliver): boolean {
+  route(_source: string, data: unknown, to: string | undefined, deliver: Deliver): void {
     const { target, when } = this.#spec;
-    if (to !== undefined && to !== target) return false;
-    if (when !== undefined && !when(data)) return false;
+    if (to !== undefined && to !== target) return;
+    if (when !== undefined && !when(data)) return;
     deliver(target, data);
-    return true;
   }
   leadsTo(target: string): boolean {
     return this.#spec.target === target;
@@ -67,7 +62,7 @@ class FanOutEdgeRunner implements EdgeRunner {
     this.id = spec.id;
     this.#spec = spec;
   }
-  route(source: string, data: unknown, to: string | undefined, deliver: Deliver): boolean {
+  route(source: string, data: unknown, to: string | undefined, deliver: Deliver): void {
     const { targets, select } = this.#spec;
     let chosen: readonly string[] = targets;
     if (select !== undefined) {
@@ -87,13 +82,9 @@ class FanOutEdgeRunner implements EdgeRunner {
         }
       }
     }
-    let taken = false;
     for (const target of chosen) {
-      if (to !== undefined && to !== target) continue;
-      deliver(target, data);
-      taken = true;
+      if (to === undefined || to === target) deliver(target, data);
     }
-    return taken;
   }
   leadsTo(target: string): boolean {
     return this.#spec.targets.includes(target);
@@ -107,15 +98,14 @@ class SwitchEdgeRunner implements EdgeRunner {
     this.id = spec.id;
     this.#spec = spec;
   }
-  route(source: string, data: unknown, to: string | undefined, deliver: Deliver): boolean {
+  route(source: string, data: unknown, to: string | undefined, deliver: Deliver): void {
     const match = this.#spec.cases.find((c) => c.when(data));
     const target = match?.target ?? this.#spec.defaultTarget;
     if (target === undefined) {
       throw new WorkflowRoutingError(source, "no switch case matched and the switch has no default");
     }
-    if (to !== undefined && to !== target) return false;
+    if (to !== undefined && to !== target) return;
     deliver(target, data);
-    return true;
   }
   leadsTo(target: string): boolean {
     return this.#spec.defaultTarget === target || this.#spec.cases.some((c) => c.target === target);
@@ -131,12 +121,11 @@ class FanInEdgeRunner implements EdgeRunner {
     this.id = spec.id;
     this.#spec = spec;
   }
-  route(source: string, data: unknown, to: string | undefined, _deliver: Deliver): boolean {
-    if (to !== undefined && to !== this.#spec.target) return false;
+  route(source: string, data: unknown, to: string | undefined, _deliver: Deliver): void {
+    if (to !== undefined && to !== this.#spec.target) return;
     const buffer = this.#buffers.get(source);
     if (buffer) buffer.push(data);
     else this.#buffers.set(source, [data]);
-    return true;
   }
   /** After a superstep's messages are routed: join everything buffered once every source has sent. */
   flush(deliver: Deliver): void {

@@ -24,6 +24,7 @@ import { compareIds, INPUT_SOURCE, type WorkflowGraph } from "./_graph.ts";
 import { RunContext } from "./_run_context.ts";
 import { newId } from "./_ulid.ts";
 import type { EventLog } from "./_event_log.ts";
+import { describeError } from "./_describe.ts";
 
 export interface RunnerConfig {
   graph: WorkflowGraph;
@@ -249,7 +250,7 @@ export class Runner {
           edge.route(source, data, to, deliver);
         } catch (error) {
           if (error instanceof WorkflowRoutingError) throw error;
-          throw new WorkflowRoutingError(source, `a condition of ${edge.id} threw: ${describe(error)}`, {
+          throw new WorkflowRoutingError(source, `a condition of ${edge.id} threw: ${describeError(error)}`, {
             cause: error,
           });
         }
@@ -381,8 +382,4 @@ const REFUSED: unique symbol = Symbol("refused");
 /** `record[key] = value` that stays an own data property even for "__proto__". */
 function defineEntry(record: Record<string, unknown>, key: string, value: unknown): void {
   Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

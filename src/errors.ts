@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { describeError } from "./_describe.ts";
 
 /**
  * Thrown synchronously by `run()`, `resume()` or `respond()` when the workflow
@@ -143,7 +144,7 @@ export class ExecutorFailedError extends Error {
    * @param cause What it threw.
    */
   constructor(executorId: string, cause: unknown) {
-    super(`Executor "${executorId}" failed: ${describe(cause)}`, { cause });
+    super(`Executor "${executorId}" failed: ${describeError(cause)}`, { cause });
     this.name = "ExecutorFailedError";
     this.executorId = executorId;
   }
@@ -330,7 +331,7 @@ export class CheckpointSaveError extends Error {
    * @param cause What the storage threw.
    */
   constructor(checkpointId: string, cause: unknown) {
-    super(`Cannot save checkpoint ${checkpointId}: ${describe(cause)}`, { cause });
+    super(`Cannot save checkpoint ${checkpointId}: ${describeError(cause)}`, { cause });
     this.name = "CheckpointSaveError";
     this.checkpointId = checkpointId;
   }
@@ -371,8 +372,4 @@ export class StorageSchemaError extends Error {
     this.storedVersion = storedVersion;
     this.supportedVersion = supportedVersion;
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

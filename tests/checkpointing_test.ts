@@ -5,7 +5,6 @@ import assert from "node:assert/strict";
 import {
   type Checkpoint,
   CheckpointEncodeError,
-  type CheckpointQuery,
   CheckpointSaveError,
   type CheckpointStorage,
   type CheckpointSummary,
@@ -18,6 +17,7 @@ import {
   type WorkflowEvent,
   type WorkflowRun,
 } from "../mod.ts";
+import { DelegatingStorage } from "./_fixtures.ts";
 
 /** Adds every message to a running total kept in its own (checkpointed) state and in shared state. */
 class Tally extends Executor<number, number> {
@@ -97,34 +97,19 @@ function rich(storage: CheckpointStorage) {
 }
 
 /** A storage that delegates to memory and rejects its `failOn`-th save (1-based) with `error`. */
-class FaultyStorage implements CheckpointStorage {
-  readonly inner: MemoryCheckpointStorage = new MemoryCheckpointStorage();
+class FaultyStorage extends DelegatingStorage {
   readonly error: Error;
   failOn: number;
   saves = 0;
   constructor(failOn: number, error: Error) {
+    super(new MemoryCheckpointStorage());
     this.failOn = failOn;
     this.error = error;
   }
-  save(checkpoint: Checkpoint): Promise<void> {
+  override save(checkpoint: Checkpoint): Promise<void> {
     this.saves++;
     if (this.saves === this.failOn) return Promise.reject(this.error);
     return this.inner.save(checkpoint);
-  }
-  load(id: string): Promise<Checkpoint | undefined> {
-    return this.inner.load(id);
-  }
-  list(query?: CheckpointQuery): Promise<CheckpointSummary[]> {
-    return this.inner.list(query);
-  }
-  head(sessionId: string): Promise<string | undefined> {
-    return this.inner.head(sessionId);
-  }
-  delete(id: string): Promise<boolean> {
-    return this.inner.delete(id);
-  }
-  deleteSession(sessionId: string): Promise<number> {
-    return this.inner.deleteSession(sessionId);
   }
 }
 

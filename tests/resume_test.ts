@@ -8,7 +8,6 @@ import {
   CheckpointConflictError,
   CheckpointMismatchError,
   CheckpointNotFoundError,
-  type CheckpointQuery,
   type CheckpointStorage,
   type CheckpointSummary,
   defineExecutor,
@@ -16,7 +15,6 @@ import {
   ExecutorFailedError,
   lineage,
   MemoryCheckpointStorage,
-  type PendingRequest,
   RequestNotPendingError,
   WorkflowBuilder,
   type WorkflowContext,
@@ -24,7 +22,7 @@ import {
   type WorkflowEvent,
   type WorkflowResult,
 } from "../mod.ts";
-import { Tally } from "./_fixtures.ts";
+import { approvals, DelegatingStorage, Tally } from "./_fixtures.ts";
 
 interface LinearOptions {
   /** Where the workflow checkpoints; none if omitted. */
@@ -76,30 +74,6 @@ function twice(storage: CheckpointStorage) {
     .build();
 }
 
-/**
- * ask → record. `ask` requests one answer per item of its input; each answer goes to `record`, which yields
- * `item=answer`.
- */
-function approvals(storage: CheckpointStorage) {
-  const ask = defineExecutor({
-    id: "ask",
-    handle: async (items: string[], ctx) => {
-      for (const item of items) await ctx.requestInfo({ item });
-    },
-    onResponse: async (answer: unknown, request: PendingRequest, ctx) => {
-      await ctx.send(`${(request.data as { item: string }).item}=${answer}`);
-    },
-  });
-  const record = defineExecutor({
-    id: "record",
-    handle: async (line: string, ctx) => await ctx.yieldOutput(line),
-  });
-  return new WorkflowBuilder({ name: "approvals", start: ask }).addEdge(ask, record).withCheckpointing(
-    storage,
-  )
-    .build();
-}
-
 /** start → fan-out [a, hop]; hop → b; fan-in [a, b] → join: `a` arrives one superstep before `b`. */
 function join(storage: CheckpointStorage) {
   const start = defineExecutor({ id: "start", handle: async (t: string, ctx) => await ctx.send(t) });
@@ -131,32 +105,6 @@ function counter(storage: CheckpointStorage, target: number, maxSupersteps: numb
     .addEdge(loop, loop)
     .withCheckpointing(storage)
     .build();
-}
-
-/** A storage that delegates every call to a memory storage; subclasses intercept what they need. */
-class DelegatingStorage implements CheckpointStorage {
-  readonly inner: MemoryCheckpointStorage;
-  constructor(inner: MemoryCheckpointStorage) {
-    this.inner = inner;
-  }
-  save(checkpoint: Checkpoint): Promise<void> {
-    return this.inner.save(checkpoint);
-  }
-  load(id: string): Promise<Checkpoint | undefined> {
-    return this.inner.load(id);
-  }
-  list(query?: CheckpointQuery): Promise<CheckpointSummary[]> {
-    return this.inner.list(query);
-  }
-  head(sessionId: string): Promise<string | undefined> {
-    return this.inner.head(sessionId);
-  }
-  delete(id: string): Promise<boolean> {
-    return this.inner.delete(id);
-  }
-  deleteSession(sessionId: string): Promise<number> {
-    return this.inner.deleteSession(sessionId);
-  }
 }
 
 /**
