@@ -3,11 +3,13 @@
  * chain, fan-out with select, switch with default, fan-in), shared state,
  * outputs, checkpoints with their ancestry, and cancellation.
  *
- * Run it: `npx tsx examples/all_edges.ts` (Node), `npx deno run examples/all_edges.ts`, `npx bun examples/all_edges.ts`.
+ * Run it: `npx tsx examples/all_edges.ts [memory|libsql|kv]` (Node), `npx deno run -A examples/all_edges.ts …`,
+ * `npx bun examples/all_edges.ts …`. The argument picks the checkpoint storage (default: memory).
  *
  * @module
  */
-import { defineExecutor, lineage, MemoryCheckpointStorage, WorkflowBuilder } from "../mod.ts";
+import { defineExecutor, lineage, WorkflowBuilder } from "../mod.ts";
+import { args, openExampleStorage } from "./_storage.ts";
 
 interface Order {
   id: string;
@@ -53,7 +55,8 @@ const notify = defineExecutor({
   handle: async (n: number, ctx) => await ctx.yieldOutput(`notified about ${n} reports`),
 });
 
-const storage = new MemoryCheckpointStorage();
+const { name, storage, close } = await openExampleStorage(args()[0]);
+console.log(`checkpoint storage: ${name}`);
 const workflow = new WorkflowBuilder({ name: "orders", start: receive })
   .addSwitch(receive, [{ when: (o: Order) => o.total > 100, to: review }], { default: accept })
   .addEdge(review, dispatch)
@@ -86,3 +89,4 @@ const cancelled = await run;
 console.log(cancelled.status, `resumable from ${cancelled.checkpointId}`);
 const resumed = await workflow.resume(cancelled.checkpointId!);
 console.log("resumed:", resumed.status, resumed.outputs);
+await close();

@@ -25,39 +25,15 @@ import {
   WorkflowBuilder,
 } from "../mod.ts";
 import { Tally } from "./_fixtures.ts";
+import { runChild } from "./_child.ts";
+import { approvals, runtimeName } from "./fixtures/hitl_workflow.ts";
+import { type OpenKv, openKv, OwningKvStorage } from "./fixtures/open_storage.ts";
 import { checkpointStorageConformance, makeCheckpoint } from "../testing/mod.ts";
-
-/** A KV handle this test opened (and must close). */
-type OpenKv = KvHandle & { close(): void };
 
 const dir = mkdtempSync(join(tmpdir(), "superstep-kv-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 const tempFile = () => join(dir, `kv-${++files}.db`);
-
-function noV8(): never {
-  throw new Error("the KV adapter must never use V8 serialization");
-}
-
-async function openKv(path: string): Promise<OpenKv> {
-  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
-  if (deno) return await deno.openKv(path);
-  const { openKv } = await import("@deno/kv");
-  return await openKv(path, { encodeV8: noV8, decodeV8: noV8 });
-}
-
-/** A storage that owns its handle: `close()` closes it (the adapter itself never closes a kv). */
-class OwningStorage extends KvCheckpointStorage {
-  readonly #kv: OpenKv;
-  constructor(kv: OpenKv, options: Omit<KvCheckpointStorageOptions, "kv"> = {}) {
-    super({ kv, ...options });
-    this.#kv = kv;
-  }
-  close(): Promise<void> {
-    this.#kv.close();
-    return Promise.resolve();
-  }
-}
 
 /** Storages on one shared handle, each under its own prefix; the handle closes with the last storage. */
 function prefixedStorages(path: string): () => Promise<KvCheckpointStorage> {
@@ -80,11 +56,11 @@ function prefixedStorages(path: string): () => Promise<KvCheckpointStorage> {
   };
 }
 
-checkpointStorageConformance("kv :memory:", async () => new OwningStorage(await openKv(":memory:")));
+checkpointStorageConformance("kv :memory:", async () => new OwningKvStorage(await openKv(":memory:")));
 
 const sharedFile = tempFile();
 checkpointStorageConformance("kv file, a new handle per storage", async () => {
-  return new OwningStorage(await openKv(sharedFile));
+  return new OwningKvStorage(await openKv(sharedFile));
 }, { sharedBackend: true });
 
 checkpointStorageConformance("kv :memory:, one handle, a prefix per storage", prefixedStorages(":memory:"));
@@ -489,6 +465,32 @@ describe("KvCheckpointStorage with a Workflow", () => {
     } finally {
       first.close();
       second.close();
+    }
+  });
+
+  test("a human-in-the-loop run paused here is answered and finished by a second process", async () => {
+    const path = tempFile();
+    const storage = new OwningKvStorage(await openKv(path));
+    try {
+      const paused = await approvals(storage).run(["a", "b"]);
+      assert.strictEqual(paused.status, "idle-pending-requests");
+      const ours = await lineage(storage, paused.checkpointId!);
+
+      const report = await runChild("kv", path, paused.checkpointId!, "yes");
+      assert.strictEqual(report.runtime, runtimeName(), "the child runs on this test's runtime");
+      assert.ok(report.ok, JSON.stringify(report));
+      assert.strictEqual(report.status, "idle");
+      assert.deepStrictEqual(report.outputs, ["a=yes", "b=yes"]);
+      assert.strictEqual(report.sessionId, paused.sessionId);
+
+      // This process's handle, open all along, sees the child's checkpoints chained to its own.
+      assert.strictEqual(await storage.head(paused.sessionId), report.checkpointId);
+      const theirs = await lineage(storage, report.checkpointId!);
+      assert.deepStrictEqual(theirs.slice(-ours.length), ours, "the child's lineage ends with ours");
+      assert.strictEqual(theirs[theirs.length - ours.length - 1].parentId, paused.checkpointId);
+      assert.deepStrictEqual((await storage.load(report.checkpointId!))?.pendingRequests, []);
+    } finally {
+      await storage.close();
     }
   });
 });

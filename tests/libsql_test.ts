@@ -3,14 +3,12 @@
 // real processes, migrations, WAL, indexes, corruption, deep lineage and the remote code path.
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import process from "node:process";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { type Client, createClient } from "@libsql/client";
 import { LibsqlCheckpointStorage } from "../adapters/libsql.ts";
 import {
@@ -36,11 +34,9 @@ import {
 } from "../mod.ts";
 import { Tally } from "./_fixtures.ts";
 import { checkpointStorageConformance, makeCheckpoint } from "../testing/mod.ts";
-import { approvals, type ChildReport, runtimeName } from "./fixtures/libsql_workflow.ts";
+import { approvals, type ChildReport, runtimeName } from "./fixtures/hitl_workflow.ts";
+import { runChild } from "./_child.ts";
 import { type HranaServer, startHranaServer } from "./fixtures/hrana_server.ts";
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const CHILD = join(ROOT, "tests", "fixtures", "libsql_child.ts");
 
 // Every database file of this run lives in one fresh directory, removed at the end.
 const dir = mkdtempSync(join(tmpdir(), "superstep-libsql-"));
@@ -108,31 +104,6 @@ function spy(client: Client, beforeBatch?: () => Promise<void>): { client: Clien
     },
   });
   return { client: proxy, calls };
-}
-
-/** How to run a script on the runtime running this test. */
-function childCommand(script: string, args: string[]): [string, string[]] {
-  const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
-  if (deno) return [deno.execPath(), ["run", "-A", script, ...args]];
-  if (runtimeName() === "bun") return [process.execPath, [script, ...args]];
-  return [process.execPath, ["--import", "tsx", script, ...args]];
-}
-
-/** Runs tests/fixtures/libsql_child.ts in a new process of this runtime and returns its report. */
-function runChild(url: string, checkpointId: string, answer: string): Promise<ChildReport> {
-  const [command, args] = childCommand(CHILD, [url, checkpointId, answer]);
-  return new Promise((resolve, reject) => {
-    execFile(command, args, { cwd: ROOT, timeout: 120_000 }, (error, stdout, stderr) => {
-      const last = String(stdout).trim().split("\n").pop() ?? "";
-      try {
-        resolve(JSON.parse(last) as ChildReport);
-      } catch {
-        reject(
-          new Error(`the child printed no report (${error?.message ?? "exit 0"}):\n${stdout}\n${stderr}`),
-        );
-      }
-    });
-  });
 }
 
 /** A port on 127.0.0.1 where nothing listens. */
@@ -218,7 +189,7 @@ describe("LibsqlCheckpointStorage", () => {
       assert.strictEqual(paused.pendingRequests.length, 2);
       const ours = await lineage(storage, paused.checkpointId!);
 
-      const report = await runChild(url, paused.checkpointId!, "yes");
+      const report = await runChild("libsql", url, paused.checkpointId!, "yes");
       assert.strictEqual(report.runtime, runtimeName(), "the child runs on this test's runtime");
       assert.ok(report.ok, JSON.stringify(report));
       assert.strictEqual(report.status, "idle");
@@ -246,8 +217,8 @@ describe("LibsqlCheckpointStorage", () => {
     try {
       const paused = await approvals(storage).run(["x"]);
       const reports = await Promise.all([
-        runChild(url, paused.checkpointId!, "first"),
-        runChild(url, paused.checkpointId!, "second"),
+        runChild("libsql", url, paused.checkpointId!, "first"),
+        runChild("libsql", url, paused.checkpointId!, "second"),
       ]);
       const winners = reports.filter((report) => report.ok);
       assert.strictEqual(winners.length, 1, JSON.stringify(reports));
