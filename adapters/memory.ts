@@ -38,9 +38,9 @@ interface StoredCheckpoint {
  * @example
  * ```ts
  * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
- * import type { Checkpoint } from "@superstep/superstep";
+ * import { makeCheckpoint } from "@superstep/superstep/testing";
  *
- * declare const checkpoint: Checkpoint;
+ * const checkpoint = makeCheckpoint();
  * const storage = new MemoryCheckpointStorage();
  * await storage.save(checkpoint);
  * console.assert((await storage.head(checkpoint.sessionId)) === checkpoint.id);
@@ -65,9 +65,9 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
    * @example
    * ```ts
    * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
-   * import type { Checkpoint } from "@superstep/superstep";
+   * import { makeCheckpoint } from "@superstep/superstep/testing";
    *
-   * declare const checkpoint: Checkpoint;
+   * const checkpoint = makeCheckpoint();
    * await new MemoryCheckpointStorage().save(checkpoint);
    * ```
    */

@@ -49,7 +49,8 @@ export interface ConformanceOptions {
  * @param makeStorage Makes a new storage for one case.
  * @param options What the adapter declares about itself.
  * @example
- * ```ts
+ * ```ts ignore
+ * // Registers test cases, so it is not run as a doc test.
  * import { checkpointStorageConformance } from "@superstep/superstep/testing";
  * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
  *

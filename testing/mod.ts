@@ -4,8 +4,8 @@
  * runs unchanged under `deno test`, `node --test` and `bun test`.
  *
  * @example
- * ```ts
- * // tests/my_adapter_test.ts
+ * ```ts ignore
+ * // tests/my_adapter_test.ts (registers test cases, so it is not run as a doc test)
  * import { checkpointStorageConformance } from "@superstep/superstep/testing";
  * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
  *
