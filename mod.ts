@@ -51,6 +51,7 @@ export type {
 } from "./src/workflow_builder.ts";
 export { Workflow } from "./src/workflow.ts";
 export type { RespondOptions, ResumeOptions, RunOptions } from "./src/workflow.ts";
+export type { ExecutorCall, PluginHook, RunInfo, RunKind, WorkflowPlugin } from "./src/plugin.ts";
 export type { WorkflowRun } from "./src/workflow_run.ts";
 export type {
   PendingRequest,
@@ -79,6 +80,7 @@ export {
   CheckpointNotFoundError,
   CheckpointSaveError,
   ExecutorFailedError,
+  PluginError,
   RequestNotPendingError,
   StorageSchemaError,
   WorkflowAlreadyRunningError,

@@ -111,9 +111,8 @@ const DOMAIN_ERRORS = [
 
 /** An event with its errors made public, ready for `stringifyJson`. */
 export function publicEvent(event: WorkflowEvent): WorkflowEvent {
-  if (event.type === "failed" || event.type === "executor-failed") {
-    return { ...event, error: publicError(event.error) };
-  }
+  // Every event that carries an error (failed, executor-failed, executor-retried, and any added later).
+  if ("error" in event) return { ...event, error: publicError(event.error) } as WorkflowEvent;
   return event;
 }
 

@@ -84,7 +84,8 @@ export interface WorkflowAppOptions<E extends Env = BlankEnv> {
   /**
    * Called on every route before any work; return `false` to answer 403. A denial reveals nothing: a
    * nonexistent checkpoint is asked about without a `sessionId` and, when denied, looks exactly like a
-   * foreign one. It may throw an `HTTPException` (e.g. 401) to answer with that status instead.
+   * foreign one. It may throw an `HTTPException` (e.g. 401) to answer with that status instead (a problem
+   * document `urn:superstep:problem:http-<status>`, with the headers of the exception's `res`).
    *
    * @default {allow everything}
    */
@@ -278,10 +279,15 @@ export function createWorkflowApp<E extends Env = BlankEnv>(options: WorkflowApp
   app.onError((error, c) => {
     if (error instanceof HTTPException && !(error instanceof ProblemError)) {
       const status = error.status;
-      return problemResponse(
+      const response = problemResponse(
         c,
         problem(status, `http-${status}`, error.message || "HTTP error", error.message),
       );
+      // Keep the exception's own headers (a 401's `WWW-Authenticate`); the body stays a problem document.
+      error.res?.headers.forEach((value, name) => {
+        if (!/^content-(type|length)$/i.test(name)) response.headers.set(name, value);
+      });
+      return response;
     }
     return problemResponse(c, problemFor(error));
   });

@@ -1,41 +1,41 @@
-// A demo server on Node: the Hono adapter over @hono/node-server, on 127.0.0.1:8787.
-// Run: npx tsx examples/server_node.ts   (then try the curl commands of the README)
-// Storage: memory for now (checkpoints vanish on exit); it moves to a libSQL file once that adapter lands.
+/**
+ * The demo server on Node: the demo workflows (examples/_demo_workflows.ts) over HTTP with
+ * `@hono/node-server`, checkpoints in the libSQL file `./superstep.db`, on http://127.0.0.1:8787.
+ *
+ * ```sh
+ * npm start                                            # = npx tsx examples/server_node.ts
+ * npx tsx examples/server_node.ts --memory             # checkpoints in memory (gone on exit)
+ * npx tsx examples/server_node.ts --tokens=alice,bob   # bearer tokens, each touching only its own sessions
+ * ```
+ *
+ * Flags: `--memory`, `--port=8787`, `--tokens=a,b`. Ctrl-C stops it and closes the database.
+ *
+ * @module
+ */
+import process from "node:process";
 import { serve } from "@hono/node-server";
-import { defineExecutor, MemoryCheckpointStorage, WorkflowBuilder } from "../mod.ts";
-import { createWorkflowApp } from "../adapters/hono.ts";
+import { type CheckpointStorage, MemoryCheckpointStorage } from "../mod.ts";
+import { LibsqlCheckpointStorage } from "../adapters/libsql.ts";
+import { demoApp, parseDemoFlags } from "./_demo_app.ts";
 
-/** Splits a sentence, measures each word, then asks a human to approve the total. */
-function wordlen() {
-  const split = defineExecutor({
-    id: "split",
-    handle: async (text: string, ctx) => {
-      for (const word of String(text).split(" ")) await ctx.send(word);
-    },
-  });
-  const len = defineExecutor({
-    id: "len",
-    handle: async (word: string, ctx) => await ctx.yieldOutput(word.length),
-  });
-  return new WorkflowBuilder({ name: "wordlen", start: split }).addEdge(split, len).build();
-}
+const DATABASE_URL = "file:./superstep.db";
 
-function approval() {
-  const ask = defineExecutor({
-    id: "ask",
-    handle: async (question: string, ctx) => {
-      await ctx.requestInfo({ question });
-    },
-    onResponse: async (answer, _request, ctx) => await ctx.yieldOutput({ approved: answer === "yes" }),
-  });
-  return new WorkflowBuilder({ name: "approval", start: ask }).build();
-}
+const flags = parseDemoFlags(process.argv.slice(2));
+const storage: CheckpointStorage & { close?(): Promise<void> } = flags.memory
+  ? new MemoryCheckpointStorage()
+  : new LibsqlCheckpointStorage({ url: DATABASE_URL });
+const app = demoApp(storage, flags.tokens);
 
-const app = createWorkflowApp({
-  workflows: { wordlen, approval },
-  storage: new MemoryCheckpointStorage(),
+const server = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: flags.port }, (info) => {
+  const where = flags.memory ? "memory" : DATABASE_URL;
+  console.log(`Superstep demo on http://127.0.0.1:${info.port} (checkpoints: ${where}); try GET /workflows`);
 });
 
-serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 8787 }, (info) => {
-  console.log(`Superstep demo on http://127.0.0.1:${info.port} (try GET /workflows)`);
-});
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  // A second Ctrl-C finds no listener and stops the process at once.
+  process.once(signal, () => {
+    // Open SSE streams would keep close() waiting: end them, then the database.
+    server.close(() => void storage.close?.().finally(() => process.exit(0)));
+    (server as { closeAllConnections?(): void }).closeAllConnections?.();
+  });
+}

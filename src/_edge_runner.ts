@@ -145,9 +145,20 @@ class FanInEdgeRunner implements EdgeRunner {
   restore(state: unknown): void {
     this.#buffers.clear();
     if (state === undefined) return;
+    if (state === null || typeof state !== "object" || Array.isArray(state)) {
+      throw new TypeError(`fan-in state must be an object of buffers by source, got ${describeShape(state)}`);
+    }
     for (const source of this.#spec.sources) {
-      const buffered = (state as Record<string, unknown[]>)[source];
-      if (Array.isArray(buffered)) this.#buffers.set(source, [...buffered]);
+      if (!Object.hasOwn(state, source)) continue;
+      const buffered = (state as Record<string, unknown>)[source];
+      if (!Array.isArray(buffered)) {
+        throw new TypeError(`fan-in buffer of "${source}" must be an array, got ${describeShape(buffered)}`);
+      }
+      this.#buffers.set(source, [...buffered]);
     }
   }
+}
+
+function describeShape(value: unknown): string {
+  return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
 }

@@ -7,8 +7,19 @@ import type { PendingRequest } from "./events.ts";
 import type { Executor, SendOptions, WorkflowContext, WorkflowState } from "./executor.ts";
 import type { RunContext } from "./_run_context.ts";
 import { newId } from "./_ulid.ts";
+import { decodeValue, encodeValue } from "./codec.ts";
 
 const DELETED: unique symbol = Symbol("deleted");
+
+/** Where an attempt of a handler call started (see `ExecutorContext.mark`). */
+export interface AttemptMark {
+  outbox: number;
+  outputs: number;
+  requests: number;
+  journal: number;
+  /** The executor's encoded `snapshot()`, when it has one that encodes. */
+  snapshot: string | undefined;
+}
 
 /** Shared by every context of one superstep: flips once when the superstep ends. */
 export interface SuperstepScope {
@@ -28,6 +39,8 @@ export class ExecutorContext implements WorkflowContext {
   #scope: SuperstepScope;
   #run: RunContext;
   #executor: Executor;
+  /** Undo log of state writes, kept only once an attempt was marked: [key, had a write, previous write]. */
+  #journal: [string, boolean, unknown][] | undefined;
 
   constructor(
     executor: Executor,
@@ -44,6 +57,7 @@ export class ExecutorContext implements WorkflowContext {
     this.#run = run;
     const writes = this.writes;
     const assertLive = () => this.#assertLive();
+    const record = (key: string) => this.#journal?.push([key, writes.has(key), writes.get(key)]);
     this.state = {
       get<T>(key: string): T | undefined {
         if (writes.has(key)) {
@@ -58,11 +72,13 @@ export class ExecutorContext implements WorkflowContext {
       set(key: string, value: unknown): void {
         assertLive();
         assertKey(key);
+        record(key);
         writes.set(key, value);
       },
       delete(key: string): void {
         assertLive();
         assertKey(key);
+        record(key);
         writes.set(key, DELETED);
       },
     };
@@ -102,6 +118,52 @@ export class ExecutorContext implements WorkflowContext {
     this.requests.push(request);
     this.#run.emit({ type: "request", ...request });
     return Promise.resolve(request.requestId);
+  }
+
+  /** Whether the superstep is still running (afterwards the context is inert). */
+  get live(): boolean {
+    return this.#scope.live;
+  }
+
+  /**
+   * Remember where a handler call starts, so a plugin that runs it again (a
+   * retry) can discard what a failed attempt did. Executor state is copied
+   * through the codec: `snapshot()` may return live references.
+   */
+  mark(): AttemptMark {
+    this.#journal ??= [];
+    let snapshot: string | undefined;
+    if (typeof this.#executor.snapshot === "function" && typeof this.#executor.restore === "function") {
+      try {
+        snapshot = encodeValue(this.#executor.snapshot());
+      } catch {
+        // Not encodable now: the checkpoint will say so; the attempt just cannot restore it.
+      }
+    }
+    return {
+      outbox: this.outbox.length,
+      outputs: this.outputs.length,
+      requests: this.requests.length,
+      journal: this.#journal.length,
+      snapshot,
+    };
+  }
+
+  /** Undo everything done since `mark` (sends, outputs, requests, state writes, executor state). */
+  rollback(mark: AttemptMark): void {
+    this.outbox.length = mark.outbox;
+    this.outputs.length = mark.outputs;
+    this.requests.length = mark.requests;
+    const journal = this.#journal!;
+    // Backwards, so a key written twice ends at its first previous value; re-setting a key keeps its
+    // place in the Map, deleting one that had no write removes it: commit (write) order is preserved.
+    for (let i = journal.length - 1; i >= mark.journal; i--) {
+      const [key, had, previous] = journal[i];
+      if (had) this.writes.set(key, previous);
+      else this.writes.delete(key);
+    }
+    journal.length = mark.journal;
+    if (mark.snapshot !== undefined) this.#executor.restore!(decodeValue(mark.snapshot));
   }
 
   /** Apply this context's state writes to `state` (called in executor-id order). */

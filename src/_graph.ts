@@ -1,5 +1,6 @@
 // The validated, immutable shape of a workflow: what the builder produces and
 // the runner, the renderers and the graph signature read.
+import type { WorkflowPlugin } from "./plugin.ts";
 import type { CheckpointStorage } from "./checkpoint.ts";
 import type { Executor } from "./executor.ts";
 
@@ -116,5 +117,5 @@ export function compareIds(a: string, b: string): number {
  */
 export const compileBuilder: WeakMap<
   object,
-  () => { graph: WorkflowGraph; storage: CheckpointStorage | undefined }
+  () => { graph: WorkflowGraph; storage: CheckpointStorage | undefined; plugins: WorkflowPlugin[] }
 > = new WeakMap();

@@ -4,6 +4,7 @@
 import type { QueuedMessage } from "./checkpoint.ts";
 import type { PendingRequest, WorkflowEvent } from "./events.ts";
 import type { EventLog } from "./_event_log.ts";
+import type { PluginHost } from "./_plugin_host.ts";
 
 export class RunContext {
   /** Sent in the last superstep, delivered in the next. */
@@ -13,13 +14,21 @@ export class RunContext {
   outputs: unknown[] = [];
   #log: EventLog | undefined;
 
-  beginCall(log: EventLog): void {
+  /**
+   * Record an event. Chosen once per call, so a call without plugins pays
+   * nothing for them on the hot path.
+   */
+  emit: (event: WorkflowEvent) => void = () => {
+    throw new Error("RunContext.emit before beginCall");
+  };
+
+  beginCall(log: EventLog, plugins?: PluginHost): void {
     this.#log = log;
     this.outputs = [];
-  }
-
-  emit(event: WorkflowEvent): void {
-    this.#log!.push(event);
+    this.emit = plugins === undefined ? (event) => log.push(event) : (event) => {
+      log.push(event);
+      plugins.event(event);
+    };
   }
 
   get events(): WorkflowEvent[] {

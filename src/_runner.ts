@@ -7,9 +7,11 @@ import {
   CHECKPOINT_VERSION,
   type CheckpointStorage,
   type QueuedMessage,
+  toSummary,
 } from "./checkpoint.ts";
 import {
   CheckpointConflictError,
+  CheckpointCorruptError,
   CheckpointEncodeError,
   CheckpointSaveError,
   ExecutorFailedError,
@@ -25,6 +27,7 @@ import { RunContext } from "./_run_context.ts";
 import { newId } from "./_ulid.ts";
 import type { EventLog } from "./_event_log.ts";
 import { describeError } from "./_describe.ts";
+import type { HandlerCall, PluginHost } from "./_plugin_host.ts";
 
 export interface RunnerConfig {
   graph: WorkflowGraph;
@@ -59,6 +62,8 @@ export class Runner {
   #graphSignature: () => Promise<string>;
   #checkpointed: Executor[];
   #statefulEdges: EdgeRunner[];
+  /** The plugins of the current call, if it has any. */
+  #plugins: PluginHost | undefined;
 
   constructor(config: RunnerConfig) {
     this.graph = config.graph;
@@ -95,9 +100,13 @@ export class Runner {
       }
     }
     for (const edge of this.#edges) {
-      edge.restore?.(
-        Object.hasOwn(checkpoint.edgeState, edge.id) ? checkpoint.edgeState[edge.id] : undefined,
-      );
+      try {
+        edge.restore?.(
+          Object.hasOwn(checkpoint.edgeState, edge.id) ? checkpoint.edgeState[edge.id] : undefined,
+        );
+      } catch (error) {
+        throw new CheckpointCorruptError(checkpoint.id, `invalid state of edge ${edge.id}`, { cause: error });
+      }
     }
     this.superstep = checkpoint.superstep;
     this.previousCheckpointId = checkpoint.id;
@@ -106,31 +115,35 @@ export class Runner {
   /**
    * Run supersteps until no message is left, the call's superstep budget is
    * spent, the signal aborts or something fails. `entry` writes the entry
-   * checkpoint first (a fresh run).
+   * checkpoint first (a fresh run). With `plugins`, the call waits for them at
+   * every superstep boundary and fails with the first `PluginError`.
    */
   async execute(
     log: EventLog,
     signal: AbortSignal,
-    options: { entry?: boolean; responses?: Delivery[] } = {},
+    options: { entry?: boolean; responses?: Delivery[]; plugins?: PluginHost } = {},
   ): Promise<WorkflowResult> {
     const run = this.run;
-    run.beginCall(log);
+    const plugins = this.#plugins = options.plugins;
+    run.beginCall(log, plugins);
     let responses = options.responses ?? [];
     try {
+      if (plugins !== undefined) await plugins.start();
       run.emit({ type: "started", workflowName: this.graph.name, sessionId: this.sessionId });
       run.emit({
         type: "status",
         state: run.pending.size > 0 ? "in-progress-pending-requests" : "in-progress",
       });
-      if (signal.aborted) return this.#finish("cancelled");
+      if (signal.aborted) return await this.#finish("cancelled");
       if (options.entry) {
         run.emit({ type: "superstep-started", superstep: this.superstep });
         const checkpointId = await this.#checkpoint();
         run.emit({ type: "superstep-completed", superstep: this.superstep, checkpointId });
+        if (plugins !== undefined) await plugins.flush();
       }
       let executed = 0;
       while (run.messages.length > 0 || responses.length > 0) {
-        if (signal.aborted) return this.#finish("cancelled");
+        if (signal.aborted) return await this.#finish("cancelled");
         if (executed === this.graph.maxSupersteps) {
           throw new WorkflowConvergenceError(
             this.graph.name,
@@ -139,20 +152,34 @@ export class Runner {
           );
         }
         const completed = await this.#superstep(signal, responses);
-        if (!completed) return this.#finish("cancelled");
+        if (!completed) return await this.#finish("cancelled");
         responses = [];
         executed++;
       }
-      return this.#finish(run.pending.size > 0 ? "idle-pending-requests" : "idle");
+      return await this.#finish(run.pending.size > 0 ? "idle-pending-requests" : "idle");
     } catch (error) {
       run.emit({ type: "failed", error });
       run.emit({ type: "status", state: "failed" });
+      // Plugins learn of the failure; one failing again now cannot change what the call rejects with.
+      if (plugins !== undefined) await plugins.end({ ...this.#result("failed"), error });
       throw error;
     }
   }
 
-  #finish(status: RunStatus): WorkflowResult {
+  #finish(status: RunStatus): WorkflowResult | Promise<WorkflowResult> {
     this.run.emit({ type: "status", state: status });
+    const result = this.#result(status);
+    return this.#plugins === undefined ? result : this.#endPlugins(this.#plugins, result);
+  }
+
+  async #endPlugins(plugins: PluginHost, result: WorkflowResult): Promise<WorkflowResult> {
+    await plugins.flush();
+    await plugins.end(result);
+    if (plugins.failure !== undefined) throw plugins.failure;
+    return result;
+  }
+
+  #result(status: RunStatus): WorkflowResult {
     return {
       status,
       outputs: this.run.outputs,
@@ -166,8 +193,10 @@ export class Runner {
   /** @returns `false` if the signal aborted the superstep (its effects are discarded). */
   async #superstep(signal: AbortSignal, responses: Delivery[]): Promise<boolean> {
     const run = this.run;
+    const plugins = this.#plugins;
     const step = ++this.superstep;
     run.emit({ type: "superstep-started", superstep: step });
+    if (plugins?.failure !== undefined) throw plugins.failure;
     // Routing fills fan-in buffers; a cancelled superstep must leave them as they were,
     // since its messages stay queued and will be routed again when the run continues.
     const edgesBefore = this.#statefulEdges.map((edge) => edge.snapshot!());
@@ -184,6 +213,8 @@ export class Runner {
     controller.signal.addEventListener("abort", onScopeAbort, { once: true });
     const onAbort = () => controller.abort(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
+    // A plugin failing mid-superstep stops the executors as a failing executor would.
+    if (plugins !== undefined) plugins.onFailure = (error) => controller.abort(error);
     const contexts: ExecutorContext[] = [];
     const tasks: Promise<void>[] = [];
     for (const inbox of inboxes.values()) {
@@ -197,6 +228,7 @@ export class Runner {
       all.catch(() => controller.abort(new DOMException("A sibling executor failed", "AbortError")));
       const outcome = await Promise.race([all, abortedPromise]);
       if (outcome === "aborted" || signal.aborted) {
+        if (plugins?.failure !== undefined) throw plugins.failure;
         this.superstep = step - 1;
         this.#statefulEdges.forEach((edge, i) => edge.restore!(edgesBefore[i]));
         return false;
@@ -205,10 +237,14 @@ export class Runner {
       scope.live = false;
       signal.removeEventListener("abort", onAbort);
       controller.signal.removeEventListener("abort", onScopeAbort);
+      if (plugins !== undefined) plugins.onFailure = undefined;
     }
+    // A plugin that failed during the superstep keeps it from being committed and checkpointed.
+    if (plugins !== undefined) await plugins.flush();
     this.#commit(contexts, responses);
     const checkpointId = await this.#checkpoint();
     run.emit({ type: "superstep-completed", superstep: step, checkpointId });
+    if (plugins !== undefined) await plugins.flush();
     return true;
   }
 
@@ -265,22 +301,33 @@ export class Runner {
   async #invoke(inbox: Inbox, ctx: ExecutorContext, scope: SuperstepScope): Promise<void> {
     const { executor } = inbox;
     const run = this.run;
-    const call = async (body: () => void | Promise<void>) => {
+    const plugins = this.#plugins?.wraps ? this.#plugins : undefined;
+    const retried = plugins && ((attempt: number, error: unknown) => {
+      if (!scope.live) return;
+      run.emit({
+        type: "executor-retried",
+        executorId: executor.id,
+        superstep: ctx.superstep,
+        attempt,
+        error,
+      });
+    });
+    const call = async (body: HandlerCall, message: unknown) => {
       if (!scope.live) return;
       run.emit({ type: "executor-invoked", executorId: executor.id, superstep: ctx.superstep });
       try {
-        await body();
+        await (plugins === undefined ? body : plugins.wrap(ctx, body, retried!))(message, ctx);
       } catch (error) {
         if (!scope.live) return;
         run.emit({ type: "executor-failed", executorId: executor.id, superstep: ctx.superstep, error });
-        throw new ExecutorFailedError(executor.id, error);
+        throw plugins?.owns(error) ? error : new ExecutorFailedError(executor.id, error);
       }
       if (scope.live) {
         run.emit({ type: "executor-completed", executorId: executor.id, superstep: ctx.superstep });
       }
     };
     for (const { request, response } of inbox.responses) {
-      await call(() => executor.onResponse!(response, request, ctx));
+      await call((answer, context) => executor.onResponse!(answer, request, context), response);
     }
     for (const { source, data } of inbox.messages) {
       let admitted: unknown;
@@ -293,7 +340,7 @@ export class Runner {
         throw new ExecutorFailedError(executor.id, error);
       }
       if (admitted === REFUSED || !scope.live) continue;
-      await call(() => executor.handle(admitted, ctx));
+      await call((message, context) => executor.handle(message, context), admitted);
     }
   }
 
@@ -369,6 +416,7 @@ export class Runner {
       throw new CheckpointSaveError(id, error);
     }
     this.previousCheckpointId = id;
+    this.#plugins?.checkpoint(toSummary(checkpoint));
     return id;
   }
 

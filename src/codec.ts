@@ -160,7 +160,8 @@ export function decodeValue(text: string): unknown {
  *
  * @param checkpoint The checkpoint.
  * @returns The encoded text; decode it with {@linkcode decodeCheckpoint}.
- * @throws {TypeError} If a top-level field is missing or has the wrong type (the checkpoint is malformed).
+ * @throws {TypeError} If a top-level field is missing or has the wrong type, or a queued message or pending
+ *   request lacks its string ids (the checkpoint is malformed).
  * @throws {CheckpointEncodeError} If a value cannot be encoded; `path` names it from the checkpoint root,
  *   e.g. `.state.user.callback`.
  * @example
@@ -205,7 +206,8 @@ export function encodeCheckpoint(checkpoint: Checkpoint): string {
  * @param id The id the text was stored under: named in errors, and checked against the decoded id.
  * @returns The checkpoint, a fresh copy each call.
  * @throws {CheckpointCorruptError} If the text does not decode, is not a checkpoint, has a missing or
- *   mistyped field, has a format version other than 1, or holds another id than `id`.
+ *   mistyped field (a queued message or pending request without its string ids included), has a format
+ *   version other than 1, or holds another id than `id`.
  * @example
  * ```ts
  * import { CheckpointCorruptError, decodeCheckpoint } from "@superstep/superstep";
@@ -244,7 +246,12 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 const STRING_FIELDS = ["id", "sessionId", "workflowName", "graphSignature", "createdAt"] as const;
 const RECORD_FIELDS = ["state", "executorState", "edgeState", "metadata"] as const;
 
-/** What is wrong with the top level of a would-be checkpoint, or `undefined` if nothing. Constant time. */
+/**
+ * What is wrong with a would-be checkpoint, or `undefined` if nothing: its top-level fields, and the
+ * envelope of every queued message and pending request (the runner reads those fields on resume, so a
+ * damaged entry must fail here as corrupt, not later as a `TypeError`). Payload values are not inspected.
+ * Linear in the number of messages and requests.
+ */
 function checkpointProblem(value: unknown): string | undefined {
   if (!isRecord(value)) return `not a checkpoint object (got ${describeType(value)})`;
   if (value.version !== CHECKPOINT_VERSION) {
@@ -262,6 +269,23 @@ function checkpointProblem(value: unknown): string | undefined {
   }
   if (!Array.isArray(value.messages)) return `field "messages" must be an array`;
   if (!Array.isArray(value.pendingRequests)) return `field "pendingRequests" must be an array`;
+  for (let i = 0; i < value.messages.length; i++) {
+    const message: unknown = value.messages[i];
+    if (!isRecord(message) || typeof message.source !== "string") {
+      return `messages[${i}] must be an object with a string "source"`;
+    }
+    if (message.to !== undefined && typeof message.to !== "string") {
+      return `messages[${i}].to must be a string when present`;
+    }
+  }
+  for (let i = 0; i < value.pendingRequests.length; i++) {
+    const request: unknown = value.pendingRequests[i];
+    if (
+      !isRecord(request) || typeof request.requestId !== "string" || typeof request.executorId !== "string"
+    ) {
+      return `pendingRequests[${i}] must be an object with string "requestId" and "executorId"`;
+    }
+  }
   for (const field of RECORD_FIELDS) {
     if (!isRecord(value[field])) return `field "${field}" must be an object`;
   }

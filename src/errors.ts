@@ -5,6 +5,7 @@
  * @module
  */
 import { describeError } from "./_describe.ts";
+import type { PluginHook } from "./plugin.ts";
 
 /**
  * Thrown synchronously by `run()`, `resume()` or `respond()` when the workflow
@@ -371,5 +372,37 @@ export class StorageSchemaError extends Error {
     this.name = "StorageSchemaError";
     this.storedVersion = storedVersion;
     this.supportedVersion = supportedVersion;
+  }
+}
+
+/**
+ * A plugin's hook threw or rejected, so the call failed the way it fails when
+ * an executor throws (a plugin may not silently break a run). `pluginName` and
+ * `hook` say which; what it threw is the `cause`.
+ *
+ * @example
+ * ```ts
+ * import { PluginError } from "@superstep/superstep";
+ * const error = new PluginError("audit", "onEvent", new Error("sink closed"));
+ * console.assert(error.message === 'Plugin "audit" failed in onEvent: sink closed');
+ * ```
+ */
+export class PluginError extends Error {
+  /** The `name` of the plugin that threw. */
+  readonly pluginName: string;
+  /** The hook that threw: `onRunStart`, `onEvent`, `wrapExecutor`, `onCheckpoint` or `onRunEnd`. */
+  readonly hook: PluginHook;
+  /**
+   * Create the error.
+   *
+   * @param pluginName The plugin's `name`.
+   * @param hook The hook that threw.
+   * @param cause What it threw.
+   */
+  constructor(pluginName: string, hook: PluginHook, cause: unknown) {
+    super(`Plugin "${pluginName}" failed in ${hook}: ${describeError(cause)}`, { cause });
+    this.name = "PluginError";
+    this.pluginName = pluginName;
+    this.hook = hook;
   }
 }

@@ -30,7 +30,15 @@ export type RunState =
 /** The terminal state of a run, as `WorkflowResult.status` reports it. */
 export type RunStatus = "idle" | "idle-pending-requests" | "failed" | "cancelled";
 
-/** Every event a run emits, discriminated by `type` (kebab-case, stable). */
+/**
+ * Every event a run emits, discriminated by `type` (kebab-case, stable).
+ *
+ * `executor-retried` means a plugin (such as `./retry`) runs a handler call
+ * again: `attempt` is the attempt starting (2 for the first retry) and `error`
+ * what the previous attempt threw (`undefined` if it had succeeded). The
+ * sends, outputs, requests and state writes of the previous attempt are
+ * discarded; its `output` and `request` events were already emitted.
+ */
 export type WorkflowEvent =
   | { type: "started"; workflowName: string; sessionId: string }
   | { type: "status"; state: RunState }
@@ -38,6 +46,7 @@ export type WorkflowEvent =
   | { type: "executor-invoked"; executorId: string; superstep: number }
   | { type: "executor-completed"; executorId: string; superstep: number }
   | { type: "executor-failed"; executorId: string; superstep: number; error: unknown }
+  | { type: "executor-retried"; executorId: string; superstep: number; attempt: number; error: unknown }
   | { type: "output"; executorId: string; data: unknown }
   | { type: "request"; requestId: string; executorId: string; data: unknown }
   | { type: "superstep-completed"; superstep: number; checkpointId?: string }
@@ -61,4 +70,9 @@ export interface WorkflowResult {
   checkpointId?: string;
   /** The session (branch) the run's checkpoints belong to. */
   sessionId: string;
+  /**
+   * The error of a failed call. Only plugins see it (`onRunEnd`): a failed
+   * call rejects with it instead of resolving.
+   */
+  error?: unknown;
 }

@@ -18,7 +18,9 @@ import { compileBuilder, computeGraphSignature, type WorkflowGraph } from "./_gr
 import { renderDot, renderMermaid } from "./_render.ts";
 import { RunControl, RunHandle } from "./_run_handle.ts";
 import { type Delivery, Runner } from "./_runner.ts";
-import { newSessionId } from "./_ulid.ts";
+import { newId, newSessionId } from "./_ulid.ts";
+import type { RunInfo, RunKind, WorkflowPlugin } from "./plugin.ts";
+import { assertPlugins, PluginHost } from "./_plugin_host.ts";
 import { RunGuard, type RunOwner } from "./run_guard.ts";
 import type { WorkflowBuilder } from "./workflow_builder.ts";
 import type { WorkflowRun } from "./workflow_run.ts";
@@ -40,6 +42,12 @@ export interface RunOptions {
   storage?: CheckpointStorage;
   /** Cancels the run: status `cancelled`, last checkpoint resumable. */
   signal?: AbortSignal;
+  /**
+   * Plugins for this call only, after the builder's (see {@linkcode WorkflowPlugin}).
+   *
+   * @default {none}
+   */
+  plugins?: readonly WorkflowPlugin[];
 }
 
 /** Options of `Workflow.resume`. */
@@ -68,12 +76,24 @@ export interface ResumeOptions {
    * @default {the checkpoint's session, or a new one when forking}
    */
   sessionId?: string;
+  /**
+   * Plugins for this call only, after the builder's (see {@linkcode WorkflowPlugin}).
+   *
+   * @default {none}
+   */
+  plugins?: readonly WorkflowPlugin[];
 }
 
 /** Options of `Workflow.respond`. */
 export interface RespondOptions {
   /** Cancels the run. */
   signal?: AbortSignal;
+  /**
+   * Plugins for this call only, after the builder's (see {@linkcode WorkflowPlugin}).
+   *
+   * @default {none}
+   */
+  plugins?: readonly WorkflowPlugin[];
 }
 
 /**
@@ -106,6 +126,7 @@ export interface RespondOptions {
 export class Workflow {
   #graph: WorkflowGraph;
   #storage: CheckpointStorage | undefined;
+  #plugins: readonly WorkflowPlugin[];
   #guard: RunGuard;
   #signature: Promise<string> | undefined;
   #initialSnapshots = new Map<string, string>();
@@ -121,9 +142,10 @@ export class Workflow {
   constructor(builder: WorkflowBuilder) {
     const compile = compileBuilder.get(builder);
     if (compile === undefined) throw new TypeError("new Workflow() needs a WorkflowBuilder");
-    const { graph, storage } = compile();
+    const { graph, storage, plugins } = compile();
     this.#graph = graph;
     this.#storage = storage;
+    this.#plugins = plugins;
     this.#guard = new RunGuard(graph.name);
     for (const executor of graph.executors.values()) {
       if (typeof executor.snapshot !== "function") continue;
@@ -172,14 +194,15 @@ export class Workflow {
    * Start a fresh run with `input` for the start executor.
    *
    * @param input The start executor's message.
-   * @param options Session, per-run storage and cancellation.
+   * @param options Session, per-run storage, cancellation and plugins.
    * @returns The lazy run handle.
    * @throws {WorkflowAlreadyRunningError} Synchronously, if a run is live.
    */
   run(input: unknown, options: RunOptions = {}): WorkflowRun {
     const storage = options.storage ?? this.#storage;
     assertSessionId(options.sessionId);
-    return this.#start(options.signal, async () => {
+    assertPlugins(options.plugins, "run()");
+    return this.#start("run", options, async () => {
       this.#resetExecutors();
       const runner = this.#runner(storage, options.sessionId ?? newSessionId());
       if (storage !== undefined && options.sessionId !== undefined) {
@@ -195,7 +218,7 @@ export class Workflow {
    * requests. Works on any instance of the same graph, in any process.
    *
    * @param checkpointId The checkpoint to resume.
-   * @param options Responses, storage, fork, cancellation.
+   * @param options Responses, storage, fork, cancellation and plugins.
    * @returns The lazy run handle. It rejects with `CheckpointNotFoundError`,
    * `CheckpointMismatchError` (another graph), `CheckpointConflictError` (not
    * the head without `fork`, or another writer won) or `RequestNotPendingError`.
@@ -214,7 +237,8 @@ export class Workflow {
     }
     assertSessionId(options.sessionId);
     assertResponses(options.responses);
-    return this.#start(options.signal, async () => {
+    assertPlugins(options.plugins, "resume()");
+    return this.#start("resume", options, async () => {
       const checkpoint = await storage.load(checkpointId);
       if (checkpoint === undefined) throw new CheckpointNotFoundError(checkpointId);
       if (checkpoint.workflowName !== this.name) {
@@ -259,20 +283,25 @@ export class Workflow {
    * Answer pending requests of the last run on this instance and continue it.
    *
    * @param responses Answers by request id.
-   * @param options Cancellation.
+   * @param options Cancellation and plugins.
    * @returns The lazy run handle.
    * @throws {RequestNotPendingError} Synchronously, for an unknown request id or when nothing is pending.
    * @throws {WorkflowAlreadyRunningError} Synchronously, if a run is live.
    */
   respond(responses: Record<string, unknown>, options: RespondOptions = {}): WorkflowRun {
     assertResponses(responses);
+    assertPlugins(options.plugins, "respond()");
     if (this.#guard.isHeld) throw new WorkflowAlreadyRunningError(this.name);
     const runner = this.#live;
     if (runner === undefined || runner.run.pending.size === 0) {
       throw new RequestNotPendingError(`Cannot respond: workflow "${this.name}" has no pending request`);
     }
     const answers = deliveries(runner, responses!);
-    return this.#start(options.signal, () => Promise.resolve({ runner, options: { responses: answers } }));
+    return this.#start(
+      "respond",
+      options,
+      () => Promise.resolve({ runner, options: { responses: answers } }),
+    );
   }
 
   /**
@@ -313,10 +342,16 @@ export class Workflow {
    * Take the guard synchronously, then return the lazy handle. `prepare` runs
    * when the handle is first awaited or iterated.
    */
-  #start(signal: AbortSignal | undefined, prepare: (control: RunControl) => Promise<Prepared>): WorkflowRun {
+  #start(
+    kind: RunKind,
+    options: { signal?: AbortSignal; plugins?: readonly WorkflowPlugin[] },
+    prepare: (control: RunControl) => Promise<Prepared>,
+  ): WorkflowRun {
+    const { signal } = options;
+    const plugins = options.plugins?.length ? [...this.#plugins, ...options.plugins] : this.#plugins;
     // The closures run only after `owner` is set below (or never, if acquire throws).
     const control: RunControl = new RunControl(
-      (control) => this.#execute(control, owner, signal, prepare),
+      (control) => this.#execute(control, owner, signal, prepare, { kind, plugins }),
       () => this.#guard.release(owner),
     );
     const handle = new RunHandle(control);
@@ -334,6 +369,7 @@ export class Workflow {
     owner: RunOwner,
     signal: AbortSignal | undefined,
     prepare: (control: RunControl) => Promise<Prepared>,
+    call: { kind: RunKind; plugins: readonly WorkflowPlugin[] },
   ): Promise<WorkflowResult> {
     const onAbort = () => control.controller.abort(signal!.reason);
     if (signal?.aborted) onAbort();
@@ -349,7 +385,11 @@ export class Workflow {
       }
       const { runner } = prepared;
       if (this.#guard.owns(owner)) this.#live = undefined;
-      const result = await runner.execute(control.log, control.controller.signal, prepared.options);
+      const runSignal = control.controller.signal;
+      const host = call.plugins.length === 0
+        ? undefined
+        : new PluginHost(call.plugins, runInfo(runner, call.kind, runSignal));
+      const result = await runner.execute(control.log, runSignal, { ...prepared.options, plugins: host });
       if (this.#guard.owns(owner)) this.#live = runner;
       // Free the instance before anyone learns the run is over, so `await run(); run()` works.
       this.#guard.release(owner);
@@ -368,6 +408,18 @@ export class Workflow {
 interface Prepared {
   runner: Runner;
   options: { entry?: boolean; responses?: Delivery[] };
+}
+
+function runInfo(runner: Runner, kind: RunKind, signal: AbortSignal): RunInfo {
+  const parent = runner.previousCheckpointId;
+  return Object.freeze({
+    workflowName: runner.graph.name,
+    sessionId: runner.sessionId,
+    kind,
+    runId: newId(),
+    signal,
+    ...(parent === null ? {} : { parentCheckpointId: parent }),
+  });
 }
 
 function assertSessionId(sessionId: unknown): void {

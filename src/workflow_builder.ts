@@ -8,6 +8,8 @@ import { WorkflowValidationError } from "./errors.ts";
 import { Executor } from "./executor.ts";
 import { compileBuilder, type EdgeGroupSpec, sourcesOf, targetsOf, type WorkflowGraph } from "./_graph.ts";
 import { Workflow } from "./workflow.ts";
+import type { WorkflowPlugin } from "./plugin.ts";
+import { assertPlugin } from "./_plugin_host.ts";
 
 /** An executor of any message types (what the builder wires). */
 // deno-lint-ignore no-explicit-any
@@ -96,6 +98,7 @@ export class WorkflowBuilder {
   #groups: EdgeGroupSpec[] = [];
   #pendingRefs: { ref: string; where: string }[] = [];
   #storage: CheckpointStorage | undefined;
+  #plugins: WorkflowPlugin[] = [];
   #errors: string[] = [];
 
   /**
@@ -264,6 +267,32 @@ export class WorkflowBuilder {
   }
 
   /**
+   * Register a plugin for every call of the workflow (`run`, `resume`,
+   * `respond`). Plugins run in registration order, before those a call passes
+   * in its `plugins` option; the first registered wraps executors outermost.
+   *
+   * @experimental
+   * @param plugin The plugin (see {@linkcode WorkflowPlugin}).
+   * @returns This builder.
+   * @throws {TypeError} If `plugin` has no name or a hook that is not a function.
+   * @example
+   * ```ts
+   * import { defineExecutor, WorkflowBuilder } from "@superstep/superstep";
+   *
+   * const echo = defineExecutor({ id: "echo", handle: (text: string, ctx) => ctx.yieldOutput(text) });
+   * const workflow = new WorkflowBuilder({ name: "echo", start: echo })
+   *   .use({ name: "outputs", onEvent: (event) => void (event.type === "output" && console.log(event.data)) })
+   *   .build();
+   * await workflow.run("hi");
+   * ```
+   */
+  use(plugin: WorkflowPlugin): this {
+    assertPlugin(plugin, "use");
+    this.#plugins.push(plugin);
+    return this;
+  }
+
+  /**
    * Validate the graph and build the workflow.
    *
    * @returns The workflow.
@@ -274,7 +303,7 @@ export class WorkflowBuilder {
     return new Workflow(this);
   }
 
-  #compile(): { graph: WorkflowGraph; storage: CheckpointStorage | undefined } {
+  #compile(): { graph: WorkflowGraph; storage: CheckpointStorage | undefined; plugins: WorkflowPlugin[] } {
     const errors = [...this.#errors];
     for (const { ref, where } of this.#pendingRefs) {
       if (!this.#executors.has(ref)) errors.push(`Unknown executor "${ref}" in ${where}`);
@@ -321,7 +350,7 @@ export class WorkflowBuilder {
       groups: [...this.#groups],
       groupsBySource,
     };
-    return { graph, storage: this.#storage };
+    return { graph, storage: this.#storage, plugins: [...this.#plugins] };
   }
 
   #register(executor: AnyExecutor, where: string): string {

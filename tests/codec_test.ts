@@ -270,6 +270,29 @@ describe("encodeCheckpoint() and decodeCheckpoint()", () => {
     }
   });
 
+  test("decodeCheckpoint() rejects a queued message or pending request without its string ids, naming it", () => {
+    // Regression: these decoded, and resume() then failed with a TypeError reading `message.source` or
+    // `request.requestId` instead of reporting the damage.
+    const bad: Array<[string, unknown[], RegExp]> = [
+      ["messages", [null], /messages\[0\] must be an object/],
+      ["messages", [{ source: "a", data: 1 }, 7], /messages\[1\] must be an object/],
+      ["messages", [{ source: 5, data: 1 }], /messages\[0\] must be an object with a string "source"/],
+      ["messages", [{ source: "a", data: 1, to: 3 }], /messages\[0\]\.to must be a string/],
+      ["pendingRequests", [null], /pendingRequests\[0\] must be an object/],
+      ["pendingRequests", [{ requestId: 1, executorId: "a", data: 1 }], /pendingRequests\[0\]/],
+      ["pendingRequests", [{ requestId: "r", data: 1 }], /pendingRequests\[0\]/],
+    ];
+    for (const [field, value, message] of bad) {
+      const text = encodeValue({ ...sample(), [field]: value });
+      const error = corruptErrorOf(() => decodeCheckpoint(text, "01JABC"));
+      assert.strictEqual(error.checkpointId, "01JABC");
+      assert.match(error.message, message);
+      assert.throws(() => encodeCheckpoint({ ...sample(), [field]: value } as Checkpoint), TypeError);
+    }
+    const fine = { ...sample(), messages: [{ source: "a", data: null }, { source: "b", data: 1, to: "c" }] };
+    assert.deepStrictEqual(decodeCheckpoint(encodeCheckpoint(fine)), fine);
+  });
+
   test("decodeCheckpoint() rejects a format version other than 1", () => {
     for (const version of [0, 2, "1", undefined]) {
       const text = encodeValue({ ...sample(), version });

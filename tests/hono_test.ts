@@ -6,6 +6,9 @@ import { hc } from "hono/client";
 import { defineExecutor, MemoryCheckpointStorage, WorkflowBuilder } from "../mod.ts";
 import { createWorkflowApp, type WorkflowApp } from "../adapters/hono.ts";
 import { approvalWorkflow, json, makeFixture, parseSse, sse } from "./_hono_helpers.ts";
+import { deferred } from "./_helpers.ts";
+import { createBearerTokenApp } from "../examples/auth.ts";
+import { retry } from "../plugins/retry.ts";
 
 const PROBLEM = "urn:superstep:problem:";
 
@@ -118,6 +121,28 @@ describe("createWorkflowApp() routes", () => {
     const last = events.at(-1)!;
     assert.equal(last.event, "problem");
     assert.equal((last.data as { status: number }).status, 500);
+  });
+
+  test("POST /workflows/:name/runs over SSE hides the error of an executor-retried event", async () => {
+    let calls = 0;
+    const flaky = defineExecutor({
+      id: "flaky",
+      handle: async (input: unknown, ctx) => {
+        if (calls++ === 0) throw new Error("hunter2 leaked");
+        await ctx.yieldOutput(input);
+      },
+    });
+    const workflows = {
+      flaky: () =>
+        new WorkflowBuilder({ name: "flaky", start: flaky })
+          .use(retry({ executors: ["flaky"], sleep: () => Promise.resolve() }))
+          .build(),
+    };
+    const app = createWorkflowApp({ workflows, storage: new MemoryCheckpointStorage() });
+    const text = await (await app.request("/workflows/flaky/runs", sse({ input: "ok" }))).text();
+    assert.doesNotMatch(text, /hunter2/);
+    const retried = parseSse(text).find((e) => e.event === "executor-retried")!.data as { error: unknown };
+    assert.deepEqual(retried.error, { name: "Error", message: "Internal error" });
   });
 
   test("POST /workflows/:name/runs over SSE cancels the run when the client disconnects", async () => {
@@ -527,5 +552,126 @@ describe("createWorkflowApp() authorization", () => {
     const body = await res.json();
     assert.equal(body.truncated, true);
     assert.ok(body.lineage.every((s: { sessionId: string }) => s.sessionId === forked.sessionId));
+  });
+});
+
+describe("examples/auth.ts createBearerTokenApp()", () => {
+  const as = (token: string) => ({ authorization: `Bearer ${token}` });
+  function bearerApp() {
+    const owners = new Map<string, string>();
+    const entered = deferred();
+    const aborted = deferred();
+    const hang = () =>
+      new WorkflowBuilder({
+        name: "hang",
+        start: defineExecutor({
+          id: "hang",
+          handle: async (_: unknown, ctx) => {
+            entered.resolve();
+            await new Promise<void>((resolve) => {
+              if (ctx.signal.aborted) resolve();
+              ctx.signal.addEventListener("abort", () => resolve(), { once: true });
+            });
+            aborted.resolve();
+          },
+        }),
+      }).build();
+    const storage = new MemoryCheckpointStorage();
+    const app = createBearerTokenApp({
+      tokens: ["alice", "bob"],
+      owners,
+      storage,
+      workflows: { approval: () => approvalWorkflow(), hang },
+    });
+    return { app, owners, storage, entered: entered.promise, aborted: aborted.promise };
+  }
+
+  test("a token owns the sessions its runs (JSON or SSE) and forks create; another token gets 403 everywhere", async () => {
+    const { app, owners } = bearerApp();
+    const pending = await pendingApproval(app, as("alice"));
+    assert.equal(owners.get(pending.sessionId), "alice");
+    const streamed = parseSse(
+      await (await app.request("/workflows/approval/runs", sse({ input: "q" }, { headers: as("alice") })))
+        .text(),
+    );
+    const streamedSession = (streamed[0].data as { sessionId: string }).sessionId;
+    assert.equal(owners.get(streamedSession), "alice");
+    const [{ requestId }] = pending.pendingRequests;
+    const fork = await (await app.request(
+      `/checkpoints/${pending.checkpointId}/resume`,
+      json({ responses: { [requestId]: "no" }, fork: true }, { headers: as("alice") }),
+    )).json();
+    assert.equal(owners.get(fork.sessionId), "alice");
+    const bob = as("bob");
+    for (const session of [pending.sessionId, streamedSession, fork.sessionId]) {
+      await expectProblem(
+        await app.request(`/sessions/${session}/checkpoints`, { headers: bob }),
+        403,
+        "forbidden",
+      );
+      await expectProblem(
+        await app.request(
+          `/workflows/approval/runs`,
+          json({ input: 1, sessionId: session }, { headers: bob }),
+        ),
+        403,
+        "forbidden",
+      );
+      await expectProblem(
+        await app.request(`/sessions/${session}`, { method: "DELETE", headers: bob }),
+        403,
+        "forbidden",
+      );
+    }
+    for (
+      const path of [`/checkpoints/${pending.checkpointId}`, `/checkpoints/${pending.checkpointId}/lineage`]
+    ) {
+      await expectProblem(await app.request(path, { headers: bob }), 403, "forbidden");
+    }
+    await expectProblem(
+      await app.request(`/checkpoints/${pending.checkpointId}/resume`, json({}, { headers: bob })),
+      403,
+      "forbidden",
+    );
+    const alice = await app.request(`/sessions/${fork.sessionId}/checkpoints`, { headers: as("alice") });
+    assert.equal(alice.status, 200);
+    assert.equal([...owners.values()].filter((token) => token === "bob").length, 0);
+  });
+
+  test("no token, or an unknown one, is 401 on every route", async () => {
+    const { app } = bearerApp();
+    for (const headers of [{}, as("mallory"), { authorization: "Basic YWxpY2U6eA==" }]) {
+      const res = await app.request("/workflows", { headers });
+      assert.equal(res.headers.get("www-authenticate"), 'Bearer realm="superstep"');
+      await expectProblem(res, 401, "http-401");
+      await expectProblem(
+        await app.request("/workflows/approval/runs", json({ input: 1 }, { headers })),
+        401,
+        "http-401",
+      );
+    }
+  });
+
+  test("unknown routes keep the workflow app's 404 problem", async () => {
+    const { app } = bearerApp();
+    await expectProblem(await app.request("/nope", { headers: as("alice") }), 404, "not-found");
+  });
+
+  test("a client disconnect mid-stream still cancels the run through the ownership recorder", async () => {
+    const { app, storage, entered, aborted, owners } = bearerApp();
+    const res = await app.request("/workflows/hang/runs", sse({ input: null }, { headers: as("alice") }));
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    // The first event (`started`) is the one that names the session; the client has seen it.
+    const first = new TextDecoder().decode((await reader.read()).value);
+    assert.match(first, /^event: started\n/);
+    await entered;
+    await reader.cancel();
+    await aborted;
+    const [sessionId] = [...owners.keys()];
+    assert.equal(owners.get(sessionId), "alice");
+    assert.ok(await storage.head(sessionId));
+    const checkpoints = await app.request(`/sessions/${sessionId}/checkpoints`, { headers: as("alice") });
+    assert.equal(checkpoints.status, 200);
   });
 });

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import {
   type Checkpoint,
   CheckpointConflictError,
+  CheckpointCorruptError,
   CheckpointMismatchError,
   CheckpointNotFoundError,
   type CheckpointStorage,
@@ -605,6 +606,22 @@ describe("Workflow.respond() after cancellation", () => {
 });
 
 describe("Workflow.resume() refusals", () => {
+  test("Workflow.resume() rejects with CheckpointCorruptError when a fan-in buffer in the checkpoint is damaged", async () => {
+    const storage = new MemoryCheckpointStorage();
+    const original = await join(storage).run("m");
+    const between = (await storage.load(checkpointIds(original)[3]))!;
+    const [edgeId] = Object.keys(between.edgeState);
+    for (const damaged of [null, "x", { a: "not an array" }]) {
+      const copy = new MemoryCheckpointStorage();
+      await copy.save({ ...between, edgeState: { [edgeId]: damaged } });
+      await assert.rejects(
+        join(copy).resume(between.id),
+        (error: unknown) => error instanceof CheckpointCorruptError && error.checkpointId === between.id,
+        `edge state ${JSON.stringify(damaged)}`,
+      );
+    }
+  });
+
   test("Workflow.resume() rejects with CheckpointNotFoundError for an unknown id", async () => {
     const storage = new MemoryCheckpointStorage();
     await assert.rejects(linear({ storage }).resume("01J00000000000000000000000"), (error) => {

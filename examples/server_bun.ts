@@ -1,0 +1,55 @@
+/**
+ * The demo server on Bun: the demo workflows (examples/_demo_workflows.ts) over HTTP with `Bun.serve`,
+ * checkpoints in the libSQL file `./superstep.db`, on http://127.0.0.1:8787.
+ *
+ * ```sh
+ * npx bun examples/server_bun.ts
+ * npx bun examples/server_bun.ts --memory             # checkpoints in memory (gone on exit)
+ * npx bun examples/server_bun.ts --tokens=alice,bob   # bearer tokens, each touching only its own sessions
+ * ```
+ *
+ * Flags: `--memory`, `--port=8787`, `--tokens=a,b`. Ctrl-C stops it and closes the database.
+ *
+ * @module
+ */
+import process from "node:process";
+import { type CheckpointStorage, MemoryCheckpointStorage } from "../mod.ts";
+import { LibsqlCheckpointStorage } from "../adapters/libsql.ts";
+import { demoApp, parseDemoFlags } from "./_demo_app.ts";
+
+/** The part of Bun's API this file uses (so Deno type-checks it without Bun's types). */
+interface BunServe {
+  serve(options: {
+    hostname: string;
+    port: number;
+    idleTimeout?: number;
+    fetch: (request: Request) => Response | Promise<Response>;
+  }): { port: number; stop(closeActiveConnections?: boolean): Promise<void> | void };
+}
+
+const DATABASE_URL = "file:./superstep.db";
+
+const flags = parseDemoFlags(process.argv.slice(2));
+const storage: CheckpointStorage & { close?(): Promise<void> } = flags.memory
+  ? new MemoryCheckpointStorage()
+  : new LibsqlCheckpointStorage({ url: DATABASE_URL });
+const app = demoApp(storage, flags.tokens);
+
+const bun = (globalThis as unknown as { Bun: BunServe }).Bun;
+const server = bun.serve({
+  hostname: "127.0.0.1",
+  port: flags.port,
+  // Bun closes a connection idle for 10 s by default, an SSE stream included: allow slow executors (max 255).
+  idleTimeout: 255,
+  fetch: (request) => app.fetch(request),
+});
+const where = flags.memory ? "memory" : DATABASE_URL;
+console.log(`Superstep demo on http://127.0.0.1:${server.port} (checkpoints: ${where}); try GET /workflows`);
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, async () => {
+    await server.stop(true);
+    await storage.close?.();
+    process.exit(0);
+  });
+}

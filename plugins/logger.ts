@@ -1,0 +1,270 @@
+/**
+ * Structured logging: every event of a run as one line of JSON, to a sink of
+ * your choice (`console.log` by default).
+ *
+ * A line holds `time`, `level`, `event` (the event's type), the run's
+ * `workflowName`, `sessionId`, `runId` and `kind`, then the event's own fields.
+ * Values that JSON cannot hold are made safe: errors become
+ * `{ name, message, stack, cause, … }`, BigInt a decimal string, Map and Set
+ * arrays, Date an ISO string, bytes a short description, cycles `"[Circular]"`.
+ * Logging never throws on a value; a sink that throws fails the run (a
+ * `PluginError`), as any plugin does.
+ *
+ * @example
+ * ```ts
+ * import { defineExecutor, WorkflowBuilder } from "@superstep/superstep";
+ * import { logger } from "@superstep/superstep/logger";
+ *
+ * const echo = defineExecutor({ id: "echo", handle: (text: string, ctx) => ctx.yieldOutput(text) });
+ * const lines: string[] = [];
+ * const workflow = new WorkflowBuilder({ name: "echo", start: echo })
+ *   .use(logger({ level: "info", sink: (line) => void lines.push(line) }))
+ *   .build();
+ * await workflow.run("hi");
+ * console.assert(JSON.parse(lines[0]).event === "started");
+ * ```
+ *
+ * @experimental
+ * @module
+ */
+import type { WorkflowEvent } from "../src/events.ts";
+import type { RunInfo, RunKind, WorkflowPlugin } from "../src/plugin.ts";
+
+/** Log levels, least severe first. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** One log line before it is stringified. */
+export interface LogRecord {
+  /** ISO-8601 time of logging. */
+  time: string;
+  /** The event's level (see {@linkcode levelOf}). */
+  level: LogLevel;
+  /** The event's `type`. */
+  event: WorkflowEvent["type"];
+  /** The workflow's name. */
+  workflowName: string;
+  /** The run's session. */
+  sessionId: string;
+  /** The call's id (`RunInfo.runId`). */
+  runId: string;
+  /** Which call: `run`, `resume` or `respond`. */
+  kind: RunKind;
+  /** The event's other fields, JSON-safe. */
+  [field: string]: unknown;
+}
+
+/** Options of {@linkcode logger}. */
+export interface LoggerOptions {
+  /**
+   * Receives every line (one JSON object, no newline) and its record. May
+   * return a promise: the run waits for it at the next superstep boundary.
+   *
+   * @default {console.log}
+   */
+  sink?: (line: string, record: LogRecord) => void | Promise<void>;
+  /**
+   * The least severe level logged.
+   *
+   * @default {"info"}
+   */
+  level?: LogLevel;
+  /**
+   * Log only the events for which this returns `true` (after `level`).
+   *
+   * @default {every event}
+   */
+  filter?: (event: WorkflowEvent, info: RunInfo) => boolean;
+  /**
+   * Whether outputs' and requests' `data` are logged (they may be large or
+   * sensitive); `false` logs `"[omitted]"` instead.
+   *
+   * @default {true}
+   */
+  data?: boolean;
+  /**
+   * Whether errors carry their stack.
+   *
+   * @default {true}
+   */
+  stack?: boolean;
+  /**
+   * The clock (tests inject a fixed one).
+   *
+   * @default {() => new Date()}
+   */
+  now?: () => Date;
+  /**
+   * The plugin's name (in `PluginError`).
+   *
+   * @default {"logger"}
+   */
+  name?: string;
+}
+
+const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+/**
+ * The level an event is logged at: failures `error`; warnings and retries
+ * `warn`; the start, outputs, requests and terminal statuses `info`;
+ * supersteps, executor calls and in-progress statuses `debug`.
+ *
+ * @param event A workflow event.
+ * @returns Its level.
+ * @example
+ * ```ts
+ * import { levelOf } from "@superstep/superstep/logger";
+ * console.assert(levelOf({ type: "warning", message: "dropped" }) === "warn");
+ * ```
+ */
+export function levelOf(event: WorkflowEvent): LogLevel {
+  switch (event.type) {
+    case "failed":
+    case "executor-failed":
+      return "error";
+    case "warning":
+    case "executor-retried":
+      return "warn";
+    case "started":
+    case "output":
+    case "request":
+      return "info";
+    case "status":
+      if (event.state === "failed") return "error";
+      return event.state.startsWith("in-progress") ? "debug" : "info";
+    default:
+      return "debug";
+  }
+}
+
+/**
+ * A plugin that logs the events of every run as one-line JSON.
+ *
+ * @experimental
+ * @param options Sink, level, filter and what to include.
+ * @returns The plugin, for `builder.use()` or a call's `plugins` option.
+ * @throws {TypeError} If `level` is unknown or `sink`, `filter` or `now` is not a function.
+ * @example
+ * ```ts
+ * import { logger } from "@superstep/superstep/logger";
+ *
+ * const plugin = logger({
+ *   level: "debug",
+ *   filter: (event) => event.type !== "superstep-started",
+ *   sink: (line) => console.error(line),
+ * });
+ * ```
+ */
+export function logger(options: LoggerOptions = {}): WorkflowPlugin {
+  const level = options.level ?? "info";
+  if (!Object.hasOwn(RANK, level)) {
+    throw new TypeError(`Invalid logger level: ${JSON.stringify(level)} (debug, info, warn or error)`);
+  }
+  const sink = fn(options.sink, "sink") ?? ((line: string) => console.log(line));
+  const filter = fn(options.filter, "filter");
+  const now = fn(options.now, "now") ?? (() => new Date());
+  const minimum = RANK[level];
+  const withData = options.data ?? true;
+  const withStack = options.stack ?? true;
+  return {
+    name: options.name ?? "logger",
+    onEvent(event, info) {
+      const eventLevel = levelOf(event);
+      if (RANK[eventLevel] < minimum || (filter !== undefined && !filter(event, info))) return;
+      const record: LogRecord = {
+        time: now().toISOString(),
+        level: eventLevel,
+        event: event.type,
+        workflowName: info.workflowName,
+        sessionId: info.sessionId,
+        runId: info.runId,
+        kind: info.kind,
+      };
+      for (const [key, value] of Object.entries(event)) {
+        if (key === "type") continue;
+        const omit = !withData && key === "data";
+        define(record, key, omit ? "[omitted]" : toJson(value, withStack, 0, []));
+      }
+      return sink(JSON.stringify(record), record);
+    },
+  };
+}
+
+const MAX_DEPTH = 32;
+
+/** A JSON-safe copy of any value; never throws. */
+function toJson(value: unknown, stack: boolean, depth: number, seen: object[]): unknown {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return value;
+    case "number":
+      return Number.isFinite(value) ? value : String(value);
+    case "bigint":
+      return value.toString();
+    case "undefined":
+      // Left out of objects and `null` in arrays, as JSON.stringify does.
+      return undefined;
+    case "symbol":
+      return value.toString();
+    case "function":
+      return `[Function ${value.name || "anonymous"}]`;
+  }
+  if (value === null) return null;
+  const object = value as object;
+  if (seen.includes(object)) return "[Circular]";
+  if (depth >= MAX_DEPTH) return "[Too deep]";
+  seen.push(object);
+  try {
+    return objectToJson(object, stack, depth + 1, seen);
+  } catch {
+    return "[Unserializable]";
+  } finally {
+    seen.pop();
+  }
+}
+
+function objectToJson(value: object, stack: boolean, depth: number, seen: object[]): unknown {
+  const json = (item: unknown) => toJson(item, stack, depth, seen);
+  if (value instanceof Error) {
+    const out: Record<string, unknown> = { name: String(value.name), message: String(value.message) };
+    if (stack && typeof value.stack === "string") out.stack = value.stack;
+    if (value.cause !== undefined) out.cause = json(value.cause);
+    for (const key of Object.keys(value)) {
+      if (!Object.hasOwn(out, key)) {
+        define(out, key, json((value as unknown as Record<string, unknown>)[key]));
+      }
+    }
+    return out;
+  }
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString();
+  if (value instanceof Map) return [...value].map(([k, v]) => [json(k), json(v)]);
+  if (value instanceof Set) return [...value].map(json);
+  if (ArrayBuffer.isView(value)) return `[${value.constructor.name} ${value.byteLength} bytes]`;
+  if (value instanceof ArrayBuffer) return `[ArrayBuffer ${value.byteLength} bytes]`;
+  if (Array.isArray(value)) return value.map(json);
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === "function") return json(toJSON.call(value));
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    let item: unknown;
+    try {
+      item = (value as Record<string, unknown>)[key];
+    } catch {
+      item = "[Throwing getter]";
+    }
+    define(out, key, json(item));
+  }
+  return out;
+}
+
+/** `record[key] = value` that stays an own data property even for "__proto__". */
+function define(record: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+function fn<T>(value: T | undefined, what: string): T | undefined {
+  if (value !== undefined && typeof value !== "function") {
+    throw new TypeError(`Invalid logger ${what}: expected a function, got ${typeof value}`);
+  }
+  return value;
+}

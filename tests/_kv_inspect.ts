@@ -1,0 +1,123 @@
+// Raw reads and writes of the KV adapter's keys (its default prefix, ["superstep"]), for the tests that check
+// what a crash or a fault left behind and that damage stored checkpoints on purpose. The layout is the one of
+// adapters/_kv_layout.ts.
+import assert from "node:assert/strict";
+import type { KvHandle, KvKeyPart } from "../adapters/kv.ts";
+
+const PREFIX = "superstep";
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** The keys under `[PREFIX, ...prefix]`, in order. */
+export async function kvKeys(kv: KvHandle, ...prefix: string[]): Promise<(readonly unknown[])[]> {
+  const out: (readonly unknown[])[] = [];
+  for await (const entry of kv.list({ prefix: [PREFIX, ...prefix] })) out.push(entry.key);
+  return out;
+}
+
+/** A checkpoint's stored summary (the JSON record under `checkpoint/<id>`). */
+export interface RawSummary {
+  id: string;
+  sessionId: string;
+  workflowName: string;
+  token: string;
+  chunks: number;
+  bytes: number;
+  [field: string]: unknown;
+}
+
+/** The stored summary of checkpoint `id`. */
+export async function rawSummary(kv: KvHandle, id: string): Promise<RawSummary> {
+  const entry = await kv.get([PREFIX, "checkpoint", id]);
+  assert.ok(entry.value instanceof Uint8Array, `checkpoint ${id} has a summary`);
+  return JSON.parse(decoder.decode(entry.value)) as RawSummary;
+}
+
+/** Every committed checkpoint's summary, by id. */
+async function rawSummaries(kv: KvHandle): Promise<Map<string, RawSummary>> {
+  const out = new Map<string, RawSummary>();
+  for await (const entry of kv.list({ prefix: [PREFIX, "checkpoint"] })) {
+    out.set(String(entry.key[2]), JSON.parse(decoder.decode(entry.value as Uint8Array)) as RawSummary);
+  }
+  return out;
+}
+
+/**
+ * Assert that the store keeps nothing of a save that never committed: no staged save, no payload awaiting
+ * deletion, and exactly the chunks the committed summaries name (their save token, their chunk count).
+ */
+export async function assertNoOrphanedChunks(kv: KvHandle): Promise<void> {
+  assert.deepStrictEqual(await kvKeys(kv, "staging"), [], "no staged save is left");
+  assert.deepStrictEqual(await kvKeys(kv, "trash"), [], "no payload awaits deletion");
+  const chunks = new Map<string, number>();
+  for (const key of await kvKeys(kv, "chunk")) {
+    const name = `${key[2]}/${key[3]}`;
+    chunks.set(name, (chunks.get(name) ?? 0) + 1);
+  }
+  const expected = new Map(
+    [...(await rawSummaries(kv))].map(([id, summary]) => [`${id}/${summary.token}`, summary.chunks]),
+  );
+  assert.deepStrictEqual(chunks, expected, "the stored chunks are exactly those of committed checkpoints");
+}
+
+/** The payload bytes of checkpoint `id`, its chunks joined. */
+export async function rawPayload(kv: KvHandle, id: string): Promise<Uint8Array> {
+  const { token, bytes } = await rawSummary(kv, id);
+  const out = new Uint8Array(bytes);
+  let offset = 0;
+  for await (const entry of kv.list({ prefix: [PREFIX, "chunk", id, token] })) {
+    out.set(entry.value as Uint8Array, offset);
+    offset += (entry.value as Uint8Array).length;
+  }
+  return out;
+}
+
+/** The adapter's chunk size (adapters/_kv_layout.ts). */
+const CHUNK_BYTES = 60 * 1024;
+
+/**
+ * Replace the payload of checkpoint `id` by `payload` (text or bytes), written as a new save would (new
+ * token, 60 KiB chunks), with a summary that agrees: so any damage is in the payload itself, not its framing.
+ */
+export async function rewritePayload(kv: KvHandle, id: string, payload: string | Uint8Array): Promise<void> {
+  const bytes = typeof payload === "string" ? encoder.encode(payload) : payload;
+  const old = await rawSummary(kv, id);
+  const token = crypto.randomUUID();
+  const chunks = Math.max(1, Math.ceil(bytes.length / CHUNK_BYTES));
+  // Ten chunks per atomic stay under KV's 800 KiB per atomic.
+  for (let start = 0; start < chunks; start += 10) {
+    const op = kv.atomic();
+    for (let i = start; i < Math.min(chunks, start + 10); i++) {
+      op.set([PREFIX, "chunk", id, token, i], bytes.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES));
+    }
+    assert.ok((await op.commit()).ok);
+  }
+  const op = kv.atomic();
+  writeSummary(op, { ...old, token, chunks, bytes: bytes.length });
+  assert.ok((await op.commit()).ok);
+  for (let start = 0; start < old.chunks; start += 100) {
+    const op = kv.atomic();
+    for (let i = start; i < Math.min(old.chunks, start + 100); i++) {
+      op.delete([PREFIX, "chunk", id, old.token, i]);
+    }
+    assert.ok((await op.commit()).ok);
+  }
+}
+
+/** Set the summary of a checkpoint, under its key and both index keys. */
+function writeSummary(op: ReturnType<KvHandle["atomic"]>, summary: RawSummary): void {
+  const value = encoder.encode(JSON.stringify(summary));
+  op.set([PREFIX, "checkpoint", summary.id], value);
+  op.set([PREFIX, "by_session", summary.sessionId, summary.id], value);
+  op.set([PREFIX, "by_workflow", summary.workflowName, summary.id], value);
+}
+
+/** Write raw bytes under one of the adapter's keys. */
+export async function rawSet(kv: KvHandle, key: KvKeyPart[], value: Uint8Array): Promise<void> {
+  assert.ok((await kv.atomic().set([PREFIX, ...key], value).commit()).ok);
+}
+
+/** Delete one of the adapter's keys. */
+export async function rawDelete(kv: KvHandle, key: KvKeyPart[]): Promise<void> {
+  assert.ok((await kv.atomic().delete([PREFIX, ...key]).commit()).ok);
+}

@@ -1,0 +1,103 @@
+// Concurrent writers across processes: eight child processes load the same session head, wait until all are
+// ready, then resume it at the same moment (each answering the pending request differently). Exactly one
+// extends the session; the other seven fail with CheckpointConflictError, write nothing, and the session
+// stays one linear chain ending in the winner's checkpoints.
+//
+// `npm test`: one round per adapter. `npm run test:stress`: 20 rounds per adapter (see tests/_stress.ts).
+import { after, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { lineage } from "../mod.ts";
+import { lastJson, spawnFixture } from "./_child.ts";
+import { Budget, figure, scale } from "./_stress.ts";
+import { approvals, type ChildReport } from "./fixtures/hitl_workflow.ts";
+import { openStorage, type StorageKind } from "./fixtures/open_storage.ts";
+
+const WRITERS = 8;
+const dir = mkdtempSync(join(tmpdir(), "superstep-concurrency-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+
+interface Tally {
+  /** Losers that failed the head compare-and-set of their first save. */
+  atSave: number;
+  /** Losers that found the head moved already when their resume checked it. */
+  atResume: number;
+}
+
+/** One round: pause a run, race eight processes to resume its head, check the session. */
+async function round(kind: StorageKind, tally: Tally): Promise<void> {
+  const path = join(dir, `race-${++files}.${kind === "libsql" ? "sqlite" : "kv"}`);
+  const location = kind === "libsql" ? pathToFileURL(path).href : path;
+  const storage = await openStorage(kind, location);
+  try {
+    const paused = await approvals(storage).run(["x"]);
+    assert.strictEqual(paused.status, "idle-pending-requests");
+    const before = await lineage(storage, paused.checkpointId!);
+
+    const children = Array.from(
+      { length: WRITERS },
+      (_, i) =>
+        spawnFixture("hitl_child.ts", [kind, location, paused.checkpointId!, `writer-${i}`, "--wait"]),
+    );
+    await Promise.all(children.map((child) => child.waitForLine((line) => line === "ready")));
+    for (const child of children) child.sendLine("go");
+    const reports = await Promise.all(
+      children.map(async (child) => lastJson<ChildReport>(await child.exited)),
+    );
+
+    const winners = reports.filter((report) => report.ok);
+    assert.strictEqual(winners.length, 1, `exactly one writer wins: ${JSON.stringify(reports)}`);
+    const winner = winners[0] as Extract<ChildReport, { ok: true }>;
+    const index = reports.indexOf(winner);
+    assert.deepStrictEqual(winner.outputs, [`x=writer-${index}`]);
+    for (const report of reports) {
+      if (report.ok) continue;
+      assert.strictEqual(report.name, "CheckpointConflictError", JSON.stringify(report));
+      if (/session head moved/.test(report.message)) tally.atSave++;
+      else if (/is not the head of session/.test(report.message)) tally.atResume++;
+      else assert.fail(`an unexpected conflict: ${report.message}`);
+    }
+
+    // One linear chain: the paused run's checkpoints, then the winner's; nothing of the losers.
+    assert.strictEqual(await storage.head(paused.sessionId), winner.checkpointId);
+    const all = await storage.list({ sessionId: paused.sessionId });
+    const chain = await lineage(storage, winner.checkpointId!);
+    assert.deepStrictEqual(
+      chain.slice(-before.length),
+      before,
+      "the winner's lineage ends with the paused run",
+    );
+    assert.deepStrictEqual(new Set(chain.map((s) => s.id)), new Set(all.map((s) => s.id)), "no other branch");
+    const parents = all.map((summary) => summary.parentId);
+    assert.strictEqual(new Set(parents).size, parents.length, "no checkpoint has two children");
+    assert.strictEqual(parents.filter((parent) => parent === null).length, 1, "one root");
+    const finished = await storage.load(winner.checkpointId!);
+    assert.deepStrictEqual(finished?.pendingRequests, []);
+  } finally {
+    await storage.close();
+  }
+}
+
+describe("concurrency: eight processes resume the same session head at once", () => {
+  for (const kind of ["libsql", "kv"] as const) {
+    const rounds = scale(1, 20);
+    test(`${kind} file: exactly one extends the session, seven get CheckpointConflictError (${rounds} rounds)`, async () => {
+      const budget = new Budget(rounds);
+      const tally: Tally = { atSave: 0, atResume: 0 };
+      const started = Date.now();
+      while (budget.next()) await round(kind, tally);
+      figure(
+        "concurrency",
+        `${kind} file: ${budget.done} rounds of ${WRITERS} processes passed in ` +
+          `${((Date.now() - started) / 1000).toFixed(1)} s: ${budget.done} winners, ` +
+          `${tally.atSave + tally.atResume} CheckpointConflictError (${tally.atSave} lost the head ` +
+          `compare-and-set of a save, ${tally.atResume} found the head moved when resuming)` +
+          (budget.cut ? `; time limit reached before ${budget.count}` : ""),
+      );
+    });
+  }
+});

@@ -1,0 +1,188 @@
+// Crash-resume: a child process runs the 50-superstep crash workflow through a durable storage and is
+// killed with SIGKILL at a random moment (before its first checkpoint, between two, or in the middle of a
+// save); this process then resumes the session's head (or starts the session afresh if nothing was written)
+// and finishes the run. Each trial checks that nothing was lost or doubled: the outputs after the head equal
+// an uninterrupted run's, the session holds exactly one checkpoint per superstep in one unbroken chain from a
+// single root, every checkpoint loads, and the KV store keeps no chunk of a save that never committed.
+//
+// `npm test`: 3 trials per adapter. `npm run test:stress`: 100 per adapter (see tests/_stress.ts).
+import { after, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { createClient } from "@libsql/client";
+import { lineage, type WorkflowResult } from "../mod.ts";
+import { spawnFixture } from "./_child.ts";
+import { Budget, figure, random, scale, SEED } from "./_stress.ts";
+import {
+  CRASH_INPUT,
+  CRASH_STEPS,
+  crashReference,
+  crashWorkflow,
+  payloadOf,
+} from "./fixtures/crash_workflow.ts";
+import { type OpenKv, openKv, openStorage, type StorageKind } from "./fixtures/open_storage.ts";
+import { assertNoOrphanedChunks, kvKeys } from "./_kv_inspect.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "superstep-crash-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+
+/** The uninterrupted run, in this process, in memory. */
+const reference = crashReference();
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function location(kind: StorageKind): string {
+  const path = join(dir, `crash-${++files}.${kind === "libsql" ? "sqlite" : "kv"}`);
+  return kind === "libsql" ? pathToFileURL(path).href : path;
+}
+
+/** How long an uninterrupted child run takes here, start to exit: the range of the random kill delays. */
+async function childRunMs(kind: StorageKind): Promise<number> {
+  const started = Date.now();
+  const child = spawnFixture("crash_child.ts", [kind, location(kind), "calibration"]);
+  const { lines, stderr, code } = await child.exited;
+  assert.strictEqual(code, 0, `the uninterrupted child failed:\n${stderr}`);
+  assert.strictEqual(lines.filter((line) => line.startsWith("checkpoint ")).length, CRASH_STEPS + 1);
+  return Date.now() - started;
+}
+
+type Outcome = "fresh" | "resumed" | "finished";
+
+interface Tally {
+  fresh: number;
+  resumed: number;
+  finished: number;
+  /** KV: trials whose child left a staged, uncommitted save behind (it died in the middle of a big save). */
+  staged: number;
+}
+
+/** Run `body` with a raw handle on the KV store file at `path`. */
+async function withKv<T>(path: string, body: (kv: OpenKv) => Promise<T>): Promise<T> {
+  const kv = await openKv(path);
+  try {
+    return await body(kv);
+  } finally {
+    kv.close();
+  }
+}
+
+/** One trial: start a child, kill it at a random moment, resume, check. */
+async function trial(kind: StorageKind, rng: ReturnType<typeof random>, runMs: number, tally: Tally) {
+  const where = location(kind);
+  const sessionId = `crash-session-${files}`;
+  const child = spawnFixture("crash_child.ts", [kind, where, sessionId]);
+  if (rng.float() < 0.25) {
+    // Anywhere in the child's life, startup included: often before its entry checkpoint.
+    await sleep(rng.int(runMs + 1));
+  } else {
+    // Right after its k-th checkpoint, or a moment later: in the next superstep or the middle of its save.
+    const k = rng.int(CRASH_STEPS + 1);
+    await child.waitForLine((line) => line === `checkpoint ${k}`).catch(() => {});
+    await sleep(rng.int(4));
+  }
+  child.kill();
+  const exit = await child.exited;
+  assert.ok(exit.signal === "SIGKILL" || exit.code === 0, `the child failed by itself:\n${exit.stderr}`);
+
+  if (kind === "kv" && (await withKv(where, (kv) => kvKeys(kv, "staging"))).length > 0) tally.staged++;
+  const { outputs: expected, final } = await reference;
+  const storage = await openStorage(kind, where);
+  try {
+    const headId = await storage.head(sessionId);
+    const workflow = crashWorkflow(storage);
+    let result: WorkflowResult;
+    let from = 0;
+    let outcome: Outcome;
+    if (headId === undefined) {
+      outcome = "fresh";
+      result = await workflow.run(CRASH_INPUT, { sessionId });
+    } else {
+      const head = await storage.load(headId);
+      assert.ok(head, "the head loads");
+      from = head.superstep;
+      outcome = from === CRASH_STEPS ? "finished" : "resumed";
+      result = await workflow.resume(headId);
+    }
+    tally[outcome]++;
+    const context = `${kind} trial killed ${
+      outcome === "fresh" ? "before its entry checkpoint" : `at ${from}`
+    }`;
+    assert.strictEqual(result.status, "idle", context);
+    assert.deepStrictEqual(result.outputs, expected.filter((output) => output.step > from), context);
+    assert.strictEqual(await storage.head(sessionId), result.checkpointId, context);
+
+    // One checkpoint per superstep, each once, in one chain from one root.
+    const all = await storage.list({ sessionId });
+    assert.strictEqual(all.length, CRASH_STEPS + 1, `${context}: one checkpoint per superstep`);
+    const ids = new Set(all.map((summary) => summary.id));
+    assert.deepStrictEqual(
+      all.filter((summary) => summary.parentId === null).length,
+      1,
+      `${context}: one root`,
+    );
+    for (const summary of all) {
+      if (summary.parentId !== null) assert.ok(ids.has(summary.parentId), `${context}: a parent exists`);
+    }
+    const chain = await lineage(storage, result.checkpointId!);
+    assert.deepStrictEqual(
+      chain.map((summary) => summary.superstep),
+      Array.from({ length: CRASH_STEPS + 1 }, (_, i) => CRASH_STEPS - i),
+      `${context}: the lineage from the head is every superstep, newest first`,
+    );
+    assert.deepStrictEqual(
+      new Set(chain.map((summary) => summary.id)),
+      ids,
+      `${context}: the chain covers all`,
+    );
+
+    // No partially written checkpoint is visible: every listed one loads and decodes whole.
+    for (const summary of all) {
+      const checkpoint = await storage.load(summary.id);
+      assert.ok(checkpoint, `${context}: ${summary.id} loads`);
+      assert.strictEqual(checkpoint.parentId, summary.parentId);
+    }
+    assert.deepStrictEqual(payloadOf((await storage.load(result.checkpointId!))!), final, context);
+  } finally {
+    await storage.close();
+  }
+  if (kind === "kv") await withKv(where, assertNoOrphanedChunks);
+  else {
+    const client = createClient({ url: where });
+    try {
+      const { rows } = await client.execute("PRAGMA integrity_check");
+      assert.strictEqual(rows[0][0], "ok");
+    } finally {
+      client.close();
+    }
+  }
+}
+
+describe("crash-resume: a child killed with SIGKILL at a random moment, resumed from the session head", () => {
+  for (const [index, kind] of (["libsql", "kv"] as const).entries()) {
+    const trials = scale(3, 100);
+    test(`${kind} file: ${trials} trials lose nothing and keep one unbroken chain`, async () => {
+      const runMs = await childRunMs(kind);
+      const rng = random(SEED + index);
+      const budget = new Budget(trials);
+      const tally: Tally = { fresh: 0, resumed: 0, finished: 0, staged: 0 };
+      const started = Date.now();
+      while (budget.next()) await trial(kind, rng, runMs, tally);
+      figure(
+        "crash",
+        `${kind} file: ${budget.done} trials passed in ${((Date.now() - started) / 1000).toFixed(1)} s ` +
+          `(seed ${
+            SEED + index
+          }; killed before the entry checkpoint ${tally.fresh}, mid-run ${tally.resumed}, ` +
+          `after the last ${tally.finished}` +
+          (kind === "kv" ? `; mid-way through a staged save ${tally.staged}` : "") +
+          `)${budget.cut ? `; time limit reached before ${budget.count}` : ""}`,
+      );
+    });
+  }
+});
