@@ -2,7 +2,8 @@
 //
 // Runs in order, each bounded by a timeout (SUPERSTEP_TEST_TIMEOUT_MS per runtime, default 15 min):
 //   gates  deno fmt --check; deno lint; deno check <mod.ts adapters testing tests examples, if present>;
-//          deno doc --lint <every deno.json export>; deno publish --dry-run;
+//          deno doc --lint <every deno.json export>; deno test --doc (every JSDoc example runs);
+//          deno publish --dry-run;
 //          one test each.
 //   deno   deno test -A --no-check --v8-flags=--expose-gc --junit-path=<tmp file> <files>
 //   node   node --expose-gc --import tsx --test --test-reporter=spec <files>
@@ -235,6 +236,13 @@ async function runGates() {
     ["gate: deno lint", ["lint"]],
     ["gate: deno check", checkPaths.length ? ["check", ...checkPaths] : undefined],
     ["gate: deno doc --lint", ["doc", "--lint", ...entryPoints()]],
+    // Every @example in the published code runs (STYLE: "JSDoc that runs").
+    ["gate: deno test --doc", [
+      "test",
+      "--doc",
+      "-A",
+      ...["mod.ts", "src", "adapters", "plugins", "testing"].filter(hasTs),
+    ]],
     // --allow-dirty: CI runs on a clean clone, but developers run this before committing.
     ["gate: deno publish --dry-run", ["publish", "--dry-run", "--allow-dirty"]],
   ];

@@ -27,10 +27,15 @@ const CHILDREN_PAGE = 500;
  * ```ts
  * import { lineage } from "@superstep/superstep";
  * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
+ * import { makeCheckpoint } from "@superstep/superstep/testing";
  *
- * declare const checkpointId: string;
- * const path = await lineage(new MemoryCheckpointStorage(), checkpointId);
- * const root = path[path.length - 1];
+ * const storage = new MemoryCheckpointStorage();
+ * const root = makeCheckpoint();
+ * const child = makeCheckpoint({ parentId: root.id, sessionId: root.sessionId });
+ * await storage.save(root);
+ * await storage.save(child);
+ * const path = await lineage(storage, child.id);
+ * console.assert(path.map((c) => c.id).join() === [child.id, root.id].join());
  * ```
  */
 export async function lineage(storage: CheckpointStorage, id: string): Promise<CheckpointSummary[]> {
@@ -68,9 +73,14 @@ export async function lineage(storage: CheckpointStorage, id: string): Promise<C
  * ```ts
  * import { children } from "@superstep/superstep";
  * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
+ * import { makeCheckpoint } from "@superstep/superstep/testing";
  *
- * declare const checkpointId: string;
- * const forks = await children(new MemoryCheckpointStorage(), checkpointId);
+ * const storage = new MemoryCheckpointStorage();
+ * const root = makeCheckpoint();
+ * await storage.save(root);
+ * await storage.save(makeCheckpoint({ parentId: root.id })); // a fork: another session
+ * const forks = await children(storage, root.id);
+ * console.assert(forks.length === 1);
  * ```
  */
 export async function children(storage: CheckpointStorage, id: string): Promise<CheckpointSummary[]> {

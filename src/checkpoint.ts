@@ -124,9 +124,11 @@ export interface CheckpointStorage {
  * @returns Its summary.
  * @example
  * ```ts
- * import { toSummary, type Checkpoint } from "@superstep/superstep";
- * declare const checkpoint: Checkpoint;
- * const summary = toSummary(checkpoint);
+ * import { toSummary } from "@superstep/superstep";
+ * import { makeCheckpoint } from "@superstep/superstep/testing";
+ *
+ * const summary = toSummary(makeCheckpoint());
+ * console.assert(!("state" in summary));
  * ```
  */
 export function toSummary(checkpoint: Checkpoint): CheckpointSummary {

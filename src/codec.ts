@@ -167,7 +167,9 @@ export function decodeValue(text: string): unknown {
  * @example
  * ```ts
  * import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from "@superstep/superstep";
- * declare const checkpoint: Checkpoint;
+ * import { makeCheckpoint } from "@superstep/superstep/testing";
+ *
+ * const checkpoint = makeCheckpoint({ state: { seen: new Set([1n]) } });
  * const copy: Checkpoint = decodeCheckpoint(encodeCheckpoint(checkpoint), checkpoint.id);
  * ```
  */
