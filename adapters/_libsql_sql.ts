@@ -88,9 +88,11 @@ const SUMMARY = "id, parent_id, session_id, workflow_name, superstep, created_at
  * A save, as one write batch:
  * 0. the head compare-and-set: insert the session's head (a new session) or move it from `parentId` to
  *    `id`, only if `id` is not taken; it changes one row exactly when the save may proceed;
- * 1. the insert, only if statement 0 made `id` the head and `id` is not taken: so exactly when 0 changed
- *    a row, since a head always names a stored checkpoint;
- * 2. the head and whether `id` was taken, to explain a conflict (read in the same transaction).
+ * 1. the insert, only if statement 0 made `id` the head and `id` is not taken (`ON CONFLICT DO NOTHING`):
+ *    so exactly when 0 changed a row, since a head always names a stored checkpoint. It reads only the
+ *    heads table: an `INSERT … SELECT` that also read `superstep_checkpoints` would make SQLite copy the
+ *    row, payload included, through a temporary table first.
+ * A conflict is explained afterwards by {@linkcode conflictStatement}.
  */
 export function saveStatements(checkpoint: Checkpoint, metadata: string, payload: string): LibsqlStatement[] {
   const { id, sessionId, parentId } = checkpoint;
@@ -106,7 +108,7 @@ export function saveStatements(checkpoint: Checkpoint, metadata: string, payload
           (id, parent_id, session_id, workflow_name, superstep, created_at, metadata, payload)
         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
         WHERE EXISTS (SELECT 1 FROM superstep_heads WHERE session_id = ?3 AND head_id = ?1)
-          AND NOT EXISTS (SELECT 1 FROM superstep_checkpoints WHERE id = ?1)`,
+        ON CONFLICT (id) DO NOTHING`,
       args: [
         id,
         parentId,
@@ -118,12 +120,16 @@ export function saveStatements(checkpoint: Checkpoint, metadata: string, payload
         payload,
       ],
     },
-    {
-      sql: `SELECT (SELECT head_id FROM superstep_heads WHERE session_id = ?1) AS head,
-        EXISTS (SELECT 1 FROM superstep_checkpoints WHERE id = ?2) AS taken`,
-      args: [sessionId, id],
-    },
   ];
+}
+
+/** After a save changed nothing: the session's head and whether the id was taken, to explain the conflict. */
+export function conflictStatement(checkpoint: Checkpoint): LibsqlStatement {
+  return {
+    sql: `SELECT (SELECT head_id FROM superstep_heads WHERE session_id = ?1) AS head,
+      EXISTS (SELECT 1 FROM superstep_checkpoints WHERE id = ?2) AS taken`,
+    args: [checkpoint.sessionId, checkpoint.id],
+  };
 }
 
 /** One checkpoint's payload. */

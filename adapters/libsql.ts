@@ -22,6 +22,7 @@ import type { Checkpoint, CheckpointQuery, CheckpointStorage, CheckpointSummary 
 import { decodeCheckpoint, decodeValue, encodeCheckpoint, encodeValue } from "../src/codec.ts";
 import { CheckpointConflictError, CheckpointCorruptError, StorageSchemaError } from "../src/errors.ts";
 import {
+  conflictStatement,
   CREATE_MIGRATIONS_TABLE,
   deleteSessionStatements,
   deleteStatements,
@@ -220,12 +221,14 @@ export class LibsqlCheckpointStorage implements CheckpointStorage {
     const payload = encodeCheckpoint(checkpoint);
     const metadata = encodeValue(checkpoint.metadata);
     const { id, sessionId, parentId } = checkpoint;
-    const [head, insert, why] = await this.#batch(
+    const [head, insert] = await this.#batch(
       `save checkpoint ${id}`,
       saveStatements(checkpoint, metadata, payload),
     );
     if (head.rowsAffected === 1 && insert.rowsAffected === 1) return;
-    const row = why.rows[0];
+    // A conflict (rare): read what explains it only now, so that a save is two statements, not three.
+    const { rows } = await this.#execute(`save checkpoint ${id}`, conflictStatement(checkpoint));
+    const row = rows[0];
     if (Number(row?.taken ?? 0) !== 0) {
       throw new CheckpointConflictError(`libsql: cannot save checkpoint ${id}: the id exists already`);
     }

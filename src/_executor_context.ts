@@ -31,7 +31,6 @@ export class ExecutorContext implements WorkflowContext {
   readonly executorId: string;
   readonly superstep: number;
   readonly signal: AbortSignal;
-  readonly state: WorkflowState;
   readonly outbox: QueuedMessage[] = [];
   readonly outputs: unknown[] = [];
   readonly requests: PendingRequest[] = [];
@@ -41,6 +40,8 @@ export class ExecutorContext implements WorkflowContext {
   #executor: Executor;
   /** Undo log of state writes, kept only once an attempt was marked: [key, had a write, previous write]. */
   #journal: [string, boolean, unknown][] | undefined;
+  #committed: ReadonlyMap<string, unknown>;
+  #state: WorkflowState | undefined;
 
   constructor(
     executor: Executor,
@@ -55,10 +56,20 @@ export class ExecutorContext implements WorkflowContext {
     this.signal = scope.signal;
     this.#scope = scope;
     this.#run = run;
+    this.#committed = committed;
+  }
+
+  /** Shared state; made on first use, since most handlers never touch it. */
+  get state(): WorkflowState {
+    return this.#state ??= this.#makeState();
+  }
+
+  #makeState(): WorkflowState {
+    const committed = this.#committed;
     const writes = this.writes;
     const assertLive = () => this.#assertLive();
     const record = (key: string) => this.#journal?.push([key, writes.has(key), writes.get(key)]);
-    this.state = {
+    return {
       get<T>(key: string): T | undefined {
         if (writes.has(key)) {
           const value = writes.get(key);

@@ -64,6 +64,14 @@ export class Runner {
   #statefulEdges: EdgeRunner[];
   /** The plugins of the current call, if it has any. */
   #plugins: PluginHost | undefined;
+  /**
+   * The current call's controller; executors see its signal. One per call, not per superstep: an
+   * AbortController and its listeners cost more than the rest of a small superstep on Node, and any abort
+   * ends the call, so no later superstep of the call ever sees an aborted signal.
+   */
+  #controller: AbortController | undefined;
+  /** Ends the running superstep when the call's controller aborts. */
+  #abortSuperstep: (() => void) | undefined;
 
   constructor(config: RunnerConfig) {
     this.graph = config.graph;
@@ -127,6 +135,12 @@ export class Runner {
     const plugins = this.#plugins = options.plugins;
     run.beginCall(log, plugins);
     let responses = options.responses ?? [];
+    const controller = this.#controller = new AbortController();
+    // Registered before any handler can listen, so contexts go inert before a handler reacts to the abort.
+    const onCallAbort = () => this.#abortSuperstep?.();
+    controller.signal.addEventListener("abort", onCallAbort, { once: true });
+    const onAbort = () => controller.abort(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
     try {
       if (plugins !== undefined) await plugins.start();
       run.emit({ type: "started", workflowName: this.graph.name, sessionId: this.sessionId });
@@ -163,6 +177,9 @@ export class Runner {
       // Plugins learn of the failure; one failing again now cannot change what the call rejects with.
       if (plugins !== undefined) await plugins.end({ ...this.#result("failed"), error });
       throw error;
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      controller.signal.removeEventListener("abort", onCallAbort);
     }
   }
 
@@ -201,18 +218,14 @@ export class Runner {
     // since its messages stay queued and will be routed again when the run continues.
     const edgesBefore = this.#statefulEdges.map((edge) => edge.snapshot!());
     const inboxes = this.#route(run.messages, responses);
-    const controller = new AbortController();
+    const controller = this.#controller!;
     const scope: SuperstepScope = { live: true, signal: controller.signal };
     let aborted: () => void = () => {};
     const abortedPromise = new Promise<"aborted">((resolve) => aborted = () => resolve("aborted"));
-    // Registered before any handler can listen, so contexts go inert before a handler reacts to the abort.
-    const onScopeAbort = () => {
+    this.#abortSuperstep = () => {
       scope.live = false;
       aborted();
     };
-    controller.signal.addEventListener("abort", onScopeAbort, { once: true });
-    const onAbort = () => controller.abort(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
     // A plugin failing mid-superstep stops the executors as a failing executor would.
     if (plugins !== undefined) plugins.onFailure = (error) => controller.abort(error);
     const contexts: ExecutorContext[] = [];
@@ -235,8 +248,7 @@ export class Runner {
       }
     } finally {
       scope.live = false;
-      signal.removeEventListener("abort", onAbort);
-      controller.signal.removeEventListener("abort", onScopeAbort);
+      this.#abortSuperstep = undefined;
       if (plugins !== undefined) plugins.onFailure = undefined;
     }
     // A plugin that failed during the superstep keeps it from being committed and checkpointed.
@@ -389,8 +401,9 @@ export class Runner {
     const executorState: Record<string, unknown> = {};
     for (const executor of this.#checkpointed) defineEntry(executorState, executor.id, executor.snapshot!());
     const edgeState: Record<string, unknown> = {};
-    for (const edge of this.#edges) {
-      const snapshot = edge.snapshot?.();
+    // Only fan-in edges have state: walking every edge would make a superstep's cost grow with the graph.
+    for (const edge of this.#statefulEdges) {
+      const snapshot = edge.snapshot!();
       if (snapshot !== undefined) defineEntry(edgeState, edge.id, snapshot);
     }
     const checkpoint: Checkpoint = {
@@ -401,7 +414,7 @@ export class Runner {
       workflowName: this.graph.name,
       graphSignature: await this.#graphSignature(),
       superstep: this.superstep,
-      createdAt: new Date().toISOString(),
+      createdAt: isoNow(),
       messages: this.run.messages,
       state: Object.fromEntries(this.#state),
       executorState,
@@ -430,4 +443,17 @@ const REFUSED: unique symbol = Symbol("refused");
 /** `record[key] = value` that stays an own data property even for "__proto__". */
 function defineEntry(record: Record<string, unknown>, key: string, value: unknown): void {
   Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+let isoTime = -1;
+let isoText = "";
+
+/** `new Date().toISOString()`, made once per millisecond (a fast run writes many checkpoints in one). */
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== isoTime) {
+    isoTime = now;
+    isoText = new Date(now).toISOString();
+  }
+  return isoText;
 }

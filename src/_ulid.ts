@@ -20,16 +20,29 @@ function encodeTime(ms: number): string {
   return out;
 }
 
+// Random bytes for 256 ids at a time: one getRandomValues call costs microseconds on Node, more than the
+// rest of a small checkpoint, and an id needs only 16 bytes. Filled on first use, never at import (workerd
+// forbids random values in the global scope).
+const POOL = new Uint8Array(RANDOM_LENGTH * 256);
+let poolOffset = POOL.length;
+
 function encodeRandom(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(RANDOM_LENGTH));
+  if (poolOffset === POOL.length) {
+    crypto.getRandomValues(POOL);
+    poolOffset = 0;
+  }
   let out = "";
   // 256 is a multiple of 32, so the low five bits of a uniform byte are uniform.
-  for (let i = 0; i < RANDOM_LENGTH; i++) out += ALPHABET[bytes[i] & 31];
+  for (let i = 0; i < RANDOM_LENGTH; i++) out += ALPHABET[POOL[poolOffset + i] & 31];
+  poolOffset += RANDOM_LENGTH;
   return out;
 }
 
 /** The ULID one greater than `id` (carrying from the random part into the time part). */
 function increment(id: string): string {
+  // The common case: the last digit grows without a carry.
+  const last = ALPHABET.indexOf(id[id.length - 1]);
+  if (last < 31) return id.slice(0, -1) + ALPHABET[last + 1];
   const digits = id.split("");
   for (let i = digits.length - 1; i >= 0; i--) {
     const value = ALPHABET.indexOf(digits[i]);
@@ -52,9 +65,15 @@ function increment(id: string): string {
  */
 export function idGenerator(): (after?: string) => string {
   let last = "";
+  let lastTime = -1;
+  let timeText = "";
   return (after?: string): string => {
     const now = Math.min(Math.max(Date.now(), 0), MAX_TIME);
-    let id = encodeTime(now) + encodeRandom();
+    if (now !== lastTime) {
+      lastTime = now;
+      timeText = encodeTime(now);
+    }
+    let id = timeText + encodeRandom();
     let floor = last;
     if (after !== undefined && after > floor && ULID.test(after)) floor = after;
     if (id <= floor) id = increment(floor);

@@ -314,3 +314,51 @@ describe("encodeCheckpoint() and decodeCheckpoint()", () => {
     assert.strictEqual(corruptErrorOf(() => decodeCheckpoint("x")).checkpointId, undefined);
   });
 });
+
+describe("encodeCheckpoint() plain-JSON fast path", () => {
+  test("encodeCheckpoint() writes a plain-JSON checkpoint as JSON, and decodeCheckpoint() reads it back exactly", () => {
+    const checkpoint = makeCheckpoint({
+      state: { list: [1, "two", true, null, { nested: [0.5] }], ["__proto__"]: { kept: 1 } },
+    });
+    const text = encodeCheckpoint(checkpoint);
+    assert.equal(text[0], "{");
+    const copy = decodeCheckpoint(text, checkpoint.id);
+    assert.deepStrictEqual(copy.state.list, checkpoint.state.list);
+    assert.ok(Object.hasOwn(copy.state, "__proto__"), "an own __proto__ key stays an own key");
+    assertNoPollution();
+  });
+
+  test("encodeCheckpoint() falls back to the full codec for what JSON would change", () => {
+    const shared = { n: 1 };
+    const cases: Record<string, unknown> = {
+      "negative zero": -0,
+      "NaN": NaN,
+      "undefined": undefined,
+      "a hole": [1, , 3],
+      "a Date": new Date(0),
+      "a Map": new Map([[1, 2]]),
+      "a null-prototype object": Object.create(null),
+      "a repeated reference": [shared, shared],
+    };
+    for (const [name, value] of Object.entries(cases)) {
+      const checkpoint = makeCheckpoint({ state: { value } });
+      const text = encodeCheckpoint(checkpoint);
+      assert.notEqual(text[0], "{", `${name} must not take the JSON path`);
+      const copy = decodeCheckpoint(text, checkpoint.id).state.value;
+      if (name === "a repeated reference") {
+        const [a, b] = copy as object[];
+        assert.strictEqual(a, b, "sharing survives");
+      } else if (name === "negative zero" || name === "NaN") {
+        assert.ok(Object.is(copy, value), name);
+      } else if (name === "a hole") {
+        assert.ok(!(1 in (copy as unknown[])), "the hole survives");
+      } else if (name === "undefined") {
+        assert.ok(Object.hasOwn(decodeCheckpoint(text, checkpoint.id).state, "value"), "the key survives");
+      } else if (name === "a null-prototype object") {
+        assert.strictEqual(Object.getPrototypeOf(copy), null);
+      } else {
+        assert.deepStrictEqual(copy, value, name);
+      }
+    }
+  });
+});

@@ -1,0 +1,299 @@
+// Turns the figures of every benchmark process into the Markdown tables `npm run bench` prints (and the
+// README quotes), the ratios, and where each goal of the benchmarks issue stands.
+
+const RUNTIMES = ["node", "deno", "bun"];
+const SHAPES = [["loop", "loop: 1 executor × 1,000 supersteps"], ["chain1000", "chain of 1,000 executors"], [
+  "chain100",
+  "chain of 100 executors",
+]];
+const SIZES = ["1 KiB", "64 KiB", "1 MiB"];
+const HISTORY = ["10", "1,000", "100,000"];
+const STORES = [["memory", "memory"], ["libsql", "libSQL (file, WAL)"], ["kv", "KV (file)"]];
+
+/** @param {object[]} figures */
+export function renderTables(figures, { date, command, machine, quick }) {
+  const find = (bench, name, subject, runtime = "node") =>
+    figures.find((f) =>
+      f.bench === bench && f.name === name && f.subject === subject &&
+      f.runtime === runtime
+    );
+  const ratios = {};
+  const ratio = (key, a, b) => {
+    if (!a || !b || b.median === 0) return "—";
+    const value = a.median / b.median;
+    ratios[key] = value;
+    return `${value >= 10 ? value.toFixed(0) : value.toFixed(2)}×`;
+  };
+  const out = [];
+  const table = (title, head, rows, note) => {
+    out.push(`**${title}**`, "");
+    out.push(`| ${head.join(" | ")} |`, `| ${head.map((_, i) => (i === 0 ? "---" : "---:")).join(" | ")} |`);
+    for (const row of rows) out.push(`| ${row.join(" | ")} |`);
+    if (note) out.push("", note);
+    out.push("");
+  };
+
+  out.push(
+    `Command: \`${command}\` · ${date.slice(0, 10)} · ${machine.cpus} cores (${machine.cpu ?? "?"}), ` +
+      `Node ${machine.node}, ${machine.deno.replace(/^deno (\S+).*$/, "Deno $1")}, Bun ${machine.bun}, ` +
+      `LangGraph.js ${machine.langgraph} · load average ${machine.loadAverage.min.toFixed(1)}–` +
+      `${machine.loadAverage.max.toFixed(1)}` +
+      (quick ? " · **--quick: not meaningful**" : ""),
+    "",
+    "Medians of the timed repetitions after warm-up; ± is the median absolute deviation as a share of " +
+      "the median. Ratios divide medians: above 1 means the peer (or the limit) takes longer.",
+    "",
+  );
+
+  // 1
+  const rows1 = [];
+  for (const [key, label] of SHAPES) {
+    for (const mode of ["memory checkpoints", "no checkpoints"]) {
+      const name = `${key} · ${mode}`;
+      const ours = RUNTIMES.map((rt) => find("1", name, "superstep", rt));
+      const peer = find("1", name, "langgraph");
+      const floorRatios = mode === "memory checkpoints"
+        ? RUNTIMES.map((rt) =>
+          ratio(`1 ${key} ÷ floor ${rt}`, find("1", name, "superstep", rt), find("1", "floor", "floor", rt))
+        )
+          .join(" / ")
+        : "";
+      rows1.push([
+        `${label}, ${mode}`,
+        ...ours.map(cell),
+        cell(peer),
+        ratio(`1 ${key} ${mode} langgraph ÷ superstep`, peer, ours[0]),
+        floorRatios,
+      ]);
+    }
+  }
+  rows1.push([
+    "floor: await + encode + Map.set",
+    ...RUNTIMES.map((rt) => cell(find("1", "floor", "floor", rt))),
+    "",
+    "",
+    "",
+  ]);
+  table("1 · Cost per superstep", [
+    "shape",
+    "Superstep Node",
+    "Superstep Deno",
+    "Superstep Bun",
+    "LangGraph.js Node",
+    "LangGraph ÷ Superstep",
+    "Superstep ÷ floor (Node / Deno / Bun)",
+  ], rows1);
+
+  // 2
+  const rows2 = ["memory checkpoints", "no checkpoints"].map((mode) => {
+    const name = `fan1000 · ${mode}`;
+    const ours = RUNTIMES.map((rt) => find("2", name, "superstep", rt));
+    const peer = find("2", name, "langgraph");
+    return [mode, ...ours.map(cell), cell(peer), ratio(`2 fan ${mode} langgraph ÷ superstep`, peer, ours[0])];
+  });
+  table("2 · Fan-out to 1,000 executors and fan-in (one run)", [
+    "",
+    "Superstep Node",
+    "Superstep Deno",
+    "Superstep Bun",
+    "LangGraph.js Node",
+    "LangGraph ÷ Superstep",
+  ], rows2);
+
+  // 3
+  table(
+    "3 · Durable writes, per checkpoint (SQLite file, WAL, synchronous=FULL), Node",
+    [
+      "state",
+      "encode only",
+      "libSQL adapter save",
+      "raw @libsql/client insert",
+      "save ÷ raw",
+      "Superstep + libSQL, per superstep",
+      "LangGraph + SqliteSaver, per superstep",
+      "LangGraph ÷ Superstep",
+    ],
+    SIZES.map((size) => {
+      const save = find("3", `save · ${size} state`, "superstep libsql");
+      const raw = find("3", `save · ${size} state`, "raw libsql");
+      const ours = find("3", `workflow · ${size} state`, "superstep libsql");
+      const peer = find("3", `workflow · ${size} state`, "langgraph sqlite");
+      return [
+        size,
+        cell(find("3", `save · ${size} state`, "encode only")),
+        cell(save),
+        cell(raw),
+        ratio(`3 save ÷ raw ${size}`, save, raw),
+        cell(ours),
+        cell(peer),
+        ratio(`3 workflow langgraph ÷ superstep ${size}`, peer, ours),
+      ];
+    }),
+  );
+
+  // 4 and 5
+  const rows4 = HISTORY.map((
+    n,
+  ) => [
+    `${n} checkpoints`,
+    ...STORES.map(([kind]) => cell(find("4", `resume head · ${n} checkpoints`, kind))),
+  ]);
+  rows4.push([
+    "100,000 ÷ 10",
+    ...STORES.map(([kind]) =>
+      ratio(
+        `4 resume 100,000 ÷ 10 ${kind}`,
+        find("4", "resume head · 100,000 checkpoints", kind),
+        find("4", "resume head · 10 checkpoints", kind),
+      )
+    ),
+  ]);
+  rows4.push([
+    "5 · lineage, depth 10,000",
+    ...STORES.map(([kind]) => cell(find("5", "lineage · depth 10,000", kind))),
+  ]);
+  table("4, 5 · Resume from a session's head (load + restore) against history length; lineage (Node)", [
+    "",
+    ...STORES.map(([, label]) => label),
+  ], rows4);
+
+  // 6
+  const rows6 = [];
+  for (const op of ["save", "load"]) {
+    for (const size of SIZES) {
+      const name = `${op} · ${size} checkpoint`;
+      const row = [`${op} ${size}`];
+      for (const rt of ["node", "deno"]) {
+        const ours = find("6", name, "superstep kv", rt);
+        const raw = find("6", name, "raw kv", rt);
+        row.push(cell(ours), cell(raw), ratio(`6 ${op} ${size} ÷ raw ${rt}`, ours, raw));
+      }
+      rows6.push(row);
+    }
+  }
+  table("6 · KV adapter against raw KV of the same bytes (file store)", [
+    "",
+    "adapter (Node, @deno/kv)",
+    "raw",
+    "÷ raw",
+    "adapter (Deno.openKv)",
+    "raw",
+    "÷ raw",
+  ], rows6);
+
+  // 7
+  const rows7 = ["database", "encoded"].map((what) => {
+    const name = figures.find((f) => f.bench === "7" && f.name.startsWith(`${what} bytes`))?.name;
+    const ours = name && find("7", name, "superstep libsql");
+    const peer = name && find("7", name, "langgraph sqlite");
+    return [name ?? what, bytes(ours), bytes(peer), ratio(`7 ${what} langgraph ÷ superstep`, peer, ours)];
+  });
+  table("7 · Storage growth (SQLite files)", [
+    "",
+    "Superstep + libSQL",
+    "LangGraph + SqliteSaver",
+    "LangGraph ÷ Superstep",
+  ], rows7);
+
+  // 8
+  const rows8 = [
+    "peak RSS · benchmark 1, memory checkpoints",
+    "RSS before the runs",
+    "peak RSS − RSS before the runs",
+  ].map((name) => {
+    const ours = find("8", name, "superstep");
+    const peer = find("8", name, "langgraph");
+    return [name, mib(ours), mib(peer), ratio(`8 ${name} langgraph ÷ superstep`, peer, ours)];
+  });
+  table("8 · Memory (Node, one process per library)", [
+    "",
+    "Superstep",
+    "LangGraph.js",
+    "LangGraph ÷ Superstep",
+  ], rows8);
+
+  const goals = evaluateGoals(ratios);
+  out.push("**Goals**", "");
+  for (const goal of goals) {
+    out.push(
+      `- ${goal.met === undefined ? "?" : goal.met ? "met" : "**missed**"}: ${goal.goal} — ${goal.detail}`,
+    );
+  }
+  return { markdown: out.join("\n"), ratios, goals };
+}
+
+function evaluateGoals(r) {
+  const fmt = (v) => (v === undefined ? "n/a" : `${v.toFixed(v >= 10 ? 0 : 2)}×`);
+  const all = (
+    keys,
+    test,
+  ) => (keys.some((k) => r[k] === undefined) ? undefined : keys.every((k) => test(r[k])));
+  const goals = [];
+  const lg = r["1 loop memory checkpoints langgraph ÷ superstep"];
+  goals.push({
+    goal: "1: ≥ 50× faster than LangGraph.js per superstep on the loop, with checkpoints",
+    met: lg === undefined ? undefined : lg >= 50,
+    detail: `LangGraph ÷ Superstep ${fmt(lg)} (Node)`,
+  });
+  const floors = RUNTIMES.map((rt) => r[`1 loop ÷ floor ${rt}`]);
+  goals.push({
+    goal: "1: within 3× of the floor (loop, memory checkpoints)",
+    met: floors[0] === undefined ? undefined : floors[0] <= 3,
+    detail: `Superstep ÷ floor ${floors.map(fmt).join(" / ")} (Node / Deno / Bun)`,
+  });
+  const perStep = (
+    rt,
+  ) => [r[`1 chain1000 ÷ floor ${rt}`], r[`1 chain100 ÷ floor ${rt}`], r[`1 loop ÷ floor ${rt}`]];
+  const [c1000, c100, loop] = perStep("node");
+  const growth = c1000 !== undefined && c100 !== undefined ? c1000 / c100 : undefined;
+  const vsLoop = c1000 !== undefined && loop !== undefined ? c1000 / loop : undefined;
+  goals.push({
+    goal: "1: cost per superstep independent of graph size (memory checkpoints; within 1.25×)",
+    met: growth === undefined ? undefined : growth <= 1.25 && vsLoop <= 1.25,
+    detail: `chain of 1,000 ÷ chain of 100: ${fmt(growth)}; chain of 1,000 ÷ 1-executor loop: ${
+      fmt(vsLoop)
+    } (Node)`,
+  });
+  const raw = SIZES.map((s) => `3 save ÷ raw ${s}`);
+  goals.push({
+    goal: "3: libSQL adapter within 1.5× of raw inserts",
+    met: all(raw, (v) => v <= 1.5),
+    detail: SIZES.map((s, i) => `${s} ${fmt(r[raw[i]])}`).join(", "),
+  });
+  const saver = SIZES.map((s) => `3 workflow langgraph ÷ superstep ${s}`);
+  goals.push({
+    goal: "3: faster than the LangGraph SQLite saver",
+    met: all(saver, (v) => v > 1),
+    detail: `LangGraph ÷ Superstep: ${SIZES.map((s, i) => `${s} ${fmt(r[saver[i]])}`).join(", ")}`,
+  });
+  const resume = STORES.map(([kind]) => `4 resume 100,000 ÷ 10 ${kind}`);
+  goals.push({
+    goal: "4: head resume at 100,000 checkpoints within 1.5× of at 10",
+    met: all(resume, (v) => v <= 1.5),
+    detail: STORES.map(([, label], i) => `${label} ${fmt(r[resume[i]])}`)
+      .join(", "),
+  });
+  return goals;
+}
+
+function cell(figure) {
+  if (!figure) return "—";
+  const spread = figure.median === 0 ? 0 : (figure.mad / figure.median) * 100;
+  return `${time(figure.median)} ±${spread.toFixed(0)}%`;
+}
+
+function time(us) {
+  if (us >= 1e6) return `${(us / 1e6).toFixed(2)} s`;
+  if (us >= 1e4) return `${(us / 1e3).toFixed(us >= 1e5 ? 0 : 1)} ms`;
+  if (us >= 1e3) return `${(us / 1e3).toFixed(2)} ms`;
+  if (us >= 100) return `${us.toFixed(0)} µs`;
+  return `${us.toFixed(1)} µs`;
+}
+
+function bytes(figure) {
+  return figure ? `${Math.round(figure.median).toLocaleString("en-US")} B` : "—";
+}
+
+function mib(figure) {
+  return figure ? `${figure.median.toFixed(0)} MiB` : "—";
+}

@@ -1,0 +1,262 @@
+// Benchmarks 3 and 7 (Node): durable checkpoint writes to SQLite files in WAL mode, and bytes stored per
+// checkpoint.
+//
+// 3a. One checkpoint write, by state size (1 KiB, 64 KiB, 1 MiB of small records): the libSQL adapter's
+//     `save` (encode + one write transaction: head compare-and-set and insert) against the physical limit,
+//     raw `@libsql/client` inserts of the same encoded bytes, one write transaction each, into a table
+//     with a primary key, on the same kind of file (WAL, the client's default `synchronous`).
+// 3b. The same workflow end to end, per superstep: a loop whose state holds the records, Superstep with the
+//     libSQL adapter against LangGraph.js with `@langchain/langgraph-checkpoint-sqlite` (better-sqlite3,
+//     WAL, as it sets itself up). Both libraries use SQLite's default `synchronous` (FULL).
+// 7.  A run of 200 supersteps whose state grows by one record per superstep: database bytes per checkpoint
+//     (the file after a WAL checkpoint) and encoded bytes per checkpoint, both libraries.
+import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
+import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
+import { type Checkpoint, defineExecutor, encodeCheckpoint, WorkflowBuilder } from "../../mod.ts";
+import { args, quick, Report } from "./_harness.ts";
+import { makeItems } from "./_shapes.ts";
+import { chain, fileSize, LibsqlCheckpointStorage, openLibsqlFile, tempDir } from "./_stores.ts";
+
+const isQuick = quick(args());
+const report = new Report();
+const dir = await tempDir();
+let files = 0;
+const newPath = (name: string) => `${dir.path}/${name}-${++files}.db`;
+
+const KIB = 1024;
+const SIZES = [{ label: "1 KiB", bytes: KIB, writes: 150, steps: 150 }, {
+  label: "64 KiB",
+  bytes: 64 * KIB,
+  writes: 60,
+  steps: 60,
+}, { label: "1 MiB", bytes: KIB * KIB, writes: 12, steps: 12 }];
+const reps = isQuick ? 1 : 7;
+
+type Items = ReturnType<typeof makeItems>;
+
+// ── 3a: one checkpoint write ──────────────────────────────────────────────────────────────────────────
+for (const size of SIZES) {
+  const items = makeItems(size.bytes);
+  const checkpoints = () => [...chain(size.writes, { workflowName: "durable", state: { items } })];
+  const sample = checkpoints()[0];
+  report.notes[`encodedBytes ${size.label}`] = encodeCheckpoint(sample).length;
+  await report.time("3", `save · ${size.label} state`, "encode only", {
+    warmup: 3,
+    reps: isQuick ? 2 : 11,
+    budgetMs: 3000,
+    ops: size.writes,
+    setup: checkpoints,
+    run: (list) => {
+      for (const checkpoint of list) encodeCheckpoint(checkpoint);
+    },
+  });
+  await report.time("3", `save · ${size.label} state`, "superstep libsql", {
+    warmup: 1,
+    reps,
+    budgetMs: 10_000,
+    ops: size.writes,
+    setup: async () => {
+      const storage = new LibsqlCheckpointStorage({
+        url: `file:${newPath("adapter")}`,
+      });
+      await storage.head("migrate");
+      return { storage, list: checkpoints() };
+    },
+    run: async ({ storage, list }) => {
+      for (const checkpoint of list) await storage.save(checkpoint);
+    },
+    teardown: ({ storage }) => storage.close(),
+  });
+  await report.time("3", `save · ${size.label} state`, "raw libsql", {
+    warmup: 1,
+    reps,
+    budgetMs: 10_000,
+    ops: size.writes,
+    setup: async () => {
+      const client = await openLibsqlFile(newPath("raw"));
+      await client.execute("CREATE TABLE raw (id TEXT PRIMARY KEY NOT NULL, payload TEXT NOT NULL)");
+      // The same encoded bytes the adapter writes, encoded beforehand: the raw side only stores.
+      const rows = checkpoints().map((c: Checkpoint) => [c.id, encodeCheckpoint(c)]);
+      return { client, rows };
+    },
+    run: async ({ client, rows }) => {
+      for (const args of rows) {
+        await client.batch([{
+          sql: "INSERT INTO raw (id, payload) VALUES (?1, ?2)",
+          args,
+        }], "write");
+      }
+    },
+    teardown: ({ client }) => client.close(),
+  });
+}
+
+// ── 3b: the same workflow, per superstep ──────────────────────────────────────────────────────────────
+function superstepLoop(steps: number) {
+  const loop = defineExecutor({
+    id: "loop",
+    handle: async (message: { n: number; items?: Items }, ctx) => {
+      if (message.items) ctx.state.set("items", message.items);
+      if (message.n + 1 < steps) await ctx.send({ n: message.n + 1 });
+    },
+  });
+  return new WorkflowBuilder({
+    name: "durable",
+    start: loop,
+    maxSupersteps: steps + 10,
+  }).addEdge(loop, loop)
+    .build();
+}
+
+const Durable = Annotation.Root({
+  n: Annotation<number>,
+  items: Annotation<Items>,
+});
+
+function langGraphLoop(steps: number, checkpointer: SqliteSaver) {
+  return new StateGraph(Durable)
+    .addNode("loop", (s) => ({ n: s.n + 1 }))
+    .addEdge(START, "loop")
+    .addConditionalEdges("loop", (s) => (s.n < steps ? "loop" : END))
+    .compile({ checkpointer });
+}
+
+let thread = 0;
+for (const size of SIZES) {
+  const items = makeItems(size.bytes);
+  const workflow = superstepLoop(size.steps);
+  await report.time("3", `workflow · ${size.label} state`, "superstep libsql", {
+    warmup: 1,
+    reps,
+    budgetMs: 10_000,
+    ops: size.steps,
+    setup: async () => {
+      const storage = new LibsqlCheckpointStorage({
+        url: `file:${newPath("wf")}`,
+      });
+      await storage.head("migrate");
+      return storage;
+    },
+    run: (storage) => workflow.run({ n: 0, items }, { storage }),
+    teardown: (storage) => storage.close(),
+  });
+  await report.time("3", `workflow · ${size.label} state`, "langgraph sqlite", {
+    warmup: 1,
+    reps,
+    budgetMs: 15_000,
+    ops: size.steps,
+    setup: () => {
+      const saver = SqliteSaver.fromConnString(newPath("lg"));
+      return { saver, graph: langGraphLoop(size.steps, saver) };
+    },
+    run: ({ graph }) =>
+      graph.invoke({ n: 0, items }, {
+        recursionLimit: 10 * size.steps,
+        configurable: { thread_id: `t${++thread}` },
+      }),
+    teardown: ({ saver }) => saver.db.close(),
+  });
+}
+
+// ── 7: storage growth ─────────────────────────────────────────────────────────────────────────────────
+const GROWTH_STEPS = isQuick ? 20 : 200;
+const record = (i: number) => ({
+  id: i,
+  text: `record ${i} `.padEnd(80, "lorem ipsum dolor sit amet "),
+});
+{
+  const path = newPath("growth-superstep");
+  const storage = new LibsqlCheckpointStorage({ url: `file:${path}` });
+  const grow = defineExecutor({
+    id: "grow",
+    handle: async (n: number, ctx) => {
+      ctx.state.set("items", [...(ctx.state.get<unknown[]>("items") ?? []), record(n)]);
+      if (n + 1 < GROWTH_STEPS) await ctx.send(n + 1);
+    },
+  });
+  const workflow = new WorkflowBuilder({
+    name: "growth",
+    start: grow,
+    maxSupersteps: GROWTH_STEPS + 10,
+  })
+    .addEdge(grow, grow).withCheckpointing(storage).build();
+  await workflow.run(0);
+  const client = await openLibsqlFile(path);
+  const { rows } = await client.execute(
+    "SELECT count(*) AS n, sum(length(payload) + length(metadata)) AS bytes FROM superstep_checkpoints",
+  );
+  await client.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+  client.close();
+  await storage.close();
+  const count = Number(rows[0].n);
+  growth(
+    "superstep libsql",
+    count,
+    (await fileSize(path)) + (await fileSize(`${path}-wal`)),
+    Number(rows[0].bytes),
+  );
+}
+{
+  const path = newPath("growth-langgraph");
+  const saver = SqliteSaver.fromConnString(path);
+  const Growth = Annotation.Root({
+    n: Annotation<number>,
+    items: Annotation<unknown[]>({
+      reducer: (a, b) => a.concat(b),
+      default: () => [],
+    }),
+  });
+  const graph = new StateGraph(Growth)
+    .addNode("grow", (s) => ({ n: s.n + 1, items: [record(s.n)] }))
+    .addEdge(START, "grow")
+    .addConditionalEdges("grow", (s) => (s.n < GROWTH_STEPS ? "grow" : END))
+    .compile({ checkpointer: saver });
+  await graph.invoke({ n: 0 }, {
+    recursionLimit: 10 * GROWTH_STEPS,
+    configurable: { thread_id: "growth" },
+  });
+  const db = saver.db;
+  const { n, bytes } = db.prepare(
+    "SELECT count(*) AS n, sum(length(checkpoint) + length(metadata)) AS bytes FROM checkpoints",
+  ).get() as { n: number; bytes: number };
+  const writes = db.prepare("SELECT coalesce(sum(length(value)), 0) AS bytes FROM writes").get() as {
+    bytes: number;
+  };
+  db.pragma("wal_checkpoint(TRUNCATE)");
+  db.close();
+  growth(
+    "langgraph sqlite",
+    n,
+    (await fileSize(path)) + (await fileSize(`${path}-wal`)),
+    bytes + writes.bytes,
+  );
+}
+
+function growth(subject: string, checkpoints: number, fileBytes: number, encodedBytes: number): void {
+  const one = (median: number) => ({
+    median,
+    mad: 0,
+    min: median,
+    max: median,
+    reps: 1,
+  });
+  report.add({
+    bench: "7",
+    name: `database bytes per checkpoint · ${GROWTH_STEPS} supersteps, +1 record each`,
+    subject,
+    unit: "B",
+    ...one(fileBytes / checkpoints),
+    extra: { checkpoints, fileBytes },
+  });
+  report.add({
+    bench: "7",
+    name: `encoded bytes per checkpoint · ${GROWTH_STEPS} supersteps, +1 record each`,
+    subject,
+    unit: "B",
+    ...one(encodedBytes / checkpoints),
+    extra: { checkpoints, encodedBytes },
+  });
+}
+
+await dir.dispose();
+report.print();
