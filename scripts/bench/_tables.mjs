@@ -212,6 +212,20 @@ export function renderTables(figures, { date, command, machine, quick }) {
     "LangGraph ÷ Superstep",
   ], rows8);
 
+  // P
+  const none = find("P", "no plugin", "superstep");
+  const rowsP = ["no plugin", "a plugin without hooks", "a no-op onEvent", "a pass-through wrapExecutor"].map(
+    (name) => {
+      const figure = find("P", name, "superstep");
+      return [name, cell(figure), ratio(`P ${name} ÷ no plugin`, figure, none)];
+    },
+  );
+  table("Plugins · cost per superstep, loop of 1,000 with memory checkpoints (Node)", [
+    "",
+    "per superstep",
+    "÷ no plugin",
+  ], rowsP);
+
   const goals = evaluateGoals(ratios);
   out.push("**Goals**", "");
   for (const goal of goals) {

@@ -4,7 +4,7 @@
 //
 // Usage: node scripts/bench/run.mjs [--quick] [--only=<task>,<task>…]
 //   --quick  a smoke run (few repetitions, short histories): the figures mean nothing.
-//   --only   run some tasks: node-core, deno-core, bun-core, durable, history, kv-node, kv-deno, rss.
+//   --only   run some tasks: node-core, deno-core, bun-core, plugins, durable, history, kv-node, kv-deno, rss.
 //
 // The peers (LangGraph.js, its SQLite saver, better-sqlite3) live in scripts/bench/package.json, installed
 // into scripts/bench/node_modules on first use, never into the main install. The Node entry points are
@@ -85,7 +85,7 @@ async function installPeers() {
   }
 }
 
-const NODE_ENTRIES = ["node_peers", "durable", "history", "kv", "rss_superstep", "rss_langgraph"];
+const NODE_ENTRIES = ["node_peers", "plugins", "durable", "history", "kv", "rss_superstep", "rss_langgraph"];
 
 async function bundle() {
   const esbuild = await import("esbuild");
@@ -128,6 +128,7 @@ const TASKS = [
   { name: "node-core", cmd: node("node_peers"), timeoutMs: 4 * 60_000 },
   { name: "deno-core", cmd: deno("core_main"), timeoutMs: 90_000 },
   { name: "bun-core", cmd: bun("core_main"), timeoutMs: 90_000 },
+  { name: "plugins", cmd: node("plugins"), timeoutMs: 60_000 },
   { name: "durable", cmd: node("durable"), timeoutMs: 3 * 60_000 },
   { name: "history", cmd: node("history"), timeoutMs: 3 * 60_000 },
   { name: "kv-node", cmd: node("kv"), timeoutMs: 90_000 },
