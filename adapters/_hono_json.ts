@@ -11,8 +11,23 @@ import {
 } from "../src/errors.ts";
 import type { WorkflowEvent } from "../src/events.ts";
 
-/** Deeper values are cut: a hostile or accidental deep structure must not overflow the stack mid-stream. */
-const MAX_DEPTH = 200;
+/**
+ * How deep JSON may nest. Deeper outputs are cut: a hostile or accidental deep structure must not overflow the
+ * stack mid-stream. Deeper request bodies are refused: the checkpoint codec could not encode them.
+ */
+export const MAX_DEPTH = 200;
+
+/** Whether a parsed JSON value nests arrays and objects more than `limit` levels deep (walked without recursion). */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const pending: [unknown, number][] = [[value, 1]];
+  while (pending.length > 0) {
+    const [item, level] = pending.pop()!;
+    if (item === null || typeof item !== "object") continue;
+    if (level > limit) return true;
+    for (const child of Object.values(item)) pending.push([child, level + 1]);
+  }
+  return false;
+}
 
 /**
  * Turn any value into a JSON-compatible one: BigInt → decimal string, Map → `[key, value]` pairs, Set →

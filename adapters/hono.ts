@@ -30,7 +30,6 @@
  * @module
  */
 import { type Context, type Env, Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { streamSSE } from "hono/streaming";
 import type { BlankEnv } from "hono/types";
@@ -40,6 +39,8 @@ import { lineage } from "../src/ancestry.ts";
 import type { Workflow } from "../src/workflow.ts";
 import type { WorkflowRun } from "../src/workflow_run.ts";
 import {
+  MAX_DEPTH,
+  nestedDeeperThan,
   problem,
   type ProblemDocument,
   ProblemError,
@@ -199,6 +200,9 @@ const MAX_ID_LENGTH = 256;
 /**
  * Create a Hono app serving `workflows`: mount it with `app.route("/api", workflowApp)` or serve it as is.
  *
+ * Request bodies are JSON objects of at most `bodyLimit` bytes, nested at most 200 levels deep (deeper input
+ * could not be checkpointed); others are answered 413 or 400.
+ *
  * Runs answer JSON, or Server-Sent Events when the request has `Accept: text/event-stream`: one SSE event
  * per workflow event (`event:` its type, `id:` a sequence number from 1, `data:` its JSON), then `result`
  * (the JSON answer) or `problem` (a problem document). A client that disconnects cancels the run: it ends
@@ -292,15 +296,19 @@ export function createWorkflowApp<E extends Env = BlankEnv>(options: WorkflowApp
     return problemResponse(c, problemFor(error));
   });
   app.notFound((c) => problemResponse(c, problem(404, "not-found", "Not found", "No such route")));
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: limit,
-      onError: () => {
-        throw new ProblemError(413, "body-too-large", "Body too large", `The body exceeds ${limit} bytes`);
-      },
-    }),
-  );
+  app.use("*", async (c, next) => {
+    const request = c.req.raw;
+    if (request.body === null) return await next();
+    const declared = request.headers.get("content-length");
+    if (declared === null || request.headers.has("transfer-encoding")) {
+      // Chunked: the size is known only once read. Kept for the route, the request left as it is (Hono's
+      // bodyLimit re-creates it, which @hono/node-server's own Request class does not survive).
+      bodies.set(request, await readLimited(request.body, limit));
+    } else if (Number.parseInt(declared, 10) > limit) {
+      throw tooLarge(limit);
+    }
+    return await next();
+  });
 
   app.get("/workflows", async (c) => {
     await authorize(c, { action: "list-workflows" });
@@ -432,9 +440,50 @@ function idParam(value: unknown, what: string): string {
   return value;
 }
 
+function tooLarge(limit: number): ProblemError {
+  return new ProblemError(413, "body-too-large", "Body too large", `The body exceeds ${limit} bytes`);
+}
+
+/** A body that breaks off while it is read (the client went away mid-upload) is no server error. */
+function unreadableBody(): ProblemError {
+  return badRequest("Cannot read the body: the request ended before it was complete");
+}
+
+/** The chunked request bodies the body limit has read, for the routes. */
+const bodies = new WeakMap<Request, Uint8Array>();
+
+/** Read a body of at most `limit` bytes; stop reading as soon as it is over. */
+async function readLimited(body: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read().catch(() => {
+      throw unreadableBody();
+    });
+    if (done) break;
+    size += value.length;
+    if (size > limit) {
+      reader.cancel().catch(() => {});
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return bytes;
+}
+
 /** The JSON object body; an empty body is `{}` when `optional`. */
 async function readBody(c: Context, optional: boolean): Promise<Record<string, unknown>> {
-  const text = await c.req.text();
+  const read = bodies.get(c.req.raw);
+  const text = read !== undefined ? new TextDecoder().decode(read) : await c.req.text().catch(() => {
+    throw unreadableBody();
+  });
   if (text.trim() === "") {
     if (optional) return {};
     throw badRequest("The body must be a JSON object");
@@ -447,6 +496,10 @@ async function readBody(c: Context, optional: boolean): Promise<Record<string, u
   }
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw badRequest("The body must be a JSON object");
+  }
+  // Refused before anything runs: the run would fail when its input is checkpointed (a 500, not the client's).
+  if (nestedDeeperThan(body, MAX_DEPTH)) {
+    throw badRequest(`The body is nested too deeply: more than ${MAX_DEPTH} levels of arrays and objects`);
   }
   return body as Record<string, unknown>;
 }

@@ -23,6 +23,8 @@ const FILES = [
   "tests/concurrency_test.ts",
   "tests/property_test.ts",
   "tests/faults_test.ts",
+  "tests/load_test.ts",
+  "tests/http_fuzz_test.ts",
 ];
 const RUNTIMES = ["node", "deno", "bun"];
 const FILE_TIMEOUT_MS = Number(process.env.SUPERSTEP_STRESS_FILE_TIMEOUT_MS) || 30 * 60_000;

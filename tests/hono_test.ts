@@ -1,8 +1,12 @@
 // The Hono adapter through app.request(): every route, status and problem type, SSE, authorization, body
-// limits, per-request instances, human in the loop, forks and lineage.
+// limits, per-request instances, human in the loop, forks and lineage (and one case on @hono/node-server,
+// which runs on every runtime).
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { request as httpRequest, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { hc } from "hono/client";
+import { serve } from "@hono/node-server";
 import { defineExecutor, MemoryCheckpointStorage, WorkflowBuilder } from "../mod.ts";
 import { createWorkflowApp, type WorkflowApp } from "../adapters/hono.ts";
 import { approvalWorkflow, json, makeFixture, parseSse, sse } from "./_hono_helpers.ts";
@@ -306,6 +310,97 @@ describe("createWorkflowApp() problems", () => {
       [`/sessions/a%00b/checkpoints`, undefined],
     ];
     for (const [path, init] of cases) await expectProblem(await app.request(path, init), 400, "bad-request");
+  });
+
+  test("400 for a body nested more than 200 levels deep, which could not be checkpointed (not a 500)", async () => {
+    const { app } = makeFixture();
+    const pending = await pendingApproval(app);
+    const nested = (levels: number) => "[".repeat(levels) + "]".repeat(levels);
+    const resume = `/checkpoints/${pending.checkpointId}/resume`;
+    const [{ requestId }] = pending.pendingRequests;
+    for (const levels of [200, 5_000, 100_000]) {
+      // The body object is the first level.
+      const run = `{"input":${nested(levels)}}`;
+      const answer = `{"responses":{${JSON.stringify(requestId)}:${nested(levels - 1)}}}`;
+      for (const init of [json(run), sse(run)]) {
+        await expectProblem(await app.request("/workflows/echo/runs", init), 400, "bad-request");
+      }
+      await expectProblem(await app.request(resume, json(answer)), 400, "bad-request");
+    }
+    assert.equal((await app.request("/workflows/echo/runs", json(`{"input":${nested(199)}}`))).status, 200);
+    const answered = await app.request(
+      resume,
+      json(`{"responses":{${JSON.stringify(requestId)}:${nested(198)}}}`),
+    );
+    assert.equal(answered.status, 200);
+  });
+
+  test("400, not 500, for a body that breaks off while it is read (a client gone mid-upload)", async () => {
+    const { app } = makeFixture();
+    // Without content-length the body limit reads the stream; with it, the route does.
+    for (const length of [undefined, "40"]) {
+      for (const accept of ["application/json", "text/event-stream"]) {
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode('{"input":'));
+            controller.error(new Error("aborted"));
+          },
+        });
+        const headers: Record<string, string> = { "content-type": "application/json", accept };
+        if (length) headers["content-length"] = length;
+        const res = await app.request("/workflows/echo/runs", {
+          method: "POST",
+          headers,
+          body,
+          duplex: "half",
+        } as RequestInit);
+        const problem = await expectProblem(res, 400, "bad-request");
+        assert.match(String(problem.detail), /^Cannot read the body/);
+      }
+    }
+  });
+
+  test("a chunked body is read on @hono/node-server without its global Request and Response (overrideGlobalObjects: false)", async () => {
+    // Hono's bodyLimit re-created the request with the global Request, which refused @hono/node-server's own
+    // request class: every chunked body was a 500.
+    const { app } = makeFixture({ bodyLimit: 64 });
+    const { port, close } = await new Promise<{ port: number; close(): void }>((resolve) => {
+      const options = { fetch: app.fetch, hostname: "127.0.0.1", port: 0, overrideGlobalObjects: false };
+      const server = serve(options, (info: AddressInfo) =>
+        resolve({
+          port: info.port,
+          close: () => {
+            server.close();
+            (server as Server).closeAllConnections?.();
+          },
+        }));
+    });
+    try {
+      const post = (body: string) =>
+        new Promise<{ status: number; text: string }>((resolve, reject) => {
+          const request = httpRequest({
+            host: "127.0.0.1",
+            port,
+            method: "POST",
+            path: "/workflows/echo/runs",
+            headers: { "content-type": "application/json", "transfer-encoding": "chunked" },
+          }, (response) => {
+            let text = "";
+            response.setEncoding("utf8").on("data", (chunk) => text += chunk);
+            response.on("end", () => resolve({ status: response.statusCode!, text }));
+          });
+          request.on("error", reject);
+          request.write(body.slice(0, 5));
+          request.end(body.slice(5));
+        });
+      const small = await post(JSON.stringify({ input: "chunked" }));
+      assert.equal(small.status, 200, small.text);
+      assert.deepEqual(JSON.parse(small.text).outputs, ["chunked"]);
+      const big = await post(JSON.stringify({ input: "x".repeat(100) }));
+      assert.equal(big.status, 413, big.text);
+    } finally {
+      close();
+    }
   });
 
   test("404 for unknown workflows, checkpoints, sessions and routes", async () => {

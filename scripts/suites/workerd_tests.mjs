@@ -22,6 +22,8 @@ export const EXCLUDED = {
   "faults_test.ts": "also injects faults into the libSQL file and KV adapters (native bindings, files)",
   "pollution_test.ts": "also round-trips through the libSQL file and KV adapters (native bindings, files)",
   "property_test.ts": "also compares the memory adapter with the libSQL and KV adapters (native bindings)",
+  "load_test.ts": "starts a server process and drives it with autocannon over sockets",
+  "http_fuzz_test.ts": "also serves over node:http and through the libSQL adapter (native bindings, files)",
 };
 
 const FILE_TIMEOUT_MS = 120_000;
