@@ -1,10 +1,12 @@
 // Runs scripts of tests/fixtures/ in new processes of the runtime running the test: the cross-process tests
 // (a resumed checkpoint, racing writers, a child killed mid-run).
+import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { type ChildReport, runtimeName } from "./fixtures/hitl_workflow.ts";
+import { type CheckpointStorage, lineage } from "../mod.ts";
+import { approvals, type ChildReport, runtimeName } from "./fixtures/hitl_workflow.ts";
 import type { StorageKind } from "./fixtures/open_storage.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -132,4 +134,36 @@ export function lastJson<T>(result: { lines: string[]; stderr: string }): T {
   } catch {
     throw new Error(`the child printed no report:\n${result.lines.join("\n")}\n${result.stderr}`);
   }
+}
+
+/**
+ * Pause the approvals workflow on `storage` (in this process), let a child process of this runtime answer and
+ * finish it through a `kind` storage at `location`, and check that the child's checkpoints chain to ours.
+ */
+export async function assertFinishedByAnotherProcess(
+  storage: CheckpointStorage,
+  kind: StorageKind,
+  location: string,
+): Promise<void> {
+  const paused = await approvals(storage).run(["a", "b"]);
+  assert.strictEqual(paused.status, "idle-pending-requests");
+  assert.strictEqual(paused.pendingRequests.length, 2);
+  const ours = await lineage(storage, paused.checkpointId!);
+
+  const report = await runChild(kind, location, paused.checkpointId!, "yes");
+  assert.strictEqual(report.runtime, runtimeName(), "the child runs on this test's runtime");
+  assert.ok(report.ok, JSON.stringify(report));
+  assert.strictEqual(report.status, "idle");
+  assert.deepStrictEqual(report.outputs, ["a=yes", "b=yes"]);
+  assert.strictEqual(report.sessionId, paused.sessionId);
+
+  // This process's storage, open all along, sees the child's checkpoints chained to its own.
+  assert.strictEqual(await storage.head(paused.sessionId), report.checkpointId);
+  const theirs = await lineage(storage, report.checkpointId!);
+  assert.ok(theirs.length > ours.length, "the child wrote checkpoints");
+  assert.deepStrictEqual(theirs.slice(-ours.length), ours, "the child's lineage ends with ours");
+  const first = theirs[theirs.length - ours.length - 1];
+  assert.strictEqual(first.parentId, paused.checkpointId, "the child's first checkpoint follows ours");
+  assert.ok(theirs.every((summary) => summary.sessionId === paused.sessionId));
+  assert.deepStrictEqual((await storage.load(report.checkpointId!))?.pendingRequests, []);
 }

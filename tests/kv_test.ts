@@ -25,8 +25,7 @@ import {
   WorkflowBuilder,
 } from "../mod.ts";
 import { Tally } from "./_fixtures.ts";
-import { runChild } from "./_child.ts";
-import { approvals, runtimeName } from "./fixtures/hitl_workflow.ts";
+import { assertFinishedByAnotherProcess } from "./_child.ts";
 import { type OpenKv, openKv, OwningKvStorage } from "./fixtures/open_storage.ts";
 import { checkpointStorageConformance, makeCheckpoint } from "../testing/mod.ts";
 
@@ -472,23 +471,7 @@ describe("KvCheckpointStorage with a Workflow", () => {
     const path = tempFile();
     const storage = new OwningKvStorage(await openKv(path));
     try {
-      const paused = await approvals(storage).run(["a", "b"]);
-      assert.strictEqual(paused.status, "idle-pending-requests");
-      const ours = await lineage(storage, paused.checkpointId!);
-
-      const report = await runChild("kv", path, paused.checkpointId!, "yes");
-      assert.strictEqual(report.runtime, runtimeName(), "the child runs on this test's runtime");
-      assert.ok(report.ok, JSON.stringify(report));
-      assert.strictEqual(report.status, "idle");
-      assert.deepStrictEqual(report.outputs, ["a=yes", "b=yes"]);
-      assert.strictEqual(report.sessionId, paused.sessionId);
-
-      // This process's handle, open all along, sees the child's checkpoints chained to its own.
-      assert.strictEqual(await storage.head(paused.sessionId), report.checkpointId);
-      const theirs = await lineage(storage, report.checkpointId!);
-      assert.deepStrictEqual(theirs.slice(-ours.length), ours, "the child's lineage ends with ours");
-      assert.strictEqual(theirs[theirs.length - ours.length - 1].parentId, paused.checkpointId);
-      assert.deepStrictEqual((await storage.load(report.checkpointId!))?.pendingRequests, []);
+      await assertFinishedByAnotherProcess(storage, "kv", path);
     } finally {
       await storage.close();
     }

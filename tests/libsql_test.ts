@@ -34,8 +34,8 @@ import {
 } from "../mod.ts";
 import { Tally } from "./_fixtures.ts";
 import { checkpointStorageConformance, makeCheckpoint } from "../testing/mod.ts";
-import { approvals, type ChildReport, runtimeName } from "./fixtures/hitl_workflow.ts";
-import { runChild } from "./_child.ts";
+import { approvals, type ChildReport } from "./fixtures/hitl_workflow.ts";
+import { assertFinishedByAnotherProcess, runChild } from "./_child.ts";
 import { type HranaServer, startHranaServer } from "./fixtures/hrana_server.ts";
 
 // Every database file of this run lives in one fresh directory, removed at the end.
@@ -184,28 +184,7 @@ describe("LibsqlCheckpointStorage", () => {
     const url = newFileUrl();
     const storage = new LibsqlCheckpointStorage({ url });
     try {
-      const paused = await approvals(storage).run(["a", "b"]);
-      assert.strictEqual(paused.status, "idle-pending-requests");
-      assert.strictEqual(paused.pendingRequests.length, 2);
-      const ours = await lineage(storage, paused.checkpointId!);
-
-      const report = await runChild("libsql", url, paused.checkpointId!, "yes");
-      assert.strictEqual(report.runtime, runtimeName(), "the child runs on this test's runtime");
-      assert.ok(report.ok, JSON.stringify(report));
-      assert.strictEqual(report.status, "idle");
-      assert.deepStrictEqual(report.outputs, ["a=yes", "b=yes"]);
-      assert.strictEqual(report.sessionId, paused.sessionId);
-
-      // This process's storage, open all along, sees the child's checkpoints.
-      assert.strictEqual(await storage.head(paused.sessionId), report.checkpointId);
-      const theirs = await lineage(storage, report.checkpointId!);
-      assert.ok(theirs.length > ours.length, "the child wrote checkpoints");
-      assert.deepStrictEqual(theirs.slice(-ours.length), ours, "the child's lineage ends with ours");
-      const first = theirs[theirs.length - ours.length - 1];
-      assert.strictEqual(first.parentId, paused.checkpointId, "the child's first checkpoint follows ours");
-      assert.ok(theirs.every((summary) => summary.sessionId === paused.sessionId));
-      const finished = await storage.load(report.checkpointId!);
-      assert.deepStrictEqual(finished?.pendingRequests, []);
+      await assertFinishedByAnotherProcess(storage, "libsql", url);
     } finally {
       await storage.close();
     }
