@@ -1,6 +1,6 @@
-// HTTP checks of examples/worker.ts inside workerd. scripts/test_extra.mjs (suite "workerd") bundles the worker,
-// serves it through Miniflare and runs these in order against it (Node's assert; a check fails on the first
-// failed assertion). Each check is self-contained: it creates the sessions it needs.
+// HTTP checks of examples/worker.ts inside workerd. scripts/workerd.mjs (`npm run test:workerd`) bundles the
+// worker, serves it through Miniflare and runs these in order against it (Node's assert; a check fails on the
+// first failed assertion). Each check is self-contained: it creates the sessions it needs.
 import assert from "node:assert/strict";
 import { parseSse } from "../_hono_helpers.ts";
 
