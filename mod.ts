@@ -8,6 +8,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defineExecutor, MemoryCheckpointStorage, WorkflowBuilder } from "@superstep/superstep";
  *
  * const split = defineExecutor({
@@ -25,7 +26,7 @@
  *   .withCheckpointing(new MemoryCheckpointStorage())
  *   .build();
  * const result = await workflow.run("hello big world");
- * console.log(result.outputs); // [5, 3, 5]
+ * assert.deepEqual(result.outputs, [5, 3, 5]);
  * ```
  *
  * @module
@@ -82,9 +83,12 @@ export {
   ExecutorFailedError,
   PluginError,
   RequestNotPendingError,
+  StorageError,
   StorageSchemaError,
+  SuperstepError,
   WorkflowAlreadyRunningError,
   WorkflowConvergenceError,
   WorkflowRoutingError,
   WorkflowValidationError,
 } from "./src/errors.ts";
+export type { CheckpointConflictDetails, CheckpointConflictReason } from "./src/errors.ts";

@@ -5,29 +5,20 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
  *
  * const storage = new MemoryCheckpointStorage();
- * console.assert((await storage.list()).length === 0);
+ * assert.equal((await storage.list()).length, 0);
  * ```
  *
  * @module
  */
 import type { Checkpoint, CheckpointQuery, CheckpointStorage, CheckpointSummary } from "../src/checkpoint.ts";
-import { decodeCheckpoint, decodeValue, encodeCheckpoint, encodeValue } from "../src/codec.ts";
-import { CheckpointConflictError } from "../src/errors.ts";
+import { decodeCheckpoint } from "../src/codec.ts";
+import * as kit from "../src/storage_kit.ts";
 
-interface StoredCheckpoint {
-  /** The whole checkpoint, encoded. */
-  text: string;
-  /** The metadata alone, encoded, so `list` can return copies without decoding payloads. */
-  metadataText: string;
-  parentId: string | null;
-  sessionId: string;
-  workflowName: string;
-  superstep: number;
-  createdAt: string;
-}
+const ADAPTER = "memory";
 
 /**
  * A {@linkcode CheckpointStorage} that keeps checkpoints in memory, in this process only.
@@ -37,17 +28,18 @@ interface StoredCheckpoint {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
  * import { makeCheckpoint } from "@superstep/superstep/testing";
  *
  * const checkpoint = makeCheckpoint();
  * const storage = new MemoryCheckpointStorage();
  * await storage.save(checkpoint);
- * console.assert((await storage.head(checkpoint.sessionId)) === checkpoint.id);
+ * assert.equal((await storage.head(checkpoint.sessionId)), checkpoint.id);
  * ```
  */
 export class MemoryCheckpointStorage implements CheckpointStorage {
-  #records = new Map<string, StoredCheckpoint>();
+  #records = new Map<string, kit.EncodedCheckpoint>();
   /** Every id, ascending. */
   #order: string[] = [];
   /** Every id of a session, ascending. */
@@ -64,11 +56,15 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
    * @throws {CheckpointEncodeError} If a value cannot be encoded. Nothing is written.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
    * import { makeCheckpoint } from "@superstep/superstep/testing";
    *
-   * const checkpoint = makeCheckpoint();
-   * await new MemoryCheckpointStorage().save(checkpoint);
+   * const storage = new MemoryCheckpointStorage();
+   * const root = makeCheckpoint();
+   * await storage.save(root);
+   * const stale = makeCheckpoint({ sessionId: root.sessionId, parentId: null });
+   * await assert.rejects(storage.save(stale), { name: "CheckpointConflictError", reason: "head-moved" });
    * ```
    */
   save(checkpoint: Checkpoint): Promise<void> {
@@ -82,27 +78,10 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
 
   #save(checkpoint: Checkpoint): void {
     const { id, sessionId, parentId } = checkpoint;
-    if (this.#records.has(id)) {
-      throw new CheckpointConflictError(`memory: cannot save checkpoint ${id}: the id exists already`);
-    }
+    if (this.#records.has(id)) throw kit.idTaken(ADAPTER, checkpoint);
     const head = this.#heads.get(sessionId);
-    if (head !== undefined && parentId !== head) {
-      throw new CheckpointConflictError(
-        `memory: cannot save checkpoint ${id}: session head moved (session ${JSON.stringify(sessionId)} ` +
-          `head is ${head}, parent is ${parentId})`,
-      );
-    }
-    const text = encodeCheckpoint(checkpoint);
-    const metadataText = encodeValue(checkpoint.metadata);
-    this.#records.set(id, {
-      text,
-      metadataText,
-      parentId,
-      sessionId,
-      workflowName: checkpoint.workflowName,
-      superstep: checkpoint.superstep,
-      createdAt: checkpoint.createdAt,
-    });
+    if (head !== undefined && parentId !== head) throw kit.headMoved(ADAPTER, checkpoint, head);
+    this.#records.set(id, kit.encodeForStorage(checkpoint));
     insertSorted(this.#order, id);
     const ids = this.#sessions.get(sessionId);
     if (ids) insertSorted(ids, id);
@@ -117,14 +96,15 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
    * @returns A fresh copy of the checkpoint, or `undefined` if there is none with that id.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
-   * console.assert((await new MemoryCheckpointStorage().load("01JABC")) === undefined);
+   * assert.equal((await new MemoryCheckpointStorage().load("01JABC")), undefined);
    * ```
    */
   load(id: string): Promise<Checkpoint | undefined> {
     try {
       const record = this.#records.get(id);
-      return Promise.resolve(record && decodeCheckpoint(record.text, id));
+      return Promise.resolve(record && decodeCheckpoint(record.payload, id));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -139,8 +119,17 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
    * @throws {RangeError} If `limit` is not a positive integer.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
-   * const page = await new MemoryCheckpointStorage().list({ sessionId: "s1", limit: 10 });
+   * import { makeCheckpoint } from "@superstep/superstep/testing";
+   *
+   * const storage = new MemoryCheckpointStorage();
+   * const first = makeCheckpoint();
+   * const second = makeCheckpoint({ sessionId: first.sessionId, parentId: first.id });
+   * await storage.save(first);
+   * await storage.save(second);
+   * const page = await storage.list({ sessionId: first.sessionId, limit: 1 });
+   * assert.deepEqual(page.map((summary) => summary.id), [second.id]);
    * ```
    */
   list(query: CheckpointQuery = {}): Promise<CheckpointSummary[]> {
@@ -151,18 +140,16 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
     }
   }
 
-  #list({ workflowName, sessionId, limit, before }: CheckpointQuery): CheckpointSummary[] {
-    if (limit !== undefined && (!Number.isInteger(limit) || limit <= 0)) {
-      throw new RangeError(`memory: cannot list checkpoints: limit must be a positive integer, got ${limit}`);
-    }
+  #list(query: CheckpointQuery): CheckpointSummary[] {
+    const { workflowName, sessionId, limit, before } = kit.checkListQuery(ADAPTER, query);
     const ids = sessionId === undefined ? this.#order : this.#sessions.get(sessionId) ?? [];
     const max = limit ?? Infinity;
     const out: CheckpointSummary[] = [];
     const start = before === undefined ? ids.length : lowerBound(ids, before);
     for (let i = start - 1; i >= 0 && out.length < max; i--) {
-      const record = this.#records.get(ids[i])!;
-      if (workflowName === undefined || record.workflowName === workflowName) {
-        out.push(summarize(ids[i], record));
+      const { summary } = this.#records.get(ids[i])!;
+      if (workflowName === undefined || summary.workflowName === workflowName) {
+        out.push(kit.decodeSummary(ADAPTER, summary));
       }
     }
     return out;
@@ -175,8 +162,9 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
    * @returns The head's id, or `undefined` if the session has no checkpoints.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
-   * console.assert((await new MemoryCheckpointStorage().head("s1")) === undefined);
+   * assert.equal((await new MemoryCheckpointStorage().head("s1")), undefined);
    * ```
    */
   head(sessionId: string): Promise<string | undefined> {
@@ -192,14 +180,16 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
    * @returns `true` if it existed.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
-   * console.assert((await new MemoryCheckpointStorage().delete("01JABC")) === false);
+   * assert.equal((await new MemoryCheckpointStorage().delete("01JABC")), false);
    * ```
    */
   delete(id: string): Promise<boolean> {
     const record = this.#records.get(id);
     if (!record) return Promise.resolve(false);
-    const { sessionId, parentId } = record;
+    const deleted = record.summary;
+    const { sessionId } = deleted;
     this.#records.delete(id);
     removeSorted(this.#order, id);
     const ids = this.#sessions.get(sessionId)!;
@@ -208,8 +198,11 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
       this.#sessions.delete(sessionId);
       this.#heads.delete(sessionId);
     } else if (this.#heads.get(sessionId) === id) {
-      const parent = parentId === null ? undefined : this.#records.get(parentId);
-      this.#heads.set(sessionId, parent?.sessionId === sessionId ? parentId! : ids[ids.length - 1]);
+      const parent = deleted.parentId === null ? undefined : this.#records.get(deleted.parentId);
+      this.#heads.set(
+        sessionId,
+        kit.headAfterDelete(deleted, parent?.summary.sessionId, ids[ids.length - 1])!,
+      );
     }
     return Promise.resolve(true);
   }
@@ -221,8 +214,9 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
    * @returns How many checkpoints were deleted (0 for an unknown session).
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
-   * console.assert((await new MemoryCheckpointStorage().deleteSession("s1")) === 0);
+   * assert.equal((await new MemoryCheckpointStorage().deleteSession("s1")), 0);
    * ```
    */
   deleteSession(sessionId: string): Promise<number> {
@@ -243,37 +237,19 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
    * @returns The summaries, `id` first; empty if `id` does not exist.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
-   * console.assert((await new MemoryCheckpointStorage().lineage("01JABC")).length === 0);
+   * assert.equal((await new MemoryCheckpointStorage().lineage("01JABC")).length, 0);
    * ```
    */
-  lineage(id: string): Promise<CheckpointSummary[]> {
-    const out: CheckpointSummary[] = [];
-    // A new session's first checkpoint may name any parent, even one saved later, so parents can form a
-    // cycle; never walk one twice.
-    const seen = new Set<string>();
-    let current: string | null = id;
-    while (current !== null && !seen.has(current)) {
-      const record = this.#records.get(current);
-      if (!record) break;
-      seen.add(current);
-      out.push(summarize(current, record));
-      current = record.parentId;
-    }
-    return Promise.resolve(out);
+  async lineage(id: string): Promise<CheckpointSummary[]> {
+    const path = await kit.walkLineage(
+      id,
+      (current) => this.#records.get(current)?.summary,
+      (s) => s.parentId,
+    );
+    return path.map((summary) => kit.decodeSummary(ADAPTER, summary));
   }
-}
-
-function summarize(id: string, record: StoredCheckpoint): CheckpointSummary {
-  return {
-    id,
-    parentId: record.parentId,
-    sessionId: record.sessionId,
-    workflowName: record.workflowName,
-    superstep: record.superstep,
-    createdAt: record.createdAt,
-    metadata: decodeValue(record.metadataText) as Record<string, unknown>,
-  };
 }
 
 /** The index of the first element of the ascending `ids` that is not less than `id`. */

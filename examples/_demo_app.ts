@@ -5,7 +5,7 @@
  * @module
  */
 import type { CheckpointStorage } from "../mod.ts";
-import { createWorkflowApp, type WorkflowApp } from "../adapters/hono.ts";
+import { createWorkflowApp, type WorkflowApp } from "../adapters/hono/mod.ts";
 import { createBearerTokenApp } from "./auth.ts";
 import { demoWorkflows } from "./_demo_workflows.ts";
 

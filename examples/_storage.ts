@@ -29,12 +29,12 @@ export async function openExampleStorage(name = "memory"): Promise<ExampleStorag
     case "memory":
       return { name, storage: new MemoryCheckpointStorage(), close: () => Promise.resolve() };
     case "libsql": {
-      const { LibsqlCheckpointStorage } = await import("../adapters/libsql.ts");
+      const { LibsqlCheckpointStorage } = await import("../adapters/libsql/mod.ts");
       const storage = new LibsqlCheckpointStorage({ url: "file:superstep-example.db" });
       return { name, storage, close: () => storage.close() };
     }
     case "kv": {
-      const { KvCheckpointStorage } = await import("../adapters/kv.ts");
+      const { KvCheckpointStorage } = await import("../adapters/kv/mod.ts");
       const deno = (globalThis as { Deno?: { openKv(path: string): Promise<KvLike> } }).Deno;
       const kv: KvLike = deno ? await deno.openKv("superstep-example.kv") : await openNodeKv();
       return { name, storage: new KvCheckpointStorage({ kv }), close: () => Promise.resolve(kv.close()) };

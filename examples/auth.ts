@@ -15,6 +15,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryCheckpointStorage } from "../mod.ts";
  * import { createBearerTokenApp } from "./auth.ts";
  * import { demoWorkflows } from "./_demo_workflows.ts";
@@ -25,14 +26,14 @@
  *   storage: new MemoryCheckpointStorage(),
  * });
  * const res = await app.request("/workflows", { headers: { authorization: "Bearer alice" } });
- * console.assert(res.status === 200);
+ * assert.equal(res.status, 200);
  * ```
  *
  * @module
  */
 import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { createWorkflowApp, type WorkflowApp, type WorkflowAppOptions } from "../adapters/hono.ts";
+import { createWorkflowApp, type WorkflowApp, type WorkflowAppOptions } from "../adapters/hono/mod.ts";
 
 /** The options of {@linkcode createBearerTokenApp}. */
 export interface BearerTokenAppOptions extends Omit<WorkflowAppOptions, "authorize"> {

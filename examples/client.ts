@@ -16,7 +16,7 @@
  */
 import process from "node:process";
 import { hc } from "hono/client";
-import type { RunResponseBody, WorkflowApp } from "../adapters/hono.ts";
+import type { RunResponseBody, WorkflowApp } from "../adapters/hono/mod.ts";
 import type { ApprovalQuestion } from "./_demo_workflows.ts";
 
 /** Gives up on the server after this long. */

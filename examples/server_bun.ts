@@ -14,7 +14,7 @@
  */
 import process from "node:process";
 import { type CheckpointStorage, MemoryCheckpointStorage } from "../mod.ts";
-import { LibsqlCheckpointStorage } from "../adapters/libsql.ts";
+import { LibsqlCheckpointStorage } from "../adapters/libsql/mod.ts";
 import { demoApp, parseDemoFlags } from "./_demo_app.ts";
 
 /** The part of Bun's API this file uses (so Deno type-checks it without Bun's types). */

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { KvCheckpointStorage } from "../adapters/kv.ts";
+import { KvCheckpointStorage } from "../adapters/kv/mod.ts";
 import { demoApp, parseDemoFlags } from "./_demo_app.ts";
 
 const KV_PATH = "./superstep-kv.db";

@@ -15,7 +15,7 @@
 import process from "node:process";
 import { serve } from "@hono/node-server";
 import { type CheckpointStorage, MemoryCheckpointStorage } from "../mod.ts";
-import { LibsqlCheckpointStorage } from "../adapters/libsql.ts";
+import { LibsqlCheckpointStorage } from "../adapters/libsql/mod.ts";
 import { demoApp, parseDemoFlags } from "./_demo_app.ts";
 
 const DATABASE_URL = "file:./superstep.db";

@@ -12,6 +12,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defineExecutor, WorkflowBuilder } from "@superstep/superstep";
  * import { logger } from "@superstep/superstep/logger";
  *
@@ -21,7 +22,7 @@
  *   .use(logger({ level: "info", sink: (line) => void lines.push(line) }))
  *   .build();
  * await workflow.run("hi");
- * console.assert(JSON.parse(lines[0]).event === "started");
+ * assert.equal(JSON.parse(lines[0]).event, "started");
  * ```
  *
  * @experimental
@@ -29,6 +30,8 @@
  */
 import type { WorkflowEvent } from "../src/events.ts";
 import type { RunInfo, RunKind, WorkflowPlugin } from "../src/plugin.ts";
+import { type JsonPolicy, toJsonSafe } from "../src/_json_safe.ts";
+import { defineEntry } from "../src/_records.ts";
 
 /** Log levels, least severe first. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -112,8 +115,9 @@ const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
  * @returns Its level.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { levelOf } from "@superstep/superstep/logger";
- * console.assert(levelOf({ type: "warning", message: "dropped" }) === "warn");
+ * assert.equal(levelOf({ type: "warning", message: "dropped" }), "warn");
  * ```
  */
 export function levelOf(event: WorkflowEvent): LogLevel {
@@ -145,13 +149,20 @@ export function levelOf(event: WorkflowEvent): LogLevel {
  * @throws {TypeError} If `level` is unknown or `sink`, `filter` or `now` is not a function.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { defineExecutor, WorkflowBuilder } from "@superstep/superstep";
  * import { logger } from "@superstep/superstep/logger";
  *
+ * const lines: string[] = [];
  * const plugin = logger({
  *   level: "debug",
  *   filter: (event) => event.type !== "superstep-started",
- *   sink: (line) => console.error(line),
+ *   sink: (line) => void lines.push(line),
  * });
+ * const echo = defineExecutor({ id: "echo", handle: (text: string, ctx) => ctx.yieldOutput(text) });
+ * await new WorkflowBuilder({ name: "echo", start: echo }).use(plugin).build().run("hi");
+ * const events = lines.map((line) => JSON.parse(line).event);
+ * assert.ok(events.includes("executor-invoked") && !events.includes("superstep-started"));
  * ```
  */
 export function logger(options: LoggerOptions = {}): WorkflowPlugin {
@@ -164,7 +175,7 @@ export function logger(options: LoggerOptions = {}): WorkflowPlugin {
   const now = fn(options.now, "now") ?? (() => new Date());
   const minimum = RANK[level];
   const withData = options.data ?? true;
-  const withStack = options.stack ?? true;
+  const policy = logPolicy(options.stack ?? true);
   return {
     name: options.name ?? "logger",
     onEvent(event, info) {
@@ -182,84 +193,38 @@ export function logger(options: LoggerOptions = {}): WorkflowPlugin {
       for (const [key, value] of Object.entries(event)) {
         if (key === "type") continue;
         const omit = !withData && key === "data";
-        define(record, key, omit ? "[omitted]" : toJson(value, withStack, 0, []));
+        defineEntry(record, key, omit ? "[omitted]" : toJsonSafe(value, policy));
       }
       return sink(JSON.stringify(record), record);
     },
   };
 }
 
-const MAX_DEPTH = 32;
-
-/** A JSON-safe copy of any value; never throws. */
-function toJson(value: unknown, stack: boolean, depth: number, seen: object[]): unknown {
-  switch (typeof value) {
-    case "string":
-    case "boolean":
-      return value;
-    case "number":
-      return Number.isFinite(value) ? value : String(value);
-    case "bigint":
-      return value.toString();
-    case "undefined":
-      // Left out of objects and `null` in arrays, as JSON.stringify does.
-      return undefined;
-    case "symbol":
-      return value.toString();
-    case "function":
-      return `[Function ${value.name || "anonymous"}]`;
-  }
-  if (value === null) return null;
-  const object = value as object;
-  if (seen.includes(object)) return "[Circular]";
-  if (depth >= MAX_DEPTH) return "[Too deep]";
-  seen.push(object);
-  try {
-    return objectToJson(object, stack, depth + 1, seen);
-  } catch {
-    return "[Unserializable]";
-  } finally {
-    seen.pop();
-  }
-}
-
-function objectToJson(value: object, stack: boolean, depth: number, seen: object[]): unknown {
-  const json = (item: unknown) => toJson(item, stack, depth, seen);
-  if (value instanceof Error) {
-    const out: Record<string, unknown> = { name: String(value.name), message: String(value.message) };
-    if (stack && typeof value.stack === "string") out.stack = value.stack;
-    if (value.cause !== undefined) out.cause = json(value.cause);
-    for (const key of Object.keys(value)) {
-      if (!Object.hasOwn(out, key)) {
-        define(out, key, json((value as unknown as Record<string, unknown>)[key]));
+/** Log records keep what helps a reader: stacks (if wanted), causes, and a description of what JSON cannot hold. */
+function logPolicy(stack: boolean): JsonPolicy {
+  return {
+    maxDepth: 32,
+    unrepresentable: (value) =>
+      typeof value === "function" ? `[Function ${value.name || "anonymous"}]` : String(value),
+    bytes: (value) =>
+      value instanceof ArrayBuffer
+        ? `[ArrayBuffer ${value.byteLength} bytes]`
+        : `[${value.constructor.name} ${value.byteLength} bytes]`,
+    error(error, convert) {
+      const out: Record<string, unknown> = { name: String(error.name), message: String(error.message) };
+      if (stack && typeof error.stack === "string") out.stack = error.stack;
+      if (error.cause !== undefined) out.cause = convert(error.cause);
+      for (const key of Object.keys(error)) {
+        if (!Object.hasOwn(out, key)) {
+          defineEntry(out, key, convert((error as unknown as Record<string, unknown>)[key]));
+        }
       }
-    }
-    return out;
-  }
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString();
-  if (value instanceof Map) return [...value].map(([k, v]) => [json(k), json(v)]);
-  if (value instanceof Set) return [...value].map(json);
-  if (ArrayBuffer.isView(value)) return `[${value.constructor.name} ${value.byteLength} bytes]`;
-  if (value instanceof ArrayBuffer) return `[ArrayBuffer ${value.byteLength} bytes]`;
-  if (Array.isArray(value)) return value.map(json);
-  const toJSON = (value as { toJSON?: unknown }).toJSON;
-  if (typeof toJSON === "function") return json(toJSON.call(value));
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) {
-    let item: unknown;
-    try {
-      item = (value as Record<string, unknown>)[key];
-    } catch {
-      item = "[Throwing getter]";
-    }
-    define(out, key, json(item));
-  }
-  return out;
-}
-
-/** `record[key] = value` that stays an own data property even for "__proto__". */
-function define(record: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+      return out;
+    },
+    invalidDate: "Invalid Date",
+    unreadable: "[Unserializable]",
+    throwingGetter: "[Throwing getter]",
+  };
 }
 
 function fn<T>(value: T | undefined, what: string): T | undefined {

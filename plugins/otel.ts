@@ -21,14 +21,15 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defineExecutor, WorkflowBuilder } from "@superstep/superstep";
  * import { otel } from "@superstep/superstep/otel";
  *
  * const echo = defineExecutor({ id: "echo", handle: (text: string, ctx) => ctx.yieldOutput(text) });
  * const workflow = new WorkflowBuilder({ name: "echo", start: echo })
- *   .use(otel()) // the global tracer provider; or otel({ tracer })
+ *   .use(otel()) // the global tracer provider (a no-op without an SDK); or otel({ tracer })
  *   .build();
- * await workflow.run("hi");
+ * assert.deepEqual((await workflow.run("hi")).outputs, ["hi"]);
  * ```
  *
  * @experimental
@@ -81,8 +82,9 @@ export interface SpanAttributeNames {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SPAN_ATTRIBUTES } from "@superstep/superstep/otel";
- * console.assert(SPAN_ATTRIBUTES.executorId === "superstep.executor.id");
+ * assert.equal(SPAN_ATTRIBUTES.executorId, "superstep.executor.id");
  * ```
  */
 export const SPAN_ATTRIBUTES: SpanAttributeNames = Object.freeze({
@@ -148,10 +150,12 @@ interface RunSpans {
  * @throws {TypeError} If `parent` is given and is not a function.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { trace } from "@opentelemetry/api";
  * import { otel } from "@superstep/superstep/otel";
  *
  * const plugin = otel({ tracer: trace.getTracer("orders-service") });
+ * assert.equal(plugin.name, "otel");
  * ```
  */
 export function otel(options: OtelOptions = {}): WorkflowPlugin {

@@ -18,6 +18,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defineExecutor, WorkflowBuilder } from "@superstep/superstep";
  * import { retry } from "@superstep/superstep/retry";
  *
@@ -33,8 +34,8 @@
  *   .use(retry({ executors: ["flaky"], attempts: 3, baseDelayMs: 10 }))
  *   .build();
  * const result = await workflow.run("done");
- * console.assert(result.outputs[0] === "done");
- * console.assert(result.events.filter((e) => e.type === "executor-retried").length === 2);
+ * assert.equal(result.outputs[0], "done");
+ * assert.equal(result.events.filter((e) => e.type === "executor-retried").length, 2);
  * ```
  *
  * @experimental
@@ -124,6 +125,7 @@ export interface RetryOptions {
  * @throws {RangeError} If `attempts` is not a positive integer, or a delay or the factor is negative or not finite.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { retry } from "@superstep/superstep/retry";
  *
  * const plugin = retry({
@@ -133,6 +135,7 @@ export interface RetryOptions {
  *   maxDelayMs: 5_000,
  *   retryOn: (error) => !(error instanceof TypeError),
  * });
+ * assert.equal(typeof plugin.wrapExecutor, "function");
  * ```
  */
 export function retry(options: RetryOptions): WorkflowPlugin {

@@ -1,7 +1,9 @@
 // `npm run check`: the static gates, one check each: deno fmt --check; deno lint; deno check (every JSR
 // export, tests/, examples/); deno doc --lint (every export); deno test --doc (every JSDoc example of the
-// published code runs); deno publish --dry-run. Paths come from deno.json ("exports", "publish.include").
+// published code runs); deno publish --dry-run; no import cycle among the project's modules. Paths come from
+// deno.json ("exports", "publish.include").
 import { bin, denoJson, entryPoints, run, runChecks, withTypeScript } from "./_shared.mjs";
+import { findImportCycles } from "./import_cycles.mjs";
 
 const GATE_TIMEOUT_MS = 5 * 60_000;
 
@@ -51,5 +53,11 @@ export function check() {
     gate("deno test --doc", () => docTest(published, { echo: true })),
     // --allow-dirty: CI runs on a clean clone, but developers run this before committing.
     gate("deno publish --dry-run", ["publish", "--dry-run", "--allow-dirty"]),
+    gate("no import cycles", () => {
+      const cycles = findImportCycles();
+      const output = cycles.map((cycle) => `import cycle: ${cycle.join(" <-> ")}`).join("\n");
+      console.log(output || "no import cycles");
+      return Promise.resolve({ code: cycles.length === 0 ? 0 : 1, output, timedOut: false });
+    }),
   ], { timeoutMs: GATE_TIMEOUT_MS + 10_000 });
 }

@@ -2,6 +2,7 @@
 // source, decide which executors receive what. Fan-in runners carry state (their
 // buffers), which the checkpoint saves.
 import { WorkflowRoutingError } from "./errors.ts";
+import { describeType } from "./_describe.ts";
 import type {
   EdgeGroupSpec,
   FanInEdgeSpec,
@@ -146,19 +147,15 @@ class FanInEdgeRunner implements EdgeRunner {
     this.#buffers.clear();
     if (state === undefined) return;
     if (state === null || typeof state !== "object" || Array.isArray(state)) {
-      throw new TypeError(`fan-in state must be an object of buffers by source, got ${describeShape(state)}`);
+      throw new TypeError(`fan-in state must be an object of buffers by source, got ${describeType(state)}`);
     }
     for (const source of this.#spec.sources) {
       if (!Object.hasOwn(state, source)) continue;
       const buffered = (state as Record<string, unknown>)[source];
       if (!Array.isArray(buffered)) {
-        throw new TypeError(`fan-in buffer of "${source}" must be an array, got ${describeShape(buffered)}`);
+        throw new TypeError(`fan-in buffer of "${source}" must be an array, got ${describeType(buffered)}`);
       }
       this.#buffers.set(source, [...buffered]);
     }
   }
-}
-
-function describeShape(value: unknown): string {
-  return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
 }

@@ -3,9 +3,8 @@
 // superstep, and goes inert once the superstep is over, so a handler that
 // outlives a cancelled or failed superstep cannot leak effects into the run.
 import type { QueuedMessage } from "./checkpoint.ts";
-import type { PendingRequest } from "./events.ts";
+import type { PendingRequest, WorkflowEvent } from "./events.ts";
 import type { Executor, SendOptions, WorkflowContext, WorkflowState } from "./executor.ts";
-import type { RunContext } from "./_run_context.ts";
 import { newId } from "./_ulid.ts";
 import { decodeValue, encodeValue } from "./codec.ts";
 
@@ -36,7 +35,7 @@ export class ExecutorContext implements WorkflowContext {
   readonly requests: PendingRequest[] = [];
   readonly writes: Map<string, unknown> = new Map();
   #scope: SuperstepScope;
-  #run: RunContext;
+  #emit: (event: WorkflowEvent) => void;
   #executor: Executor;
   /** Undo log of state writes, kept only once an attempt was marked: [key, had a write, previous write]. */
   #journal: [string, boolean, unknown][] | undefined;
@@ -47,7 +46,7 @@ export class ExecutorContext implements WorkflowContext {
     executor: Executor,
     superstep: number,
     scope: SuperstepScope,
-    run: RunContext,
+    emit: (event: WorkflowEvent) => void,
     committed: ReadonlyMap<string, unknown>,
   ) {
     this.#executor = executor;
@@ -55,7 +54,7 @@ export class ExecutorContext implements WorkflowContext {
     this.superstep = superstep;
     this.signal = scope.signal;
     this.#scope = scope;
-    this.#run = run;
+    this.#emit = emit;
     this.#committed = committed;
   }
 
@@ -114,7 +113,7 @@ export class ExecutorContext implements WorkflowContext {
   yieldOutput(value: unknown): Promise<void> {
     this.#assertLive();
     this.outputs.push(value);
-    this.#run.emit({ type: "output", executorId: this.executorId, data: value });
+    this.#emit({ type: "output", executorId: this.executorId, data: value });
     return Promise.resolve();
   }
 
@@ -127,7 +126,7 @@ export class ExecutorContext implements WorkflowContext {
     }
     const request: PendingRequest = { requestId: newId(), executorId: this.executorId, data };
     this.requests.push(request);
-    this.#run.emit({ type: "request", ...request });
+    this.#emit({ type: "request", ...request });
     return Promise.resolve(request.requestId);
   }
 

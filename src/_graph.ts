@@ -47,8 +47,13 @@ export interface WorkflowGraph {
   /** In registration order. */
   executors: ReadonlyMap<string, Executor>;
   groups: readonly EdgeGroupSpec[];
-  /** The groups each executor sends along, in the order they were added. */
-  groupsBySource: ReadonlyMap<string, readonly EdgeGroupSpec[]>;
+}
+
+/** What `WorkflowBuilder.build()` hands to the new `Workflow`. */
+export interface CompiledWorkflow {
+  graph: WorkflowGraph;
+  storage: CheckpointStorage | undefined;
+  plugins: readonly WorkflowPlugin[];
 }
 
 export function sourcesOf(group: EdgeGroupSpec): string[] {
@@ -109,13 +114,3 @@ export async function computeGraphSignature(graph: WorkflowGraph): Promise<strin
 export function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
-
-/**
- * How `new Workflow(builder)` reaches the builder's private graph without a
- * public constructor that exposes internal types: each builder registers its
- * compile function here.
- */
-export const compileBuilder: WeakMap<
-  object,
-  () => { graph: WorkflowGraph; storage: CheckpointStorage | undefined; plugins: WorkflowPlugin[] }
-> = new WeakMap();

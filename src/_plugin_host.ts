@@ -9,7 +9,17 @@ import { PluginError } from "./errors.ts";
 import type { WorkflowEvent, WorkflowResult } from "./events.ts";
 import type { WorkflowContext } from "./executor.ts";
 import type { ExecutorCall, PluginHook, RunInfo, WorkflowPlugin } from "./plugin.ts";
-import type { AttemptMark, ExecutorContext } from "./_executor_context.ts";
+
+/**
+ * What `wrap` needs of a handler call's context: whether its superstep still
+ * runs, where an attempt starts, and how to go back there for a retry.
+ */
+export interface Attempts<Mark> {
+  readonly executorId: string;
+  readonly live: boolean;
+  mark(): Mark;
+  rollback(mark: Mark): void;
+}
 
 /** A handler call as the runner makes it (`handle` or `onResponse`), before any wrapper. */
 export type HandlerCall = (message: unknown, ctx: WorkflowContext) => void | Promise<void>;
@@ -103,15 +113,15 @@ export class PluginHost {
    * call started and report themselves through `retried`. Returns `body`
    * itself when every plugin leaves the executor alone.
    */
-  wrap(
-    ctx: ExecutorContext,
+  wrap<Mark>(
+    ctx: Attempts<Mark>,
     body: HandlerCall,
     retried: (attempt: number, error: unknown) => void,
   ): HandlerCall {
     const executorId = ctx.executorId;
     let attempt = 0;
     let running = false;
-    let mark: AttemptMark | undefined;
+    let mark: Mark | undefined;
     let previousError: unknown;
     const innermost: ExecutorCall = async (message, context) => {
       if (running) {

@@ -11,41 +11,26 @@ import {
 } from "./checkpoint.ts";
 import {
   CheckpointConflictError,
-  CheckpointCorruptError,
   CheckpointEncodeError,
   CheckpointSaveError,
-  ExecutorFailedError,
   WorkflowConvergenceError,
-  WorkflowRoutingError,
 } from "./errors.ts";
-import type { PendingRequest, RunStatus, WorkflowResult } from "./events.ts";
+import type { RunStatus, WorkflowResult } from "./events.ts";
 import type { Executor } from "./executor.ts";
-import { createEdgeRunner, type EdgeRunner } from "./_edge_runner.ts";
 import { ExecutorContext, type SuperstepScope } from "./_executor_context.ts";
 import { compareIds, INPUT_SOURCE, type WorkflowGraph } from "./_graph.ts";
-import { RunContext } from "./_run_context.ts";
+import { type Inbox, invoke } from "./_invoke.ts";
+import type { PluginHost } from "./_plugin_host.ts";
+import { defineEntry } from "./_records.ts";
+import { Router } from "./_router.ts";
+import { type Delivery, RunContext } from "./_run_context.ts";
 import { newId } from "./_ulid.ts";
-import type { EventLog } from "./_event_log.ts";
-import { describeError } from "./_describe.ts";
-import type { HandlerCall, PluginHost } from "./_plugin_host.ts";
 
 export interface RunnerConfig {
   graph: WorkflowGraph;
   graphSignature: () => Promise<string>;
   storage: CheckpointStorage | undefined;
   sessionId: string;
-}
-
-/** One answer to deliver: the request it answers and the value. */
-export interface Delivery {
-  request: PendingRequest;
-  response: unknown;
-}
-
-interface Inbox {
-  executor: Executor;
-  messages: { source: string; data: unknown }[];
-  responses: Delivery[];
 }
 
 export class Runner {
@@ -57,11 +42,9 @@ export class Runner {
   previousCheckpointId: string | null = null;
   superstep = 0;
   #state = new Map<string, unknown>();
-  #edges: EdgeRunner[];
-  #edgesBySource = new Map<string, EdgeRunner[]>();
+  #router: Router;
   #graphSignature: () => Promise<string>;
   #checkpointed: Executor[];
-  #statefulEdges: EdgeRunner[];
   /** The plugins of the current call, if it has any. */
   #plugins: PluginHost | undefined;
   /**
@@ -78,17 +61,8 @@ export class Runner {
     this.storage = config.storage;
     this.sessionId = config.sessionId;
     this.#graphSignature = config.graphSignature;
-    this.#edges = config.graph.groups.map((spec) => {
-      const runner = createEdgeRunner(spec);
-      for (const source of spec.kind === "fan-in" ? spec.sources : [spec.source]) {
-        const list = this.#edgesBySource.get(source) ?? [];
-        list.push(runner);
-        this.#edgesBySource.set(source, list);
-      }
-      return runner;
-    });
+    this.#router = new Router(config.graph.groups);
     this.#checkpointed = [...config.graph.executors.values()].filter((e) => typeof e.snapshot === "function");
-    this.#statefulEdges = this.#edges.filter((edge) => typeof edge.snapshot === "function");
   }
 
   /** Queue the run's input for the start executor (superstep 0). */
@@ -107,33 +81,25 @@ export class Runner {
         executor.restore?.(checkpoint.executorState[executor.id]);
       }
     }
-    for (const edge of this.#edges) {
-      try {
-        edge.restore?.(
-          Object.hasOwn(checkpoint.edgeState, edge.id) ? checkpoint.edgeState[edge.id] : undefined,
-        );
-      } catch (error) {
-        throw new CheckpointCorruptError(checkpoint.id, `invalid state of edge ${edge.id}`, { cause: error });
-      }
-    }
+    this.#router.restore(checkpoint.edgeState, checkpoint.id);
     this.superstep = checkpoint.superstep;
     this.previousCheckpointId = checkpoint.id;
   }
 
   /**
    * Run supersteps until no message is left, the call's superstep budget is
-   * spent, the signal aborts or something fails. `entry` writes the entry
-   * checkpoint first (a fresh run). With `plugins`, the call waits for them at
-   * every superstep boundary and fails with the first `PluginError`.
+   * spent, the signal aborts or something fails (then it throws; reporting the
+   * failure is the caller's). `run.beginCall` must have started the call.
+   * `entry` writes the entry checkpoint first (a fresh run). With `plugins`
+   * (started by the caller), the call waits for them at every superstep
+   * boundary and fails with the first `PluginError`.
    */
   async execute(
-    log: EventLog,
     signal: AbortSignal,
     options: { entry?: boolean; responses?: Delivery[]; plugins?: PluginHost } = {},
   ): Promise<WorkflowResult> {
     const run = this.run;
     const plugins = this.#plugins = options.plugins;
-    run.beginCall(log, plugins);
     let responses = options.responses ?? [];
     const controller = this.#controller = new AbortController();
     // Registered before any handler can listen, so contexts go inert before a handler reacts to the abort.
@@ -142,13 +108,12 @@ export class Runner {
     const onAbort = () => controller.abort(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
     try {
-      if (plugins !== undefined) await plugins.start();
       run.emit({ type: "started", workflowName: this.graph.name, sessionId: this.sessionId });
       run.emit({
         type: "status",
         state: run.pending.size > 0 ? "in-progress-pending-requests" : "in-progress",
       });
-      if (signal.aborted) return await this.#finish("cancelled");
+      if (signal.aborted) return this.#finish("cancelled");
       if (options.entry) {
         run.emit({ type: "superstep-started", superstep: this.superstep });
         const checkpointId = await this.#checkpoint();
@@ -157,7 +122,7 @@ export class Runner {
       }
       let executed = 0;
       while (run.messages.length > 0 || responses.length > 0) {
-        if (signal.aborted) return await this.#finish("cancelled");
+        if (signal.aborted) return this.#finish("cancelled");
         if (executed === this.graph.maxSupersteps) {
           throw new WorkflowConvergenceError(
             this.graph.name,
@@ -166,37 +131,24 @@ export class Runner {
           );
         }
         const completed = await this.#superstep(signal, responses);
-        if (!completed) return await this.#finish("cancelled");
+        if (!completed) return this.#finish("cancelled");
         responses = [];
         executed++;
       }
-      return await this.#finish(run.pending.size > 0 ? "idle-pending-requests" : "idle");
-    } catch (error) {
-      run.emit({ type: "failed", error });
-      run.emit({ type: "status", state: "failed" });
-      // Plugins learn of the failure; one failing again now cannot change what the call rejects with.
-      if (plugins !== undefined) await plugins.end({ ...this.#result("failed"), error });
-      throw error;
+      return this.#finish(run.pending.size > 0 ? "idle-pending-requests" : "idle");
     } finally {
       signal.removeEventListener("abort", onAbort);
       controller.signal.removeEventListener("abort", onCallAbort);
     }
   }
 
-  #finish(status: RunStatus): WorkflowResult | Promise<WorkflowResult> {
+  #finish(status: RunStatus): WorkflowResult {
     this.run.emit({ type: "status", state: status });
-    const result = this.#result(status);
-    return this.#plugins === undefined ? result : this.#endPlugins(this.#plugins, result);
+    return this.result(status);
   }
 
-  async #endPlugins(plugins: PluginHost, result: WorkflowResult): Promise<WorkflowResult> {
-    await plugins.flush();
-    await plugins.end(result);
-    if (plugins.failure !== undefined) throw plugins.failure;
-    return result;
-  }
-
-  #result(status: RunStatus): WorkflowResult {
+  /** What the call reports with `status`: its outputs, events and requests so far. */
+  result(status: RunStatus): WorkflowResult {
     return {
       status,
       outputs: this.run.outputs,
@@ -214,9 +166,7 @@ export class Runner {
     const step = ++this.superstep;
     run.emit({ type: "superstep-started", superstep: step });
     if (plugins?.failure !== undefined) throw plugins.failure;
-    // Routing fills fan-in buffers; a cancelled superstep must leave them as they were,
-    // since its messages stay queued and will be routed again when the run continues.
-    const edgesBefore = this.#statefulEdges.map((edge) => edge.snapshot!());
+    const unroute = this.#router.mark();
     const inboxes = this.#route(run.messages, responses);
     const controller = this.#controller!;
     const scope: SuperstepScope = { live: true, signal: controller.signal };
@@ -231,9 +181,9 @@ export class Runner {
     const contexts: ExecutorContext[] = [];
     const tasks: Promise<void>[] = [];
     for (const inbox of inboxes.values()) {
-      const ctx = new ExecutorContext(inbox.executor, step, scope, run, this.#state);
+      const ctx = new ExecutorContext(inbox.executor, step, scope, run.emit, this.#state);
       contexts.push(ctx);
-      tasks.push(this.#invoke(inbox, ctx, scope));
+      tasks.push(invoke(inbox, ctx, scope, run.emit, plugins));
     }
     try {
       const all = Promise.all(tasks);
@@ -243,7 +193,7 @@ export class Runner {
       if (outcome === "aborted" || signal.aborted) {
         if (plugins?.failure !== undefined) throw plugins.failure;
         this.superstep = step - 1;
-        this.#statefulEdges.forEach((edge, i) => edge.restore!(edgesBefore[i]));
+        unroute();
         return false;
       }
     } finally {
@@ -260,7 +210,7 @@ export class Runner {
     return true;
   }
 
-  /** Deliver queued messages along their sources' edges, in deterministic order. */
+  /** Who receives what this superstep: answers to their requesters, messages along the edges. */
   #route(messages: QueuedMessage[], responses: Delivery[]): Map<string, Inbox> {
     const inboxes = new Map<string, Inbox>();
     const inboxOf = (id: string): Inbox => {
@@ -272,106 +222,12 @@ export class Runner {
       return inbox;
     };
     for (const delivery of responses) inboxOf(delivery.request.executorId).responses.push(delivery);
-    for (const message of messages) {
-      const { source, data, to } = message;
-      if (source === INPUT_SOURCE) {
-        inboxOf(to!).messages.push({ source, data });
-        continue;
-      }
-      const edges = this.#edgesBySource.get(source);
-      if (edges === undefined) {
-        this.#warn(source, `Message from "${source}" dropped: it has no outgoing edges`);
-        continue;
-      }
-      if (to !== undefined && !edges.some((edge) => edge.leadsTo(to))) {
-        this.#warn(
-          source,
-          `Message from "${source}" to "${to}" dropped: no edge leads from "${source}" to "${to}"`,
-        );
-        continue;
-      }
-      const deliver = (target: string, payload: unknown) =>
-        inboxOf(target).messages.push({ source, data: payload });
-      for (const edge of edges) {
-        if (to !== undefined && !edge.leadsTo(to)) continue;
-        try {
-          edge.route(source, data, to, deliver);
-        } catch (error) {
-          if (error instanceof WorkflowRoutingError) throw error;
-          throw new WorkflowRoutingError(source, `a condition of ${edge.id} threw: ${describeError(error)}`, {
-            cause: error,
-          });
-        }
-      }
-    }
-    for (const edge of this.#statefulEdges) {
-      edge.flush?.((target, joined) => inboxOf(target).messages.push({ source: edge.id, data: joined }));
-    }
+    this.#router.route(
+      messages,
+      (target, source, data) => inboxOf(target).messages.push({ source, data }),
+      (executorId, message) => this.run.emit({ type: "warning", message, executorId }),
+    );
     return inboxes;
-  }
-
-  async #invoke(inbox: Inbox, ctx: ExecutorContext, scope: SuperstepScope): Promise<void> {
-    const { executor } = inbox;
-    const run = this.run;
-    const plugins = this.#plugins?.wraps ? this.#plugins : undefined;
-    const retried = plugins && ((attempt: number, error: unknown) => {
-      if (!scope.live) return;
-      run.emit({
-        type: "executor-retried",
-        executorId: executor.id,
-        superstep: ctx.superstep,
-        attempt,
-        error,
-      });
-    });
-    const call = async (body: HandlerCall, message: unknown) => {
-      if (!scope.live) return;
-      run.emit({ type: "executor-invoked", executorId: executor.id, superstep: ctx.superstep });
-      try {
-        await (plugins === undefined ? body : plugins.wrap(ctx, body, retried!))(message, ctx);
-      } catch (error) {
-        if (!scope.live) return;
-        run.emit({ type: "executor-failed", executorId: executor.id, superstep: ctx.superstep, error });
-        throw plugins?.owns(error) ? error : new ExecutorFailedError(executor.id, error);
-      }
-      if (scope.live) {
-        run.emit({ type: "executor-completed", executorId: executor.id, superstep: ctx.superstep });
-      }
-    };
-    for (const { request, response } of inbox.responses) {
-      await call((answer, context) => executor.onResponse!(answer, request, context), response);
-    }
-    for (const { source, data } of inbox.messages) {
-      let admitted: unknown;
-      try {
-        admitted = await this.#admit(executor, source, data);
-      } catch (error) {
-        // accepts() and input schemas are the executor's code: a throw fails it like its handler.
-        if (!scope.live) return;
-        run.emit({ type: "executor-failed", executorId: executor.id, superstep: ctx.superstep, error });
-        throw new ExecutorFailedError(executor.id, error);
-      }
-      if (admitted === REFUSED || !scope.live) continue;
-      await call((message, context) => executor.handle(message, context), admitted);
-    }
-  }
-
-  /** Check a message against the executor's `accepts` / `input` schema. */
-  async #admit(executor: Executor, source: string, data: unknown): Promise<unknown> {
-    if (executor.accepts !== undefined && !executor.accepts(data)) {
-      this.#warn(source, `Message from "${source}" to "${executor.id}" refused: accepts() returned false`);
-      return REFUSED;
-    }
-    if (executor.input !== undefined) {
-      const result = await executor.input["~standard"].validate(data);
-      if (result.issues !== undefined) {
-        const detail = result.issues.map((issue) => issue.message).join("; ");
-        this.#warn(source, `Message from "${source}" to "${executor.id}" refused: input schema: ${detail}`);
-        return REFUSED;
-      }
-      return result.value;
-    }
-    return data;
   }
 
   /** Apply a finished superstep: state writes, then sends, outputs and requests, in executor-id order. */
@@ -400,12 +256,6 @@ export class Runner {
     const id = newId(this.previousCheckpointId ?? undefined);
     const executorState: Record<string, unknown> = {};
     for (const executor of this.#checkpointed) defineEntry(executorState, executor.id, executor.snapshot!());
-    const edgeState: Record<string, unknown> = {};
-    // Only fan-in edges have state: walking every edge would make a superstep's cost grow with the graph.
-    for (const edge of this.#statefulEdges) {
-      const snapshot = edge.snapshot!();
-      if (snapshot !== undefined) defineEntry(edgeState, edge.id, snapshot);
-    }
     const checkpoint: Checkpoint = {
       version: CHECKPOINT_VERSION,
       id,
@@ -418,7 +268,7 @@ export class Runner {
       messages: this.run.messages,
       state: Object.fromEntries(this.#state),
       executorState,
-      edgeState,
+      edgeState: this.#router.snapshot(),
       pendingRequests: this.run.pendingList(),
       metadata: {},
     };
@@ -432,17 +282,6 @@ export class Runner {
     this.#plugins?.checkpoint(toSummary(checkpoint));
     return id;
   }
-
-  #warn(executorId: string, message: string): void {
-    this.run.emit({ type: "warning", message, executorId });
-  }
-}
-
-const REFUSED: unique symbol = Symbol("refused");
-
-/** `record[key] = value` that stays an own data property even for "__proto__". */
-function defineEntry(record: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 let isoTime = -1;

@@ -8,6 +8,7 @@
  */
 import { type CheckpointStorage, type CheckpointSummary, toSummary } from "./checkpoint.ts";
 import { CheckpointNotFoundError } from "./errors.ts";
+import { walkLineage } from "./storage_kit.ts";
 
 /** How many summaries {@linkcode children} asks `list` for at a time. */
 const CHILDREN_PAGE = 500;
@@ -25,6 +26,7 @@ const CHILDREN_PAGE = 500;
  * @throws {CheckpointNotFoundError} If there is no checkpoint `id`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lineage } from "@superstep/superstep";
  * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
  * import { makeCheckpoint } from "@superstep/superstep/testing";
@@ -35,7 +37,7 @@ const CHILDREN_PAGE = 500;
  * await storage.save(root);
  * await storage.save(child);
  * const path = await lineage(storage, child.id);
- * console.assert(path.map((c) => c.id).join() === [child.id, root.id].join());
+ * assert.equal(path.map((c) => c.id).join(), [child.id, root.id].join());
  * ```
  */
 export async function lineage(storage: CheckpointStorage, id: string): Promise<CheckpointSummary[]> {
@@ -44,17 +46,14 @@ export async function lineage(storage: CheckpointStorage, id: string): Promise<C
     if (summaries.length === 0) throw new CheckpointNotFoundError(id);
     return summaries;
   }
-  const out: CheckpointSummary[] = [];
-  // Parent pointers can form a cycle (a new session's first checkpoint may name any parent).
-  const seen = new Set<string>();
-  let current: string | null = id;
-  while (current !== null && !seen.has(current)) {
-    seen.add(current);
-    const checkpoint = await storage.load(current);
-    if (!checkpoint) break;
-    out.push(toSummary(checkpoint));
-    current = checkpoint.parentId;
-  }
+  const out = await walkLineage(
+    id,
+    async (current) => {
+      const checkpoint = await storage.load(current);
+      return checkpoint && toSummary(checkpoint);
+    },
+    (summary) => summary.parentId,
+  );
   if (out.length === 0) throw new CheckpointNotFoundError(id);
   return out;
 }
@@ -71,6 +70,7 @@ export async function lineage(storage: CheckpointStorage, id: string): Promise<C
  * @returns The children's summaries, newest first; empty if there are none.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { children } from "@superstep/superstep";
  * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
  * import { makeCheckpoint } from "@superstep/superstep/testing";
@@ -80,7 +80,7 @@ export async function lineage(storage: CheckpointStorage, id: string): Promise<C
  * await storage.save(root);
  * await storage.save(makeCheckpoint({ parentId: root.id })); // a fork: another session
  * const forks = await children(storage, root.id);
- * console.assert(forks.length === 1);
+ * assert.equal(forks.length, 1);
  * ```
  */
 export async function children(storage: CheckpointStorage, id: string): Promise<CheckpointSummary[]> {
@@ -105,11 +105,12 @@ export async function children(storage: CheckpointStorage, id: string): Promise<
  * @returns The head's id, or `undefined` if the session has no checkpoints.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { head } from "@superstep/superstep";
  * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
  *
  * const latest = await head(new MemoryCheckpointStorage(), "session-1");
- * console.assert(latest === undefined);
+ * assert.equal(latest, undefined);
  * ```
  */
 export function head(storage: CheckpointStorage, sessionId: string): Promise<string | undefined> {

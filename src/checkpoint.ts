@@ -124,11 +124,12 @@ export interface CheckpointStorage {
  * @returns Its summary.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toSummary } from "@superstep/superstep";
  * import { makeCheckpoint } from "@superstep/superstep/testing";
  *
  * const summary = toSummary(makeCheckpoint());
- * console.assert(!("state" in summary));
+ * assert.ok(!("state" in summary));
  * ```
  */
 export function toSummary(checkpoint: Checkpoint): CheckpointSummary {

@@ -17,6 +17,7 @@ import { defaultStringifyOperations, DevalueError, parse, stringify } from "deva
 import type { StringifyOperations } from "devalue";
 import { type Checkpoint, CHECKPOINT_VERSION } from "./checkpoint.ts";
 import { CheckpointCorruptError, CheckpointEncodeError } from "./errors.ts";
+import { describeError, describeType, describeValue } from "./_describe.ts";
 
 // devalue refuses an own `__proto__` key, both ways, because a naive `target[key] = value` on revive would
 // set the prototype. We escape the key instead: `__proto__` is written as "\0__proto__", and any key that
@@ -89,7 +90,7 @@ function encodeError(error: unknown): CheckpointEncodeError {
     });
   }
   // A throwing getter or a nesting too deep for the stack: the path is unknown.
-  return new CheckpointEncodeError("", errorMessage(error), { cause: error });
+  return new CheckpointEncodeError("", describeError(error), { cause: error });
 }
 
 function describeUnsupported(error: DevalueError): string {
@@ -106,10 +107,6 @@ function describeUnsupported(error: DevalueError): string {
   return `value (${error.message})`;
 }
 
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /**
  * Encode a value to text with the core codec.
  *
@@ -118,10 +115,11 @@ function errorMessage(error: unknown): string {
  * @throws {CheckpointEncodeError} If the value holds something the codec cannot encode; `path` names where.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeValue, encodeValue } from "@superstep/superstep";
  * const text = encodeValue({ when: new Date(0), seen: new Set([1, 2]) });
  * const back = decodeValue(text) as { when: Date; seen: Set<number> };
- * console.assert(back.seen.has(2));
+ * assert.ok(back.seen.has(2));
  * ```
  */
 export function encodeValue(value: unknown): string {
@@ -142,16 +140,17 @@ export function encodeValue(value: unknown): string {
  * @throws {CheckpointCorruptError} If the text is not valid encoded text.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeValue, encodeValue } from "@superstep/superstep";
  * const back = decodeValue(encodeValue([1n, -0, NaN])) as [bigint, number, number];
- * console.assert(Object.is(back[1], -0));
+ * assert.ok(Object.is(back[1], -0));
  * ```
  */
 export function decodeValue(text: string): unknown {
   try {
     return parse(text, undefined, PARSE_OPTIONS);
   } catch (error) {
-    throw new CheckpointCorruptError(undefined, `cannot decode value: ${errorMessage(error)}`, {
+    throw new CheckpointCorruptError(undefined, `cannot decode value: ${describeError(error)}`, {
       cause: error,
     });
   }
@@ -168,11 +167,13 @@ export function decodeValue(text: string): unknown {
  *   e.g. `.state.user.callback`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from "@superstep/superstep";
  * import { makeCheckpoint } from "@superstep/superstep/testing";
  *
  * const checkpoint = makeCheckpoint({ state: { seen: new Set([1n]) } });
  * const copy: Checkpoint = decodeCheckpoint(encodeCheckpoint(checkpoint), checkpoint.id);
+ * assert.deepEqual(copy.state.seen, new Set([1n]));
  * ```
  */
 export function encodeCheckpoint(checkpoint: Checkpoint): string {
@@ -218,11 +219,12 @@ export function encodeCheckpoint(checkpoint: Checkpoint): string {
  *   version other than 1, or holds another id than `id`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CheckpointCorruptError, decodeCheckpoint } from "@superstep/superstep";
  * try {
  *   decodeCheckpoint("not encoded", "01JABC");
  * } catch (error) {
- *   console.assert(error instanceof CheckpointCorruptError && error.checkpointId === "01JABC");
+ *   assert.ok(error instanceof CheckpointCorruptError && error.checkpointId === "01JABC");
  * }
  * ```
  */
@@ -231,7 +233,7 @@ export function decodeCheckpoint(text: string, id?: string): Checkpoint {
   try {
     value = text.charCodeAt(0) === 123 /* { */ ? JSON.parse(text) : parse(text, undefined, PARSE_OPTIONS);
   } catch (error) {
-    throw new CheckpointCorruptError(id, `cannot decode: ${errorMessage(error)}`, { cause: error });
+    throw new CheckpointCorruptError(id, `cannot decode: ${describeError(error)}`, { cause: error });
   }
   const problem = checkpointProblem(value);
   if (problem) throw new CheckpointCorruptError(id ?? idOf(value), problem);
@@ -298,14 +300,6 @@ function checkpointProblem(value: unknown): string | undefined {
     if (!isRecord(value[field])) return `field "${field}" must be an object`;
   }
   return undefined;
-}
-
-function describeType(value: unknown): string {
-  return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
-}
-
-function describeValue(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
 }
 
 /** What devalue writes for `{}`. */

@@ -8,18 +8,46 @@ import { describeError } from "./_describe.ts";
 import type { PluginHook } from "./plugin.ts";
 
 /**
+ * The base class of every named error of Superstep: catch it to catch any of them. Each subclass sets `name`
+ * to its class name (so the name survives minification) and attaches a `cause` where there is one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CheckpointNotFoundError, SuperstepError } from "@superstep/superstep";
+ *
+ * const error = new CheckpointNotFoundError("01JABC");
+ * assert.ok(error instanceof SuperstepError);
+ * assert.equal(error.name, "CheckpointNotFoundError");
+ * ```
+ */
+export class SuperstepError extends Error {
+  /**
+   * Create the error.
+   *
+   * @param message What went wrong, stating the offending value.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "SuperstepError";
+  }
+}
+
+/**
  * Thrown synchronously by `run()`, `resume()` or `respond()` when the workflow
  * instance already has a live run. A `Workflow` holds executor instances, so it
  * runs one run at a time; build one instance per concurrent run.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { WorkflowAlreadyRunningError } from "@superstep/superstep";
  * const error = new WorkflowAlreadyRunningError("orders");
- * console.assert(error.name === "WorkflowAlreadyRunningError");
+ * assert.equal(error.name, "WorkflowAlreadyRunningError");
  * ```
  */
-export class WorkflowAlreadyRunningError extends Error {
+export class WorkflowAlreadyRunningError extends SuperstepError {
   /** The name of the workflow that is busy. */
   readonly workflowName: string;
   /**
@@ -44,12 +72,13 @@ export class WorkflowAlreadyRunningError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { WorkflowConvergenceError } from "@superstep/superstep";
  * const error = new WorkflowConvergenceError("loop", 100);
- * console.assert(error.maxSupersteps === 100);
+ * assert.equal(error.maxSupersteps, 100);
  * ```
  */
-export class WorkflowConvergenceError extends Error {
+export class WorkflowConvergenceError extends SuperstepError {
   /** The limit that was exceeded. */
   readonly maxSupersteps: number;
   /** The last checkpoint written before the limit was hit, if any. */
@@ -78,12 +107,13 @@ export class WorkflowConvergenceError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { WorkflowValidationError } from "@superstep/superstep";
  * const error = new WorkflowValidationError('Duplicate executor id: "a"');
- * console.assert(error.name === "WorkflowValidationError");
+ * assert.equal(error.name, "WorkflowValidationError");
  * ```
  */
-export class WorkflowValidationError extends Error {
+export class WorkflowValidationError extends SuperstepError {
   /**
    * Create the error.
    *
@@ -102,12 +132,13 @@ export class WorkflowValidationError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { WorkflowRoutingError } from "@superstep/superstep";
  * const error = new WorkflowRoutingError("router", "no case matched and there is no default");
- * console.assert(error.executorId === "router");
+ * assert.equal(error.executorId, "router");
  * ```
  */
-export class WorkflowRoutingError extends Error {
+export class WorkflowRoutingError extends SuperstepError {
   /** The executor whose message could not be routed. */
   readonly executorId: string;
   /**
@@ -130,12 +161,13 @@ export class WorkflowRoutingError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ExecutorFailedError } from "@superstep/superstep";
  * const error = new ExecutorFailedError("parse", new Error("bad input"));
- * console.assert(error.executorId === "parse");
+ * assert.equal(error.executorId, "parse");
  * ```
  */
-export class ExecutorFailedError extends Error {
+export class ExecutorFailedError extends SuperstepError {
   /** The executor that threw. */
   readonly executorId: string;
   /**
@@ -157,12 +189,13 @@ export class ExecutorFailedError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RequestNotPendingError } from "@superstep/superstep";
  * const error = new RequestNotPendingError("Cannot respond: no request is pending");
- * console.assert(error.name === "RequestNotPendingError");
+ * assert.equal(error.name, "RequestNotPendingError");
  * ```
  */
-export class RequestNotPendingError extends Error {
+export class RequestNotPendingError extends SuperstepError {
   /**
    * Create the error.
    *
@@ -180,12 +213,13 @@ export class RequestNotPendingError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CheckpointNotFoundError } from "@superstep/superstep";
  * const error = new CheckpointNotFoundError("01JABC");
- * console.assert(error.checkpointId === "01JABC");
+ * assert.equal(error.checkpointId, "01JABC");
  * ```
  */
-export class CheckpointNotFoundError extends Error {
+export class CheckpointNotFoundError extends SuperstepError {
   /** The id that was looked up. */
   readonly checkpointId: string;
   /**
@@ -207,12 +241,13 @@ export class CheckpointNotFoundError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CheckpointMismatchError } from "@superstep/superstep";
  * const error = new CheckpointMismatchError("01JABC", "graph signature differs");
- * console.assert(error.checkpointId === "01JABC");
+ * assert.equal(error.checkpointId, "01JABC");
  * ```
  */
-export class CheckpointMismatchError extends Error {
+export class CheckpointMismatchError extends SuperstepError {
   /** The checkpoint that does not fit. */
   readonly checkpointId: string;
   /**
@@ -230,27 +265,124 @@ export class CheckpointMismatchError extends Error {
 }
 
 /**
- * A save lost the session-head compare-and-set (another writer extended the
- * session first), or a resume named a checkpoint that is not its session's head
- * without `fork: true`. Nothing was written.
+ * Why a {@linkcode CheckpointConflictError} was raised:
+ * - `"head-moved"`: a save's parent is not its session's head (another writer extended the session first);
+ * - `"id-taken"`: a save's id exists already;
+ * - `"concurrent-write"`: a concurrent write to the session failed the save's atomic checks;
+ * - `"not-head"`: a resume named a checkpoint that is not its session's head, without `fork: true`;
+ * - `"session-exists"`: a fork named a target session that exists already.
+ */
+export type CheckpointConflictReason =
+  | "head-moved"
+  | "id-taken"
+  | "concurrent-write"
+  | "not-head"
+  | "session-exists";
+
+/** The facts of a {@linkcode CheckpointConflictError}. */
+export interface CheckpointConflictDetails {
+  /** Why it conflicted. */
+  reason: CheckpointConflictReason;
+  /** The checkpoint being saved, resumed or forked. */
+  checkpointId: string;
+  /** The session whose head decided: the save's session, the resumed checkpoint's, or the fork's target. */
+  sessionId: string;
+  /**
+   * The storage adapter that refused a save (`"memory"`, `"libsql"` …), which starts the message.
+   *
+   * @default {undefined} (the workflow found the conflict, before any save)
+   */
+  adapter?: string;
+  /**
+   * The head the operation expected: the save's `parentId` (`null` for a new lineage), or the resumed
+   * checkpoint.
+   *
+   * @default {undefined}
+   */
+  expectedHead?: string | null;
+  /**
+   * The session's head when it was checked (`null`: the session has none; `undefined`: not known).
+   *
+   * @default {undefined}
+   */
+  actualHead?: string | null;
+}
+
+/**
+ * A save lost the session-head compare-and-set (another writer extended the session first, or the id is
+ * taken), a resume named a checkpoint that is not its session's head without `fork: true`, or a fork named
+ * a session that exists. Nothing was written. The facts are fields: `reason`, `adapter`, `checkpointId`,
+ * `sessionId`, `expectedHead`, `actualHead`.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CheckpointConflictError } from "@superstep/superstep";
- * const error = new CheckpointConflictError("memory: cannot save checkpoint 01JB: session head moved");
- * console.assert(error.name === "CheckpointConflictError");
+ *
+ * const error = new CheckpointConflictError({
+ *   reason: "head-moved",
+ *   adapter: "memory",
+ *   checkpointId: "01JB",
+ *   sessionId: "s1",
+ *   expectedHead: "01JA",
+ *   actualHead: "01JC",
+ * });
+ * assert.equal(error.actualHead, "01JC");
+ * assert.equal(
+ *   error.message,
+ *   'memory: cannot save checkpoint 01JB: session head moved (session "s1" head is 01JC, parent is 01JA)',
+ * );
  * ```
  */
-export class CheckpointConflictError extends Error {
+export class CheckpointConflictError extends SuperstepError {
+  /** Why it conflicted. */
+  readonly reason: CheckpointConflictReason;
+  /** The adapter that refused a save, or `undefined` when the workflow found the conflict. */
+  readonly adapter: string | undefined;
+  /** The checkpoint being saved, resumed or forked. */
+  readonly checkpointId: string;
+  /** The session whose head decided. */
+  readonly sessionId: string;
+  /** The head the operation expected (see {@linkcode CheckpointConflictDetails.expectedHead}). */
+  readonly expectedHead: string | null | undefined;
+  /** The session's head when checked: `null` for none, `undefined` when not known. */
+  readonly actualHead: string | null | undefined;
   /**
-   * Create the error.
+   * Create the error; the message is made from the facts.
    *
-   * @param message What conflicted, naming the checkpoint and session.
+   * @param details What conflicted.
    * @param options Standard error options (`cause`).
    */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+  constructor(details: CheckpointConflictDetails, options?: ErrorOptions) {
+    super(conflictMessage(details), options);
     this.name = "CheckpointConflictError";
+    this.reason = details.reason;
+    this.adapter = details.adapter;
+    this.checkpointId = details.checkpointId;
+    this.sessionId = details.sessionId;
+    this.expectedHead = details.expectedHead;
+    this.actualHead = details.actualHead;
+  }
+}
+
+function conflictMessage(d: CheckpointConflictDetails): string {
+  const session = JSON.stringify(d.sessionId);
+  const head = d.actualHead ?? "none";
+  switch (d.reason) {
+    case "not-head":
+      return `Cannot resume checkpoint ${d.checkpointId}: it is not the head of session ${session} ` +
+        `(head is ${head}); pass fork: true to branch from it`;
+    case "session-exists":
+      return `Cannot fork checkpoint ${d.checkpointId} into session ${session}: the session already exists`;
+  }
+  const prefix = `${d.adapter ?? "storage"}: cannot save checkpoint ${d.checkpointId}`;
+  switch (d.reason) {
+    case "id-taken":
+      return `${prefix}: the id exists already`;
+    case "concurrent-write":
+      return `${prefix}: a concurrent write to session ${session} failed the commit's checks`;
+    case "head-moved":
+      return `${prefix}: session head moved (session ${session} head is ${head}, parent is ${d.expectedHead})`;
   }
 }
 
@@ -260,12 +392,13 @@ export class CheckpointConflictError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CheckpointEncodeError } from "@superstep/superstep";
  * const error = new CheckpointEncodeError(".state.fn", "cannot encode a function");
- * console.assert(error.path === ".state.fn");
+ * assert.equal(error.path, ".state.fn");
  * ```
  */
-export class CheckpointEncodeError extends Error {
+export class CheckpointEncodeError extends SuperstepError {
   /** Where the offending value sits, from the encoded root. */
   readonly path: string;
   /**
@@ -288,12 +421,13 @@ export class CheckpointEncodeError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CheckpointCorruptError } from "@superstep/superstep";
  * const error = new CheckpointCorruptError("01JABC", "not valid encoded text");
- * console.assert(error.checkpointId === "01JABC");
+ * assert.equal(error.checkpointId, "01JABC");
  * ```
  */
-export class CheckpointCorruptError extends Error {
+export class CheckpointCorruptError extends SuperstepError {
   /** The damaged checkpoint's id, when known. */
   readonly checkpointId: string | undefined;
   /**
@@ -317,12 +451,13 @@ export class CheckpointCorruptError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CheckpointSaveError } from "@superstep/superstep";
  * const error = new CheckpointSaveError("01JABC", new Error("disk full"));
- * console.assert(error.checkpointId === "01JABC");
+ * assert.equal(error.checkpointId, "01JABC");
  * ```
  */
-export class CheckpointSaveError extends Error {
+export class CheckpointSaveError extends SuperstepError {
   /** The checkpoint that was not saved. */
   readonly checkpointId: string;
   /**
@@ -345,12 +480,13 @@ export class CheckpointSaveError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { StorageSchemaError } from "@superstep/superstep";
  * const error = new StorageSchemaError("libsql", 3, 1);
- * console.assert(error.storedVersion === 3 && error.supportedVersion === 1);
+ * assert.ok(error.storedVersion === 3 && error.supportedVersion === 1);
  * ```
  */
-export class StorageSchemaError extends Error {
+export class StorageSchemaError extends SuperstepError {
   /** The schema version found in the storage. */
   readonly storedVersion: number;
   /** The newest schema version this library understands. */
@@ -382,12 +518,13 @@ export class StorageSchemaError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PluginError } from "@superstep/superstep";
  * const error = new PluginError("audit", "onEvent", new Error("sink closed"));
- * console.assert(error.message === 'Plugin "audit" failed in onEvent: sink closed');
+ * assert.equal(error.message, 'Plugin "audit" failed in onEvent: sink closed');
  * ```
  */
-export class PluginError extends Error {
+export class PluginError extends SuperstepError {
   /** The `name` of the plugin that threw. */
   readonly pluginName: string;
   /** The hook that threw: `onRunStart`, `onEvent`, `wrapExecutor`, `onCheckpoint` or `onRunEnd`. */
@@ -404,5 +541,43 @@ export class PluginError extends Error {
     this.name = "PluginError";
     this.pluginName = pluginName;
     this.hook = hook;
+  }
+}
+
+/**
+ * A storage adapter could not do its work for a reason of its backend: the database is unreachable or
+ * closed, a query failed, or concurrent writers kept a multi-step operation from finishing. `adapter` and
+ * `operation` say which; the backend's error, if any, is the `cause`. Conflicts of the head
+ * compare-and-set are {@linkcode CheckpointConflictError}s instead.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { StorageError } from "@superstep/superstep";
+ *
+ * const error = new StorageError("libsql", "load checkpoint 01JABC", { cause: new Error("SQLITE_BUSY") });
+ * assert.equal(error.message, "libsql: cannot load checkpoint 01JABC: SQLITE_BUSY");
+ * assert.equal(error.operation, "load checkpoint 01JABC");
+ * ```
+ */
+export class StorageError extends SuperstepError {
+  /** The adapter's name (`"libsql"`, `"kv"` …). */
+  readonly adapter: string;
+  /** What it could not do, as a verb phrase (`"load checkpoint 01J…"`). */
+  readonly operation: string;
+  /**
+   * Create the error.
+   *
+   * @param adapter The adapter's name, which starts the message.
+   * @param operation What it could not do, as a verb phrase.
+   * @param options `cause`: the backend's error, described in the message; `detail`: the reason, when there
+   *   is no cause to describe.
+   */
+  constructor(adapter: string, operation: string, options: ErrorOptions & { detail?: string } = {}) {
+    const reason = options.detail ?? (options.cause === undefined ? "" : describeError(options.cause));
+    super(`${adapter}: cannot ${operation}${reason ? `: ${reason}` : ""}`, { cause: options.cause });
+    this.name = "StorageError";
+    this.adapter = adapter;
+    this.operation = operation;
   }
 }

@@ -13,6 +13,7 @@ import type { PendingRequest } from "./events.ts";
  * @typeParam TOutput What a successful validation yields (handed to `handle`).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { StandardSchema } from "@superstep/superstep";
  * const word: StandardSchema<string> = {
  *   "~standard": {
@@ -22,6 +23,7 @@ import type { PendingRequest } from "./events.ts";
  *       typeof value === "string" ? { value: value.trim() } : { issues: [{ message: "expected a string" }] },
  *   },
  * };
+ * assert.deepEqual(await word["~standard"].validate(" hi "), { value: "hi" });
  * ```
  */
 export interface StandardSchema<TOutput = unknown> {
@@ -112,7 +114,8 @@ export interface WorkflowContext<TOut = unknown> {
  * @typeParam TOut The messages it sends.
  * @example
  * ```ts
- * import { Executor, type WorkflowContext } from "@superstep/superstep";
+ * import assert from "node:assert/strict";
+ * import { Executor, MemoryCheckpointStorage, WorkflowBuilder, type WorkflowContext } from "@superstep/superstep";
  *
  * class Counter extends Executor<string, number> {
  *   count = 0;
@@ -130,6 +133,11 @@ export interface WorkflowContext<TOut = unknown> {
  *     this.count = state.count;
  *   }
  * }
+ * const counter = new Counter();
+ * const storage = new MemoryCheckpointStorage();
+ * const result = await new WorkflowBuilder({ name: "count", start: counter }).withCheckpointing(storage).build()
+ *   .run("tick");
+ * assert.deepEqual((await storage.load(result.checkpointId!))?.executorState, { counter: { count: 1 } });
  * ```
  */
 export abstract class Executor<TIn = unknown, TOut = unknown> {
@@ -197,6 +205,7 @@ export interface ExecutorDefinition<TIn, TOut> {
  * @throws {TypeError} If the id or handler is invalid.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defineExecutor } from "@superstep/superstep";
  *
  * const split = defineExecutor({
@@ -205,6 +214,7 @@ export interface ExecutorDefinition<TIn, TOut> {
  *     for (const word of text.split(" ")) await ctx.send(word);
  *   },
  * });
+ * assert.equal(split.id, "split");
  * ```
  */
 export function defineExecutor<TIn = unknown, TOut = unknown>(

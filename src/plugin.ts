@@ -71,8 +71,10 @@ export type ExecutorCall = (message: unknown, ctx: WorkflowContext) => Promise<v
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defineExecutor, type WorkflowPlugin, WorkflowBuilder } from "@superstep/superstep";
  *
+ * const log: string[] = [];
  * const timing: WorkflowPlugin = {
  *   name: "timing",
  *   wrapExecutor: (next, executorId) => async (message, ctx) => {
@@ -80,14 +82,16 @@ export type ExecutorCall = (message: unknown, ctx: WorkflowContext) => Promise<v
  *     try {
  *       await next(message, ctx);
  *     } finally {
- *       console.log(`${executorId} took ${Date.now() - started} ms`);
+ *       log.push(`${executorId} took ${Date.now() - started} ms`);
  *     }
  *   },
- *   onRunEnd: (result, info) => console.log(`${info.workflowName}: ${result.status}`),
+ *   onRunEnd: (result, info) => void log.push(`${info.workflowName}: ${result.status}`),
  * };
  * const echo = defineExecutor({ id: "echo", handle: (text: string, ctx) => ctx.yieldOutput(text) });
  * const workflow = new WorkflowBuilder({ name: "echo", start: echo }).use(timing).build();
  * await workflow.run("hi");
+ * assert.match(log[0], /^echo took \d+ ms$/);
+ * assert.equal(log[1], "echo: idle");
  * ```
  */
 export interface WorkflowPlugin {

@@ -32,11 +32,12 @@ interface Registration {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RunGuard } from "./run_guard.ts";
  * const guard = new RunGuard("demo");
  * const handle = {};
  * const owner = guard.acquire(handle, () => {});
- * console.assert(guard.isHeld);
+ * assert.ok(guard.isHeld);
  * guard.release(owner);
  * ```
  */

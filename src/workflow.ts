@@ -13,16 +13,15 @@ import {
   WorkflowAlreadyRunningError,
   WorkflowValidationError,
 } from "./errors.ts";
-import type { PendingRequest, WorkflowResult } from "./events.ts";
-import { compileBuilder, computeGraphSignature, type WorkflowGraph } from "./_graph.ts";
+import type { PendingRequest } from "./events.ts";
+import { type CompiledWorkflow, computeGraphSignature, type WorkflowGraph } from "./_graph.ts";
 import { renderDot, renderMermaid } from "./_render.ts";
-import { RunControl, RunHandle } from "./_run_handle.ts";
-import { type Delivery, Runner } from "./_runner.ts";
-import { newId, newSessionId } from "./_ulid.ts";
-import type { RunInfo, RunKind, WorkflowPlugin } from "./plugin.ts";
-import { assertPlugins, PluginHost } from "./_plugin_host.ts";
-import { RunGuard, type RunOwner } from "./run_guard.ts";
-import type { WorkflowBuilder } from "./workflow_builder.ts";
+import { Runner } from "./_runner.ts";
+import { newSessionId } from "./_ulid.ts";
+import type { WorkflowPlugin } from "./plugin.ts";
+import { assertPlugins } from "./_plugin_host.ts";
+import { Calls } from "./_calls.ts";
+import { describeType } from "./_describe.ts";
 import type { WorkflowRun } from "./workflow_run.ts";
 
 /** Options of `Workflow.run`. */
@@ -103,6 +102,7 @@ export interface RespondOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defineExecutor, MemoryCheckpointStorage, WorkflowBuilder } from "@superstep/superstep";
  *
  * const split = defineExecutor({
@@ -120,33 +120,34 @@ export interface RespondOptions {
  *   .withCheckpointing(new MemoryCheckpointStorage())
  *   .build();
  * const result = await workflow.run("hello big world");
- * console.assert(result.outputs.join() === "5,3,5");
+ * assert.equal(result.outputs.join(), "5,3,5");
  * ```
  */
 export class Workflow {
   #graph: WorkflowGraph;
   #storage: CheckpointStorage | undefined;
-  #plugins: readonly WorkflowPlugin[];
-  #guard: RunGuard;
+  #calls: Calls;
   #signature: Promise<string> | undefined;
   #initialSnapshots = new Map<string, string>();
-  /** The runner of the last run that can still be answered with `respond()`. */
-  #live: Runner | undefined;
 
   /**
-   * Build from a builder; the same as `builder.build()`.
+   * Workflows are made by `WorkflowBuilder.build()`, which validates the graph first; the constructor is not
+   * for direct use.
    *
-   * @param builder A configured builder.
-   * @throws {WorkflowValidationError} If the graph is invalid.
+   * @throws {TypeError} When called other than by `build()`.
    */
-  constructor(builder: WorkflowBuilder) {
-    const compile = compileBuilder.get(builder);
-    if (compile === undefined) throw new TypeError("new Workflow() needs a WorkflowBuilder");
-    const { graph, storage, plugins } = compile();
+  constructor() {
+    const compiled = handover;
+    handover = undefined;
+    if (compiled === undefined) {
+      throw new TypeError(
+        "Cannot construct a Workflow directly: build it with new WorkflowBuilder(…).build()",
+      );
+    }
+    const { graph, storage, plugins } = compiled;
     this.#graph = graph;
     this.#storage = storage;
-    this.#plugins = plugins;
-    this.#guard = new RunGuard(graph.name);
+    this.#calls = new Calls(graph.name, plugins);
     for (const executor of graph.executors.values()) {
       if (typeof executor.snapshot !== "function") continue;
       try {
@@ -172,12 +173,12 @@ export class Workflow {
 
   /** Whether a live run holds this instance. */
   get isRunning(): boolean {
-    return this.#guard.isHeld;
+    return this.#calls.isRunning;
   }
 
   /** Requests the last run left unanswered (answer them with `respond`). */
   get pendingRequests(): PendingRequest[] {
-    return this.#live?.run.pendingList() ?? [];
+    return this.#calls.live?.run.pendingList() ?? [];
   }
 
   /**
@@ -202,14 +203,14 @@ export class Workflow {
     const storage = options.storage ?? this.#storage;
     assertSessionId(options.sessionId);
     assertPlugins(options.plugins, "run()");
-    return this.#start("run", options, async () => {
+    return this.#calls.start("run", options, async () => {
       this.#resetExecutors();
       const runner = this.#runner(storage, options.sessionId ?? newSessionId());
       if (storage !== undefined && options.sessionId !== undefined) {
         runner.previousCheckpointId = (await storage.head(options.sessionId)) ?? null;
       }
       runner.seed(input);
-      return { runner, options: { entry: true } };
+      return { runner, entry: true };
     });
   }
 
@@ -238,7 +239,7 @@ export class Workflow {
     assertSessionId(options.sessionId);
     assertResponses(options.responses);
     assertPlugins(options.plugins, "resume()");
-    return this.#start("resume", options, async () => {
+    return this.#calls.start("resume", options, async () => {
       const checkpoint = await storage.load(checkpointId);
       if (checkpoint === undefined) throw new CheckpointNotFoundError(checkpointId);
       if (checkpoint.workflowName !== this.name) {
@@ -258,24 +259,31 @@ export class Workflow {
       if (!forking) {
         const head = await storage.head(checkpoint.sessionId);
         if (head !== checkpoint.id) {
-          throw new CheckpointConflictError(
-            `Cannot resume checkpoint ${checkpointId}: it is not the head of session "${checkpoint.sessionId}" ` +
-              `(head is ${head ?? "none"}); pass fork: true to branch from it`,
-          );
+          throw new CheckpointConflictError({
+            reason: "not-head",
+            checkpointId,
+            sessionId: checkpoint.sessionId,
+            expectedHead: checkpoint.id,
+            actualHead: head ?? null,
+          });
         }
       }
-      if (
-        forking && options.sessionId !== undefined && (await storage.head(options.sessionId)) !== undefined
-      ) {
-        throw new CheckpointConflictError(
-          `Cannot fork checkpoint ${checkpointId} into session "${options.sessionId}": the session already exists`,
-        );
+      if (forking && options.sessionId !== undefined) {
+        const head = await storage.head(options.sessionId);
+        if (head !== undefined) {
+          throw new CheckpointConflictError({
+            reason: "session-exists",
+            checkpointId,
+            sessionId: options.sessionId,
+            expectedHead: null,
+            actualHead: head,
+          });
+        }
       }
       const sessionId = forking ? options.sessionId ?? newSessionId() : checkpoint.sessionId;
       const runner = this.#runner(storage, sessionId);
       runner.restore(checkpoint);
-      const responses = deliveries(runner, options.responses);
-      return { runner, options: { responses } };
+      return { runner, responses: runner.run.answers(options.responses) };
     });
   }
 
@@ -291,17 +299,13 @@ export class Workflow {
   respond(responses: Record<string, unknown>, options: RespondOptions = {}): WorkflowRun {
     assertResponses(responses);
     assertPlugins(options.plugins, "respond()");
-    if (this.#guard.isHeld) throw new WorkflowAlreadyRunningError(this.name);
-    const runner = this.#live;
+    if (this.#calls.isRunning) throw new WorkflowAlreadyRunningError(this.name);
+    const runner = this.#calls.live;
     if (runner === undefined || runner.run.pending.size === 0) {
       throw new RequestNotPendingError(`Cannot respond: workflow "${this.name}" has no pending request`);
     }
-    const answers = deliveries(runner, responses!);
-    return this.#start(
-      "respond",
-      options,
-      () => Promise.resolve({ runner, options: { responses: answers } }),
-    );
+    const answers = runner.run.answers(responses);
+    return this.#calls.start("respond", options, () => Promise.resolve({ runner, responses: answers }));
   }
 
   /**
@@ -337,89 +341,22 @@ export class Workflow {
       this.#graph.executors.get(id)!.restore?.(decodeValue(encoded));
     }
   }
-
-  /**
-   * Take the guard synchronously, then return the lazy handle. `prepare` runs
-   * when the handle is first awaited or iterated.
-   */
-  #start(
-    kind: RunKind,
-    options: { signal?: AbortSignal; plugins?: readonly WorkflowPlugin[] },
-    prepare: (control: RunControl) => Promise<Prepared>,
-  ): WorkflowRun {
-    const { signal } = options;
-    const plugins = options.plugins?.length ? [...this.#plugins, ...options.plugins] : this.#plugins;
-    // The closures run only after `owner` is set below (or never, if acquire throws).
-    const control: RunControl = new RunControl(
-      (control) => this.#execute(control, owner, signal, prepare, { kind, plugins }),
-      () => this.#guard.release(owner),
-    );
-    const handle = new RunHandle(control);
-    // The finalizer callback must not reference the handle, or it would never be collected.
-    const controller = control.controller;
-    const owner = this.#guard.acquire(
-      handle,
-      () => controller.abort(new DOMException("The run handle was garbage-collected", "AbortError")),
-    );
-    return handle;
-  }
-
-  async #execute(
-    control: RunControl,
-    owner: RunOwner,
-    signal: AbortSignal | undefined,
-    prepare: (control: RunControl) => Promise<Prepared>,
-    call: { kind: RunKind; plugins: readonly WorkflowPlugin[] },
-  ): Promise<WorkflowResult> {
-    const onAbort = () => control.controller.abort(signal!.reason);
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener("abort", onAbort, { once: true });
-    try {
-      let prepared: Prepared;
-      try {
-        prepared = await prepare(control);
-      } catch (error) {
-        control.log.push({ type: "failed", error });
-        control.log.push({ type: "status", state: "failed" });
-        throw error;
-      }
-      const { runner } = prepared;
-      if (this.#guard.owns(owner)) this.#live = undefined;
-      const runSignal = control.controller.signal;
-      const host = call.plugins.length === 0
-        ? undefined
-        : new PluginHost(call.plugins, runInfo(runner, call.kind, runSignal));
-      const result = await runner.execute(control.log, runSignal, { ...prepared.options, plugins: host });
-      if (this.#guard.owns(owner)) this.#live = runner;
-      // Free the instance before anyone learns the run is over, so `await run(); run()` works.
-      this.#guard.release(owner);
-      control.log.close();
-      return result;
-    } catch (error) {
-      this.#guard.release(owner);
-      control.log.close({ error });
-      throw error;
-    } finally {
-      signal?.removeEventListener("abort", onAbort);
-    }
-  }
 }
 
-interface Prepared {
-  runner: Runner;
-  options: { entry?: boolean; responses?: Delivery[] };
-}
+/** The compiled builder `createWorkflow` hands to the constructor it calls. */
+let handover: CompiledWorkflow | undefined;
 
-function runInfo(runner: Runner, kind: RunKind, signal: AbortSignal): RunInfo {
-  const parent = runner.previousCheckpointId;
-  return Object.freeze({
-    workflowName: runner.graph.name,
-    sessionId: runner.sessionId,
-    kind,
-    runId: newId(),
-    signal,
-    ...(parent === null ? {} : { parentCheckpointId: parent }),
-  });
+/**
+ * The workflow of a compiled builder (package-private: `WorkflowBuilder.build()` calls it). The builder
+ * depends on the workflow, never the other way round.
+ */
+export function createWorkflow(compiled: CompiledWorkflow): Workflow {
+  handover = compiled;
+  try {
+    return new Workflow();
+  } finally {
+    handover = undefined;
+  }
 }
 
 function assertSessionId(sessionId: unknown): void {
@@ -435,31 +372,7 @@ function assertResponses(responses: unknown): void {
   if (responses === undefined) return;
   if (responses === null || typeof responses !== "object" || Array.isArray(responses)) {
     throw new TypeError(
-      `Invalid responses: expected an object mapping request ids to answers, got ${describe(responses)}`,
+      `Invalid responses: expected an object mapping request ids to answers, got ${describeType(responses)}`,
     );
   }
-}
-
-function describe(value: unknown): string {
-  return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
-}
-
-/** Match answers to the runner's pending requests; every id must be pending. */
-function deliveries(runner: Runner, responses: Record<string, unknown> | undefined): Delivery[] {
-  if (responses === undefined) return [];
-  const ids = Object.keys(responses);
-  if (ids.length > 0 && runner.run.pending.size === 0) {
-    throw new RequestNotPendingError(`Cannot respond: no request is pending (got ${ids.length} response(s))`);
-  }
-  return ids.map((id) => {
-    const request = runner.run.pending.get(id);
-    if (request === undefined) {
-      throw new RequestNotPendingError(
-        `Cannot respond: request "${id}" is not pending (pending: ${
-          [...runner.run.pending.keys()].join(", ")
-        })`,
-      );
-    }
-    return { request, response: responses[id] };
-  });
 }

@@ -6,10 +6,17 @@
 import type { CheckpointStorage } from "./checkpoint.ts";
 import { WorkflowValidationError } from "./errors.ts";
 import { Executor } from "./executor.ts";
-import { compileBuilder, type EdgeGroupSpec, sourcesOf, targetsOf, type WorkflowGraph } from "./_graph.ts";
-import { Workflow } from "./workflow.ts";
+import {
+  type CompiledWorkflow,
+  type EdgeGroupSpec,
+  sourcesOf,
+  targetsOf,
+  type WorkflowGraph,
+} from "./_graph.ts";
+import { createWorkflow, type Workflow } from "./workflow.ts";
 import type { WorkflowPlugin } from "./plugin.ts";
 import { assertPlugin } from "./_plugin_host.ts";
+import { describeCount } from "./_describe.ts";
 
 /** An executor of any message types (what the builder wires). */
 // deno-lint-ignore no-explicit-any
@@ -73,6 +80,7 @@ export interface SwitchOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defineExecutor, WorkflowBuilder } from "@superstep/superstep";
  *
  * const upper = defineExecutor({
@@ -87,7 +95,7 @@ export interface SwitchOptions {
  *   .addEdge(upper, print)
  *   .build();
  * const result = await workflow.run("hi");
- * console.assert(result.outputs[0] === "HI");
+ * assert.equal(result.outputs[0], "HI");
  * ```
  */
 export class WorkflowBuilder {
@@ -120,7 +128,6 @@ export class WorkflowBuilder {
     this.#maxSupersteps = maxSupersteps;
     this.#start = options.start;
     this.#register(options.start, "start");
-    compileBuilder.set(this, () => this.#compile());
   }
 
   /**
@@ -277,13 +284,16 @@ export class WorkflowBuilder {
    * @throws {TypeError} If `plugin` has no name or a hook that is not a function.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { defineExecutor, WorkflowBuilder } from "@superstep/superstep";
    *
+   * const seen: unknown[] = [];
    * const echo = defineExecutor({ id: "echo", handle: (text: string, ctx) => ctx.yieldOutput(text) });
    * const workflow = new WorkflowBuilder({ name: "echo", start: echo })
-   *   .use({ name: "outputs", onEvent: (event) => void (event.type === "output" && console.log(event.data)) })
+   *   .use({ name: "outputs", onEvent: (event) => void (event.type === "output" && seen.push(event.data)) })
    *   .build();
    * await workflow.run("hi");
+   * assert.deepEqual(seen, ["hi"]);
    * ```
    */
   use(plugin: WorkflowPlugin): this {
@@ -300,10 +310,10 @@ export class WorkflowBuilder {
    * duplicate executors, duplicate edges, unreachable executors, wrong arity.
    */
   build(): Workflow {
-    return new Workflow(this);
+    return createWorkflow(this.#compile());
   }
 
-  #compile(): { graph: WorkflowGraph; storage: CheckpointStorage | undefined; plugins: WorkflowPlugin[] } {
+  #compile(): CompiledWorkflow {
     const errors = [...this.#errors];
     for (const { ref, where } of this.#pendingRefs) {
       if (!this.#executors.has(ref)) errors.push(`Unknown executor "${ref}" in ${where}`);
@@ -334,21 +344,12 @@ export class WorkflowBuilder {
     if (errors.length > 0) {
       throw new WorkflowValidationError(`Invalid workflow "${this.#name}": ${errors.join("; ")}`);
     }
-    const groupsBySource = new Map<string, EdgeGroupSpec[]>();
-    for (const group of this.#groups) {
-      for (const source of sourcesOf(group)) {
-        const list = groupsBySource.get(source) ?? [];
-        list.push(group);
-        groupsBySource.set(source, list);
-      }
-    }
     const graph: WorkflowGraph = {
       name: this.#name,
       startId: this.#start.id,
       maxSupersteps: this.#maxSupersteps,
       executors: new Map(this.#executors),
       groups: [...this.#groups],
-      groupsBySource,
     };
     return { graph, storage: this.#storage, plugins: [...this.#plugins] };
   }
@@ -396,10 +397,6 @@ export class WorkflowBuilder {
 
 function assertFunction(value: unknown, what: string): void {
   if (typeof value !== "function") throw new TypeError(`${what} must be a function, got ${typeof value}`);
-}
-
-function describeCount(value: unknown): string {
-  return Array.isArray(value) ? String(value.length) : typeof value;
 }
 
 /** Unambiguous whatever characters executor ids contain (they may hold "," or "->"). */

@@ -17,15 +17,18 @@ import type { WorkflowEvent, WorkflowResult } from "./events.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defineExecutor, WorkflowBuilder } from "@superstep/superstep";
  *
  * const echo = defineExecutor({ id: "echo", handle: (text: string, ctx) => ctx.yieldOutput(text) });
  * const workflow = new WorkflowBuilder({ name: "echo", start: echo }).build();
+ * const seen: unknown[] = [];
  * for await (const event of workflow.run("hi")) {
- *   if (event.type === "output") console.log(event.data);
+ *   if (event.type === "output") seen.push(event.data);
  * }
+ * assert.deepEqual(seen, ["hi"]);
  * const result = await workflow.run("again");
- * console.assert(result.status === "idle");
+ * assert.equal(result.status, "idle");
  * ```
  */
 export interface WorkflowRun extends Promise<WorkflowResult>, AsyncIterable<WorkflowEvent> {

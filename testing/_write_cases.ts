@@ -21,6 +21,25 @@ export function writeCases(it: Register): void {
   });
 
   it(
+    "save() conflicts carry their facts: reason, adapter, checkpoint, session, expected parent, actual head",
+    async (storage, s) => {
+      const [a, b] = await s.chain(2);
+      const stale = s.checkpoint({ sessionId: a.sessionId, parentId: a.id, superstep: 1 });
+      const moved = await storage.save(stale).then(() => undefined, (error: unknown) => error);
+      assertConflict(moved, {
+        reason: "head-moved",
+        checkpointId: stale.id,
+        sessionId: a.sessionId,
+        expectedHead: a.id,
+        actualHead: b.id,
+      });
+      const again = { ...a, parentId: b.id };
+      const taken = await storage.save(again).then(() => undefined, (error: unknown) => error);
+      assertConflict(taken, { reason: "id-taken", checkpointId: a.id, sessionId: a.sessionId });
+    },
+  );
+
+  it(
     "save() with parentId null into a session that has a head is a CheckpointConflictError",
     async (storage, s) => {
       const [a] = await s.chain(1);
@@ -193,4 +212,15 @@ export function writeCases(it: Register): void {
     assert.strictEqual(await storage.head(chain[0].sessionId), chain[2].id);
     assert.deepStrictEqual(await lineage(storage, chain[2].id), chain.map(toSummary).reverse());
   });
+}
+
+/** `error` is a conflict with these facts, named by an adapter whose name starts its message. */
+function assertConflict(error: unknown, facts: Record<string, unknown>): void {
+  assert.ok(isConflict(error), `expected a CheckpointConflictError, got ${String(error)}`);
+  const conflict = error as Error & Record<string, unknown>;
+  for (const [field, value] of Object.entries(facts)) {
+    assert.strictEqual(conflict[field], value, `CheckpointConflictError.${field}`);
+  }
+  assert.ok(typeof conflict.adapter === "string" && conflict.adapter.length > 0, "the adapter is named");
+  assert.ok(conflict.message.startsWith(`${conflict.adapter}: cannot save checkpoint ${facts.checkpointId}`));
 }

@@ -18,13 +18,16 @@ import { newId, newSessionId } from "../src/_ulid.ts";
  * @returns A new checkpoint (new objects for every default payload).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeCheckpoint } from "@superstep/superstep/testing";
  * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
  *
  * const storage = new MemoryCheckpointStorage();
  * const root = makeCheckpoint({ state: { count: 1 } });
  * await storage.save(root);
- * await storage.save(makeCheckpoint({ parentId: root.id, sessionId: root.sessionId, superstep: 1 }));
+ * const child = makeCheckpoint({ parentId: root.id, sessionId: root.sessionId, superstep: 1 });
+ * await storage.save(child);
+ * assert.equal(await storage.head(root.sessionId), child.id);
  * ```
  */
 export function makeCheckpoint(overrides: Partial<Checkpoint> = {}): Checkpoint {

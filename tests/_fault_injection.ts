@@ -1,7 +1,7 @@
 // Fault injection for the storage-fault tests: a save, a libSQL write batch or a KV commit that throws,
 // either before it applies (nothing written) or after (written, but the caller never hears so).
-import type { KvHandle } from "../adapters/kv.ts";
-import type { LibsqlClient } from "../adapters/libsql.ts";
+import type { KvHandle } from "../adapters/kv/mod.ts";
+import type { LibsqlClient } from "../adapters/libsql/mod.ts";
 import type { Checkpoint, CheckpointQuery, CheckpointStorage, CheckpointSummary } from "../mod.ts";
 
 /** Whether an injected failure happens before the operation applies or after. */

@@ -8,7 +8,7 @@ import {
   WorkflowBuilder,
 } from "../mod.ts";
 import type { WorkflowRun } from "../mod.ts";
-import { createWorkflowApp, type WorkflowApp, type WorkflowAppOptions } from "../adapters/hono.ts";
+import { createWorkflowApp, type WorkflowApp, type WorkflowAppOptions } from "../adapters/hono/mod.ts";
 import { deferred } from "./_helpers.ts";
 
 /** One parsed Server-Sent Event. */

@@ -2,7 +2,7 @@
 // only says how to start and stop a listening server on 127.0.0.1.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { WorkflowApp } from "../adapters/hono.ts";
+import type { WorkflowApp } from "../adapters/hono/mod.ts";
 import { type Fixture, json, makeFixture, parseSse, sse } from "./_hono_helpers.ts";
 
 /** A listening server: its base URL and how to close it. */

@@ -1,8 +1,8 @@
 // Raw reads and writes of the KV adapter's keys (its default prefix, ["superstep"]), for the tests that check
 // what a crash or a fault left behind and that damage stored checkpoints on purpose. The layout is the one of
-// adapters/_kv_layout.ts.
+// adapters/kv/_layout.ts.
 import assert from "node:assert/strict";
-import type { KvHandle, KvKeyPart } from "../adapters/kv.ts";
+import type { KvHandle, KvKeyPart } from "../adapters/kv/mod.ts";
 
 const PREFIX = "superstep";
 const encoder = new TextEncoder();
@@ -72,7 +72,7 @@ export async function rawPayload(kv: KvHandle, id: string): Promise<Uint8Array> 
   return out;
 }
 
-/** The adapter's chunk size (adapters/_kv_layout.ts). */
+/** The adapter's chunk size (adapters/kv/_layout.ts). */
 const CHUNK_BYTES = 60 * 1024;
 
 /**

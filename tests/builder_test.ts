@@ -387,45 +387,53 @@ describe("WorkflowBuilder.build() valid graphs", () => {
     assert.deepEqual(workflow.executorIds, ["a", "b", "c"]);
   });
 
-  test("new Workflow(builder) builds the same workflow as builder.build()", async () => {
+  test("WorkflowBuilder.build() of two equal builders builds the same workflow", async () => {
     const make = () => {
       const a = node("a");
       const b = node("b");
       return new WorkflowBuilder({ name: "same", start: a }).addEdge(a, b);
     };
-    const viaBuild = make().build();
-    const viaConstructor = new Workflow(make());
-    assert.ok(viaConstructor instanceof Workflow);
-    assert.equal(viaConstructor.name, viaBuild.name);
-    assert.deepEqual(viaConstructor.executorIds, viaBuild.executorIds);
-    assert.equal(await viaConstructor.graphSignature(), await viaBuild.graphSignature());
-    assert.equal(viaConstructor.toMermaid(), viaBuild.toMermaid());
-    assert.equal(viaConstructor.toDot(), viaBuild.toDot());
+    const first = make().build();
+    const second = make().build();
+    assert.ok(second instanceof Workflow);
+    assert.notEqual(second, first);
+    assert.equal(second.name, first.name);
+    assert.deepEqual(second.executorIds, first.executorIds);
+    assert.equal(await second.graphSignature(), await first.graphSignature());
+    assert.equal(second.toMermaid(), first.toMermaid());
+    assert.equal(second.toDot(), first.toDot());
   });
 
-  test("new Workflow(builder) validates like builder.build()", () => {
+  test("WorkflowBuilder.build() validates on every call of one builder", () => {
     const a = node("a");
     const builder = new WorkflowBuilder({ name: "w", start: a }).addEdge(a, "ghost");
-    assertInvalid(() => new Workflow(builder), /unknown executor "ghost"/i);
+    assertInvalid(() => builder.build(), /unknown executor "ghost"/i);
+    assertInvalid(() => builder.build(), /unknown executor "ghost"/i);
   });
 
-  test("new Workflow(builder) runs like builder.build()", async () => {
-    const make = () => {
-      const a = defineExecutor({ id: "a", handle: (m: string, ctx) => ctx.send(m.toUpperCase()) });
-      const b = defineExecutor({ id: "b", handle: (m: string, ctx) => ctx.yieldOutput(`${m}!`) });
-      return new WorkflowBuilder({ name: "shout", start: a }).addEdge(a, b);
-    };
-    const built = await make().build().run("hi");
-    const constructed = await new Workflow(make()).run("hi");
-    assert.deepEqual(constructed.outputs, ["HI!"]);
-    assert.deepEqual(constructed.outputs, built.outputs);
-    assert.equal(constructed.status, built.status);
+  test("WorkflowBuilder.build() twice on one builder gives workflows that each run", async () => {
+    const a = defineExecutor({ id: "a", handle: (m: string, ctx) => ctx.send(m.toUpperCase()) });
+    const b = defineExecutor({ id: "b", handle: (m: string, ctx) => ctx.yieldOutput(`${m}!`) });
+    const builder = new WorkflowBuilder({ name: "shout", start: a }).addEdge(a, b);
+    const first = await builder.build().run("hi");
+    const second = await builder.build().run("hi");
+    assert.deepEqual(second.outputs, ["HI!"]);
+    assert.deepEqual(second.outputs, first.outputs);
+    assert.equal(second.status, first.status);
   });
 
-  test("new Workflow() rejects anything but a WorkflowBuilder with a TypeError", () => {
-    for (const notABuilder of [{}, null, undefined, { build() {} }]) {
-      assert.throws(() => new Workflow(notABuilder as unknown as WorkflowBuilder), TypeError);
+  test("new Workflow() called directly is a TypeError that points to WorkflowBuilder.build()", () => {
+    const Construct = Workflow as unknown as new (...args: unknown[]) => Workflow;
+    const builder = new WorkflowBuilder({ name: "w", start: node("a") });
+    for (const args of [[], [{}], [null], [builder]]) {
+      assert.throws(() => new Construct(...args), (error: unknown) => {
+        assert.ok(error instanceof TypeError);
+        assert.match(error.message, /WorkflowBuilder\(…\)\.build\(\)/);
+        return true;
+      });
     }
+    // A refused construction leaves nothing behind: the next build() works.
+    assert.equal(builder.build().name, "w");
   });
 });
 

@@ -7,8 +7,8 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { createClient } from "@libsql/client";
-import { KvCheckpointStorage } from "../adapters/kv.ts";
-import { LibsqlCheckpointStorage } from "../adapters/libsql.ts";
+import { KvCheckpointStorage } from "../adapters/kv/mod.ts";
+import { LibsqlCheckpointStorage } from "../adapters/libsql/mod.ts";
 import {
   type Checkpoint,
   CheckpointCorruptError,

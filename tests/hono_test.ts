@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { hc } from "hono/client";
 import { serve } from "@hono/node-server";
 import { defineExecutor, MemoryCheckpointStorage, WorkflowBuilder } from "../mod.ts";
-import { createWorkflowApp, type WorkflowApp } from "../adapters/hono.ts";
+import { createWorkflowApp, type WorkflowApp } from "../adapters/hono/mod.ts";
 import { approvalWorkflow, json, makeFixture, parseSse, sse } from "./_hono_helpers.ts";
 import { deferred } from "./_helpers.ts";
 import { createBearerTokenApp } from "../examples/auth.ts";

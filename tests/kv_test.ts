@@ -15,7 +15,7 @@ import {
   type KvCheckpointStorageOptions,
   type KvHandle,
   type KvKey,
-} from "../adapters/kv.ts";
+} from "../adapters/kv/mod.ts";
 import {
   type Checkpoint,
   CheckpointConflictError,

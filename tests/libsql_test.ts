@@ -10,18 +10,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type Client, createClient } from "@libsql/client";
-import { LibsqlCheckpointStorage } from "../adapters/libsql.ts";
+import { LibsqlCheckpointStorage } from "../adapters/libsql/mod.ts";
+import type { LibsqlStatement } from "../adapters/libsql/client.ts";
 import {
   deleteSessionStatements,
   deleteStatements,
   headStatement,
-  type LibsqlStatement,
   lineageStatement,
   listStatement,
   loadStatement,
   saveStatements,
-  SCHEMA_VERSION,
-} from "../adapters/_libsql_sql.ts";
+} from "../adapters/libsql/_sql.ts";
+import { SCHEMA_VERSION } from "../adapters/libsql/_schema.ts";
+import { encodeForStorage } from "../src/storage_kit.ts";
 import {
   CheckpointConflictError,
   CheckpointCorruptError,
@@ -287,7 +288,7 @@ describe("LibsqlCheckpointStorage", () => {
         [headStatement("s"), /SEARCH superstep_heads USING PRIMARY KEY \(session_id=\?\)/],
         [loadStatement("x"), byId],
         [lineageStatement("x"), /RECURSIVE STEP/],
-        ...saveStatements(cp, "{}", encodeCheckpoint(cp)).map((st): [LibsqlStatement] => [st]),
+        ...saveStatements(encodeForStorage(cp)).map((st): [LibsqlStatement] => [st]),
         ...deleteStatements("x").map((st): [LibsqlStatement] => [st]),
         ...deleteSessionStatements("s").map((st): [LibsqlStatement] => [st]),
       ];
@@ -481,7 +482,7 @@ describe("LibsqlCheckpointStorage", () => {
           return true;
         }, url);
         // Not cached: the next call tries again (the server may be back).
-        await assert.rejects(storage.list(), /^Error: libsql: cannot open the database/);
+        await assert.rejects(storage.list(), /^StorageError: libsql: cannot open the database/);
       } finally {
         await storage.close();
       }
@@ -489,7 +490,7 @@ describe("LibsqlCheckpointStorage", () => {
     const bad = new LibsqlCheckpointStorage({ url: "ftp://example.com/db" });
     await assert.rejects(
       bad.head("s"),
-      /^Error: libsql: cannot open the database ftp:\/\/example\.com\/db: .*not supported|supports only/,
+      /^StorageError: libsql: cannot open the database ftp:\/\/example\.com\/db: .*not supported|supports only/,
     );
     await bad.close();
   });
@@ -514,7 +515,7 @@ describe("LibsqlCheckpointStorage", () => {
     const storage = new LibsqlCheckpointStorage({
       url: pathToFileURL(join(dir, "missing", "db.sqlite")).href,
     });
-    await assert.rejects(storage.head("s"), /^Error: libsql: cannot open the database file:/);
+    await assert.rejects(storage.head("s"), /^StorageError: libsql: cannot open the database file:/);
     await storage.close();
   });
 
@@ -525,7 +526,7 @@ describe("LibsqlCheckpointStorage", () => {
     await injected.close();
     await injected.close();
     assert.strictEqual(client.closed, false);
-    await assert.rejects(injected.head("x"), /^Error: libsql: cannot use the storage: it is closed/);
+    await assert.rejects(injected.head("x"), /^StorageError: libsql: cannot use the storage: it is closed/);
     assert.deepStrictEqual(await rows(client, "SELECT count(*) AS n FROM superstep_heads"), [{ n: 0 }]);
     client.close();
 
@@ -582,7 +583,7 @@ describe("LibsqlCheckpointStorage over Hrana HTTP (an emulated server, not sqld)
     try {
       await assert.rejects(
         storage.head("x"),
-        /^Error: libsql: cannot open the database http:\/\/127\.0\.0\.1:\d+: .*Unauthorized/,
+        /^StorageError: libsql: cannot open the database http:\/\/127\.0\.0\.1:\d+: .*Unauthorized/,
       );
     } finally {
       await storage.close();

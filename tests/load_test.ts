@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import autocannonUntyped from "autocannon";
-import { LibsqlCheckpointStorage } from "../adapters/libsql.ts";
+import { LibsqlCheckpointStorage } from "../adapters/libsql/mod.ts";
 import { type CheckpointStorage, MemoryCheckpointStorage } from "../mod.ts";
 import { approval, wordlen } from "../examples/_demo_workflows.ts";
 import { spawnFixture } from "./_child.ts";

@@ -4,8 +4,8 @@
 // adapters. (The HTTP layer's hostile-input tests are separate.)
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { KvCheckpointStorage } from "../adapters/kv.ts";
-import { LibsqlCheckpointStorage } from "../adapters/libsql.ts";
+import { KvCheckpointStorage } from "../adapters/kv/mod.ts";
+import { LibsqlCheckpointStorage } from "../adapters/libsql/mod.ts";
 import {
   type CheckpointStorage,
   defineExecutor,

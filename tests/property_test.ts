@@ -7,7 +7,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { LibsqlCheckpointStorage } from "../adapters/libsql.ts";
+import { LibsqlCheckpointStorage } from "../adapters/libsql/mod.ts";
 import {
   type Checkpoint,
   type CheckpointStorage,

@@ -6,18 +6,14 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
-import { type Checkpoint, encodeCheckpoint, encodeValue } from "../../mod.ts";
-import type { KvHandle } from "../../adapters/kv.ts";
-import { LibsqlCheckpointStorage } from "../../adapters/libsql.ts";
-import { saveStatements } from "../../adapters/_libsql_sql.ts";
-import {
-  encodeRecord,
-  encodeText,
-  type Key,
-  Layout,
-  splitChunks,
-  type StoredSummary,
-} from "../../adapters/_kv_layout.ts";
+import type { Checkpoint } from "../../mod.ts";
+import { encodeForStorage } from "../../src/storage_kit.ts";
+import type { KvHandle, KvKey as Key } from "../../adapters/kv/mod.ts";
+import { LibsqlCheckpointStorage } from "../../adapters/libsql/mod.ts";
+import { saveStatements } from "../../adapters/libsql/_sql.ts";
+import { Layout } from "../../adapters/kv/_layout.ts";
+import { splitChunks } from "../../adapters/kv/_limits.ts";
+import { encodeRecord, encodeText, type StoredSummary } from "../../adapters/kv/_records.ts";
 import { makeCheckpoint } from "../../testing/make_checkpoint.ts";
 
 /** A KV handle this process opened. */
@@ -92,12 +88,7 @@ export async function bulkLibsql(storage: LibsqlCheckpointStorage, client: {
   for (const checkpoint of checkpoints) {
     ids.push(checkpoint.id);
     // The adapter's own save statements (the head compare-and-set and the insert; the first two).
-    batch.push(
-      ...saveStatements(checkpoint, encodeValue(checkpoint.metadata), encodeCheckpoint(checkpoint)).slice(
-        0,
-        2,
-      ),
-    );
+    batch.push(...saveStatements(encodeForStorage(checkpoint)).slice(0, 2));
     if (batch.length >= 2000) {
       await client.batch(batch, "write");
       batch = [];
@@ -122,21 +113,11 @@ export async function bulkKv(kv: OpenKv, checkpoints: Iterable<Checkpoint>): Pro
   let last: Checkpoint | undefined;
   for (const checkpoint of checkpoints) {
     const { id, sessionId, workflowName } = checkpoint;
-    const payload = encodeText(encodeCheckpoint(checkpoint));
+    const encoded = encodeForStorage(checkpoint);
+    const payload = encodeText(encoded.payload);
     const chunks = splitChunks(payload);
     const token = crypto.randomUUID();
-    const stored: StoredSummary = {
-      id,
-      parentId: checkpoint.parentId,
-      sessionId,
-      workflowName,
-      superstep: checkpoint.superstep,
-      createdAt: checkpoint.createdAt,
-      metadata: encodeValue(checkpoint.metadata),
-      token,
-      chunks: chunks.length,
-      bytes: payload.length,
-    };
+    const stored: StoredSummary = { ...encoded.summary, token, chunks: chunks.length, bytes: payload.length };
     const summary = encodeRecord(stored);
     const writes: [Key, Uint8Array][] = [
       [keys.checkpoint(id), summary],

@@ -9,7 +9,7 @@ import {
   type Workflow,
   WorkflowBuilder,
 } from "../../mod.ts";
-import { KvCheckpointStorage } from "../../adapters/kv.ts";
+import { KvCheckpointStorage } from "../../adapters/kv/mod.ts";
 import { args, collectGarbage, log, quick, Report, stats } from "./_harness.ts";
 import { makeItems } from "./_shapes.ts";
 import {

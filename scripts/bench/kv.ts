@@ -3,7 +3,7 @@
 // 1 MiB, against raw KV writes and reads of the same bytes: one `kv.set` / `kv.get` when they fit one value,
 // else 64 KiB values in as few atomics (`getMany` calls) as KV's per-commit limits allow.
 import { type Checkpoint, encodeCheckpoint } from "../../mod.ts";
-import { KvCheckpointStorage } from "../../adapters/kv.ts";
+import { KvCheckpointStorage } from "../../adapters/kv/mod.ts";
 import { args, quick, Report } from "./_harness.ts";
 import { chain, type OpenKv, openKv, tempDir } from "./_stores.ts";
 

@@ -1,85 +1,15 @@
 /**
- * The SQL of the libSQL checkpoint storage (package-private): the schema migrations and every statement the
- * adapter runs, kept apart so that tests can `EXPLAIN QUERY PLAN` exactly what the adapter executes.
+ * The SQL of the libSQL checkpoint storage (package-private): every statement the adapter runs on its
+ * tables, kept apart so that tests can `EXPLAIN QUERY PLAN` exactly what the adapter executes.
  *
  * Every statement is plain SQLite SQL with positional arguments (`?1`, `?2` …), so the same text runs over a
  * local connection (`file:`, `:memory:`) and over Hrana (`libsql:`, `https:`).
  *
  * @module
  */
-import type { Checkpoint, CheckpointQuery } from "../src/checkpoint.ts";
-
-/** A statement with positional arguments (`?1` is `args[0]`). */
-export interface LibsqlStatement {
-  /** The SQL text. */
-  sql: string;
-  /** The values of `?1`, `?2` …; `[]` for none. */
-  args: (string | number | null)[];
-}
-
-/** The schema migrations, in order: entry `i` takes the schema from version `i` to `i + 1`. Append, never edit. */
-export const MIGRATIONS: readonly (readonly string[])[] = [
-  [
-    // A rowid table, not WITHOUT ROWID: rows hold whole payloads (megabytes), and the summary columns come
-    // first so that `list` and `lineage` never read a payload's overflow pages.
-    `CREATE TABLE superstep_checkpoints (
-      id TEXT PRIMARY KEY NOT NULL,
-      parent_id TEXT,
-      session_id TEXT NOT NULL,
-      workflow_name TEXT NOT NULL,
-      superstep INTEGER NOT NULL,
-      created_at TEXT NOT NULL,
-      metadata TEXT NOT NULL,
-      payload TEXT NOT NULL
-    )`,
-    // list by session / by workflow, newest first, with a `before` cursor: one index range scan each. The
-    // primary key's index serves the unfiltered list, `load` and every step of `lineage`.
-    "CREATE INDEX superstep_checkpoints_by_session ON superstep_checkpoints (session_id, id)",
-    "CREATE INDEX superstep_checkpoints_by_workflow ON superstep_checkpoints (workflow_name, id)",
-    // Both filters at once (a session may hold checkpoints of several workflows).
-    `CREATE INDEX superstep_checkpoints_by_session_workflow
-      ON superstep_checkpoints (session_id, workflow_name, id)`,
-    `CREATE TABLE superstep_heads (
-      session_id TEXT PRIMARY KEY NOT NULL,
-      head_id TEXT NOT NULL
-    ) WITHOUT ROWID`,
-  ],
-];
-
-/** The schema version this library writes and understands. */
-export const SCHEMA_VERSION: number = MIGRATIONS.length;
-
-/** Creates the migrations table; a no-op (no write) when it exists. */
-export const CREATE_MIGRATIONS_TABLE: LibsqlStatement = {
-  sql: `CREATE TABLE IF NOT EXISTS superstep_migrations (
-    version INTEGER PRIMARY KEY NOT NULL,
-    applied_at TEXT NOT NULL
-  )`,
-  args: [],
-};
-
-/** The stored schema version: 0 for a new database. */
-export const SELECT_SCHEMA_VERSION: LibsqlStatement = {
-  sql: "SELECT coalesce(max(version), 0) AS version FROM superstep_migrations",
-  args: [],
-};
-
-/** Switches a file database to WAL mode; a no-op when it is already, and answers "memory" for `:memory:`. */
-export const ENABLE_WAL: LibsqlStatement = { sql: "PRAGMA journal_mode = WAL", args: [] };
-
-/**
- * The statements that migrate to `version`, to run as one write batch. The first claims the version: when
- * another process migrated first, it violates the primary key and the whole batch rolls back.
- */
-export function migrationStatements(version: number): LibsqlStatement[] {
-  return [
-    {
-      sql: "INSERT INTO superstep_migrations (version, applied_at) VALUES (?1, ?2)",
-      args: [version, new Date().toISOString()],
-    },
-    ...MIGRATIONS[version - 1].map((sql) => ({ sql, args: [] })),
-  ];
-}
+import type { CheckpointQuery } from "../../src/checkpoint.ts";
+import type { EncodedCheckpoint } from "../../src/storage_kit.ts";
+import type { LibsqlStatement } from "./client.ts";
 
 /** The summary columns, in `CheckpointSummary` order. */
 const SUMMARY = "id, parent_id, session_id, workflow_name, superstep, created_at, metadata";
@@ -94,8 +24,8 @@ const SUMMARY = "id, parent_id, session_id, workflow_name, superstep, created_at
  *    row, payload included, through a temporary table first.
  * A conflict is explained afterwards by {@linkcode conflictStatement}.
  */
-export function saveStatements(checkpoint: Checkpoint, metadata: string, payload: string): LibsqlStatement[] {
-  const { id, sessionId, parentId } = checkpoint;
+export function saveStatements({ summary, payload }: EncodedCheckpoint): LibsqlStatement[] {
+  const { id, sessionId, parentId } = summary;
   return [
     {
       sql: `INSERT INTO superstep_heads (session_id, head_id)
@@ -113,10 +43,10 @@ export function saveStatements(checkpoint: Checkpoint, metadata: string, payload
         id,
         parentId,
         sessionId,
-        checkpoint.workflowName,
-        checkpoint.superstep,
-        checkpoint.createdAt,
-        metadata,
+        summary.workflowName,
+        summary.superstep,
+        summary.createdAt,
+        summary.metadata,
         payload,
       ],
     },
@@ -124,7 +54,7 @@ export function saveStatements(checkpoint: Checkpoint, metadata: string, payload
 }
 
 /** After a save changed nothing: the session's head and whether the id was taken, to explain the conflict. */
-export function conflictStatement(checkpoint: Checkpoint): LibsqlStatement {
+export function conflictStatement(checkpoint: { id: string; sessionId: string }): LibsqlStatement {
   return {
     sql: `SELECT (SELECT head_id FROM superstep_heads WHERE session_id = ?1) AS head,
       EXISTS (SELECT 1 FROM superstep_checkpoints WHERE id = ?2) AS taken`,

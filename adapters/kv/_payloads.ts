@@ -10,27 +10,25 @@
  *
  * @module
  */
-import type { Checkpoint } from "../src/checkpoint.ts";
+import type { Checkpoint } from "../../src/checkpoint.ts";
+import { StorageError } from "../../src/errors.ts";
+import { headMoved } from "../../src/storage_kit.ts";
+import type { KvHandle, KvKey } from "./handle.ts";
+import type { Layout } from "./_layout.ts";
+import { keySize, planBatches, sizesOf } from "./_limits.ts";
 import {
   decodeStaging,
   decodeText,
   decodeTrash,
   encodeRecord,
-  headMoved,
-  type Key,
-  keySize,
-  type Layout,
-  planBatches,
-  sizesOf,
   type StagingRecord,
   type StoredSummary,
   type TrashRecord,
-} from "./_kv_layout.ts";
-import type { Kv } from "./_kv_retry.ts";
+} from "./_records.ts";
 
 /** A staged save: its record, with the key and versionstamp its commit checks. */
 export interface Staging {
-  key: Key;
+  key: KvKey;
   versionstamp: string;
   record: StagingRecord;
 }
@@ -44,11 +42,11 @@ export interface Entry {
 
 /** The payload chunks of one storage. */
 export class Payloads {
-  readonly #kv: Kv;
+  readonly #kv: KvHandle;
   readonly #keys: Layout;
   readonly #staleAfterMs: number;
 
-  constructor(kv: Kv, keys: Layout, staleAfterMs: number) {
+  constructor(kv: KvHandle, keys: Layout, staleAfterMs: number) {
     this.#kv = kv;
     this.#keys = keys;
     this.#staleAfterMs = staleAfterMs;
@@ -64,7 +62,7 @@ export class Payloads {
     checkpoint: Checkpoint,
     stored: StoredSummary,
     headVersionstamp: string | null,
-    writes: [Key, Uint8Array][],
+    writes: [KvKey, Uint8Array][],
   ): Promise<Staging> {
     const key = this.#keys.staging(stored.sessionId, stored.token);
     const record: StagingRecord = {
@@ -77,7 +75,9 @@ export class Payloads {
     };
     const created = await this.#kv.atomic().check({ key, versionstamp: null }).set(key, encodeRecord(record))
       .commit();
-    if (!created.ok) throw new Error(`kv: cannot save checkpoint ${stored.id}: its staging key is taken`);
+    if (!created.ok) {
+      throw new StorageError("kv", `save checkpoint ${stored.id}`, { detail: "its staging key is taken" });
+    }
     const staging = { key, versionstamp: created.versionstamp, record };
     try {
       const check = { key, versionstamp: created.versionstamp };
@@ -98,12 +98,12 @@ export class Payloads {
   async lostStaging(checkpoint: Checkpoint, staging: Staging): Promise<Error> {
     const head = await this.#kv.get(this.#keys.head(checkpoint.sessionId));
     if (head.versionstamp !== staging.record.headVersionstamp) {
-      return headMoved(checkpoint, head.versionstamp === null ? undefined : decodeText(head.value));
+      return headMoved("kv", checkpoint, head.versionstamp === null ? null : decodeText(head.value));
     }
-    return new Error(
-      `kv: cannot save checkpoint ${checkpoint.id}: its staged chunks were removed as abandoned (the save ` +
-        `took longer than staleAfterMs, ${this.#staleAfterMs} ms)`,
-    );
+    return new StorageError("kv", `save checkpoint ${checkpoint.id}`, {
+      detail: `its staged chunks were removed as abandoned (the save took longer than staleAfterMs, ` +
+        `${this.#staleAfterMs} ms)`,
+    });
   }
 
   /** The payload named by a summary, or what is wrong with its chunks. */
@@ -151,7 +151,7 @@ export class Payloads {
     for (const entry of entries) {
       const record = decodeStaging(entry.value);
       if (record && this.isDoomed(record, headVersionstamp, this.#staleAfterMs)) {
-        await this.discardQuietly({ key: entry.key as Key, versionstamp: entry.versionstamp, record });
+        await this.discardQuietly({ key: entry.key as KvKey, versionstamp: entry.versionstamp, record });
       }
     }
   }
@@ -196,7 +196,7 @@ export class Payloads {
       }
       const head = await this.#kv.get(this.#keys.head(record.sessionId));
       if (!this.isDoomed(record, head.versionstamp, olderThanMs)) continue;
-      if (await this.discard({ key: entry.key as Key, versionstamp: entry.versionstamp, record })) {
+      if (await this.discard({ key: entry.key as KvKey, versionstamp: entry.versionstamp, record })) {
         result.abandonedSaves++;
       }
     }
@@ -210,7 +210,7 @@ export class Payloads {
   }
 
   async #deleteEntry(entry: Entry): Promise<void> {
-    const key = entry.key as Key;
+    const key = entry.key as KvKey;
     await this.#kv.atomic().check({ key, versionstamp: entry.versionstamp }).delete(key).commit();
   }
 

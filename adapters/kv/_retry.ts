@@ -8,26 +8,7 @@
  *
  * @module
  */
-import type { Key } from "./_kv_layout.ts";
-
-/** The KV operations the storage uses (structurally `Deno.Kv`). */
-export interface Kv {
-  get(key: Key): Promise<{ value: unknown; versionstamp: string | null }>;
-  getMany(keys: Key[]): Promise<{ value: unknown; versionstamp: string | null }[]>;
-  list(
-    selector: { prefix: Key } | { prefix: Key; end: Key },
-    options?: { limit?: number; reverse?: boolean; batchSize?: number },
-  ): AsyncIterable<{ key: readonly unknown[]; value: unknown; versionstamp: string }>;
-  atomic(): Atomic;
-}
-
-/** An atomic operation (structurally `Deno.AtomicOperation`). */
-export interface Atomic {
-  check(...checks: { key: Key; versionstamp: string | null }[]): this;
-  set(key: Key, value: Uint8Array): this;
-  delete(key: Key): this;
-  commit(): Promise<{ ok: true; versionstamp: string } | { ok: false }>;
-}
+import type { KvAtomicOperation, KvHandle, KvKey } from "./handle.ts";
 
 /** How many times an operation is tried before a lock error is given up to the caller. */
 const ATTEMPTS = 40;
@@ -53,22 +34,22 @@ async function retry<T>(run: () => Promise<T>): Promise<T> {
 }
 
 /** An atomic that records its checks and mutations, so a locked commit can be replayed on a new one. */
-class ReplayableAtomic implements Atomic {
-  readonly #kv: Kv;
-  readonly #steps: ((op: Atomic) => void)[] = [];
+class ReplayableAtomic implements KvAtomicOperation {
+  readonly #kv: KvHandle;
+  readonly #steps: ((op: KvAtomicOperation) => void)[] = [];
 
-  constructor(kv: Kv) {
+  constructor(kv: KvHandle) {
     this.#kv = kv;
   }
-  check(...checks: { key: Key; versionstamp: string | null }[]): this {
+  check(...checks: { key: KvKey; versionstamp: string | null }[]): this {
     this.#steps.push((op) => op.check(...checks));
     return this;
   }
-  set(key: Key, value: Uint8Array): this {
+  set(key: KvKey, value: Uint8Array): this {
     this.#steps.push((op) => op.set(key, value));
     return this;
   }
-  delete(key: Key): this {
+  delete(key: KvKey): this {
     this.#steps.push((op) => op.delete(key));
     return this;
   }
@@ -82,7 +63,7 @@ class ReplayableAtomic implements Atomic {
 }
 
 /** `kv`, with reads and commits retried while the SQLite file is locked by another handle. */
-export function retryingLocks(kv: Kv): Kv {
+export function retryingLocks(kv: KvHandle): KvHandle {
   return {
     get: (key) => retry(() => kv.get(key)),
     getMany: (keys) => retry(() => kv.getMany(keys)),

@@ -1,0 +1,99 @@
+// Problem documents (package-private): the mapping from Superstep's errors to RFC 9457 answers that leak no
+// internals, and the public form of the errors events carry.
+import {
+  CheckpointConflictError,
+  CheckpointMismatchError,
+  CheckpointNotFoundError,
+  ExecutorFailedError,
+  RequestNotPendingError,
+  WorkflowAlreadyRunningError,
+  WorkflowConvergenceError,
+} from "../../src/errors.ts";
+import type { WorkflowEvent } from "../../src/events.ts";
+import { HTTPException } from "hono/http-exception";
+import type { ProblemDocument } from "./types.ts";
+
+/** Thrown inside the adapter to answer with a given problem. */
+export class ProblemError extends Error {
+  readonly problem: ProblemDocument;
+  constructor(status: number, slug: string, title: string, detail: string) {
+    super(detail);
+    this.name = "ProblemError";
+    this.problem = problem(status, slug, title, detail);
+  }
+}
+
+/** Build a problem document. */
+export function problem(status: number, slug: string, title: string, detail: string): ProblemDocument {
+  return { type: `urn:superstep:problem:${slug}`, title, status, detail };
+}
+
+/** A 400: the request is malformed. */
+export function badRequest(detail: string): ProblemError {
+  return new ProblemError(400, "bad-request", "Bad request", detail);
+}
+
+/** Map any error to the problem document a client may see. */
+export function problemFor(error: unknown): ProblemDocument {
+  if (error instanceof ProblemError) return error.problem;
+  if (error instanceof HTTPException) {
+    const status = error.status;
+    return problem(status, `http-${status}`, error.message || "HTTP error", error.message);
+  }
+  if (error instanceof CheckpointNotFoundError) {
+    return problem(404, "checkpoint-not-found", "Checkpoint not found", error.message);
+  }
+  if (error instanceof CheckpointMismatchError) {
+    return problem(422, "checkpoint-mismatch", "Checkpoint does not fit the workflow", error.message);
+  }
+  if (error instanceof CheckpointConflictError) {
+    return problem(409, "checkpoint-conflict", "Checkpoint conflict", error.message);
+  }
+  if (error instanceof WorkflowAlreadyRunningError) {
+    return problem(409, "workflow-busy", "Workflow is busy", error.message);
+  }
+  if (error instanceof RequestNotPendingError) {
+    return problem(409, "request-not-pending", "Request not pending", error.message);
+  }
+  if (error instanceof WorkflowConvergenceError) {
+    return {
+      ...problem(500, "workflow-did-not-converge", "Workflow did not converge", error.message),
+      checkpointId: error.checkpointId ?? null,
+    };
+  }
+  if (error instanceof ExecutorFailedError) {
+    return {
+      ...problem(500, "executor-failed", "Executor failed", `Executor "${error.executorId}" failed`),
+      executorId: error.executorId,
+    };
+  }
+  return problem(500, "internal-error", "Internal server error", "The server could not complete the request");
+}
+
+const DOMAIN_ERRORS = [
+  CheckpointConflictError,
+  CheckpointMismatchError,
+  CheckpointNotFoundError,
+  RequestNotPendingError,
+  WorkflowAlreadyRunningError,
+  WorkflowConvergenceError,
+];
+
+/** An error as clients may see it: domain errors with their message, anything else with its name only. */
+export function publicError(error: unknown): { name: string; message: string } {
+  if (error instanceof ExecutorFailedError) {
+    return { name: error.name, message: `Executor "${error.executorId}" failed` };
+  }
+  if (DOMAIN_ERRORS.some((type) => error instanceof type)) {
+    return { name: (error as Error).name, message: (error as Error).message };
+  }
+  const name = error instanceof Error && /^[A-Za-z]{1,64}$/.test(error.name) ? error.name : "Error";
+  return { name, message: "Internal error" };
+}
+
+/** An event with its errors made public, ready for `stringifyJson`. */
+export function publicEvent(event: WorkflowEvent): WorkflowEvent {
+  // Every event that carries an error (failed, executor-failed, executor-retried, and any added later).
+  if ("error" in event) return { ...event, error: publicError(event.error) } as WorkflowEvent;
+  return event;
+}

@@ -1,0 +1,166 @@
+/**
+ * The public types of the Hono adapter: its options, what `authorize` is asked, the bodies of every route,
+ * the problem documents, and the app's schema for Hono's typed `hc` client.
+ *
+ * @module
+ */
+import type { Context, Env, Hono } from "hono";
+import type { BlankEnv } from "hono/types";
+import type { Checkpoint, CheckpointStorage, CheckpointSummary } from "../../src/checkpoint.ts";
+import type { PendingRequest, RunStatus } from "../../src/events.ts";
+import type { Workflow } from "../../src/workflow.ts";
+
+/** What a request asks to do; passed to `authorize`. */
+export type WorkflowAction =
+  | "list-workflows"
+  | "run"
+  | "resume"
+  | "list-checkpoints"
+  | "read-checkpoint"
+  | "read-lineage"
+  | "delete-session";
+
+/** What `authorize` is asked about. For checkpoint routes, `sessionId` is the checkpoint's session. */
+export interface AuthorizeRequest {
+  /** The action. */
+  action: WorkflowAction;
+  /** The workflow concerned, when known (the route's, or the checkpoint's). */
+  workflow?: string;
+  /** The session concerned: named by the request, or the checkpoint's (absent if the checkpoint does not exist). */
+  sessionId?: string;
+  /** The checkpoint concerned, for checkpoint routes. */
+  checkpointId?: string;
+}
+
+/** The options of {@linkcode createWorkflowApp}. */
+export interface WorkflowAppOptions<E extends Env = BlankEnv> {
+  /**
+   * The workflows served, by name. Each value is a factory called once per request, so concurrent
+   * requests never share executor instances. A key must equal its workflow's `name`.
+   */
+  workflows: Record<string, () => Workflow>;
+  /** Where checkpoints live: an adapter, or a function of the request (Workers bindings exist per request). */
+  storage: CheckpointStorage | ((c: Context<E>) => CheckpointStorage | Promise<CheckpointStorage>);
+  /**
+   * Called on every route before any work; return `false` to answer 403. A denial reveals nothing: a
+   * nonexistent checkpoint is asked about without a `sessionId` and, when denied, looks exactly like a
+   * foreign one. It may throw an `HTTPException` (e.g. 401) to answer with that status instead (a problem
+   * document `urn:superstep:problem:http-<status>`, with the headers of the exception's `res`).
+   *
+   * @default {allow everything}
+   */
+  authorize?: (c: Context<E>, request: AuthorizeRequest) => boolean | Promise<boolean>;
+  /**
+   * The largest request body accepted, in bytes; larger ones are answered 413.
+   *
+   * @default {1048576}
+   */
+  bodyLimit?: number;
+}
+
+/** One served workflow, as `GET /workflows` lists it. */
+export interface WorkflowInfo {
+  /** Its name (the route segment). */
+  name: string;
+  /** Its graph as a Mermaid flowchart. */
+  mermaid: string;
+}
+
+/** The JSON body of `POST /workflows/:name/runs`. */
+export interface RunRequestBody {
+  /** The start executor's message. */
+  input?: unknown;
+  /** Append to this session (it must be authorized) instead of starting a new one. */
+  sessionId?: string;
+}
+
+/** The JSON body of `POST /checkpoints/:id/resume`. */
+export interface ResumeRequestBody {
+  /** Answers to pending requests, by request id. */
+  responses?: Record<string, unknown>;
+  /** Branch into a new session from a checkpoint that is not its session's head. */
+  fork?: boolean;
+}
+
+/** The JSON answer of a run or resume (without `Accept: text/event-stream`). */
+export interface RunResponseBody {
+  /** The terminal status. */
+  status: RunStatus;
+  /** The outputs, JSON-encoded safely (BigInt as string, Map as pairs …). */
+  outputs: unknown[];
+  /** Requests still unanswered. */
+  pendingRequests: PendingRequest[];
+  /** The checkpoint to resume from, or `null` when none was written. */
+  checkpointId: string | null;
+  /** The session of the run. */
+  sessionId: string;
+}
+
+/** The answer of `GET /sessions/:id/checkpoints`. */
+export interface CheckpointPage {
+  /** Summaries, newest first. */
+  checkpoints: CheckpointSummary[];
+  /** The `before` cursor of the next page, or `null` on the last page. */
+  next: string | null;
+}
+
+/** The answer of `GET /checkpoints/:id/lineage`. */
+export interface LineageBody {
+  /** Summaries from the checkpoint back to its root (or to the first ancestor the caller may not read). */
+  lineage: CheckpointSummary[];
+  /** Whether ancestors were left out because the caller may not read their session. */
+  truncated: boolean;
+}
+
+/** The answer of `DELETE /sessions/:id`. */
+export interface DeleteSessionBody {
+  /** The session. */
+  sessionId: string;
+  /** How many checkpoints were deleted. */
+  deleted: number;
+}
+
+/** The statuses of the problem documents the routes answer with. */
+export type ProblemStatus = 400 | 403 | 404 | 409 | 413 | 422 | 500;
+
+/** One route in Hono's schema form: input `I`, a 200 JSON answer `O`, or a problem document. */
+export type RouteSchema<I, O> =
+  | { input: I; output: O; outputFormat: "json"; status: 200 }
+  | { input: I; output: ProblemDocument; outputFormat: "json"; status: ProblemStatus };
+
+/** The routes of a workflow app, in Hono's schema form: what Hono's `hc` client is typed from. */
+export type WorkflowAppSchema = {
+  "/workflows": { $get: RouteSchema<Record<never, never>, { workflows: WorkflowInfo[] }> };
+  "/workflows/:name/runs": {
+    $post: RouteSchema<{ param: { name: string }; json: RunRequestBody }, RunResponseBody>;
+  };
+  "/checkpoints/:id/resume": {
+    $post: RouteSchema<{ param: { id: string } } & { json: ResumeRequestBody }, RunResponseBody>;
+  };
+  "/sessions/:id/checkpoints": {
+    $get: RouteSchema<
+      { param: { id: string } } & { query: { limit?: string; before?: string } },
+      CheckpointPage
+    >;
+  };
+  "/checkpoints/:id": { $get: RouteSchema<{ param: { id: string } }, Checkpoint> };
+  "/checkpoints/:id/lineage": { $get: RouteSchema<{ param: { id: string } }, LineageBody> };
+  "/sessions/:id": { $delete: RouteSchema<{ param: { id: string } }, DeleteSessionBody> };
+};
+
+/** The Hono app {@linkcode createWorkflowApp} returns; `hc<WorkflowApp>(url)` is a typed client for it. */
+export type WorkflowApp<E extends Env = BlankEnv> = Hono<E, WorkflowAppSchema, "/">;
+
+/** An RFC 9457 problem document, as the Hono adapter sends it. */
+export interface ProblemDocument {
+  /** A URI naming the kind of problem: `urn:superstep:problem:<slug>`. */
+  type: string;
+  /** A short summary of the kind of problem. */
+  title: string;
+  /** The HTTP status code. */
+  status: number;
+  /** What went wrong in this occurrence. */
+  detail: string;
+  /** Extension members (e.g. `checkpointId`). */
+  [extension: string]: unknown;
+}

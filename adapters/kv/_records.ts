@@ -1,0 +1,112 @@
+// The records the Deno KV checkpoint storage stores (package-private): checkpoint summaries, staged saves and
+// payloads awaiting deletion, each as UTF-8 JSON bytes.
+//
+// Every value is a `Uint8Array` (UTF-8 JSON or raw payload bytes): KV stores bytes as they are, so the
+// adapter never goes through V8 serialization, which `@deno/kv` cannot do on Bun and which would tie the
+// data to one runtime's serializer.
+import { CheckpointCorruptError } from "../../src/errors.ts";
+import { checkStoredSummary, type StoredSummary as SummaryColumns } from "../../src/storage_kit.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** A summary as stored: the kit's summary columns, and where the payload is. */
+export interface StoredSummary extends SummaryColumns {
+  /** The save that wrote the payload: chunks live under `chunk/<id>/<token>/<n>`. */
+  token: string;
+  /** How many chunks. */
+  chunks: number;
+  /** The payload's length in bytes. */
+  bytes: number;
+}
+
+/** A save in progress whose chunks are staged; `abandoned` once a cleaner claimed it. */
+export interface StagingRecord {
+  id: string;
+  sessionId: string;
+  token: string;
+  chunks: number;
+  /** The session head's versionstamp the save will compare-and-set against (`null`: a new session). */
+  headVersionstamp: string | null;
+  /** `Date.now()` when staging began. */
+  startedAt: number;
+  abandoned?: true;
+}
+
+/** The chunks of a deleted checkpoint still to purge. */
+export interface TrashRecord {
+  id: string;
+  token: string;
+  chunks: number;
+}
+
+/** UTF-8 bytes of JSON. */
+export function encodeRecord(record: StoredSummary | StagingRecord | TrashRecord): Uint8Array {
+  return encoder.encode(JSON.stringify(record));
+}
+
+/** UTF-8 bytes of a string. */
+export function encodeText(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+/** A string from UTF-8 bytes; `undefined` if `value` is not valid UTF-8 bytes. */
+export function decodeText(value: unknown): string | undefined {
+  if (!(value instanceof Uint8Array)) return undefined;
+  try {
+    return decoder.decode(value);
+  } catch {
+    return undefined;
+  }
+}
+
+function parseJson(value: unknown): Record<string, unknown> | undefined {
+  const text = decodeText(value);
+  if (text === undefined) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
+      ? parsed as Record<string, unknown>
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const isCount = (value: unknown): value is number =>
+  typeof value === "number" && Number.isInteger(value) && value >= 0;
+
+/**
+ * A stored summary, checked (its metadata is decoded only by whoever needs it: `decodeSummary` of the kit).
+ *
+ * @throws {CheckpointCorruptError} Naming `id`, if the value is not a summary of `id`.
+ */
+export function decodeStored(id: string, value: unknown): StoredSummary {
+  const record = parseJson(value);
+  if (
+    record === undefined || record.id !== id || typeof record.token !== "string" || !isCount(record.chunks) ||
+    !isCount(record.bytes)
+  ) {
+    throw new CheckpointCorruptError(id, "kv: its stored summary is not valid");
+  }
+  const { token, chunks, bytes } = record as { token: string; chunks: number; bytes: number };
+  return { ...checkStoredSummary("kv", record), token, chunks, bytes };
+}
+
+/** A staging record, or `undefined` if the value is not one. */
+export function decodeStaging(value: unknown): StagingRecord | undefined {
+  const record = parseJson(value);
+  const valid = record !== undefined && typeof record.id === "string" &&
+    typeof record.sessionId === "string" && typeof record.token === "string" && isCount(record.chunks) &&
+    (record.headVersionstamp === null || typeof record.headVersionstamp === "string") &&
+    typeof record.startedAt === "number";
+  return valid ? record as unknown as StagingRecord : undefined;
+}
+
+/** A trash record, or `undefined` if the value is not one. */
+export function decodeTrash(value: unknown): TrashRecord | undefined {
+  const record = parseJson(value);
+  const valid = record !== undefined && typeof record.id === "string" && typeof record.token === "string" &&
+    isCount(record.chunks);
+  return valid ? record as unknown as TrashRecord : undefined;
+}

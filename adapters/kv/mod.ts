@@ -1,0 +1,458 @@
+/**
+ * A checkpoint storage on Deno KV: `Deno.openKv()` (a file, `:memory:`, Deno Deploy) on Deno, or the
+ * `@deno/kv` client on Node and Bun. Many processes can share one store: every save compare-and-sets its
+ * session's head inside one `atomic()`.
+ *
+ * Payloads of any size are split into chunks under KV's 64 KiB value limit. A checkpoint too large for one
+ * atomic stages its chunks first and becomes visible only at its final commit, so no reader ever sees a
+ * partial checkpoint; the chunks of a save that failed are removed (see
+ * {@linkcode KvCheckpointStorage.vacuum}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { KvCheckpointStorage } from "@superstep/superstep/kv";
+ *
+ * const kv = await Deno.openKv(":memory:");
+ * const storage = new KvCheckpointStorage({ kv });
+ * assert.equal((await storage.list()).length, 0);
+ * kv.close();
+ * ```
+ *
+ * On Node or Bun: `const kv = await openKv("checkpoints.db")` with `import { openKv } from "@deno/kv"`.
+ *
+ * @module
+ */
+import type {
+  Checkpoint,
+  CheckpointQuery,
+  CheckpointStorage,
+  CheckpointSummary,
+} from "../../src/checkpoint.ts";
+import { decodeCheckpoint } from "../../src/codec.ts";
+import { CheckpointConflictError, CheckpointCorruptError } from "../../src/errors.ts";
+import * as kit from "../../src/storage_kit.ts";
+import { describeType } from "../../src/_describe.ts";
+import type {
+  KvCheckpointStorageOptions,
+  KvHandle,
+  KvKey,
+  KvVacuumOptions,
+  KvVacuumResult,
+} from "./handle.ts";
+import { Deletions } from "./_deletion.ts";
+import { collect, lastPart, Layout } from "./_layout.ts";
+import { fitsOneAtomic, MAX_LIST_BATCH, MAX_VALUE_BYTES, sizesOf, splitChunks } from "./_limits.ts";
+import { Payloads, type Staging } from "./_payloads.ts";
+import { decodeStored, decodeText, encodeRecord, encodeText, type StoredSummary } from "./_records.ts";
+import { retryingLocks } from "./_retry.ts";
+
+export type {
+  KvAtomicOperation,
+  KvCheckpointStorageOptions,
+  KvHandle,
+  KvKey,
+  KvKeyPart,
+  KvVacuumOptions,
+  KvVacuumResult,
+} from "./handle.ts";
+
+const ADAPTER = "kv";
+const DEFAULT_STALE_AFTER_MS = 15 * 60_000;
+/** How many staged saves of its session one save looks at (and may clean up). */
+const SWEEP_LIMIT = 16;
+
+/**
+ * A {@linkcode CheckpointStorage} on Deno KV, for many processes sharing one store.
+ *
+ * Keys, under `prefix`: `checkpoint/<id>` (the summary; the range is the index by id),
+ * `by_session/<session>/<id>` and `by_workflow/<workflow>/<id>` (copies of the summary, so `list` is one
+ * range read), `head/<session>` (the compare-and-set key), `chunk/<id>/<token>/<n>` (the payload: the
+ * core codec's text as UTF-8, in 60 KiB chunks), `staging/<session>/<token>` (a save in progress) and
+ * `trash/<id>/<token>` (chunks of a deleted checkpoint still to remove). Every value is bytes, so the store
+ * never depends on a runtime's V8 serializer and is shared unchanged between Deno, Node and Bun.
+ *
+ * A save is one `atomic()` that checks the session head's versionstamp and that the id is absent, then
+ * writes the summary, both indexes and the new head. A checkpoint whose chunks do not fit into that atomic
+ * (KV allows 1000 mutations and 800 KiB per atomic) writes them first, under its save's token, in as many
+ * atomics as needed; they are unreachable until the final commit writes the summary that names them.
+ * Reads and commits that find a local KV file locked by another handle ("database is locked": neither
+ * `Deno.openKv` nor `@deno/kv` waits for the lock) are retried with a short backoff.
+ *
+ * Ordering: ids are key parts, so `list` is newest first by the UTF-8 byte order of ids (the string order
+ * for the ASCII ids of the core). Limits: a summary (ids and metadata) must encode to at most 64 KiB, and
+ * each key (prefix plus a session id, workflow name or checkpoint id) to at most 2 KiB.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { KvCheckpointStorage } from "@superstep/superstep/kv";
+ * import { WorkflowBuilder, defineExecutor } from "@superstep/superstep";
+ *
+ * const kv = await Deno.openKv(":memory:");
+ * const echo = defineExecutor({ id: "echo", handle: async (text: string, ctx) => await ctx.yieldOutput(text) });
+ * const workflow = new WorkflowBuilder({ name: "echo", start: echo })
+ *   .withCheckpointing(new KvCheckpointStorage({ kv }))
+ *   .build();
+ * const result = await workflow.run("hi");
+ * assert.notEqual(result.checkpointId, undefined);
+ * kv.close();
+ * ```
+ */
+export class KvCheckpointStorage implements CheckpointStorage {
+  readonly #kv: KvHandle;
+  readonly #keys: Layout;
+  readonly #payloads: Payloads;
+  readonly #deletions: Deletions;
+  readonly #staleAfterMs: number;
+
+  /**
+   * Create a storage on a KV store.
+   *
+   * @param options The KV store, the key prefix and the staleness rule.
+   * @throws {TypeError} If `kv` is not a KV handle or `prefix` not an array.
+   * @throws {RangeError} If `staleAfterMs` is negative or not a number.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { KvCheckpointStorage } from "@superstep/superstep/kv";
+   * const kv = await Deno.openKv(":memory:");
+   * assert.throws(() => new KvCheckpointStorage({ kv, staleAfterMs: -1 }), RangeError);
+   * const storage = new KvCheckpointStorage({ kv, prefix: ["orders"] });
+   * assert.equal(await storage.head("s1"), undefined);
+   * kv.close();
+   * ```
+   */
+  constructor(options: KvCheckpointStorageOptions) {
+    const { kv, prefix = ["superstep"], staleAfterMs = DEFAULT_STALE_AFTER_MS } = options ?? {};
+    if (typeof kv !== "object" || kv === null || typeof kv.atomic !== "function") {
+      throw new TypeError(
+        `kv: cannot create the storage: options.kv must be a Deno.Kv, got ${describeType(kv)}`,
+      );
+    }
+    if (!Array.isArray(prefix)) {
+      throw new TypeError(`kv: cannot create the storage: options.prefix must be an array of key parts`);
+    }
+    if (typeof staleAfterMs !== "number" || !(staleAfterMs >= 0)) {
+      throw new RangeError(
+        `kv: cannot create the storage: staleAfterMs must be a non-negative number, got ${staleAfterMs}`,
+      );
+    }
+    this.#kv = retryingLocks(kv);
+    this.#keys = new Layout([...prefix]);
+    this.#payloads = new Payloads(this.#kv, this.#keys, staleAfterMs);
+    this.#deletions = new Deletions(this.#kv, this.#keys, this.#payloads);
+    this.#staleAfterMs = staleAfterMs;
+  }
+
+  /**
+   * Store a checkpoint and make it its session's head: a compare-and-set on the head, in one atomic commit.
+   * Afterwards, removes the staged chunks of saves of the same session that can no longer commit.
+   *
+   * @param checkpoint The checkpoint to store (encoded at once: later changes to it are not seen).
+   * @returns Once committed.
+   * @throws {CheckpointConflictError} If the id exists already, or the session has a head and
+   *   `checkpoint.parentId` is not it (or another writer moved it first). Nothing is visible.
+   * @throws {CheckpointEncodeError} If a value cannot be encoded. Nothing is written.
+   * @throws {RangeError} If the summary (ids and metadata) encodes to more than 64 KiB.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { KvCheckpointStorage } from "@superstep/superstep/kv";
+   * import { makeCheckpoint } from "@superstep/superstep/testing";
+   *
+   * const kv = await Deno.openKv(":memory:");
+   * const storage = new KvCheckpointStorage({ kv });
+   * const checkpoint = makeCheckpoint();
+   * await storage.save(checkpoint);
+   * assert.equal((await storage.head(checkpoint.sessionId)), checkpoint.id);
+   * kv.close();
+   * ```
+   */
+  async save(checkpoint: Checkpoint): Promise<void> {
+    const encoded = kit.encodeForStorage(checkpoint);
+    const { id, sessionId, parentId, workflowName } = checkpoint;
+    const keys = this.#keys;
+    const token = crypto.randomUUID();
+    const payload = encodeText(encoded.payload);
+    const chunks = splitChunks(payload);
+    const stored: StoredSummary = { ...encoded.summary, token, chunks: chunks.length, bytes: payload.length };
+    const summary = encodeRecord(stored);
+    if (summary.length > MAX_VALUE_BYTES) {
+      throw new RangeError(
+        `kv: cannot save checkpoint ${id}: its summary (ids and metadata) takes ${summary.length} bytes, ` +
+          `over the ${MAX_VALUE_BYTES}-byte KV value limit`,
+      );
+    }
+    const headKey = keys.head(sessionId);
+    const idKey = keys.checkpoint(id);
+    const [[head, existing], staged] = await Promise.all([
+      this.#kv.getMany([headKey, idKey]),
+      collect(this.#kv.list({ prefix: keys.staging(sessionId) }, { limit: SWEEP_LIMIT })),
+    ]);
+    if (existing.versionstamp !== null) throw kit.idTaken(ADAPTER, checkpoint);
+    if (head.versionstamp !== null && decodeText(head.value) !== parentId) {
+      throw kit.headMoved(ADAPTER, checkpoint, decodeText(head.value));
+    }
+
+    const visible: [KvKey, Uint8Array][] = [
+      [idKey, summary],
+      [keys.bySession(sessionId, id), summary],
+      [keys.byWorkflow(workflowName, id), summary],
+      [headKey, encodeText(id)],
+    ];
+    const chunkWrites: [KvKey, Uint8Array][] = chunks.map((chunk, i) => [keys.chunk(id, token, i), chunk]);
+    const inline = fitsOneAtomic(sizesOf([...visible, ...chunkWrites]), 2);
+    const staging = inline
+      ? undefined
+      : await this.#payloads.stage(checkpoint, stored, head.versionstamp, chunkWrites);
+    let committed: string;
+    try {
+      const op = this.#kv.atomic().check(
+        { key: headKey, versionstamp: head.versionstamp },
+        { key: idKey, versionstamp: null },
+      );
+      if (staging) op.check({ key: staging.key, versionstamp: staging.versionstamp }).delete(staging.key);
+      else for (const [key, value] of chunkWrites) op.set(key, value);
+      for (const [key, value] of visible) op.set(key, value);
+      const result = await op.commit();
+      if (!result.ok) throw await this.#explainFailedCommit(checkpoint, head.versionstamp, staging);
+      committed = result.versionstamp;
+    } catch (error) {
+      if (staging) await this.#payloads.discardQuietly(staging);
+      throw error;
+    }
+    await this.#payloads.sweep(staged, committed);
+  }
+
+  /**
+   * Load a checkpoint: its summary first, then the chunks the summary names.
+   *
+   * @param id The checkpoint's id.
+   * @returns A fresh copy of the checkpoint, or `undefined` if there is none with that id (also when it is
+   *   deleted while being read).
+   * @throws {CheckpointCorruptError} Naming `id`, if its summary or a chunk is missing or damaged.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { KvCheckpointStorage } from "@superstep/superstep/kv";
+   * const storage = new KvCheckpointStorage({ kv: await Deno.openKv(":memory:") });
+   * assert.equal((await storage.load("01JABC")), undefined);
+   * ```
+   */
+  async load(id: string): Promise<Checkpoint | undefined> {
+    const key = this.#keys.checkpoint(id);
+    for (let attempt = 0;; attempt++) {
+      const entry = await this.#kv.get(key);
+      if (entry.versionstamp === null) return undefined;
+      const stored = decodeStored(id, entry.value);
+      const payload = await this.#payloads.read(stored);
+      if (typeof payload === "string") {
+        const again = await this.#kv.get(key);
+        // Deleted (or deleted and saved again) while we read its chunks: not damage.
+        if (again.versionstamp === null) return undefined;
+        if (again.versionstamp !== entry.versionstamp && attempt < 2) continue;
+        throw new CheckpointCorruptError(id, `kv: ${payload}`);
+      }
+      const text = decodeText(payload);
+      if (text === undefined) throw new CheckpointCorruptError(id, "kv: its payload is not valid UTF-8");
+      return decodeCheckpoint(text, id);
+    }
+  }
+
+  /**
+   * Summaries, newest first (by id): one reverse range read of an index.
+   *
+   * @param query Filters (`workflowName`, `sessionId`) and paging (`limit`: the newest N; `before`: an
+   *   exclusive id cursor).
+   * @returns The matching summaries, newest first.
+   * @throws {RangeError} If `limit` is not a positive integer.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { KvCheckpointStorage } from "@superstep/superstep/kv";
+   * import { makeCheckpoint } from "@superstep/superstep/testing";
+   *
+   * const kv = await Deno.openKv(":memory:");
+   * const storage = new KvCheckpointStorage({ kv });
+   * const checkpoint = makeCheckpoint();
+   * await storage.save(checkpoint);
+   * const page = await storage.list({ sessionId: checkpoint.sessionId, limit: 10 });
+   * assert.deepEqual(page.map((summary) => summary.id), [checkpoint.id]);
+   * kv.close();
+   * ```
+   */
+  async list(query?: CheckpointQuery): Promise<CheckpointSummary[]> {
+    const { workflowName, sessionId, limit, before } = kit.checkListQuery(ADAPTER, query);
+    const keys = this.#keys;
+    const prefix = sessionId !== undefined
+      ? keys.bySession(sessionId)
+      : workflowName !== undefined
+      ? keys.byWorkflow(workflowName)
+      : keys.checkpoints();
+    // A session rarely mixes workflows: read its index and filter.
+    const filter = sessionId !== undefined && workflowName !== undefined;
+    const selector = before === undefined ? { prefix } : { prefix, end: [...prefix, before] };
+    const max = limit ?? Infinity;
+    const out: CheckpointSummary[] = [];
+    const entries = this.#kv.list(selector, {
+      reverse: true,
+      limit: filter ? undefined : limit,
+      batchSize: Math.min(filter ? 100 : limit ?? 100, MAX_LIST_BATCH),
+    });
+    for await (const entry of entries) {
+      const stored = decodeStored(lastPart(entry.key), entry.value);
+      if (filter && stored.workflowName !== workflowName) continue;
+      out.push(kit.decodeSummary(ADAPTER, stored));
+      if (out.length >= max) break;
+    }
+    return out;
+  }
+
+  /**
+   * The head of a session: the checkpoint its next checkpoint must follow.
+   *
+   * @param sessionId The session.
+   * @returns The head's id, or `undefined` if the session has no checkpoints.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { KvCheckpointStorage } from "@superstep/superstep/kv";
+   * const storage = new KvCheckpointStorage({ kv: await Deno.openKv(":memory:") });
+   * assert.equal((await storage.head("s1")), undefined);
+   * ```
+   */
+  async head(sessionId: string): Promise<string | undefined> {
+    const entry = await this.#kv.get(this.#keys.head(sessionId));
+    if (entry.versionstamp === null) return undefined;
+    const id = decodeText(entry.value);
+    if (id === undefined) {
+      throw new CheckpointCorruptError(
+        undefined,
+        `kv: the head of session ${JSON.stringify(sessionId)} is damaged`,
+      );
+    }
+    return id;
+  }
+
+  /**
+   * Delete one checkpoint, its indexes and its chunks, in one atomic commit. If it was its session's head,
+   * the head moves to its parent when that parent is in the same session and still exists, else to the
+   * newest remaining checkpoint of the session; a session with no checkpoints left has no head.
+   *
+   * @param id The checkpoint's id.
+   * @returns `true` if it existed (and this call deleted it).
+   * @throws {Error} If concurrent writes kept changing the session for 64 attempts.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { KvCheckpointStorage } from "@superstep/superstep/kv";
+   * const storage = new KvCheckpointStorage({ kv: await Deno.openKv(":memory:") });
+   * assert.equal((await storage.delete("01JABC")), false);
+   * ```
+   */
+  delete(id: string): Promise<boolean> {
+    return this.#deletions.checkpoint(id);
+  }
+
+  /**
+   * Delete every checkpoint of a session (up to ten per atomic), then its head.
+   *
+   * @param sessionId The session.
+   * @returns How many checkpoints this call deleted (0 for an unknown session).
+   * @throws {Error} If concurrent saves kept extending the session for 64 rounds.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { KvCheckpointStorage } from "@superstep/superstep/kv";
+   * const storage = new KvCheckpointStorage({ kv: await Deno.openKv(":memory:") });
+   * assert.equal((await storage.deleteSession("s1")), 0);
+   * ```
+   */
+  deleteSession(sessionId: string): Promise<number> {
+    return this.#deletions.session(sessionId);
+  }
+
+  /**
+   * The ancestry of a checkpoint: its summary, its parent's, and so on back to the root (one read per
+   * ancestor, no payload read). The walk stops at a parent that was deleted.
+   *
+   * @param id The checkpoint to start from.
+   * @returns The summaries, `id` first; empty if `id` does not exist.
+   * @throws {CheckpointCorruptError} If a summary on the way is damaged.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { KvCheckpointStorage } from "@superstep/superstep/kv";
+   * const storage = new KvCheckpointStorage({ kv: await Deno.openKv(":memory:") });
+   * assert.equal((await storage.lineage("01JABC")).length, 0);
+   * ```
+   */
+  async lineage(id: string): Promise<CheckpointSummary[]> {
+    const path = await kit.walkLineage(id, async (current) => {
+      const entry = await this.#kv.get(this.#keys.checkpoint(current));
+      return entry.versionstamp === null ? undefined : decodeStored(current, entry.value);
+    }, (stored) => stored.parentId);
+    return path.map((stored) => kit.decodeSummary(ADAPTER, stored));
+  }
+
+  /**
+   * Remove what failed or crashed saves and deletes left behind. Never touches a committed checkpoint.
+   *
+   * A staged save is removed when it can no longer commit (its session's head moved after it staged), or
+   * when it is at least `olderThanMs` old. Its record is first marked abandoned in an atomic that checks
+   * it is unchanged, so a save committing at the same moment either commits (and its chunks stay) or
+   * fails; only then are its chunks deleted. Payload chunks of deleted checkpoints still pending removal are
+   * deleted too.
+   *
+   * Saves also clean up after themselves: a failed save removes its own staged chunks at once, and a
+   * successful save removes those of its session's saves that its commit doomed.
+   *
+   * @param options How old a staged save must be to be removed even if it could still commit.
+   * @returns How many abandoned saves and pending payloads were removed.
+   * @throws {RangeError} If `olderThanMs` is negative or not a number.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { KvCheckpointStorage } from "@superstep/superstep/kv";
+   * const kv = await Deno.openKv(":memory:");
+   * const { abandonedSaves } = await new KvCheckpointStorage({ kv }).vacuum();
+   * assert.equal(abandonedSaves, 0);
+   * kv.close();
+   * ```
+   */
+  async vacuum(options: KvVacuumOptions = {}): Promise<KvVacuumResult> {
+    const { olderThanMs = this.#staleAfterMs } = options;
+    if (typeof olderThanMs !== "number" || !(olderThanMs >= 0)) {
+      throw new RangeError(
+        `kv: cannot vacuum: olderThanMs must be a non-negative number, got ${olderThanMs}`,
+      );
+    }
+    return await this.#payloads.vacuum(olderThanMs);
+  }
+
+  /** The error for a final commit whose checks failed, from a fresh read. */
+  async #explainFailedCommit(
+    checkpoint: Checkpoint,
+    headVersionstamp: string | null,
+    staging: Staging | undefined,
+  ): Promise<Error> {
+    const keys = [this.#keys.head(checkpoint.sessionId), this.#keys.checkpoint(checkpoint.id)];
+    if (staging) keys.push(staging.key);
+    const [head, existing, record] = await this.#kv.getMany(keys);
+    if (existing.versionstamp !== null) return kit.idTaken(ADAPTER, checkpoint);
+    if (head.versionstamp !== headVersionstamp) {
+      return kit.headMoved(ADAPTER, checkpoint, head.versionstamp === null ? null : decodeText(head.value));
+    }
+    if (staging && record.versionstamp !== staging.versionstamp) {
+      return await this.#payloads.lostStaging(checkpoint, staging);
+    }
+    return new CheckpointConflictError({
+      reason: "concurrent-write",
+      adapter: ADAPTER,
+      checkpointId: checkpoint.id,
+      sessionId: checkpoint.sessionId,
+      expectedHead: checkpoint.parentId,
+    });
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The public types of the libSQL adapter: the part of an `@libsql/client` client it uses, and its options.
+ *
+ * @module
+ */
+
+/** A statement with positional arguments (`?1` is `args[0]`). */
+export interface LibsqlStatement {
+  /** The SQL text. */
+  sql: string;
+  /** The values of `?1`, `?2` …; `[]` for none. */
+  args: (string | number | null)[];
+}
+
+/** A value in a result row (the `Value` type of `@libsql/client`). */
+export type LibsqlValue = null | string | number | bigint | ArrayBuffer;
+
+/** What the storage reads from a statement's result (a part of `@libsql/client`'s `ResultSet`). */
+export interface LibsqlResultSet {
+  /** The rows, with their values by column name. */
+  rows: Record<string, LibsqlValue>[];
+  /** How many rows the statement inserted, updated or deleted. */
+  rowsAffected: number;
+}
+
+/**
+ * The part of an `@libsql/client` `Client` the storage uses. A client from `createClient` (of
+ * `@libsql/client`, `@libsql/client/web`, `/http`, `/ws` or `/sqlite3`) has it.
+ */
+export interface LibsqlClient {
+  /** `"file"` for a local database (a file or `:memory:`), `"http"` or `"ws"` for a remote one. */
+  readonly protocol: string;
+  /**
+   * Run one statement.
+   *
+   * @param statement The SQL and its positional arguments.
+   * @returns Its result.
+   */
+  execute(statement: LibsqlStatement): Promise<LibsqlResultSet>;
+  /**
+   * Run statements in one transaction; any failure rolls them all back.
+   *
+   * @param statements The statements.
+   * @param mode `"write"`: the transaction takes the write lock when it begins.
+   * @returns One result per statement.
+   */
+  batch(statements: LibsqlStatement[], mode: "write"): Promise<LibsqlResultSet[]>;
+  /** Close the client. */
+  close(): void;
+}
+
+/** Options of {@linkcode LibsqlCheckpointStorage} that use a client you created (and close). */
+export interface LibsqlClientOptions {
+  /**
+   * An `@libsql/client` client. The storage never closes it. For a file shared by several processes, create
+   * it with a busy timeout (`createClient({ url, timeout: 5000 })`): without one, a writer that finds the
+   * file locked fails at once with `SQLITE_BUSY`.
+   */
+  client: LibsqlClient;
+  /**
+   * Whether to switch a `file:` database to WAL mode (`PRAGMA journal_mode = WAL`, a lasting property of the
+   * file) on first use, so that readers and the writer do not block each other. Ignored for remote URLs.
+   *
+   * @default {true}
+   */
+  wal?: boolean;
+}
+
+/** Options of {@linkcode LibsqlCheckpointStorage} that let the storage create (and close) its own client. */
+export interface LibsqlUrlOptions {
+  /** The database: `file:path.db`, `:memory:`, `libsql://host`, `https://host` … (see `@libsql/client`). */
+  url: string;
+  /**
+   * The token of a remote database (Turso, sqld).
+   *
+   * @default {undefined}
+   */
+  authToken?: string;
+  /**
+   * How long, in milliseconds, a write to a `file:` database waits for another connection's lock before it
+   * fails with `SQLITE_BUSY`. Ignored for remote URLs.
+   *
+   * @default {5000}
+   */
+  busyTimeout?: number;
+  /**
+   * Whether to switch a `file:` database to WAL mode on first use (see {@linkcode LibsqlClientOptions.wal}).
+   *
+   * @default {true}
+   */
+  wal?: boolean;
+}
+
+/** Options of {@linkcode LibsqlCheckpointStorage}: a client, or a URL to create one from. */
+export type LibsqlCheckpointStorageOptions = LibsqlClientOptions | LibsqlUrlOptions;

@@ -1,0 +1,136 @@
+// The calls of one workflow instance (run, resume, respond): take the run guard
+// synchronously, start lazily when the handle is first read, prepare the
+// runner, run it with the call's plugins, report a failure once, release.
+import type { WorkflowEvent, WorkflowResult } from "./events.ts";
+import type { Delivery } from "./_run_context.ts";
+import { RunControl, RunHandle } from "./_run_handle.ts";
+import type { Runner } from "./_runner.ts";
+import { PluginHost } from "./_plugin_host.ts";
+import { RunGuard, type RunOwner } from "./run_guard.ts";
+import { newId } from "./_ulid.ts";
+import type { RunInfo, RunKind, WorkflowPlugin } from "./plugin.ts";
+import type { WorkflowRun } from "./workflow_run.ts";
+
+/** What a call's preparation hands to the runner. */
+export interface Prepared {
+  runner: Runner;
+  /** Write the entry checkpoint first (a fresh run). */
+  entry?: boolean;
+  /** Answers to deliver in the first superstep. */
+  responses?: Delivery[];
+}
+
+/** The options every call takes. */
+export interface CallOptions {
+  signal?: AbortSignal;
+  plugins?: readonly WorkflowPlugin[];
+}
+
+export class Calls {
+  readonly #guard: RunGuard;
+  readonly #plugins: readonly WorkflowPlugin[];
+  /** The runner of the last run that can still be answered with `respond()`. */
+  live: Runner | undefined;
+
+  constructor(workflowName: string, plugins: readonly WorkflowPlugin[]) {
+    this.#guard = new RunGuard(workflowName);
+    this.#plugins = plugins;
+  }
+
+  /** Whether a live run holds the instance. */
+  get isRunning(): boolean {
+    return this.#guard.isHeld;
+  }
+
+  /**
+   * Take the guard synchronously, then return the lazy handle. `prepare` runs
+   * when the handle is first awaited or iterated.
+   *
+   * @throws {WorkflowAlreadyRunningError} If a live run holds the instance.
+   */
+  start(kind: RunKind, options: CallOptions, prepare: () => Promise<Prepared>): WorkflowRun {
+    const plugins = options.plugins?.length ? [...this.#plugins, ...options.plugins] : this.#plugins;
+    // The closures run only after `owner` is set below (or never, if acquire throws).
+    const control: RunControl = new RunControl(
+      (control) => this.#execute(control, owner, options.signal, prepare, kind, plugins),
+      () => this.#guard.release(owner),
+    );
+    const handle = new RunHandle(control);
+    // The finalizer callback must not reference the handle, or it would never be collected.
+    const controller = control.controller;
+    const owner = this.#guard.acquire(
+      handle,
+      () => controller.abort(new DOMException("The run handle was garbage-collected", "AbortError")),
+    );
+    return handle;
+  }
+
+  async #execute(
+    control: RunControl,
+    owner: RunOwner,
+    signal: AbortSignal | undefined,
+    prepare: () => Promise<Prepared>,
+    kind: RunKind,
+    plugins: readonly WorkflowPlugin[],
+  ): Promise<WorkflowResult> {
+    const { log, controller } = control;
+    const onAbort = () => controller.abort(signal!.reason);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener("abort", onAbort, { once: true });
+    // Until the call has started, its events reach the log only: plugins see a call from `started` on.
+    let emit = (event: WorkflowEvent) => log.push(event);
+    let runner: Runner | undefined;
+    let host: PluginHost | undefined;
+    try {
+      const prepared = await prepare();
+      runner = prepared.runner;
+      if (this.#guard.owns(owner)) this.live = undefined;
+      if (plugins.length > 0) {
+        const started = host = new PluginHost(plugins, runInfo(runner, kind, controller.signal));
+        emit = (event) => {
+          log.push(event);
+          started.event(event);
+        };
+      }
+      runner.run.beginCall(emit, log.events);
+      if (host !== undefined) await host.start();
+      const result = await runner.execute(controller.signal, {
+        entry: prepared.entry,
+        responses: prepared.responses,
+        plugins: host,
+      });
+      if (host !== undefined) {
+        await host.flush();
+        await host.end(result);
+        if (host.failure !== undefined) throw host.failure;
+      }
+      if (this.#guard.owns(owner)) this.live = runner;
+      // Free the instance before anyone learns the run is over, so `await run(); run()` works.
+      this.#guard.release(owner);
+      log.close();
+      return result;
+    } catch (error) {
+      emit({ type: "failed", error });
+      emit({ type: "status", state: "failed" });
+      // Plugins learn of the failure; one failing again now cannot change what the call rejects with.
+      if (host !== undefined) await host.end({ ...runner!.result("failed"), error });
+      this.#guard.release(owner);
+      log.close({ error });
+      throw error;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+}
+
+function runInfo(runner: Runner, kind: RunKind, signal: AbortSignal): RunInfo {
+  const parent = runner.previousCheckpointId;
+  return Object.freeze({
+    workflowName: runner.graph.name,
+    sessionId: runner.sessionId,
+    kind,
+    runId: newId(),
+    signal,
+    ...(parent === null ? {} : { parentCheckpointId: parent }),
+  });
+}

@@ -1,0 +1,107 @@
+// The router owns a run's edge runners: it delivers each queued message along its
+// source's edge groups, and saves and restores the fan-in buffers those groups keep.
+import type { QueuedMessage } from "./checkpoint.ts";
+import { CheckpointCorruptError, WorkflowRoutingError } from "./errors.ts";
+import { createEdgeRunner, type EdgeRunner } from "./_edge_runner.ts";
+import { type EdgeGroupSpec, INPUT_SOURCE, sourcesOf } from "./_graph.ts";
+import { describeError } from "./_describe.ts";
+import { defineEntry } from "./_records.ts";
+
+/** Where routing puts a message: `source` sent `data` to `target` (a fan-in join's source is its edge id). */
+export type Deliver = (target: string, source: string, data: unknown) => void;
+
+export class Router {
+  #bySource = new Map<string, EdgeRunner[]>();
+  /** Only fan-in edges keep state: walking every edge would make a superstep's cost grow with the graph. */
+  #stateful: EdgeRunner[] = [];
+
+  constructor(groups: readonly EdgeGroupSpec[]) {
+    for (const spec of groups) {
+      const edge = createEdgeRunner(spec);
+      for (const source of sourcesOf(spec)) {
+        const list = this.#bySource.get(source);
+        if (list) list.push(edge);
+        else this.#bySource.set(source, [edge]);
+      }
+      if (typeof edge.snapshot === "function") this.#stateful.push(edge);
+    }
+  }
+
+  /**
+   * Deliver `messages` in order along their sources' edges, then the fan-in joins that became complete.
+   * `warn` is told of every message dropped because no edge takes it.
+   */
+  route(
+    messages: readonly QueuedMessage[],
+    deliver: Deliver,
+    warn: (source: string, text: string) => void,
+  ): void {
+    for (const { source, data, to } of messages) {
+      if (source === INPUT_SOURCE) {
+        deliver(to!, source, data);
+        continue;
+      }
+      const edges = this.#bySource.get(source);
+      if (edges === undefined) {
+        warn(source, `Message from "${source}" dropped: it has no outgoing edges`);
+        continue;
+      }
+      if (to !== undefined && !edges.some((edge) => edge.leadsTo(to))) {
+        warn(
+          source,
+          `Message from "${source}" to "${to}" dropped: no edge leads from "${source}" to "${to}"`,
+        );
+        continue;
+      }
+      const send = (target: string, payload: unknown) => deliver(target, source, payload);
+      for (const edge of edges) {
+        if (to !== undefined && !edge.leadsTo(to)) continue;
+        try {
+          edge.route(source, data, to, send);
+        } catch (error) {
+          if (error instanceof WorkflowRoutingError) throw error;
+          throw new WorkflowRoutingError(source, `a condition of ${edge.id} threw: ${describeError(error)}`, {
+            cause: error,
+          });
+        }
+      }
+    }
+    for (const edge of this.#stateful) edge.flush?.((target, joined) => deliver(target, edge.id, joined));
+  }
+
+  /** The buffers for a checkpoint's `edgeState`: by edge id, empty ones left out. */
+  snapshot(): Record<string, unknown> {
+    const state: Record<string, unknown> = {};
+    for (const edge of this.#stateful) {
+      const snapshot = edge.snapshot!();
+      if (snapshot !== undefined) defineEntry(state, edge.id, snapshot);
+    }
+    return state;
+  }
+
+  /**
+   * Put the buffers back to a checkpoint's `edgeState`.
+   *
+   * @throws {CheckpointCorruptError} If an edge's state is not what that edge keeps.
+   */
+  restore(edgeState: Record<string, unknown>, checkpointId: string): void {
+    for (const edge of this.#stateful) {
+      try {
+        edge.restore!(Object.hasOwn(edgeState, edge.id) ? edgeState[edge.id] : undefined);
+      } catch (error) {
+        throw new CheckpointCorruptError(checkpointId, `invalid state of edge ${edge.id}`, { cause: error });
+      }
+    }
+  }
+
+  /**
+   * Remember the buffers before routing a superstep, so that a cancelled one can put them back (its
+   * messages stay queued and are routed again when the run continues).
+   *
+   * @returns How to put them back.
+   */
+  mark(): () => void {
+    const before = this.#stateful.map((edge) => edge.snapshot!());
+    return () => this.#stateful.forEach((edge, i) => edge.restore!(before[i]));
+  }
+}

@@ -1,0 +1,327 @@
+/**
+ * The storage kit: the rules every checkpoint storage adapter shares, for adapter authors. An adapter file
+ * holds only what is specific to its backend (SQL, KV keys, atomics); what every backend must agree on —
+ * how a checkpoint is encoded for storage, which list queries are valid, what a conflict error says, how
+ * stored summaries are decoded, how lineage is walked and where a head moves when it is deleted — lives
+ * here, once.
+ *
+ * @example A toy storage built on the kit
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type Checkpoint, type CheckpointSummary } from "@superstep/superstep";
+ * import { checkListQuery, decodeSummary, encodeForStorage, headMoved } from "@superstep/superstep/storage-kit";
+ * import { makeCheckpoint } from "@superstep/superstep/testing";
+ *
+ * const rows = new Map<string, ReturnType<typeof encodeForStorage>>();
+ * const heads = new Map<string, string>();
+ * function save(checkpoint: Checkpoint): void {
+ *   const head = heads.get(checkpoint.sessionId);
+ *   if (head !== undefined && head !== checkpoint.parentId) throw headMoved("toy", checkpoint, head);
+ *   rows.set(checkpoint.id, encodeForStorage(checkpoint));
+ *   heads.set(checkpoint.sessionId, checkpoint.id);
+ * }
+ * function list(query = {}): CheckpointSummary[] {
+ *   const { limit = Infinity } = checkListQuery("toy", query);
+ *   return [...rows.values()].map((row) => decodeSummary("toy", row.summary)).reverse().slice(0, limit);
+ * }
+ *
+ * const root = makeCheckpoint();
+ * save(root);
+ * assert.throws(() => save(makeCheckpoint({ sessionId: root.sessionId })), { name: "CheckpointConflictError" });
+ * assert.deepEqual(list({ limit: 1 }).map((summary) => summary.id), [root.id]);
+ * ```
+ *
+ * @module
+ */
+import { type Checkpoint, type CheckpointQuery, type CheckpointSummary, toSummary } from "./checkpoint.ts";
+import { decodeValue, encodeCheckpoint, encodeValue } from "./codec.ts";
+import { CheckpointConflictError, CheckpointCorruptError } from "./errors.ts";
+
+/** A summary as adapters store it: the summary's fields, with the metadata encoded by the core codec. */
+export interface StoredSummary extends Omit<CheckpointSummary, "metadata"> {
+  /** The metadata, encoded with `encodeValue`. */
+  metadata: string;
+}
+
+/** A checkpoint encoded for storage: the whole checkpoint's text and its summary's columns. */
+export interface EncodedCheckpoint {
+  /** The whole checkpoint, encoded with `encodeCheckpoint` (what `load` decodes). */
+  payload: string;
+  /** The summary, with its metadata encoded apart so `list` never reads a payload. */
+  summary: StoredSummary;
+}
+
+/**
+ * Encode a checkpoint for storage, before anything is written: a checkpoint that cannot be encoded is
+ * refused whole.
+ *
+ * @param checkpoint The checkpoint to save.
+ * @returns Its payload text and summary columns.
+ * @throws {CheckpointEncodeError} If a value cannot be encoded; `path` names it.
+ * @throws {TypeError} If the checkpoint is malformed.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeForStorage } from "@superstep/superstep/storage-kit";
+ * import { makeCheckpoint } from "@superstep/superstep/testing";
+ *
+ * const { summary } = encodeForStorage(makeCheckpoint({ metadata: { step: "review" } }));
+ * assert.equal(typeof summary.metadata, "string");
+ * ```
+ */
+export function encodeForStorage(checkpoint: Checkpoint): EncodedCheckpoint {
+  const payload = encodeCheckpoint(checkpoint);
+  const { metadata, ...columns } = toSummary(checkpoint);
+  return { payload, summary: { ...columns, metadata: encodeValue(metadata) } };
+}
+
+/**
+ * Check a `list` query before it reaches the backend.
+ *
+ * @param adapter The adapter's name, which starts the error message.
+ * @param query The query, or `undefined` for all checkpoints.
+ * @returns The query (a new object; `{}` for `undefined`).
+ * @throws {RangeError} If `limit` is not a positive integer.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkListQuery } from "@superstep/superstep/storage-kit";
+ *
+ * assert.deepEqual(checkListQuery("toy", { limit: 10 }), { limit: 10 });
+ * assert.throws(() => checkListQuery("toy", { limit: 0 }), RangeError);
+ * ```
+ */
+export function checkListQuery(adapter: string, query: CheckpointQuery | undefined): CheckpointQuery {
+  const { limit } = query ?? {};
+  if (limit !== undefined && (!Number.isInteger(limit) || limit <= 0)) {
+    throw new RangeError(
+      `${adapter}: cannot list checkpoints: limit must be a positive integer, got ${limit}`,
+    );
+  }
+  return { ...query };
+}
+
+/**
+ * The conflict of a save whose id exists already.
+ *
+ * @param adapter The adapter's name.
+ * @param checkpoint The checkpoint that was not saved.
+ * @returns The error to throw.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { idTaken } from "@superstep/superstep/storage-kit";
+ * import { makeCheckpoint } from "@superstep/superstep/testing";
+ *
+ * const error = idTaken("toy", makeCheckpoint({ id: "01JB" }));
+ * assert.equal(error.message, "toy: cannot save checkpoint 01JB: the id exists already");
+ * ```
+ */
+export function idTaken(adapter: string, checkpoint: Checkpoint): CheckpointConflictError {
+  return new CheckpointConflictError({
+    reason: "id-taken",
+    adapter,
+    checkpointId: checkpoint.id,
+    sessionId: checkpoint.sessionId,
+    expectedHead: checkpoint.parentId,
+  });
+}
+
+/**
+ * The conflict of a save whose parent is not its session's head (another writer extended the session).
+ *
+ * @param adapter The adapter's name.
+ * @param checkpoint The checkpoint that was not saved.
+ * @param actualHead The session's head now (`undefined` or `null`: it has none).
+ * @returns The error to throw.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { headMoved } from "@superstep/superstep/storage-kit";
+ * import { makeCheckpoint } from "@superstep/superstep/testing";
+ *
+ * const error = headMoved("toy", makeCheckpoint({ parentId: "01JA" }), "01JC");
+ * assert.equal(error.expectedHead, "01JA");
+ * assert.equal(error.actualHead, "01JC");
+ * ```
+ */
+export function headMoved(
+  adapter: string,
+  checkpoint: Checkpoint,
+  actualHead: string | null | undefined,
+): CheckpointConflictError {
+  return new CheckpointConflictError({
+    reason: "head-moved",
+    adapter,
+    checkpointId: checkpoint.id,
+    sessionId: checkpoint.sessionId,
+    expectedHead: checkpoint.parentId,
+    actualHead: actualHead ?? null,
+  });
+}
+
+/**
+ * Decode a stored summary, checking every field: what a backend hands back is not trusted.
+ *
+ * @param adapter The adapter's name, named in errors.
+ * @param stored The stored fields. `superstep` may be a `number`, a `bigint` or a decimal string (database
+ *   drivers return integers in all three forms); ids may be any value that is a string.
+ * @returns The summary, with its metadata decoded (a fresh copy each call).
+ * @throws {CheckpointCorruptError} Naming the checkpoint, if a field is missing or mistyped, or the
+ *   metadata does not decode to an object.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeSummary, encodeForStorage } from "@superstep/superstep/storage-kit";
+ * import { makeCheckpoint } from "@superstep/superstep/testing";
+ *
+ * const { summary } = encodeForStorage(makeCheckpoint({ metadata: { by: "ana" } }));
+ * assert.deepEqual(decodeSummary("toy", summary).metadata, { by: "ana" });
+ * assert.throws(() => decodeSummary("toy", { ...summary, metadata: "[1]" }), { name: "CheckpointCorruptError" });
+ * ```
+ */
+export function decodeSummary(adapter: string, stored: StoredFields): CheckpointSummary {
+  const checked = checkStoredSummary(adapter, stored);
+  return { ...checked, metadata: decodeMetadata(adapter, checked.id, checked.metadata) };
+}
+
+/** Fields read back from a backend, not trusted yet (see {@linkcode checkStoredSummary}). */
+export type StoredFields = Readonly<Partial<Record<keyof StoredSummary, unknown>>>;
+
+/**
+ * Check a stored summary's fields without decoding its metadata (for walks and deletes that need only the
+ * ids).
+ *
+ * @param adapter The adapter's name, named in errors.
+ * @param stored The stored fields (`superstep` as a `number`, `bigint` or decimal string).
+ * @returns The summary as stored, `superstep` a number.
+ * @throws {CheckpointCorruptError} Naming the checkpoint, if a field is missing or mistyped.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkStoredSummary } from "@superstep/superstep/storage-kit";
+ *
+ * const stored = { id: "01JA", parentId: null, sessionId: "s", workflowName: "w", superstep: 3n,
+ *   createdAt: "2026-12-01T00:00:00.000Z", metadata: "[{}]" };
+ * assert.equal(checkStoredSummary("toy", stored).superstep, 3);
+ * ```
+ */
+export function checkStoredSummary(adapter: string, stored: StoredFields): StoredSummary {
+  const id = typeof stored.id === "string" ? stored.id : undefined;
+  const superstep = typeof stored.superstep === "string" && /^\d+$/.test(stored.superstep)
+    ? Number(stored.superstep)
+    : typeof stored.superstep === "bigint"
+    ? Number(stored.superstep)
+    : stored.superstep;
+  const valid = id !== undefined && (stored.parentId === null || typeof stored.parentId === "string") &&
+    typeof stored.sessionId === "string" && typeof stored.workflowName === "string" &&
+    typeof superstep === "number" && Number.isSafeInteger(superstep) && superstep >= 0 &&
+    typeof stored.createdAt === "string" && typeof stored.metadata === "string";
+  if (!valid) throw new CheckpointCorruptError(id, `${adapter}: its stored summary is not valid`);
+  return {
+    id,
+    parentId: stored.parentId as string | null,
+    sessionId: stored.sessionId as string,
+    workflowName: stored.workflowName as string,
+    superstep: superstep as number,
+    createdAt: stored.createdAt as string,
+    metadata: stored.metadata as string,
+  };
+}
+
+/**
+ * Decode a checkpoint's stored metadata.
+ *
+ * @param adapter The adapter's name, named in errors.
+ * @param id The checkpoint's id, named in errors.
+ * @param text What was stored (the text `encodeForStorage` made).
+ * @returns The metadata, a fresh copy.
+ * @throws {CheckpointCorruptError} If it is not text that decodes to an object.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeMetadata } from "@superstep/superstep/storage-kit";
+ * import { encodeValue } from "@superstep/superstep";
+ *
+ * assert.deepEqual(decodeMetadata("toy", "01JA", encodeValue({ a: 1 })), { a: 1 });
+ * ```
+ */
+export function decodeMetadata(adapter: string, id: string, text: unknown): Record<string, unknown> {
+  let metadata: unknown;
+  try {
+    metadata = typeof text === "string" ? decodeValue(text) : undefined;
+  } catch (error) {
+    throw new CheckpointCorruptError(id, `${adapter}: its stored metadata does not decode`, { cause: error });
+  }
+  if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
+    throw new CheckpointCorruptError(id, `${adapter}: its stored metadata is not an object`);
+  }
+  return metadata as Record<string, unknown>;
+}
+
+/**
+ * Walk parent pointers from `id` back to the root: `read` each, then its parent, until a root, a parent
+ * that does not exist (deleted), or a checkpoint seen before (a new session's first checkpoint may name any
+ * parent, so pointers can form a cycle; the walk never visits one twice).
+ *
+ * @typeParam T What `read` returns for one checkpoint.
+ * @param id Where to start.
+ * @param read One checkpoint by id, or `undefined` if there is none.
+ * @param parentOf The parent id of what `read` returned.
+ * @returns What `read` returned, `id` first; empty if `id` does not exist.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { walkLineage } from "@superstep/superstep/storage-kit";
+ *
+ * const parents = new Map<string, string | null>([["c", "b"], ["b", "a"], ["a", null]]);
+ * const path = await walkLineage("c", (id) => parents.has(id) ? id : undefined, (id) => parents.get(id)!);
+ * assert.deepEqual(path, ["c", "b", "a"]);
+ * ```
+ */
+export async function walkLineage<T>(
+  id: string,
+  read: (id: string) => T | undefined | Promise<T | undefined>,
+  parentOf: (item: T) => string | null,
+): Promise<T[]> {
+  const out: T[] = [];
+  const seen = new Set<string>();
+  let current: string | null = id;
+  while (current !== null && !seen.has(current)) {
+    seen.add(current);
+    const item = await read(current);
+    if (item === undefined) break;
+    out.push(item);
+    current = parentOf(item);
+  }
+  return out;
+}
+
+/**
+ * Where a session's head goes when its head is deleted: to the deleted checkpoint's parent if that parent
+ * exists and is in the same session, else to the session's newest remaining checkpoint (by id), else
+ * nowhere (the session has no head left).
+ *
+ * @param deleted The summary of the head being deleted.
+ * @param parentSessionId The session of its parent, or `undefined` if it has none or it does not exist.
+ * @param newestRemaining The newest other checkpoint of the session, or `undefined` if it has none.
+ * @returns The new head, or `undefined` for none.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { headAfterDelete } from "@superstep/superstep/storage-kit";
+ *
+ * const deleted = { id: "c", parentId: "b", sessionId: "s" };
+ * assert.equal(headAfterDelete(deleted, "s", "d"), "b");
+ * assert.equal(headAfterDelete(deleted, "fork-source", "d"), "d");
+ * assert.equal(headAfterDelete(deleted, undefined, undefined), undefined);
+ * ```
+ */
+export function headAfterDelete(
+  deleted: Pick<CheckpointSummary, "id" | "parentId" | "sessionId">,
+  parentSessionId: string | undefined,
+  newestRemaining: string | undefined,
+): string | undefined {
+  if (deleted.parentId !== null && parentSessionId === deleted.sessionId) return deleted.parentId;
+  return newestRemaining;
+}
