@@ -417,30 +417,46 @@ export class CheckpointEncodeError extends SuperstepError {
 
 /**
  * A stored checkpoint cannot be decoded: bad text, an unknown format version,
- * or a missing part.
+ * or a missing part. When the adapter could still read the checkpoint's
+ * summary, `sessionId` and `workflowName` say whose it is (so a server can
+ * authorize a caller before telling it about the damage).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { CheckpointCorruptError } from "@superstep/superstep";
- * const error = new CheckpointCorruptError("01JABC", "not valid encoded text");
+ * const error = new CheckpointCorruptError("01JABC", "not valid encoded text", { sessionId: "s1" });
  * assert.equal(error.checkpointId, "01JABC");
+ * assert.equal(error.sessionId, "s1");
  * ```
  */
 export class CheckpointCorruptError extends SuperstepError {
   /** The damaged checkpoint's id, when known. */
   readonly checkpointId: string | undefined;
+  /** The damaged checkpoint's session, when its summary could still be read. */
+  readonly sessionId: string | undefined;
+  /** The damaged checkpoint's workflow, when its summary could still be read. */
+  readonly workflowName: string | undefined;
+  /** What is wrong (the message without the checkpoint's id). */
+  readonly detail: string;
   /**
    * Create the error.
    *
    * @param checkpointId The damaged checkpoint's id, when known.
    * @param detail What is wrong.
-   * @param options Standard error options (`cause`).
+   * @param options Standard error options (`cause`), and what is still known of the checkpoint.
    */
-  constructor(checkpointId: string | undefined, detail: string, options?: ErrorOptions) {
-    super(`Checkpoint ${checkpointId ?? "(unknown id)"} is corrupt: ${detail}`, options);
+  constructor(
+    checkpointId: string | undefined,
+    detail: string,
+    options: ErrorOptions & { sessionId?: string; workflowName?: string } = {},
+  ) {
+    super(`Checkpoint ${checkpointId ?? "(unknown id)"} is corrupt: ${detail}`, { cause: options.cause });
     this.name = "CheckpointCorruptError";
     this.checkpointId = checkpointId;
+    this.detail = detail;
+    this.sessionId = options.sessionId;
+    this.workflowName = options.workflowName;
   }
 }
 

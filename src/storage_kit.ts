@@ -34,7 +34,8 @@
  * @module
  */
 import { type Checkpoint, type CheckpointQuery, type CheckpointSummary, toSummary } from "./checkpoint.ts";
-import { decodeValue, encodeCheckpoint, encodeValue } from "./codec.ts";
+import { decodeCheckpoint, decodeValue, encodeCheckpoint, encodeValue } from "./codec.ts";
+import { describeType } from "./_describe.ts";
 import { CheckpointConflictError, CheckpointCorruptError } from "./errors.ts";
 
 /** A summary as adapters store it: the summary's fields, with the metadata encoded by the core codec. */
@@ -257,6 +258,46 @@ export function decodeMetadata(adapter: string, id: string, text: unknown): Reco
     throw new CheckpointCorruptError(id, `${adapter}: its stored metadata is not an object`);
   }
   return metadata as Record<string, unknown>;
+}
+
+/**
+ * Decode a stored payload, the checkpoint `summary` describes. When it is damaged, the
+ * `CheckpointCorruptError` carries the summary's session and workflow, so that a server can authorize the
+ * caller on that session before it tells anyone about the damage.
+ *
+ * @param adapter The adapter's name, named in errors.
+ * @param summary What the adapter still read of the checkpoint: its id, session and workflow.
+ * @param payload What was stored (the `payload` text of `encodeForStorage`).
+ * @returns The checkpoint, a fresh copy.
+ * @throws {CheckpointCorruptError} If the payload is not text, does not decode, or is another checkpoint.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeStoredCheckpoint } from "@superstep/superstep/storage-kit";
+ *
+ * const summary = { id: "01JA", sessionId: "s1", workflowName: "orders" };
+ * assert.throws(() => decodeStoredCheckpoint("toy", summary, "{not json"), {
+ *   name: "CheckpointCorruptError",
+ *   sessionId: "s1",
+ * });
+ * ```
+ */
+export function decodeStoredCheckpoint(
+  adapter: string,
+  summary: Pick<CheckpointSummary, "id" | "sessionId" | "workflowName">,
+  payload: unknown,
+): Checkpoint {
+  const facts = { sessionId: summary.sessionId, workflowName: summary.workflowName };
+  if (typeof payload !== "string") {
+    const detail = `${adapter}: the stored payload is not text (got ${describeType(payload)})`;
+    throw new CheckpointCorruptError(summary.id, detail, facts);
+  }
+  try {
+    return decodeCheckpoint(payload, summary.id);
+  } catch (error) {
+    if (!(error instanceof CheckpointCorruptError)) throw error;
+    throw new CheckpointCorruptError(summary.id, error.detail, { cause: error.cause, ...facts });
+  }
 }
 
 /**

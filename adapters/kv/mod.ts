@@ -29,7 +29,6 @@ import type {
   CheckpointStorage,
   CheckpointSummary,
 } from "../../src/checkpoint.ts";
-import { decodeCheckpoint } from "../../src/codec.ts";
 import { CheckpointConflictError, CheckpointCorruptError } from "../../src/errors.ts";
 import * as kit from "../../src/storage_kit.ts";
 import { describeType } from "../../src/_describe.ts";
@@ -252,11 +251,13 @@ export class KvCheckpointStorage implements CheckpointStorage {
         // Deleted (or deleted and saved again) while we read its chunks: not damage.
         if (again.versionstamp === null) return undefined;
         if (again.versionstamp !== entry.versionstamp && attempt < 2) continue;
-        throw new CheckpointCorruptError(id, `kv: ${payload}`);
+        throw new CheckpointCorruptError(id, `kv: ${payload}`, stored);
       }
       const text = decodeText(payload);
-      if (text === undefined) throw new CheckpointCorruptError(id, "kv: its payload is not valid UTF-8");
-      return decodeCheckpoint(text, id);
+      if (text === undefined) {
+        throw new CheckpointCorruptError(id, "kv: its payload is not valid UTF-8", stored);
+      }
+      return kit.decodeStoredCheckpoint(ADAPTER, stored, text);
     }
   }
 

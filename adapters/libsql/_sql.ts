@@ -62,9 +62,12 @@ export function conflictStatement(checkpoint: { id: string; sessionId: string })
   };
 }
 
-/** One checkpoint's payload. */
+/** One checkpoint's payload, with its session and workflow (named if the payload is damaged). */
 export function loadStatement(id: string): LibsqlStatement {
-  return { sql: "SELECT payload FROM superstep_checkpoints WHERE id = ?1", args: [id] };
+  return {
+    sql: "SELECT payload, session_id, workflow_name FROM superstep_checkpoints WHERE id = ?1",
+    args: [id],
+  };
 }
 
 /** A session's head. */

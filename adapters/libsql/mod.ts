@@ -25,10 +25,7 @@ import type {
   CheckpointStorage,
   CheckpointSummary,
 } from "../../src/checkpoint.ts";
-import { decodeCheckpoint } from "../../src/codec.ts";
-import { CheckpointCorruptError } from "../../src/errors.ts";
 import * as kit from "../../src/storage_kit.ts";
-import { describeType } from "../../src/_describe.ts";
 import type { LibsqlCheckpointStorageOptions, LibsqlResultSet, LibsqlValue } from "./client.ts";
 import { ADAPTER, Connection } from "./_connection.ts";
 import {
@@ -183,11 +180,9 @@ export class LibsqlCheckpointStorage implements CheckpointStorage {
   async load(id: string): Promise<Checkpoint | undefined> {
     const { rows } = await this.#connection.execute(`load checkpoint ${id}`, loadStatement(id));
     if (rows.length === 0) return undefined;
-    const payload = rows[0].payload;
-    if (typeof payload !== "string") {
-      throw new CheckpointCorruptError(id, `the stored payload is not text (got ${describeType(payload)})`);
-    }
-    return decodeCheckpoint(payload, id);
+    const [row] = rows;
+    const summary = { id, sessionId: String(row.session_id), workflowName: String(row.workflow_name) };
+    return kit.decodeStoredCheckpoint(ADAPTER, summary, row.payload);
   }
 
   /**
