@@ -38,6 +38,20 @@ function encodeRandom(): string {
   return out;
 }
 
+/** The milliseconds of a ULID's time part. */
+function timeOf(id: string): number {
+  let ms = 0;
+  for (let i = 0; i < TIME_LENGTH; i++) ms = ms * 32 + ALPHABET.indexOf(id[i]);
+  return ms;
+}
+
+/** The millisecond after a ULID's time. */
+function nextTime(id: string): number {
+  const ms = timeOf(id) + 1;
+  if (ms > MAX_TIME) throw new RangeError(`Cannot make an id greater than ${id}: the id space is exhausted`);
+  return ms;
+}
+
 /** The ULID one greater than `id` (carrying from the random part into the time part). */
 function increment(id: string): string {
   // The common case: the last digit grows without a carry.
@@ -74,9 +88,15 @@ export function idGenerator(): (after?: string) => string {
       timeText = encodeTime(now);
     }
     let id = timeText + encodeRandom();
-    let floor = last;
-    if (after !== undefined && after > floor && ULID.test(after)) floor = after;
-    if (id <= floor) id = increment(floor);
+    if (after !== undefined && after > last && ULID.test(after)) {
+      // `after` comes from another writer whose clock may be ahead: borrow its time, never its random part.
+      // Other writers lagging behind the same parent must not all derive one id from it (`after` + 1).
+      if (id <= after) id = encodeTime(timeOf(after)) + id.slice(TIME_LENGTH);
+      if (id <= after) id = encodeTime(nextTime(after)) + id.slice(TIME_LENGTH);
+    } else if (id <= last) {
+      // Our own previous id (same millisecond, or our clock stepped back): no other writer has it.
+      id = increment(last);
+    }
     last = id;
     return id;
   };
@@ -90,7 +110,8 @@ const processIds = idGenerator();
  * Ids from one process are strictly increasing, even within one millisecond (the previous id is
  * incremented) or when the clock steps back. With `after` (a parent's id), the result is also strictly
  * greater than `after`, so a child sorts after its parent even when it is written by another process whose
- * clock is behind. `after` is honoured only if it is a ULID (uppercase Crockford base32, as made here); any
+ * clock is behind: it takes `after`'s time (or the next millisecond) with fresh random bits, so several such
+ * processes writing children of one parent still get distinct ids. `after` is honoured only if it is a ULID (uppercase Crockford base32, as made here); any
  * other string is ignored, since ids written by other tools must not make a run fail.
  *
  * @param after An id the result must sort after.

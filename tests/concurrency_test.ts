@@ -82,6 +82,53 @@ async function round(kind: StorageKind, tally: Tally): Promise<void> {
   }
 }
 
+/** One round: pause a run, let three processes whose clocks lag 60 s fork its head at once, check their ids. */
+async function skewedForks(kind: StorageKind): Promise<void> {
+  const path = join(dir, `skew-${++files}.${kind === "libsql" ? "sqlite" : "kv"}`);
+  const location = kind === "libsql" ? pathToFileURL(path).href : path;
+  const storage = await openStorage(kind, location);
+  try {
+    const paused = await approvals(storage).run(["x"]);
+    const flags = ["--wait", "--fork", `--skew-ms=${-60_000}`];
+    const children = Array.from(
+      { length: 3 },
+      (_, i) => spawnFixture("hitl_child.ts", [kind, location, paused.checkpointId!, `fork-${i}`, ...flags]),
+    );
+    await Promise.all(children.map((child) => child.waitForLine((line) => line === "ready")));
+    for (const child of children) child.sendLine("go");
+    const reports = await Promise.all(
+      children.map(async (child) => lastJson<ChildReport>(await child.exited)),
+    );
+    assert.ok(reports.every((report) => report.ok), `every fork succeeds: ${JSON.stringify(reports)}`);
+    const forks = reports as Extract<ChildReport, { ok: true }>[];
+    assert.strictEqual(new Set(forks.map((report) => report.sessionId)).size, 3, "three new sessions");
+    for (const report of forks) {
+      assert.notStrictEqual(report.sessionId, paused.sessionId);
+      const chain = await lineage(storage, report.checkpointId!);
+      const ids = chain.map((summary) => summary.id);
+      assert.strictEqual(chain.at(-1)!.id, (await lineage(storage, paused.checkpointId!)).at(-1)!.id);
+      // Every checkpoint sorts after its parent, though its writer's clock is a minute behind.
+      for (let i = 1; i < ids.length; i++) assert.ok(ids[i - 1] > ids[i], `${ids[i - 1]} > ${ids[i]}`);
+    }
+  } finally {
+    await storage.close();
+  }
+}
+
+describe("concurrency: processes whose clocks lag fork one checkpoint at once", () => {
+  for (const kind of ["libsql", "kv"] as const) {
+    const rounds = scale(1, 10);
+    test(`${kind} file: three forks 60 s behind all succeed, with distinct ids after the parent (${rounds} rounds)`, async () => {
+      const budget = new Budget(rounds);
+      while (budget.next()) await skewedForks(kind);
+      figure(
+        "concurrency",
+        `${kind} file: ${budget.done} rounds of 3 forks by processes 60 s behind: all succeeded`,
+      );
+    });
+  }
+});
+
 describe("concurrency: eight processes resume the same session head at once", () => {
   for (const kind of ["libsql", "kv"] as const) {
     const rounds = scale(1, 20);
