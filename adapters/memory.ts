@@ -15,7 +15,6 @@
  * @module
  */
 import type { Checkpoint, CheckpointQuery, CheckpointStorage, CheckpointSummary } from "../src/checkpoint.ts";
-import { decodeCheckpoint } from "../src/codec.ts";
 import * as kit from "../src/storage_kit.ts";
 
 const ADAPTER = "memory";
@@ -68,20 +67,22 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
    * ```
    */
   save(checkpoint: Checkpoint): Promise<void> {
-    try {
-      this.#save(checkpoint);
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return settle(() => this.#save(checkpoint));
   }
 
   #save(checkpoint: Checkpoint): void {
+    const encoded = kit.encodeForStorage(ADAPTER, checkpoint);
     const { id, sessionId, parentId } = checkpoint;
     if (this.#records.has(id)) throw kit.idTaken(ADAPTER, checkpoint);
     const head = this.#heads.get(sessionId);
     if (head !== undefined && parentId !== head) throw kit.headMoved(ADAPTER, checkpoint, head);
-    this.#records.set(id, kit.encodeForStorage(checkpoint));
+    if (head === undefined && parentId !== null) {
+      const parent = this.#records.get(parentId);
+      if (parent === undefined || parent.summary.sessionId === sessionId) {
+        throw kit.parentMissing(ADAPTER, checkpoint);
+      }
+    }
+    this.#records.set(id, encoded);
     insertSorted(this.#order, id);
     const ids = this.#sessions.get(sessionId);
     if (ids) insertSorted(ids, id);
@@ -102,12 +103,10 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
    * ```
    */
   load(id: string): Promise<Checkpoint | undefined> {
-    try {
-      const record = this.#records.get(id);
-      return Promise.resolve(record && decodeCheckpoint(record.payload, id));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return settle(() => {
+      const record = this.#records.get(kit.checkId(ADAPTER, "load a checkpoint", "checkpoint id", id));
+      return record && kit.decodeStoredCheckpoint(ADAPTER, record.summary, record.payload);
+    });
   }
 
   /**
@@ -133,11 +132,7 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
    * ```
    */
   list(query: CheckpointQuery = {}): Promise<CheckpointSummary[]> {
-    try {
-      return Promise.resolve(this.#list(query));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return settle(() => this.#list(query));
   }
 
   #list(query: CheckpointQuery): CheckpointSummary[] {
@@ -168,7 +163,7 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
    * ```
    */
   head(sessionId: string): Promise<string | undefined> {
-    return Promise.resolve(this.#heads.get(sessionId));
+    return settle(() => this.#heads.get(kit.checkId(ADAPTER, "read the head", "session id", sessionId)));
   }
 
   /**
@@ -186,8 +181,12 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
    * ```
    */
   delete(id: string): Promise<boolean> {
+    return settle(() => this.#delete(kit.checkId(ADAPTER, "delete a checkpoint", "checkpoint id", id)));
+  }
+
+  #delete(id: string): boolean {
     const record = this.#records.get(id);
-    if (!record) return Promise.resolve(false);
+    if (!record) return false;
     const deleted = record.summary;
     const { sessionId } = deleted;
     this.#records.delete(id);
@@ -204,7 +203,7 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
         kit.headAfterDelete(deleted, parent?.summary.sessionId, ids[ids.length - 1])!,
       );
     }
-    return Promise.resolve(true);
+    return true;
   }
 
   /**
@@ -220,13 +219,15 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
    * ```
    */
   deleteSession(sessionId: string): Promise<number> {
-    const ids = this.#sessions.get(sessionId);
-    if (!ids) return Promise.resolve(0);
-    for (const id of ids) this.#records.delete(id);
-    this.#order = this.#order.filter((id) => this.#records.has(id));
-    this.#sessions.delete(sessionId);
-    this.#heads.delete(sessionId);
-    return Promise.resolve(ids.length);
+    return settle(() => {
+      const ids = this.#sessions.get(kit.checkId(ADAPTER, "delete a session", "session id", sessionId));
+      if (!ids) return 0;
+      for (const id of ids) this.#records.delete(id);
+      this.#order = this.#order.filter((id) => this.#records.has(id));
+      this.#sessions.delete(sessionId);
+      this.#heads.delete(sessionId);
+      return ids.length;
+    });
   }
 
   /**
@@ -243,12 +244,22 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
    * ```
    */
   async lineage(id: string): Promise<CheckpointSummary[]> {
+    kit.checkId(ADAPTER, "read the lineage", "checkpoint id", id);
     const path = await kit.walkLineage(
       id,
       (current) => this.#records.get(current)?.summary,
       (s) => s.parentId,
     );
     return path.map((summary) => kit.decodeSummary(ADAPTER, summary));
+  }
+}
+
+/** `run()`'s value as a promise, or its error as a rejection: the contract's methods never throw synchronously. */
+function settle<T>(run: () => T): Promise<T> {
+  try {
+    return Promise.resolve(run());
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
 

@@ -87,9 +87,16 @@ export interface CheckpointQuery {
  * Rules every adapter keeps:
  * - `save` is atomic and compare-and-sets the session head: it fails with
  *   `CheckpointConflictError` (writing nothing) unless `checkpoint.parentId` is
- *   the session's current head, or the session is new (then any parent, or
- *   `null`, is accepted). A duplicate id is a conflict too.
+ *   the session's current head, or the session has no head and the parent is
+ *   `null` (a new lineage) or a checkpoint of another session (a fork). So a
+ *   run still writing to a session deleted meanwhile is refused
+ *   (`parent-missing`) instead of bringing it back. A duplicate id is a
+ *   conflict too.
+ * - Ids (checkpoint, session, workflow, request, executor) are well-formed
+ *   Unicode: every method refuses one holding a lone surrogate with a
+ *   `TypeError` (stored as UTF-8 it would become U+FFFD and meet another id).
  * - Values are encoded with the core codec (`encodeCheckpoint`), never aliased.
+ *   The storage kit (`@superstep/superstep/storage-kit`) holds these rules.
  * - `list` returns newest first (by id, which is time-ordered).
  * - `delete` of a session's head moves the head: to the deleted checkpoint's
  *   parent if that parent is in the same session and still exists, else to the

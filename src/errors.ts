@@ -269,6 +269,8 @@ export class CheckpointMismatchError extends SuperstepError {
  * - `"head-moved"`: a save's parent is not its session's head (another writer extended the session first);
  * - `"id-taken"`: a save's id exists already;
  * - `"concurrent-write"`: a concurrent write to the session failed the save's atomic checks;
+ * - `"parent-missing"`: a save names a parent, but its session has no head and the parent is no checkpoint
+ *   of another session (a fork's) — the session was deleted while a run still wrote to it, or the parent;
  * - `"not-head"`: a resume named a checkpoint that is not its session's head, without `fork: true`;
  * - `"session-exists"`: a fork named a target session that exists already.
  */
@@ -276,6 +278,7 @@ export type CheckpointConflictReason =
   | "head-moved"
   | "id-taken"
   | "concurrent-write"
+  | "parent-missing"
   | "not-head"
   | "session-exists";
 
@@ -381,6 +384,9 @@ function conflictMessage(d: CheckpointConflictDetails): string {
       return `${prefix}: the id exists already`;
     case "concurrent-write":
       return `${prefix}: a concurrent write to session ${session} failed the commit's checks`;
+    case "parent-missing":
+      return `${prefix}: session ${session} has no head and its parent ${d.expectedHead} is not a checkpoint ` +
+        `of another session (the session was deleted while the run wrote to it, or the parent was)`;
     case "head-moved":
       return `${prefix}: session head moved (session ${session} head is ${head}, parent is ${d.expectedHead})`;
   }

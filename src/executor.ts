@@ -4,6 +4,7 @@
  * @module
  */
 import type { PendingRequest } from "./events.ts";
+import { isWellFormed } from "./_ids.ts";
 
 /**
  * The part of the Standard Schema interface (standardschema.dev, v1) that
@@ -244,11 +245,14 @@ class FunctionExecutor<TIn, TOut> extends Executor<TIn, TOut> {
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 function assertExecutorId(id: unknown): asserts id is string {
-  if (typeof id !== "string" || id.length === 0 || id.length > 256 || CONTROL_CHARACTERS.test(id)) {
+  if (
+    typeof id !== "string" || id.length === 0 || id.length > 256 || CONTROL_CHARACTERS.test(id) ||
+    !isWellFormed(id)
+  ) {
     throw new TypeError(
       `Invalid executor id: ${
         JSON.stringify(id)
-      } (a non-empty string of at most 256 characters without control characters)`,
+      } (a non-empty string of at most 256 characters, well-formed Unicode without control characters)`,
     );
   }
 }

@@ -17,7 +17,7 @@
  * function save(checkpoint: Checkpoint): void {
  *   const head = heads.get(checkpoint.sessionId);
  *   if (head !== undefined && head !== checkpoint.parentId) throw headMoved("toy", checkpoint, head);
- *   rows.set(checkpoint.id, encodeForStorage(checkpoint));
+ *   rows.set(checkpoint.id, encodeForStorage("toy", checkpoint));
  *   heads.set(checkpoint.sessionId, checkpoint.id);
  * }
  * function list(query = {}): CheckpointSummary[] {
@@ -36,6 +36,7 @@
 import { type Checkpoint, type CheckpointQuery, type CheckpointSummary, toSummary } from "./checkpoint.ts";
 import { decodeCheckpoint, decodeValue, encodeCheckpoint, encodeValue } from "./codec.ts";
 import { describeType } from "./_describe.ts";
+import { idProblem } from "./_ids.ts";
 import { CheckpointConflictError, CheckpointCorruptError } from "./errors.ts";
 
 /** A summary as adapters store it: the summary's fields, with the metadata encoded by the core codec. */
@@ -53,27 +54,92 @@ export interface EncodedCheckpoint {
 }
 
 /**
- * Encode a checkpoint for storage, before anything is written: a checkpoint that cannot be encoded is
- * refused whole.
+ * Check an id an adapter is given (a session, checkpoint, workflow, request or executor id): a string of
+ * well-formed Unicode. Backends store ids as UTF-8, where a lone surrogate would become U+FFFD,
+ * so two distinct ids (`"proj\ud800"`, `"proj\ufffd"`) could map to one stored key; every adapter refuses
+ * the ill-formed one the same way.
  *
+ * @param adapter The adapter's name, which starts the message.
+ * @param operation What the call was about to do, as a verb phrase (`"read the head"`).
+ * @param what Which id (`"session id"`).
+ * @param value The id.
+ * @returns The id.
+ * @throws {TypeError} If it is not a string, or holds a lone surrogate.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkId } from "@superstep/superstep/storage-kit";
+ *
+ * assert.equal(checkId("toy", "read the head", "session id", "proj\ufffd"), "proj\ufffd");
+ * assert.throws(() => checkId("toy", "read the head", "session id", "proj\ud800"), TypeError);
+ * ```
+ */
+export function checkId(adapter: string, operation: string, what: string, value: unknown): string {
+  // An empty id is a valid lookup that finds nothing; `encodeForStorage` refuses to store one.
+  return refuseBadId(adapter, operation, what, value, idProblem(value, true));
+}
+
+function refuseBadId(
+  adapter: string,
+  operation: string,
+  what: string,
+  value: unknown,
+  problem?: string,
+): string {
+  if (problem !== undefined) {
+    throw new TypeError(
+      `${adapter}: cannot ${operation}: invalid ${what} ${JSON.stringify(value)}: ${problem}`,
+    );
+  }
+  return value as string;
+}
+
+/**
+ * Encode a checkpoint for storage, before anything is written: a checkpoint that cannot be stored exactly
+ * is refused whole (a value the codec cannot encode, or an id that is not well-formed Unicode: see
+ * {@linkcode checkId}).
+ *
+ * @param adapter The adapter's name, which starts the message of an invalid id.
  * @param checkpoint The checkpoint to save.
  * @returns Its payload text and summary columns.
  * @throws {CheckpointEncodeError} If a value cannot be encoded; `path` names it.
- * @throws {TypeError} If the checkpoint is malformed.
+ * @throws {TypeError} If the checkpoint is malformed, or one of its ids (its own, its parent's, its
+ *   session's, its workflow's, its queued messages' executors, its pending requests') is invalid.
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { encodeForStorage } from "@superstep/superstep/storage-kit";
  * import { makeCheckpoint } from "@superstep/superstep/testing";
  *
- * const { summary } = encodeForStorage(makeCheckpoint({ metadata: { step: "review" } }));
+ * const { summary } = encodeForStorage("toy", makeCheckpoint({ metadata: { step: "review" } }));
  * assert.equal(typeof summary.metadata, "string");
+ * assert.throws(() => encodeForStorage("toy", makeCheckpoint({ sessionId: "\udfff" })), TypeError);
  * ```
  */
-export function encodeForStorage(checkpoint: Checkpoint): EncodedCheckpoint {
+export function encodeForStorage(adapter: string, checkpoint: Checkpoint): EncodedCheckpoint {
   const payload = encodeCheckpoint(checkpoint);
+  checkIds(adapter, checkpoint);
   const { metadata, ...columns } = toSummary(checkpoint);
   return { payload, summary: { ...columns, metadata: encodeValue(metadata) } };
+}
+
+/** Every id a checkpoint holds, checked (after `encodeCheckpoint` checked its shape). */
+function checkIds(adapter: string, checkpoint: Checkpoint): void {
+  const operation = `save checkpoint ${JSON.stringify(checkpoint.id)}`;
+  const check = (what: string, value: unknown) =>
+    refuseBadId(adapter, operation, what, value, idProblem(value));
+  check("checkpoint id", checkpoint.id);
+  if (checkpoint.parentId !== null) check("parent id", checkpoint.parentId);
+  check("session id", checkpoint.sessionId);
+  check("workflow name", checkpoint.workflowName);
+  for (const message of checkpoint.messages) {
+    check("message source", message.source);
+    if (message.to !== undefined) check("message target", message.to);
+  }
+  for (const request of checkpoint.pendingRequests) {
+    check("request id", request.requestId);
+    check("requesting executor id", request.executorId);
+  }
 }
 
 /**
@@ -83,6 +149,7 @@ export function encodeForStorage(checkpoint: Checkpoint): EncodedCheckpoint {
  * @param query The query, or `undefined` for all checkpoints.
  * @returns The query (a new object; `{}` for `undefined`).
  * @throws {RangeError} If `limit` is not a positive integer.
+ * @throws {TypeError} If `sessionId`, `workflowName` or `before` is not a valid id (see {@linkcode checkId}).
  * @example
  * ```ts
  * import assert from "node:assert/strict";
@@ -93,12 +160,15 @@ export function encodeForStorage(checkpoint: Checkpoint): EncodedCheckpoint {
  * ```
  */
 export function checkListQuery(adapter: string, query: CheckpointQuery | undefined): CheckpointQuery {
-  const { limit } = query ?? {};
+  const { limit, sessionId, workflowName, before } = query ?? {};
   if (limit !== undefined && (!Number.isInteger(limit) || limit <= 0)) {
     throw new RangeError(
       `${adapter}: cannot list checkpoints: limit must be a positive integer, got ${limit}`,
     );
   }
+  if (sessionId !== undefined) checkId(adapter, "list checkpoints", "session id", sessionId);
+  if (workflowName !== undefined) checkId(adapter, "list checkpoints", "workflow name", workflowName);
+  if (before !== undefined) checkId(adapter, "list checkpoints", "before cursor", before);
   return { ...query };
 }
 
@@ -162,6 +232,36 @@ export function headMoved(
 }
 
 /**
+ * The conflict of a save into a session that has no head, whose parent is not a checkpoint of another
+ * session: not a new lineage (`parentId` null) and not a fork, so the session was deleted while a run still
+ * wrote to it (or the parent was). Refusing it keeps a deleted session deleted.
+ *
+ * @param adapter The adapter's name.
+ * @param checkpoint The checkpoint that was not saved.
+ * @returns The error to throw.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parentMissing } from "@superstep/superstep/storage-kit";
+ * import { makeCheckpoint } from "@superstep/superstep/testing";
+ *
+ * const error = parentMissing("toy", makeCheckpoint({ parentId: "01JA" }));
+ * assert.equal(error.reason, "parent-missing");
+ * assert.equal(error.actualHead, null);
+ * ```
+ */
+export function parentMissing(adapter: string, checkpoint: Checkpoint): CheckpointConflictError {
+  return new CheckpointConflictError({
+    reason: "parent-missing",
+    adapter,
+    checkpointId: checkpoint.id,
+    sessionId: checkpoint.sessionId,
+    expectedHead: checkpoint.parentId,
+    actualHead: null,
+  });
+}
+
+/**
  * Decode a stored summary, checking every field: what a backend hands back is not trusted.
  *
  * @param adapter The adapter's name, named in errors.
@@ -176,7 +276,7 @@ export function headMoved(
  * import { decodeSummary, encodeForStorage } from "@superstep/superstep/storage-kit";
  * import { makeCheckpoint } from "@superstep/superstep/testing";
  *
- * const { summary } = encodeForStorage(makeCheckpoint({ metadata: { by: "ana" } }));
+ * const { summary } = encodeForStorage("toy", makeCheckpoint({ metadata: { by: "ana" } }));
  * assert.deepEqual(decodeSummary("toy", summary).metadata, { by: "ana" });
  * assert.throws(() => decodeSummary("toy", { ...summary, metadata: "[1]" }), { name: "CheckpointCorruptError" });
  * ```

@@ -22,6 +22,7 @@ import type { WorkflowPlugin } from "./plugin.ts";
 import { assertPlugins } from "./_plugin_host.ts";
 import { Calls } from "./_calls.ts";
 import { describeType } from "./_describe.ts";
+import { idProblem } from "./_ids.ts";
 import type { WorkflowRun } from "./workflow_run.ts";
 
 /** Options of `Workflow.run`. */
@@ -233,8 +234,9 @@ export class Workflow {
         `Cannot resume workflow "${this.name}": no checkpoint storage (withCheckpointing or options.storage)`,
       );
     }
-    if (typeof checkpointId !== "string" || checkpointId.length === 0) {
-      throw new TypeError(`Invalid checkpoint id: ${JSON.stringify(checkpointId)}`);
+    const problem = idProblem(checkpointId);
+    if (problem !== undefined) {
+      throw new TypeError(`Invalid checkpoint id: ${JSON.stringify(checkpointId)}: ${problem}`);
     }
     assertSessionId(options.sessionId);
     assertResponses(options.responses);
@@ -361,9 +363,11 @@ export function createWorkflow(compiled: CompiledWorkflow): Workflow {
 
 function assertSessionId(sessionId: unknown): void {
   if (sessionId === undefined) return;
-  if (typeof sessionId !== "string" || sessionId.length === 0 || sessionId.length > 256) {
+  if (idProblem(sessionId) !== undefined || (sessionId as string).length > 256) {
     throw new TypeError(
-      `Invalid sessionId: ${JSON.stringify(sessionId)} (a non-empty string of at most 256 characters)`,
+      `Invalid sessionId: ${
+        JSON.stringify(sessionId)
+      } (a non-empty string of at most 256 characters, well-formed Unicode)`,
     );
   }
 }
@@ -374,5 +378,12 @@ function assertResponses(responses: unknown): void {
     throw new TypeError(
       `Invalid responses: expected an object mapping request ids to answers, got ${describeType(responses)}`,
     );
+  }
+  for (const id of Object.keys(responses)) {
+    // An empty id is merely not pending (RequestNotPendingError); a lone surrogate is never an id.
+    const problem = idProblem(id, true);
+    if (problem !== undefined) {
+      throw new TypeError(`Invalid request id ${JSON.stringify(id)} in responses: ${problem}`);
+    }
   }
 }

@@ -17,6 +17,7 @@ import { createWorkflow, type Workflow } from "./workflow.ts";
 import type { WorkflowPlugin } from "./plugin.ts";
 import { assertPlugin } from "./_plugin_host.ts";
 import { describeCount } from "./_describe.ts";
+import { idProblem } from "./_ids.ts";
 
 /** An executor of any message types (what the builder wires). */
 // deno-lint-ignore no-explicit-any
@@ -117,8 +118,10 @@ export class WorkflowBuilder {
    * @throws {RangeError} If `maxSupersteps` is not a positive integer.
    */
   constructor(options: WorkflowBuilderOptions) {
-    if (typeof options?.name !== "string" || options.name.length === 0) {
-      throw new TypeError(`Invalid workflow name: ${JSON.stringify(options?.name)} (a non-empty string)`);
+    if (idProblem(options?.name) !== undefined) {
+      throw new TypeError(
+        `Invalid workflow name: ${JSON.stringify(options?.name)} (a non-empty string of well-formed Unicode)`,
+      );
     }
     const maxSupersteps = options.maxSupersteps ?? 100;
     if (!Number.isSafeInteger(maxSupersteps) || maxSupersteps < 1) {

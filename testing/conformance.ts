@@ -7,6 +7,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { CheckpointStorage } from "../src/checkpoint.ts";
 import { type CaseBody, type ConformanceCapability, makeScope } from "./_cases_helpers.ts";
+import { integrityCases } from "./_integrity_cases.ts";
 import { readCases } from "./_read_cases.ts";
 import { writeCases } from "./_write_cases.ts";
 
@@ -43,7 +44,8 @@ export interface ConformanceOptions {
  * `limit`, `before` paging and filters; `head`; the head compare-and-set (stale parent, null parent,
  * duplicate id, eight concurrent saves); forks and lineage across sessions; `delete` (and where the head
  * moves) and `deleteSession`; a 2 MiB payload; no aliasing between saved, stored and loaded values;
- * isolation between instances; keys such as `"__proto__"`.
+ * isolation between instances; keys such as `"__proto__"`; ids with lone surrogates refused by every method
+ * (so no two ids can share a stored key); a deleted session that a late save must not bring back.
  *
  * @param name The adapter's name, shown in every case's name.
  * @param makeStorage Makes a new storage for one case.
@@ -85,6 +87,7 @@ export function checkpointStorageConformance(
   describe(`checkpointStorageConformance(${JSON.stringify(name)})`, () => {
     readCases(it);
     writeCases(it);
+    integrityCases(it);
 
     if (options.sharedBackend) {
       test("two storages from makeStorage() share one backend (sharedBackend)", async () => {

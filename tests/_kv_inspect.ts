@@ -3,6 +3,7 @@
 // adapters/kv/_layout.ts.
 import assert from "node:assert/strict";
 import type { KvHandle, KvKeyPart } from "../adapters/kv/mod.ts";
+import type { CheckpointStorage } from "../mod.ts";
 
 const PREFIX = "superstep";
 const encoder = new TextEncoder();
@@ -120,4 +121,20 @@ export async function rawSet(kv: KvHandle, key: KvKeyPart[], value: Uint8Array):
 /** Delete one of the adapter's keys. */
 export async function rawDelete(kv: KvHandle, key: KvKeyPart[]): Promise<void> {
   assert.ok((await kv.atomic().delete([PREFIX, ...key]).commit()).ok);
+}
+
+/**
+ * Assert that `storage`'s session is consistent whatever was interrupted: its head is absent or names a
+ * checkpoint that loads, and every checkpoint it lists loads.
+ */
+export async function assertSessionConsistent(
+  storage: CheckpointStorage,
+  sessionId: string,
+  context: string,
+): Promise<void> {
+  const head = await storage.head(sessionId);
+  if (head !== undefined) assert.ok(await storage.load(head), `${context}: the head ${head} loads`);
+  for (const summary of await storage.list({ sessionId })) {
+    assert.ok(await storage.load(summary.id), `${context}: ${summary.id} loads`);
+  }
 }

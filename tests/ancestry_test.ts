@@ -66,8 +66,11 @@ for (const fastPath of [true, false]) {
 
     test("lineage() ends when parent pointers form a cycle", async () => {
       const { storage } = spy(fastPath);
-      await storage.save(makeCheckpoint({ id: "a", parentId: "b" }));
+      // Only possible by deleting a checkpoint and saving its id again, as a fork of its own child.
+      await storage.save(makeCheckpoint({ id: "a", parentId: null }));
       await storage.save(makeCheckpoint({ id: "b", parentId: "a" }));
+      await storage.delete("a");
+      await storage.save(makeCheckpoint({ id: "a", parentId: "b" }));
       assert.deepStrictEqual((await lineage(storage, "b")).map((s) => s.id), ["b", "a"]);
     });
   });

@@ -17,7 +17,7 @@ import {
   type WorkflowEvent,
   type WorkflowRun,
 } from "../mod.ts";
-import { DelegatingStorage } from "./_fixtures.ts";
+import { assertDeleteWhileRunning, DelegatingStorage } from "./_fixtures.ts";
 
 /** Adds every message to a running total kept in its own (checkpointed) state and in shared state. */
 class Tally extends Executor<number, number> {
@@ -440,5 +440,11 @@ describe("Executor state across fresh runs", () => {
     await workflow.resume(middle, { fork: true });
     const fresh = await workflow.run(4);
     assert.deepEqual(fresh.outputs, [{ n: 8, total: 4 }]);
+  });
+});
+
+describe("deleting a session while a run writes to it", () => {
+  test("deleteSession() mid-run wins: the run's next save is refused (parent-missing), the run fails, the session stays empty (memory)", async () => {
+    await assertDeleteWhileRunning(new MemoryCheckpointStorage());
   });
 });

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createClient } from "@libsql/client";
 import { lineage, type WorkflowResult } from "../mod.ts";
+import { makeCheckpoint } from "../testing/mod.ts";
 import { spawnFixture } from "./_child.ts";
 import { Budget, figure, random, scale, SEED } from "./_stress.ts";
 import {
@@ -24,7 +25,7 @@ import {
   payloadOf,
 } from "./fixtures/crash_workflow.ts";
 import { type OpenKv, openKv, openStorage, type StorageKind } from "./fixtures/open_storage.ts";
-import { assertNoOrphanedChunks, kvKeys } from "./_kv_inspect.ts";
+import { assertNoOrphanedChunks, assertSessionConsistent, kvKeys } from "./_kv_inspect.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "superstep-crash-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -185,4 +186,70 @@ describe("crash-resume: a child killed with SIGKILL at a random moment, resumed 
       );
     });
   }
+});
+
+/** A session of `count` checkpoints in the KV file at `where`. */
+async function kvSession(where: string, sessionId: string, count: number): Promise<void> {
+  const storage = await openStorage("kv", where);
+  try {
+    let parentId: string | null = null;
+    for (let superstep = 0; superstep < count; superstep++) {
+      const checkpoint = makeCheckpoint({ sessionId, parentId, superstep, state: { superstep } });
+      await storage.save(checkpoint);
+      parentId = checkpoint.id;
+    }
+  } finally {
+    await storage.close();
+  }
+}
+
+describe("crash: a child killed with SIGKILL in the middle of a KV deleteSession", () => {
+  const trials = scale(3, 80);
+  const SIZE = 120;
+  test(`kv file: ${trials} trials of a ${SIZE}-checkpoint deleteSession never leave a head naming a deleted checkpoint`, async () => {
+    const rng = random(SEED + 7);
+    // How long an uninterrupted delete takes here: the range of the random kill delays.
+    const calibration = location("kv");
+    await kvSession(calibration, "calibration", SIZE);
+    const measured = spawnFixture("delete_session_child.ts", [calibration, "calibration"]);
+    await measured.waitForLine((line) => line === "deleting");
+    const started = Date.now();
+    const whole = await measured.exited;
+    assert.strictEqual(whole.code, 0, whole.stderr);
+    const runMs = Date.now() - started;
+    const budget = new Budget(trials);
+    const tally = { untouched: 0, partial: 0, done: 0 };
+    while (budget.next()) {
+      const where = location("kv");
+      const sessionId = `deleted-${files}`;
+      await kvSession(where, sessionId, SIZE);
+      const child = spawnFixture("delete_session_child.ts", [where, sessionId]);
+      await child.waitForLine((line) => line === "deleting").catch(() => {});
+      await sleep(rng.int(runMs + 1));
+      child.kill();
+      const exit = await child.exited;
+      assert.ok(exit.signal === "SIGKILL" || exit.code === 0, `the child failed by itself:\n${exit.stderr}`);
+      const storage = await openStorage("kv", where);
+      try {
+        const left = (await storage.list({ sessionId })).length;
+        tally[left === SIZE ? "untouched" : left === 0 ? "done" : "partial"]++;
+        await assertSessionConsistent(storage, sessionId, `killed with ${left} of ${SIZE} left`);
+        // Deleting again finishes the job.
+        assert.strictEqual(await storage.deleteSession(sessionId), left);
+        assert.strictEqual(await storage.head(sessionId), undefined);
+        await storage.vacuum({ olderThanMs: 0 });
+      } finally {
+        await storage.close();
+      }
+      await withKv(where, assertNoOrphanedChunks);
+    }
+    figure(
+      "crash",
+      `kv file: ${budget.done} deleteSession runs of ${SIZE} checkpoints killed at random (seed ${
+        SEED + 7
+      }): ` +
+        `before any delete ${tally.untouched}, midway ${tally.partial}, after all ${tally.done}; ` +
+        `every head absent or loadable` + (budget.cut ? `; time limit reached before ${budget.count}` : ""),
+    );
+  });
 });

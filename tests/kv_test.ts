@@ -24,7 +24,9 @@ import {
   lineage,
   WorkflowBuilder,
 } from "../mod.ts";
-import { Tally } from "./_fixtures.ts";
+import { assertDeleteWhileRunning, Tally } from "./_fixtures.ts";
+import { faultyKv } from "./_fault_injection.ts";
+import { assertSessionConsistent } from "./_kv_inspect.ts";
 import { assertFinishedByAnotherProcess } from "./_child.ts";
 import { type OpenKv, openKv, OwningKvStorage } from "./fixtures/open_storage.ts";
 import { checkpointStorageConformance, makeCheckpoint } from "../testing/mod.ts";
@@ -474,6 +476,50 @@ describe("KvCheckpointStorage with a Workflow", () => {
       await assertFinishedByAnotherProcess(storage, "kv", path);
     } finally {
       await storage.close();
+    }
+  });
+});
+
+describe("deleting a session while a run writes to it (kv :memory:)", () => {
+  test("deleteSession() mid-run wins: the run's next save is refused (parent-missing), the run fails, the session stays empty", async () => {
+    const storage = new OwningKvStorage(await openKv(":memory:"));
+    try {
+      await assertDeleteWhileRunning(storage);
+    } finally {
+      await storage.close();
+    }
+  });
+});
+
+describe("KvCheckpointStorage.deleteSession() interrupted", () => {
+  test("deleteSession() failing at any of its commits, before or after it applies, never leaves a head naming a deleted checkpoint (120 checkpoints)", async () => {
+    for (const when of ["before", "after"] as const) {
+      for (let failAt = 1;; failAt++) {
+        const inner = await openKv(":memory:");
+        try {
+          const storage = new KvCheckpointStorage({ kv: inner });
+          const sessionId = `interrupted-${when}-${failAt}`;
+          let parentId: string | null = null;
+          for (let superstep = 0; superstep < 120; superstep++) {
+            const checkpoint = makeCheckpoint({ sessionId, parentId, superstep });
+            await storage.save(checkpoint);
+            parentId = checkpoint.id;
+          }
+          const { kv, control } = faultyKv(inner, failAt, when);
+          control.armed = true;
+          const interrupted = await new KvCheckpointStorage({ kv }).deleteSession(sessionId)
+            .then(() => false, () => true);
+          const context = `failing commit ${failAt} ${when} it applies`;
+          await assertSessionConsistent(storage, sessionId, context);
+          const left = (await storage.list({ sessionId })).length;
+          assert.strictEqual(await storage.deleteSession(sessionId), left, context);
+          assert.strictEqual(await storage.head(sessionId), undefined, context);
+          // Past the last commit, the delete ran through: every commit point has been tried.
+          if (!interrupted) break;
+        } finally {
+          inner.close();
+        }
+      }
     }
   });
 });

@@ -33,7 +33,7 @@ import {
   StorageSchemaError,
   WorkflowBuilder,
 } from "../mod.ts";
-import { Tally } from "./_fixtures.ts";
+import { assertDeleteWhileRunning, Tally } from "./_fixtures.ts";
 import { checkpointStorageConformance, makeCheckpoint } from "../testing/mod.ts";
 import { approvals, type ChildReport } from "./fixtures/hitl_workflow.ts";
 import { assertFinishedByAnotherProcess, runChild } from "./_child.ts";
@@ -245,16 +245,20 @@ describe("LibsqlCheckpointStorage", () => {
   test("lineage() stops when parent pointers form a cycle", async () => {
     const storage = new LibsqlCheckpointStorage({ url: ":memory:" });
     try {
-      // Only possible because a new session's first checkpoint may name any parent, even a future one.
-      await storage.save(makeCheckpoint({ id: "a", parentId: "b" }));
+      // Only possible by deleting a checkpoint and saving its id again, as a fork of its own child (a
+      // parent that does not exist, or a checkpoint its own parent, is refused: parent-missing).
+      await storage.save(makeCheckpoint({ id: "a", parentId: null }));
       await storage.save(makeCheckpoint({ id: "b", parentId: "a" }));
-      const c = makeCheckpoint({ id: "c", parentId: "c" });
-      await storage.save(c);
+      assert.strictEqual(await storage.delete("a"), true);
+      const a = makeCheckpoint({ id: "a", parentId: "b" });
+      await storage.save(a);
+      await assert.rejects(storage.save(makeCheckpoint({ id: "c", parentId: "c" })), {
+        reason: "parent-missing",
+      });
       assert.deepStrictEqual((await storage.lineage("a")).map((s) => s.id), ["a", "b"]);
       assert.deepStrictEqual((await storage.lineage("b")).map((s) => s.id), ["b", "a"]);
-      assert.deepStrictEqual((await storage.lineage("c")).map((s) => s.id), ["c"]);
-      assert.strictEqual(await storage.delete("c"), true);
-      assert.strictEqual(await storage.head(c.sessionId), undefined, "the head never moves to itself");
+      assert.strictEqual(await storage.delete("a"), true);
+      assert.strictEqual(await storage.head(a.sessionId), undefined, "the head never moves into the cycle");
     } finally {
       await storage.close();
     }
@@ -288,7 +292,7 @@ describe("LibsqlCheckpointStorage", () => {
         [headStatement("s"), /SEARCH superstep_heads USING PRIMARY KEY \(session_id=\?\)/],
         [loadStatement("x"), byId],
         [lineageStatement("x"), /RECURSIVE STEP/],
-        ...saveStatements(encodeForStorage(cp)).map((st): [LibsqlStatement] => [st]),
+        ...saveStatements(encodeForStorage("libsql", cp)).map((st): [LibsqlStatement] => [st]),
         ...deleteStatements("x").map((st): [LibsqlStatement] => [st]),
         ...deleteSessionStatements("s").map((st): [LibsqlStatement] => [st]),
       ];
@@ -638,6 +642,17 @@ describe("Workflow with LibsqlCheckpointStorage", () => {
     } finally {
       await storage.close();
       await other.close();
+    }
+  });
+});
+
+describe("deleting a session while a run writes to it (libsql :memory:)", () => {
+  test("deleteSession() mid-run wins: the run's next save is refused (parent-missing), the run fails, the session stays empty", async () => {
+    const storage = new LibsqlCheckpointStorage({ url: ":memory:" });
+    try {
+      await assertDeleteWhileRunning(storage);
+    } finally {
+      await storage.close();
     }
   });
 });

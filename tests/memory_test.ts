@@ -68,11 +68,11 @@ describe("MemoryCheckpointStorage", () => {
 
   test("lineage() stops when parent pointers form a cycle", async () => {
     const storage = new MemoryCheckpointStorage();
-    // Only possible because a new session's first checkpoint may name any parent, even a future one.
-    const a = makeCheckpoint({ id: "a", parentId: "b" });
-    const b = makeCheckpoint({ id: "b", parentId: "a" });
-    await storage.save(a);
-    await storage.save(b);
+    // Only possible by deleting a checkpoint and saving its id again, as a fork of its own child.
+    await storage.save(makeCheckpoint({ id: "a", parentId: null }));
+    await storage.save(makeCheckpoint({ id: "b", parentId: "a" }));
+    await storage.delete("a");
+    await storage.save(makeCheckpoint({ id: "a", parentId: "b" }));
     assert.deepStrictEqual((await storage.lineage("a")).map((s) => s.id), ["a", "b"]);
   });
 

@@ -613,7 +613,8 @@ describe("Workflow.resume() refusals", () => {
     const [edgeId] = Object.keys(between.edgeState);
     for (const damaged of [null, "x", { a: "not an array" }]) {
       const copy = new MemoryCheckpointStorage();
-      await copy.save({ ...between, edgeState: { [edgeId]: damaged } });
+      // A new lineage in the copy: its parent is not there (a session takes no follower of a missing parent).
+      await copy.save({ ...between, parentId: null, edgeState: { [edgeId]: damaged } });
       await assert.rejects(
         join(copy).resume(between.id),
         (error: unknown) => error instanceof CheckpointCorruptError && error.checkpointId === between.id,

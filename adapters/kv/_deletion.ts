@@ -81,16 +81,23 @@ export class Deletions {
   /** See `KvCheckpointStorage.deleteSession`. */
   async session(sessionId: string): Promise<number> {
     const headKey = this.#keys.head(sessionId);
+    const headless = { key: headKey, versionstamp: null };
     let count = 0;
     for (let round = 0; round < MAX_ATTEMPTS; round++) {
-      const page = await collect(this.#kv.list({ prefix: this.#keys.bySession(sessionId) }, { limit: 100 }));
-      if (page.length === 0) {
-        const head = await this.#kv.get(headKey);
-        if (head.versionstamp === null) return count;
-        // A save that commits meanwhile changes the head's versionstamp: then go round again.
+      // The head goes first, so that at every instant it is absent or names a checkpoint that exists (a
+      // crash midway leaves checkpoints without a head, never a head naming a deleted checkpoint). Once it is
+      // gone, a save that follows one of the session's checkpoints is refused (parent-missing).
+      const head = await this.#kv.get(headKey);
+      if (head.versionstamp !== null) {
         const result = await this.#kv.atomic().check({ key: headKey, versionstamp: head.versionstamp })
           .delete(headKey).commit();
-        if (result.ok) return count;
+        // A save moved the head meanwhile: go round again.
+        if (!result.ok) continue;
+      }
+      const page = await collect(this.#kv.list({ prefix: this.#keys.bySession(sessionId) }, { limit: 100 }));
+      if (page.length === 0) {
+        // A new lineage (parent null) may have started the session again meanwhile: then round again.
+        if ((await this.#kv.get(headKey)).versionstamp === null) return count;
         continue;
       }
       const doomed = page.map((entry) => ({
@@ -98,7 +105,8 @@ export class Deletions {
         // An index entry is written in the same commit as its summary, so they share the versionstamp.
         versionstamp: entry.versionstamp,
       }));
-      count += await this.#deleteAll(doomed);
+      // Each deleting atomic checks the head is still absent: a checkpoint a new lineage just made head stays.
+      count += await this.#deleteAll(doomed, headless);
     }
     throw new StorageError("kv", `delete session ${JSON.stringify(sessionId)}`, {
       detail: "concurrent saves kept extending it",
@@ -136,20 +144,20 @@ export class Deletions {
   }
 
   /** Deletes checkpoints, several per atomic; returns how many this call deleted. */
-  async #deleteAll(doomed: Doomed[]): Promise<number> {
+  async #deleteAll(doomed: Doomed[], also: { key: KvKey; versionstamp: null }): Promise<number> {
     const plans = doomed.map((entry) => this.#planDeletion(entry));
     let count = 0;
     let start = 0;
     while (start < plans.length) {
-      // One check per checkpoint (KV allows ten per atomic); stop before any other limit.
+      // One check per checkpoint and `also` (KV allows ten per atomic); stop before any other limit.
       let end = start + 1;
       while (
-        end < plans.length && end - start < MAX_CHECKS &&
-        fitsOneAtomic(plans.slice(start, end + 1).flatMap((plan) => plan.sizes), end + 1 - start)
+        end < plans.length && end + 1 - start < MAX_CHECKS &&
+        fitsOneAtomic(plans.slice(start, end + 1).flatMap((plan) => plan.sizes), end + 2 - start)
       ) end++;
       const group = plans.slice(start, end);
       start = end;
-      const op = this.#kv.atomic();
+      const op = this.#kv.atomic().check(also);
       for (const plan of group) this.#addDeletion(op, plan);
       if ((await op.commit()).ok) {
         count += group.length;
@@ -158,7 +166,7 @@ export class Deletions {
       }
       // Someone else deleted one of them: go one by one, counting only ours.
       for (const plan of group) {
-        const single = this.#kv.atomic();
+        const single = this.#kv.atomic().check(also);
         this.#addDeletion(single, plan);
         if ((await single.commit()).ok) {
           count++;

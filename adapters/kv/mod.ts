@@ -169,7 +169,7 @@ export class KvCheckpointStorage implements CheckpointStorage {
    * ```
    */
   async save(checkpoint: Checkpoint): Promise<void> {
-    const encoded = kit.encodeForStorage(checkpoint);
+    const encoded = kit.encodeForStorage(ADAPTER, checkpoint);
     const { id, sessionId, parentId, workflowName } = checkpoint;
     const keys = this.#keys;
     const token = crypto.randomUUID();
@@ -185,13 +185,23 @@ export class KvCheckpointStorage implements CheckpointStorage {
     }
     const headKey = keys.head(sessionId);
     const idKey = keys.checkpoint(id);
-    const [[head, existing], staged] = await Promise.all([
-      this.#kv.getMany([headKey, idKey]),
+    const parentKey = parentId === null ? undefined : keys.checkpoint(parentId);
+    const [[head, existing, parent], staged] = await Promise.all([
+      this.#kv.getMany(parentKey === undefined ? [headKey, idKey] : [headKey, idKey, parentKey]),
       collect(this.#kv.list({ prefix: keys.staging(sessionId) }, { limit: SWEEP_LIMIT })),
     ]);
     if (existing.versionstamp !== null) throw kit.idTaken(ADAPTER, checkpoint);
     if (head.versionstamp !== null && decodeText(head.value) !== parentId) {
       throw kit.headMoved(ADAPTER, checkpoint, decodeText(head.value));
+    }
+    // A session without a head takes a new lineage or a fork, never a follower of a deleted checkpoint; the
+    // commit checks the fork's parent too, so deleting it meanwhile fails the save.
+    let parentCheck: { key: KvKey; versionstamp: string } | undefined;
+    if (head.versionstamp === null && parentKey !== undefined) {
+      if (parent.versionstamp === null || decodeStored(parentId!, parent.value).sessionId === sessionId) {
+        throw kit.parentMissing(ADAPTER, checkpoint);
+      }
+      parentCheck = { key: parentKey, versionstamp: parent.versionstamp };
     }
 
     const visible: [KvKey, Uint8Array][] = [
@@ -201,7 +211,7 @@ export class KvCheckpointStorage implements CheckpointStorage {
       [headKey, encodeText(id)],
     ];
     const chunkWrites: [KvKey, Uint8Array][] = chunks.map((chunk, i) => [keys.chunk(id, token, i), chunk]);
-    const inline = fitsOneAtomic(sizesOf([...visible, ...chunkWrites]), 2);
+    const inline = fitsOneAtomic(sizesOf([...visible, ...chunkWrites]), parentCheck ? 3 : 2);
     const staging = inline
       ? undefined
       : await this.#payloads.stage(checkpoint, stored, head.versionstamp, chunkWrites);
@@ -211,11 +221,14 @@ export class KvCheckpointStorage implements CheckpointStorage {
         { key: headKey, versionstamp: head.versionstamp },
         { key: idKey, versionstamp: null },
       );
+      if (parentCheck) op.check(parentCheck);
       if (staging) op.check({ key: staging.key, versionstamp: staging.versionstamp }).delete(staging.key);
       else for (const [key, value] of chunkWrites) op.set(key, value);
       for (const [key, value] of visible) op.set(key, value);
       const result = await op.commit();
-      if (!result.ok) throw await this.#explainFailedCommit(checkpoint, head.versionstamp, staging);
+      if (!result.ok) {
+        throw await this.#explainFailedCommit(checkpoint, head.versionstamp, staging, parentCheck);
+      }
       committed = result.versionstamp;
     } catch (error) {
       if (staging) await this.#payloads.discardQuietly(staging);
@@ -240,6 +253,7 @@ export class KvCheckpointStorage implements CheckpointStorage {
    * ```
    */
   async load(id: string): Promise<Checkpoint | undefined> {
+    kit.checkId(ADAPTER, "load a checkpoint", "checkpoint id", id);
     const key = this.#keys.checkpoint(id);
     for (let attempt = 0;; attempt++) {
       const entry = await this.#kv.get(key);
@@ -324,6 +338,7 @@ export class KvCheckpointStorage implements CheckpointStorage {
    * ```
    */
   async head(sessionId: string): Promise<string | undefined> {
+    kit.checkId(ADAPTER, "read the head", "session id", sessionId);
     const entry = await this.#kv.get(this.#keys.head(sessionId));
     if (entry.versionstamp === null) return undefined;
     const id = decodeText(entry.value);
@@ -352,8 +367,8 @@ export class KvCheckpointStorage implements CheckpointStorage {
    * assert.equal((await storage.delete("01JABC")), false);
    * ```
    */
-  delete(id: string): Promise<boolean> {
-    return this.#deletions.checkpoint(id);
+  async delete(id: string): Promise<boolean> {
+    return await this.#deletions.checkpoint(kit.checkId(ADAPTER, "delete a checkpoint", "checkpoint id", id));
   }
 
   /**
@@ -370,8 +385,8 @@ export class KvCheckpointStorage implements CheckpointStorage {
    * assert.equal((await storage.deleteSession("s1")), 0);
    * ```
    */
-  deleteSession(sessionId: string): Promise<number> {
-    return this.#deletions.session(sessionId);
+  async deleteSession(sessionId: string): Promise<number> {
+    return await this.#deletions.session(kit.checkId(ADAPTER, "delete a session", "session id", sessionId));
   }
 
   /**
@@ -390,6 +405,7 @@ export class KvCheckpointStorage implements CheckpointStorage {
    * ```
    */
   async lineage(id: string): Promise<CheckpointSummary[]> {
+    kit.checkId(ADAPTER, "read the lineage", "checkpoint id", id);
     const path = await kit.walkLineage(id, async (current) => {
       const entry = await this.#kv.get(this.#keys.checkpoint(current));
       return entry.versionstamp === null ? undefined : decodeStored(current, entry.value);
@@ -437,15 +453,22 @@ export class KvCheckpointStorage implements CheckpointStorage {
     checkpoint: Checkpoint,
     headVersionstamp: string | null,
     staging: Staging | undefined,
+    parentCheck: { key: KvKey; versionstamp: string } | undefined,
   ): Promise<Error> {
     const keys = [this.#keys.head(checkpoint.sessionId), this.#keys.checkpoint(checkpoint.id)];
     if (staging) keys.push(staging.key);
-    const [head, existing, record] = await this.#kv.getMany(keys);
+    if (parentCheck) keys.push(parentCheck.key);
+    const [head, existing, ...rest] = await this.#kv.getMany(keys);
+    const record = staging ? rest.shift()! : undefined;
+    const parent = parentCheck ? rest.shift()! : undefined;
     if (existing.versionstamp !== null) return kit.idTaken(ADAPTER, checkpoint);
     if (head.versionstamp !== headVersionstamp) {
       return kit.headMoved(ADAPTER, checkpoint, head.versionstamp === null ? null : decodeText(head.value));
     }
-    if (staging && record.versionstamp !== staging.versionstamp) {
+    if (parent && parent.versionstamp !== parentCheck!.versionstamp) {
+      return kit.parentMissing(ADAPTER, checkpoint);
+    }
+    if (staging && record!.versionstamp !== staging.versionstamp) {
       return await this.#payloads.lostStaging(checkpoint, staging);
     }
     return new CheckpointConflictError({

@@ -17,7 +17,9 @@ const SUMMARY = "id, parent_id, session_id, workflow_name, superstep, created_at
 /**
  * A save, as one write batch:
  * 0. the head compare-and-set: insert the session's head (a new session) or move it from `parentId` to
- *    `id`, only if `id` is not taken; it changes one row exactly when the save may proceed;
+ *    `id`, only if `id` is not taken; it changes one row exactly when the save may proceed. A session
+ *    without a head takes only a new lineage (`parentId` null) or a fork (a parent in another session): a
+ *    save that follows a checkpoint of a session deleted meanwhile must not bring the session back;
  * 1. the insert, only if statement 0 made `id` the head and `id` is not taken (`ON CONFLICT DO NOTHING`):
  *    so exactly when 0 changed a row, since a head always names a stored checkpoint. It reads only the
  *    heads table: an `INSERT … SELECT` that also read `superstep_checkpoints` would make SQLite copy the
@@ -29,7 +31,10 @@ export function saveStatements({ summary, payload }: EncodedCheckpoint): LibsqlS
   return [
     {
       sql: `INSERT INTO superstep_heads (session_id, head_id)
-        SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM superstep_checkpoints WHERE id = ?2)
+        SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM superstep_checkpoints WHERE id = ?2) AND (
+          ?3 IS NULL OR EXISTS (SELECT 1 FROM superstep_heads WHERE session_id = ?1)
+          OR EXISTS (SELECT 1 FROM superstep_checkpoints WHERE id = ?3 AND session_id <> ?1)
+        )
         ON CONFLICT (session_id) DO UPDATE SET head_id = excluded.head_id WHERE superstep_heads.head_id = ?3`,
       args: [sessionId, id, parentId],
     },

@@ -149,13 +149,16 @@ export class LibsqlCheckpointStorage implements CheckpointStorage {
     const action = `save checkpoint ${checkpoint.id}`;
     const [head, insert] = await this.#connection.batch(
       action,
-      saveStatements(kit.encodeForStorage(checkpoint)),
+      saveStatements(kit.encodeForStorage(ADAPTER, checkpoint)),
     );
     if (head.rowsAffected === 1 && insert.rowsAffected === 1) return;
     // A conflict (rare): read what explains it only now, so that a save is two statements, not three.
     const { rows } = await this.#connection.execute(action, conflictStatement(checkpoint));
     const row = rows[0];
     if (Number(row?.taken ?? 0) !== 0) throw kit.idTaken(ADAPTER, checkpoint);
+    if ((row?.head ?? null) === null && checkpoint.parentId !== null) {
+      throw kit.parentMissing(ADAPTER, checkpoint);
+    }
     throw kit.headMoved(
       ADAPTER,
       checkpoint,
@@ -178,6 +181,7 @@ export class LibsqlCheckpointStorage implements CheckpointStorage {
    * ```
    */
   async load(id: string): Promise<Checkpoint | undefined> {
+    kit.checkId(ADAPTER, "load a checkpoint", "checkpoint id", id);
     const { rows } = await this.#connection.execute(`load checkpoint ${id}`, loadStatement(id));
     if (rows.length === 0) return undefined;
     const [row] = rows;
@@ -227,6 +231,7 @@ export class LibsqlCheckpointStorage implements CheckpointStorage {
    * ```
    */
   async head(sessionId: string): Promise<string | undefined> {
+    kit.checkId(ADAPTER, "read the head", "session id", sessionId);
     const { rows } = await this.#connection.execute(
       `read the head of session ${sessionId}`,
       headStatement(sessionId),
@@ -250,6 +255,7 @@ export class LibsqlCheckpointStorage implements CheckpointStorage {
    * ```
    */
   async delete(id: string): Promise<boolean> {
+    kit.checkId(ADAPTER, "delete a checkpoint", "checkpoint id", id);
     const results = await this.#connection.batch(`delete checkpoint ${id}`, deleteStatements(id));
     return results[2].rowsAffected > 0;
   }
@@ -268,6 +274,7 @@ export class LibsqlCheckpointStorage implements CheckpointStorage {
    * ```
    */
   async deleteSession(sessionId: string): Promise<number> {
+    kit.checkId(ADAPTER, "delete a session", "session id", sessionId);
     const results = await this.#connection.batch(
       `delete session ${sessionId}`,
       deleteSessionStatements(sessionId),
@@ -291,6 +298,7 @@ export class LibsqlCheckpointStorage implements CheckpointStorage {
    * ```
    */
   async lineage(id: string): Promise<CheckpointSummary[]> {
+    kit.checkId(ADAPTER, "read the lineage", "checkpoint id", id);
     const action = `read the lineage of checkpoint ${id}`;
     const { rows } = await this.#connection.execute(action, lineageStatement(id));
     const byId = new Map<string, CheckpointSummary>();

@@ -88,7 +88,7 @@ export async function bulkLibsql(storage: LibsqlCheckpointStorage, client: {
   for (const checkpoint of checkpoints) {
     ids.push(checkpoint.id);
     // The adapter's own save statements (the head compare-and-set and the insert; the first two).
-    batch.push(...saveStatements(encodeForStorage(checkpoint)).slice(0, 2));
+    batch.push(...saveStatements(encodeForStorage("libsql", checkpoint)).slice(0, 2));
     if (batch.length >= 2000) {
       await client.batch(batch, "write");
       batch = [];
@@ -113,7 +113,7 @@ export async function bulkKv(kv: OpenKv, checkpoints: Iterable<Checkpoint>): Pro
   let last: Checkpoint | undefined;
   for (const checkpoint of checkpoints) {
     const { id, sessionId, workflowName } = checkpoint;
-    const encoded = encodeForStorage(checkpoint);
+    const encoded = encodeForStorage("kv", checkpoint);
     const payload = encodeText(encoded.payload);
     const chunks = splitChunks(payload);
     const token = crypto.randomUUID();
