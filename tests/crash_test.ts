@@ -24,7 +24,13 @@ import {
   crashWorkflow,
   payloadOf,
 } from "./fixtures/crash_workflow.ts";
-import { type OpenKv, openKv, openStorage, type StorageKind } from "./fixtures/open_storage.ts";
+import {
+  type OpenKv,
+  openKv,
+  openStorage,
+  type OwningKvStorage,
+  type StorageKind,
+} from "./fixtures/open_storage.ts";
 import { assertNoOrphanedChunks, assertSessionConsistent, kvKeys } from "./_kv_inspect.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "superstep-crash-"));
@@ -237,7 +243,7 @@ describe("crash: a child killed with SIGKILL in the middle of a KV deleteSession
         // Deleting again finishes the job.
         assert.strictEqual(await storage.deleteSession(sessionId), left);
         assert.strictEqual(await storage.head(sessionId), undefined);
-        await storage.vacuum({ olderThanMs: 0 });
+        await (storage as OwningKvStorage).vacuum({ olderThanMs: 0 });
       } finally {
         await storage.close();
       }
