@@ -6,50 +6,67 @@
  * to a pluggable storage adapter; any checkpoint can be resumed — in another
  * process, on another runtime — with its ancestry intact.
  *
+ * The types flow through the graph: an executor says what it handles, sends
+ * and yields (`WorkflowContext<TOut, TYield>`), the builder checks every edge,
+ * and the workflow's `run` takes the start executor's input and returns its
+ * executors' outputs, typed.
+ *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { defineExecutor, MemoryCheckpointStorage, WorkflowBuilder } from "@superstep/superstep";
+ * import { defineExecutor, MemoryCheckpointStorage, WorkflowBuilder, type WorkflowContext } from "@superstep/superstep";
  *
  * const split = defineExecutor({
  *   id: "split",
- *   handle: async (text: string, ctx) => {
+ *   handle: async (text: string, ctx: WorkflowContext<string, never>) => {
  *     for (const word of text.split(" ")) await ctx.send(word);
  *   },
  * });
  * const len = defineExecutor({
  *   id: "len",
- *   handle: async (word: string, ctx) => await ctx.yieldOutput(word.length),
+ *   handle: async (word: string, ctx: WorkflowContext<never, number>) => await ctx.yieldOutput(word.length),
  * });
  * const workflow = new WorkflowBuilder({ name: "wordlen", start: split })
- *   .addEdge(split, len)
+ *   .addEdge(split, len) // addEdge(len, split) would not compile: len sends nothing split takes
  *   .withCheckpointing(new MemoryCheckpointStorage())
  *   .build();
- * const result = await workflow.run("hello big world");
- * assert.deepEqual(result.outputs, [5, 3, 5]);
+ * const result = await workflow.run("hello big world"); // run(42) would not compile
+ * const lengths: number[] = result.outputs;
+ * assert.deepEqual(lengths, [5, 3, 5]);
  * ```
  *
  * @module
  */
 export { defineExecutor, Executor } from "./src/executor.ts";
 export type {
+  AnyExecutor,
   ExecutorDefinition,
-  SendOptions,
-  StandardSchema,
-  StandardSchemaResult,
-  WorkflowContext,
-  WorkflowState,
+  ExecutorInput,
+  ExecutorOutput,
+  ExecutorRef,
+  ExecutorTypes,
+  ExecutorYield,
 } from "./src/executor.ts";
+export type { SendOptions, WorkflowContext, WorkflowState } from "./src/context.ts";
+export type { StandardSchema, StandardSchemaResult } from "./src/standard_schema.ts";
 export { WorkflowBuilder } from "./src/workflow_builder.ts";
 export type {
-  AnyExecutor,
   EdgeOptions,
-  ExecutorRef,
   FanOutOptions,
-  SwitchCase,
   SwitchOptions,
   WorkflowBuilderOptions,
 } from "./src/workflow_builder.ts";
+export type {
+  ChainCheck,
+  EdgeCheck,
+  EdgeTypeError,
+  JoinedOf,
+  MessageOf,
+  SwitchCase,
+  SwitchCases,
+  TargetsCheck,
+  YieldsOf,
+} from "./src/edge_types.ts";
 export { Workflow } from "./src/workflow.ts";
 export type { RespondOptions, ResumeOptions, RunOptions } from "./src/workflow.ts";
 export type { ExecutorCall, PluginHook, RunInfo, RunKind, WorkflowPlugin } from "./src/plugin.ts";

@@ -1,6 +1,7 @@
 // `npm run check`: the static gates, one check each: deno fmt --check; deno lint; deno check (every JSR
 // export, tests/, examples/); deno doc --lint (every export); deno test --doc (every JSDoc example of the
-// published code runs); deno publish --dry-run; no import cycle among the project's modules. Paths come from
+// published code runs); deno publish --dry-run; tsc over the type tests (tests/types/tsconfig.json); no import
+// cycle among the project's modules. Paths come from
 // deno.json ("exports", "publish.include").
 import { bin, denoJson, entryPoints, run, runChecks, withTypeScript } from "./_shared.mjs";
 import { findImportCycles } from "./import_cycles.mjs";
@@ -53,6 +54,8 @@ export function check() {
     gate("deno test --doc", () => docTest(published, { echo: true })),
     // --allow-dirty: CI runs on a clean clone, but developers run this before committing.
     gate("deno publish --dry-run", ["publish", "--dry-run", "--allow-dirty"]),
+    // The type tests again under tsc, as a consumer's strict project checks them (deno check has its own).
+    gate("tsc: type tests", () => run(bin("tsc"), ["-p", "tests/types/tsconfig.json"], { echo: true })),
     gate("no import cycles", () => {
       const cycles = findImportCycles();
       const output = cycles.map((cycle) => `import cycle: ${cycle.join(" <-> ")}`).join("\n");

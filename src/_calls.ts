@@ -48,7 +48,11 @@ export class Calls {
    *
    * @throws {WorkflowAlreadyRunningError} If a live run holds the instance.
    */
-  start(kind: RunKind, options: CallOptions, prepare: () => Promise<Prepared>): WorkflowRun {
+  start<TOutput>(
+    kind: RunKind,
+    options: CallOptions,
+    prepare: () => Promise<Prepared>,
+  ): WorkflowRun<TOutput> {
     const plugins = options.plugins?.length ? [...this.#plugins, ...options.plugins] : this.#plugins;
     // The closures run only after `owner` is set below (or never, if acquire throws).
     const control: RunControl = new RunControl(
@@ -62,7 +66,8 @@ export class Calls {
       handle,
       () => controller.abort(new DOMException("The run handle was garbage-collected", "AbortError")),
     );
-    return handle;
+    // The run's outputs are what the workflow's executors yield: its builder typed them.
+    return handle as unknown as WorkflowRun<TOutput>;
   }
 
   async #execute(

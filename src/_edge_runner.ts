@@ -1,8 +1,11 @@
 // One edge runner per edge kind, behind one interface: given a message from a
 // source, decide which executors receive what. Fan-in runners carry state (their
-// buffers), which the checkpoint saves.
+// buffers), which the checkpoint saves. Conditions may be async: a runner
+// returns a Promise only when one returned a thenable, so synchronous graphs
+// route without a microtask per message.
 import { WorkflowRoutingError } from "./errors.ts";
 import { describeType } from "./_describe.ts";
+import { isThenable } from "./_promise.ts";
 import type {
   EdgeGroupSpec,
   FanInEdgeSpec,
@@ -15,8 +18,11 @@ export type Deliver = (target: string, data: unknown) => void;
 
 export interface EdgeRunner {
   readonly id: string;
-  /** Route `data` sent by `source` (restricted to `to` when given): deliver it, or buffer it. */
-  route(source: string, data: unknown, to: string | undefined, deliver: Deliver): void;
+  /**
+   * Route `data` sent by `source` (restricted to `to` when given): deliver it, or buffer it. Returns a
+   * Promise when a condition is async; the router awaits it before the next message.
+   */
+  route(source: string, data: unknown, to: string | undefined, deliver: Deliver): void | Promise<void>;
   /** Whether this group could ever deliver to `target`. */
   leadsTo(target: string): boolean;
   /** Deliver what became complete once every message of the superstep was routed (fan-in joins). */
@@ -45,11 +51,11 @@ class SingleEdgeRunner implements EdgeRunner {
     this.id = spec.id;
     this.#spec = spec;
   }
-  route(_source: string, data: unknown, to: string | undefined, deliver: Deliver): void {
+  route(_source: string, data: unknown, to: string | undefined, deliver: Deliver): void | Promise<void> {
     const { target, when } = this.#spec;
     if (to !== undefined && to !== target) return;
-    if (when !== undefined && !when(data)) return;
-    deliver(target, data);
+    if (when === undefined) return deliver(target, data);
+    return then(when(data), (ok) => ok ? deliver(target, data) : undefined);
   }
   leadsTo(target: string): boolean {
     return this.#spec.target === target;
@@ -63,26 +69,29 @@ class FanOutEdgeRunner implements EdgeRunner {
     this.id = spec.id;
     this.#spec = spec;
   }
-  route(source: string, data: unknown, to: string | undefined, deliver: Deliver): void {
+  route(source: string, data: unknown, to: string | undefined, deliver: Deliver): void | Promise<void> {
     const { targets, select } = this.#spec;
-    let chosen: readonly string[] = targets;
-    if (select !== undefined) {
-      chosen = select(data, targets);
-      if (!Array.isArray(chosen)) {
+    if (select === undefined) return this.#deliver(targets, to, deliver, data);
+    return then(select(data, targets), (chosen) => {
+      this.#check(source, chosen);
+      this.#deliver(chosen, to, deliver, data);
+    });
+  }
+  #check(source: string, chosen: unknown): asserts chosen is readonly string[] {
+    const { targets } = this.#spec;
+    if (!Array.isArray(chosen)) {
+      throw new WorkflowRoutingError(source, `fan-out select returned ${typeof chosen}, not an array of ids`);
+    }
+    for (const id of chosen) {
+      if (!targets.includes(id)) {
         throw new WorkflowRoutingError(
           source,
-          `fan-out select returned ${typeof chosen}, not an array of ids`,
+          `fan-out select returned "${id}", which is not one of its targets (${targets.join(", ")})`,
         );
       }
-      for (const id of chosen) {
-        if (!targets.includes(id)) {
-          throw new WorkflowRoutingError(
-            source,
-            `fan-out select returned "${id}", which is not one of its targets (${targets.join(", ")})`,
-          );
-        }
-      }
     }
+  }
+  #deliver(chosen: readonly string[], to: string | undefined, deliver: Deliver, data: unknown): void {
     for (const target of chosen) {
       if (to === undefined || to === target) deliver(target, data);
     }
@@ -99,14 +108,34 @@ class SwitchEdgeRunner implements EdgeRunner {
     this.id = spec.id;
     this.#spec = spec;
   }
-  route(source: string, data: unknown, to: string | undefined, deliver: Deliver): void {
-    const match = this.#spec.cases.find((c) => c.when(data));
-    const target = match?.target ?? this.#spec.defaultTarget;
-    if (target === undefined) {
+  route(source: string, data: unknown, to: string | undefined, deliver: Deliver): void | Promise<void> {
+    return this.#match(0, source, data, to, deliver);
+  }
+  /** Try the cases from `index` on, in order: the first that matches wins (each awaited if async). */
+  #match(
+    index: number,
+    source: string,
+    data: unknown,
+    to: string | undefined,
+    deliver: Deliver,
+  ): void | Promise<void> {
+    const { cases, defaultTarget } = this.#spec;
+    for (let i = index; i < cases.length; i++) {
+      const matched = cases[i].when(data);
+      if (isThenable(matched)) {
+        return Promise.resolve(matched).then((ok) =>
+          ok ? this.#send(cases[i].target, to, deliver, data) : this.#match(i + 1, source, data, to, deliver)
+        );
+      }
+      if (matched) return this.#send(cases[i].target, to, deliver, data);
+    }
+    if (defaultTarget === undefined) {
       throw new WorkflowRoutingError(source, "no switch case matched and the switch has no default");
     }
-    if (to !== undefined && to !== target) return;
-    deliver(target, data);
+    this.#send(defaultTarget, to, deliver, data);
+  }
+  #send(target: string, to: string | undefined, deliver: Deliver, data: unknown): void {
+    if (to === undefined || to === target) deliver(target, data);
   }
   leadsTo(target: string): boolean {
     return this.#spec.defaultTarget === target || this.#spec.cases.some((c) => c.target === target);
@@ -158,4 +187,9 @@ class FanInEdgeRunner implements EdgeRunner {
       this.#buffers.set(source, [...buffered]);
     }
   }
+}
+
+/** `next(value)`, now if `value` is not a thenable, else once it resolves. */
+function then<T>(value: T | PromiseLike<T>, next: (value: T) => void): void | Promise<void> {
+  return isThenable(value) ? Promise.resolve(value).then(next) : next(value as T);
 }

@@ -4,7 +4,9 @@
 // outlives a cancelled or failed superstep cannot leak effects into the run.
 import type { QueuedMessage } from "./checkpoint.ts";
 import type { PendingRequest, WorkflowEvent } from "./events.ts";
-import type { Executor, SendOptions, WorkflowContext, WorkflowState } from "./executor.ts";
+import type { SendOptions, WorkflowContext, WorkflowState } from "./context.ts";
+import type { Executor } from "./executor.ts";
+import type { StandardSchema } from "./standard_schema.ts";
 import { newId } from "./_ulid.ts";
 import { decodeValue, encodeValue } from "./codec.ts";
 
@@ -40,6 +42,9 @@ export class ExecutorContext implements WorkflowContext {
   /** Undo log of state writes, kept only once an attempt was marked: [key, had a write, previous write]. */
   #journal: [string, boolean, unknown][] | undefined;
   #committed: ReadonlyMap<string, unknown>;
+  /** The `sends` / `yields` checks of this context, in order, and the first one that refused. */
+  #checks: Promise<void> = Promise.resolve();
+  #refused: { error: unknown } | undefined;
   #state: WorkflowState | undefined;
 
   constructor(
@@ -100,21 +105,78 @@ export class ExecutorContext implements WorkflowContext {
     if (to !== undefined && typeof to !== "string") {
       throw new TypeError(`send() option "to" must be an executor id, got ${typeof to}`);
     }
-    this.outbox.push(
-      to === undefined ? { source: this.executorId, data: message } : {
-        source: this.executorId,
-        data: message,
-        to,
-      },
-    );
-    return Promise.resolve();
+    const schema = this.#executor.sends;
+    const push = (data: unknown) =>
+      this.outbox.push(
+        to === undefined ? { source: this.executorId, data } : { source: this.executorId, data, to },
+      );
+    if (schema === undefined) {
+      push(message);
+      return Promise.resolve();
+    }
+    return this.#checked(schema, message, "send", push);
   }
 
   yieldOutput(value: unknown): Promise<void> {
     this.#assertLive();
-    this.outputs.push(value);
-    this.#emit({ type: "output", executorId: this.executorId, data: value });
-    return Promise.resolve();
+    const schema = this.#executor.yields;
+    const push = (data: unknown) => {
+      this.outputs.push(data);
+      this.#emit({ type: "output", executorId: this.executorId, data });
+    };
+    if (schema === undefined) {
+      push(value);
+      return Promise.resolve();
+    }
+    // Checked before it streams: an output its schema refuses is never seen.
+    return this.#checked(schema, value, "yield", push);
+  }
+
+  /**
+   * Validate `value` against the executor's `sends` / `yields` schema, then `apply` its output. Checks run
+   * one after another, so messages and outputs keep their order; the first refusal fails the handler call
+   * (see `settle`), awaited or not.
+   */
+  #checked(
+    schema: StandardSchema,
+    value: unknown,
+    verb: string,
+    apply: (value: unknown) => void,
+  ): Promise<void> {
+    const step = this.#checks.then(async () => {
+      const result = await schema["~standard"].validate(value);
+      if (result.issues !== undefined) {
+        throw new TypeError(
+          `Executor "${this.executorId}" cannot ${verb} a value its ${
+            verb === "send" ? "sends" : "yields"
+          } ` +
+            `schema refuses: ${result.issues.map((issue) => issue.message).join("; ")}`,
+        );
+      }
+      if (this.#scope.live) apply(result.value);
+    });
+    // Handled here, so a handler that does not await its send leaves no unhandled rejection behind.
+    this.#checks = step.catch((error) => void (this.#refused ??= { error }));
+    return step;
+  }
+
+  /**
+   * Wait for the `sends` / `yields` checks of the handler call so far; throws the first refusal. A call
+   * is over only once they are.
+   */
+  async settle(): Promise<void> {
+    await this.#checks;
+    const refused = this.#refused;
+    this.#refused = undefined;
+    if (refused !== undefined) throw refused.error;
+  }
+
+  emit(name: string, data?: unknown): void {
+    this.#assertLive();
+    if (typeof name !== "string" || name.length === 0) {
+      throw new TypeError(`emit() needs a non-empty event name, got ${JSON.stringify(name)}`);
+    }
+    this.#emit({ type: "custom", name, data, executorId: this.executorId, superstep: this.superstep });
   }
 
   requestInfo(data: unknown): Promise<string> {

@@ -12,7 +12,7 @@ export interface SingleEdgeSpec {
   id: string;
   source: string;
   target: string;
-  when?: (message: unknown) => boolean;
+  when?: (message: unknown) => boolean | Promise<boolean>;
 }
 
 export interface FanOutEdgeSpec {
@@ -20,14 +20,14 @@ export interface FanOutEdgeSpec {
   id: string;
   source: string;
   targets: string[];
-  select?: (message: unknown, targets: readonly string[]) => readonly string[];
+  select?: (message: unknown, targets: readonly string[]) => readonly string[] | Promise<readonly string[]>;
 }
 
 export interface SwitchEdgeSpec {
   kind: "switch";
   id: string;
   source: string;
-  cases: { when: (message: unknown) => boolean; target: string }[];
+  cases: { when: (message: unknown) => boolean | Promise<boolean>; target: string }[];
   defaultTarget?: string;
 }
 

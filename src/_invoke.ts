@@ -46,15 +46,23 @@ export async function invoke(
     }
     if (scope.live) emit({ type: "executor-completed", executorId, superstep });
   };
-  for (const { request, response } of inbox.responses) {
-    await call((answer, context) => executor.onResponse!(answer, request, context), response);
-  }
   const warn = (source: string, why: string) =>
     emit({
       type: "warning",
       message: `Message from "${source}" to "${executorId}" refused: ${why}`,
       executorId: source,
     });
+  // With output schemas, a call is over once its sends and yields passed them.
+  const settled = executor.sends === undefined && executor.yields === undefined
+    ? (body: HandlerCall) => body
+    : (body: HandlerCall): HandlerCall => async (message, context) => {
+      await body(message, context);
+      await ctx.settle();
+    };
+  const handle = settled((message, context) => executor.handle(message, context));
+  const answer = (request: Delivery["request"]) =>
+    settled((response, context) => executor.onResponse!(response, request, context));
+  for (const { request, response } of inbox.responses) await call(answer(request), response);
   for (const { source, data } of inbox.messages) {
     let admitted: unknown;
     try {
@@ -66,7 +74,7 @@ export async function invoke(
       throw new ExecutorFailedError(executorId, error);
     }
     if (admitted === REFUSED || !scope.live) continue;
-    await call((message, context) => executor.handle(message, context), admitted);
+    await call(handle, admitted);
   }
 }
 

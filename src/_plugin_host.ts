@@ -7,8 +7,9 @@
 import type { CheckpointSummary } from "./checkpoint.ts";
 import { PluginError } from "./errors.ts";
 import type { WorkflowEvent, WorkflowResult } from "./events.ts";
-import type { WorkflowContext } from "./executor.ts";
+import type { WorkflowContext } from "./context.ts";
 import type { ExecutorCall, PluginHook, RunInfo, WorkflowPlugin } from "./plugin.ts";
+import { isThenable } from "./_promise.ts";
 
 /**
  * What `wrap` needs of a handler call's context: whether its superstep still
@@ -237,10 +238,6 @@ export class PluginHost {
     this.#own.add(error);
     return error;
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | undefined)?.then === "function";
 }
 
 const HOOKS: readonly PluginHook[] = ["onRunStart", "onEvent", "wrapExecutor", "onCheckpoint", "onRunEnd"];

@@ -29,13 +29,16 @@ export class Router {
 
   /**
    * Deliver `messages` in order along their sources' edges, then the fan-in joins that became complete.
-   * `warn` is told of every message dropped because no edge takes it.
+   * `warn` is told of every message dropped because no edge takes it. Async conditions are awaited one
+   * at a time, so delivery order never depends on how long a condition takes; once `live()` turns false
+   * (the superstep was cancelled while a condition ran), nothing more is routed or buffered.
    */
-  route(
+  async route(
     messages: readonly QueuedMessage[],
     deliver: Deliver,
     warn: (source: string, text: string) => void,
-  ): void {
+    live: () => boolean,
+  ): Promise<void> {
     for (const { source, data, to } of messages) {
       if (source === INPUT_SOURCE) {
         deliver(to!, source, data);
@@ -57,7 +60,11 @@ export class Router {
       for (const edge of edges) {
         if (to !== undefined && !edge.leadsTo(to)) continue;
         try {
-          edge.route(source, data, to, send);
+          const pending = edge.route(source, data, to, send);
+          if (pending !== undefined) {
+            await pending;
+            if (!live()) return;
+          }
         } catch (error) {
           if (error instanceof WorkflowRoutingError) throw error;
           throw new WorkflowRoutingError(source, `a condition of ${edge.id} threw: ${describeError(error)}`, {

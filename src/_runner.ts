@@ -167,7 +167,6 @@ export class Runner {
     run.emit({ type: "superstep-started", superstep: step });
     if (plugins?.failure !== undefined) throw plugins.failure;
     const unroute = this.#router.mark();
-    const inboxes = this.#route(run.messages, responses);
     const controller = this.#controller!;
     const scope: SuperstepScope = { live: true, signal: controller.signal };
     let aborted: () => void = () => {};
@@ -176,6 +175,16 @@ export class Runner {
       scope.live = false;
       aborted();
     };
+    // Async conditions may take their time (or never end): a cancel must still end the superstep.
+    const routing = this.#route(run.messages, responses, scope);
+    routing.catch(() => {});
+    const inboxes = await Promise.race([routing, abortedPromise]);
+    if (inboxes === "aborted" || signal.aborted) {
+      this.#abortSuperstep = undefined;
+      this.superstep = step - 1;
+      unroute();
+      return false;
+    }
     // A plugin failing mid-superstep stops the executors as a failing executor would.
     if (plugins !== undefined) plugins.onFailure = (error) => controller.abort(error);
     const contexts: ExecutorContext[] = [];
@@ -211,7 +220,11 @@ export class Runner {
   }
 
   /** Who receives what this superstep: answers to their requesters, messages along the edges. */
-  #route(messages: QueuedMessage[], responses: Delivery[]): Map<string, Inbox> {
+  async #route(
+    messages: QueuedMessage[],
+    responses: Delivery[],
+    scope: SuperstepScope,
+  ): Promise<Map<string, Inbox>> {
     const inboxes = new Map<string, Inbox>();
     const inboxOf = (id: string): Inbox => {
       let inbox = inboxes.get(id);
@@ -222,10 +235,11 @@ export class Runner {
       return inbox;
     };
     for (const delivery of responses) inboxOf(delivery.request.executorId).responses.push(delivery);
-    this.#router.route(
+    await this.#router.route(
       messages,
       (target, source, data) => inboxOf(target).messages.push({ source, data }),
       (executorId, message) => this.run.emit({ type: "warning", message, executorId }),
+      () => scope.live,
     );
     return inboxes;
   }

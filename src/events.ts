@@ -38,8 +38,13 @@ export type RunStatus = "idle" | "idle-pending-requests" | "failed" | "cancelled
  * what the previous attempt threw (`undefined` if it had succeeded). The
  * sends, outputs, requests and state writes of the previous attempt are
  * discarded; its `output` and `request` events were already emitted.
+ *
+ * `custom` events are what executors stream with `ctx.emit(name, data)`
+ * (progress, tokens): live, never outputs, never checkpointed.
+ *
+ * @typeParam TOutput What `output` events carry: the workflow's output type.
  */
-export type WorkflowEvent =
+export type WorkflowEvent<TOutput = unknown> =
   | { type: "started"; workflowName: string; sessionId: string }
   | { type: "status"; state: RunState }
   | { type: "superstep-started"; superstep: number }
@@ -47,25 +52,30 @@ export type WorkflowEvent =
   | { type: "executor-completed"; executorId: string; superstep: number }
   | { type: "executor-failed"; executorId: string; superstep: number; error: unknown }
   | { type: "executor-retried"; executorId: string; superstep: number; attempt: number; error: unknown }
-  | { type: "output"; executorId: string; data: unknown }
+  | { type: "output"; executorId: string; data: TOutput }
   | { type: "request"; requestId: string; executorId: string; data: unknown }
   | { type: "superstep-completed"; superstep: number; checkpointId?: string }
   | { type: "warning"; message: string; executorId?: string }
+  | { type: "custom"; name: string; data: unknown; executorId: string; superstep: number }
   | { type: "failed"; error: unknown };
 
 /** The `type` of every event, in one union. */
 export type WorkflowEventType = WorkflowEvent["type"];
 
-/** What a finished run (or call of resume/respond) reports. */
-export interface WorkflowResult {
+/**
+ * What a finished run (or call of resume/respond) reports.
+ *
+ * @typeParam TOutput The workflow's output type (the union of what its executors yield).
+ */
+export interface WorkflowResult<TOutput = unknown> {
   /** The terminal status. A failed run rejects instead of resolving, so this is rarely `failed`. */
   status: RunStatus;
   /** Values passed to `ctx.yieldOutput`, by superstep, then executor id, then yield order. */
-  outputs: unknown[];
+  outputs: TOutput[];
   /** Requests still unanswered when the run stopped. */
   pendingRequests: PendingRequest[];
   /** Every event of this call, in emission order. */
-  events: WorkflowEvent[];
+  events: WorkflowEvent<TOutput>[];
   /** The newest checkpoint of the run's state (the one to resume from), when checkpointing is on. */
   checkpointId?: string;
   /** The session (branch) the run's checkpoints belong to. */

@@ -1,101 +1,12 @@
 /**
- * Executors — the nodes of a workflow graph — and the context they run with.
+ * Executors — the nodes of a workflow graph — typed by what they handle, send and yield.
  *
  * @module
  */
+import type { WorkflowContext } from "./context.ts";
 import type { PendingRequest } from "./events.ts";
+import type { StandardSchema } from "./standard_schema.ts";
 import { isWellFormed } from "./_ids.ts";
-
-/**
- * The part of the Standard Schema interface (standardschema.dev, v1) that
- * Superstep uses to validate messages. Schemas of zod, valibot, arktype and
- * other implementers satisfy it structurally; no runtime dependency is needed.
- *
- * @typeParam TOutput What a successful validation yields (handed to `handle`).
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import type { StandardSchema } from "@superstep/superstep";
- * const word: StandardSchema<string> = {
- *   "~standard": {
- *     version: 1,
- *     vendor: "example",
- *     validate: (value) =>
- *       typeof value === "string" ? { value: value.trim() } : { issues: [{ message: "expected a string" }] },
- *   },
- * };
- * assert.deepEqual(await word["~standard"].validate(" hi "), { value: "hi" });
- * ```
- */
-export interface StandardSchema<TOutput = unknown> {
-  /** The Standard Schema properties. */
-  readonly "~standard": {
-    /** The spec version (1). */
-    readonly version: 1;
-    /** The implementing library. */
-    readonly vendor: string;
-    /** Validate a value: a success carries `value`, a failure carries `issues`. */
-    readonly validate: (
-      value: unknown,
-    ) => StandardSchemaResult<TOutput> | Promise<StandardSchemaResult<TOutput>>;
-  };
-}
-
-/** The outcome of `StandardSchema["~standard"].validate`. */
-export type StandardSchemaResult<TOutput> =
-  | { readonly value: TOutput; readonly issues?: undefined }
-  | { readonly issues: ReadonlyArray<{ readonly message: string }> };
-
-/** Options of `WorkflowContext.send`. */
-export interface SendOptions {
-  /** Deliver only along the edge that leads to this executor id. */
-  to?: string;
-}
-
-/**
- * Shared workflow state, bulk-synchronous: a read sees the state committed at
- * the last superstep boundary plus this executor's own writes of the current
- * superstep. Writes commit at the boundary in executor-id order, then write
- * order, so a run's result never depends on scheduling. Treat values as
- * immutable: the checkpoint copies them, the live run does not.
- */
-export interface WorkflowState {
-  /** The value of `key`, or `undefined`. */
-  get<T = unknown>(key: string): T | undefined;
-  /** Whether `key` has a value. */
-  has(key: string): boolean;
-  /** Set `key`; visible to others from the next superstep. */
-  set(key: string, value: unknown): void;
-  /** Remove `key`; takes effect at the boundary like a write. */
-  delete(key: string): void;
-}
-
-/**
- * What an executor's handler receives besides its message.
- *
- * @typeParam TOut The type of messages it sends.
- */
-export interface WorkflowContext<TOut = unknown> {
-  /** The id of the executor being run. */
-  readonly executorId: string;
-  /** The cumulative superstep index. */
-  readonly superstep: number;
-  /** Aborted when the run is cancelled or a sibling executor fails; pass it to fetch and timers. */
-  readonly signal: AbortSignal;
-  /** Shared state (see {@linkcode WorkflowState}). */
-  readonly state: WorkflowState;
-  /** Send a message along this executor's edges; delivered in the next superstep. */
-  send(message: TOut, options?: SendOptions): Promise<void>;
-  /** Emit a workflow output (`output` event, `result.outputs`). */
-  yieldOutput(value: unknown): Promise<void>;
-  /**
-   * Ask for outside input. The run goes on; when it converges it ends
-   * `idle-pending-requests`, and the answer arrives in `onResponse`.
-   *
-   * @returns The request id to answer with.
-   */
-  requestInfo(data: unknown): Promise<string>;
-}
 
 /**
  * An executor in class form: extend it to keep state of your own that is saved
@@ -104,6 +15,7 @@ export interface WorkflowContext<TOut = unknown> {
  * The id is explicit and stable (never derived from the class name, which
  * bundlers minify). Optional members: `accepts(msg)` or a Standard Schema
  * `input` to reject mistyped messages (a `warning` event, never a silent drop),
+ * `sends` / `yields` schemas that what it sends and yields must satisfy,
  * `onResponse` for answers to `ctx.requestInfo`, and `version`, which enters the
  * graph signature so checkpoints of an incompatible executor are refused.
  *
@@ -112,20 +24,21 @@ export interface WorkflowContext<TOut = unknown> {
  * into each other.
  *
  * @typeParam TIn The messages it handles.
- * @typeParam TOut The messages it sends.
+ * @typeParam TOut The messages it sends (`never`: none). The builder checks that every target accepts them.
+ * @typeParam TYield The outputs it yields (`never`: none). They type the workflow's `result.outputs`.
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { Executor, MemoryCheckpointStorage, WorkflowBuilder, type WorkflowContext } from "@superstep/superstep";
  *
- * class Counter extends Executor<string, number> {
+ * class Counter extends Executor<string, never, number> {
  *   count = 0;
  *   constructor() {
  *     super("counter");
  *   }
- *   async handle(_msg: string, ctx: WorkflowContext<number>): Promise<void> {
+ *   async handle(_msg: string, ctx: WorkflowContext<never, number>): Promise<void> {
  *     this.count++;
- *     await ctx.send(this.count);
+ *     await ctx.yieldOutput(this.count);
  *   }
  *   override snapshot(): { count: number } {
  *     return { count: this.count };
@@ -134,25 +47,35 @@ export interface WorkflowContext<TOut = unknown> {
  *     this.count = state.count;
  *   }
  * }
- * const counter = new Counter();
  * const storage = new MemoryCheckpointStorage();
- * const result = await new WorkflowBuilder({ name: "count", start: counter }).withCheckpointing(storage).build()
- *   .run("tick");
+ * const workflow = new WorkflowBuilder({ name: "count", start: new Counter() }).withCheckpointing(storage).build();
+ * const result = await workflow.run("tick");
+ * const counts: number[] = result.outputs;
+ * assert.deepEqual(counts, [1]);
  * assert.deepEqual((await storage.load(result.checkpointId!))?.executorState, { counter: { count: 1 } });
  * ```
  */
-export abstract class Executor<TIn = unknown, TOut = unknown> {
+export abstract class Executor<TIn = unknown, TOut = unknown, TYield = unknown> {
+  /**
+   * The executor's message types, for the type checker only (never set at run time): the builder reads
+   * them to check edges and to type a workflow's input and outputs.
+   */
+  declare readonly "~types"?: ExecutorTypes<TIn, TOut, TYield>;
   /** The executor's stable id, unique within a workflow. */
   readonly id: string;
   /** Enters the graph signature; bump it when the executor's checkpointed state changes shape. */
   readonly version?: string;
   /** A Standard Schema (zod, valibot, arktype …) that messages must satisfy; its output is handled. */
   input?: StandardSchema<TIn>;
+  /** A Standard Schema every message it sends must satisfy (its output is what is sent); else it fails. */
+  sends?: StandardSchema<TOut>;
+  /** A Standard Schema every output it yields must satisfy (its output is what is yielded); else it fails. */
+  yields?: StandardSchema<TYield>;
 
   /**
    * Create an executor with a stable id.
    *
-   * @param id The stable id (non-empty, no control characters).
+   * @param id The stable id (non-empty, well-formed Unicode without control characters, at most 256 characters).
    * @param options `version`: see {@linkcode Executor.version}.
    */
   constructor(id: string, options?: { version?: string }) {
@@ -162,13 +85,17 @@ export abstract class Executor<TIn = unknown, TOut = unknown> {
   }
 
   /** Handle one message. Runs once per delivered message, one at a time per executor. */
-  abstract handle(message: TIn, ctx: WorkflowContext<TOut>): void | Promise<void>;
+  abstract handle(message: TIn, ctx: WorkflowContext<TOut, TYield>): void | Promise<void>;
 
   /** Return `false` to refuse a message (it becomes a `warning` event). */
   accepts?(message: unknown): boolean;
 
   /** Receive the answer to a request this executor made with `ctx.requestInfo`. */
-  onResponse?(response: unknown, request: PendingRequest, ctx: WorkflowContext<TOut>): void | Promise<void>;
+  onResponse?(
+    response: unknown,
+    request: PendingRequest,
+    ctx: WorkflowContext<TOut, TYield>,
+  ): void | Promise<void>;
 
   /** The executor's own state, saved into every checkpoint (must be encodable by the codec). */
   snapshot?(): unknown;
@@ -177,21 +104,88 @@ export abstract class Executor<TIn = unknown, TOut = unknown> {
   restore?(state: unknown): void;
 }
 
+/** The message types of an executor (see {@linkcode Executor}'s type parameters). */
+export interface ExecutorTypes<TIn, TOut, TYield> {
+  /** What it handles. */
+  readonly in: TIn;
+  /** What it sends. */
+  readonly out: TOut;
+  /** What it yields. */
+  readonly yield: TYield;
+}
+
+/** An executor of any message types (what the builder wires). */
+// deno-lint-ignore no-explicit-any
+export type AnyExecutor = Executor<any, any, any>;
+
+/** An executor, or the id of one already added to the builder (unchecked: the escape hatch). */
+export type ExecutorRef = AnyExecutor | string;
+
+/**
+ * What an executor handles (its `TIn`); `unknown` for an id given as a string.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defineExecutor, type ExecutorInput } from "@superstep/superstep";
+ *
+ * const parse = defineExecutor({ id: "parse", handle: (_text: string) => {} });
+ * const input: ExecutorInput<typeof parse> = "1,2";
+ * assert.equal(input, "1,2");
+ * ```
+ */
+export type ExecutorInput<E> = E extends AnyExecutor ? NonNullable<E["~types"]>["in"] : unknown;
+
+/**
+ * What an executor sends (its `TOut`); `unknown` for an id given as a string.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defineExecutor, type ExecutorOutput, type WorkflowContext } from "@superstep/superstep";
+ *
+ * const parse = defineExecutor({ id: "parse", handle: (text: string, ctx: WorkflowContext<number[]>) => ctx.send([text.length]) });
+ * const sent: ExecutorOutput<typeof parse> = [1];
+ * assert.deepEqual(sent, [1]);
+ * ```
+ */
+export type ExecutorOutput<E> = E extends AnyExecutor ? NonNullable<E["~types"]>["out"] : unknown;
+
+/**
+ * What an executor yields (its `TYield`); `never` for an id given as a string (the executor it names was
+ * added with its types where it was added).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defineExecutor, type ExecutorYield, type WorkflowContext } from "@superstep/superstep";
+ *
+ * const done = defineExecutor({ id: "done", handle: (_n: number, ctx: WorkflowContext<never, boolean>) => ctx.yieldOutput(true) });
+ * const output: ExecutorYield<typeof done> = true;
+ * assert.equal(output, true);
+ * ```
+ */
+export type ExecutorYield<E> = E extends AnyExecutor ? NonNullable<E["~types"]>["yield"] : never;
+
 /** The definition `defineExecutor` turns into an executor. */
-export interface ExecutorDefinition<TIn, TOut> {
-  /** The stable id (non-empty, no control characters). */
+export interface ExecutorDefinition<TIn, TOut = unknown, TYield = unknown> {
+  /** The stable id (non-empty, well-formed Unicode without control characters, at most 256 characters). */
   id: string;
-  /** Handles one message. */
-  handle: (message: TIn, ctx: WorkflowContext<TOut>) => void | Promise<void>;
+  /** Handles one message. Annotate `message` (or give `input`) and `ctx` to type the executor. */
+  handle: (message: TIn, ctx: WorkflowContext<TOut, TYield>) => void | Promise<void>;
   /** Refuse messages (they become `warning` events). */
   accepts?: (message: unknown) => boolean;
-  /** A Standard Schema messages must satisfy. */
+  /** A Standard Schema messages must satisfy; it also types `TIn`. */
   input?: StandardSchema<TIn>;
+  /** A Standard Schema every sent message must satisfy; it also types `TOut`. */
+  sends?: StandardSchema<TOut>;
+  /** A Standard Schema every yielded output must satisfy; it also types `TYield`. */
+  yields?: StandardSchema<TYield>;
   /** Receives answers to `ctx.requestInfo`. */
   onResponse?: (
     response: unknown,
     request: PendingRequest,
-    ctx: WorkflowContext<TOut>,
+    ctx: WorkflowContext<TOut, TYield>,
   ) => void | Promise<void>;
   /** Enters the graph signature. */
   version?: string;
@@ -199,7 +193,11 @@ export interface ExecutorDefinition<TIn, TOut> {
 
 /**
  * Define an executor from a function (no state of its own; use `ctx.state` for
- * shared state).
+ * shared state). Its types are inferred: `TIn` from the `message` parameter's
+ * annotation or the `input` schema, `TOut` and `TYield` from the `ctx`
+ * annotation (`WorkflowContext<TOut, TYield>`) or the `sends` / `yields`
+ * schemas; explicit type arguments always work. Left out, a type is `unknown`
+ * (anything, unchecked).
  *
  * @param definition The id, the handler and optional hooks.
  * @returns An executor to wire into a `WorkflowBuilder`.
@@ -207,36 +205,38 @@ export interface ExecutorDefinition<TIn, TOut> {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { defineExecutor } from "@superstep/superstep";
+ * import { defineExecutor, type WorkflowContext } from "@superstep/superstep";
  *
  * const split = defineExecutor({
  *   id: "split",
- *   handle: async (text: string, ctx) => {
+ *   handle: async (text: string, ctx: WorkflowContext<string, never>) => {
  *     for (const word of text.split(" ")) await ctx.send(word);
  *   },
  * });
  * assert.equal(split.id, "split");
  * ```
  */
-export function defineExecutor<TIn = unknown, TOut = unknown>(
-  definition: ExecutorDefinition<TIn, TOut>,
-): Executor<TIn, TOut> {
+export function defineExecutor<TIn = unknown, TOut = unknown, TYield = unknown>(
+  definition: ExecutorDefinition<TIn, TOut, TYield>,
+): Executor<TIn, TOut, TYield> {
   if (typeof definition?.handle !== "function") {
     throw new TypeError(`Cannot define executor "${definition?.id}": handle must be a function`);
   }
   return new FunctionExecutor(definition);
 }
 
-class FunctionExecutor<TIn, TOut> extends Executor<TIn, TOut> {
-  #handle: ExecutorDefinition<TIn, TOut>["handle"];
-  constructor(definition: ExecutorDefinition<TIn, TOut>) {
+class FunctionExecutor<TIn, TOut, TYield> extends Executor<TIn, TOut, TYield> {
+  #handle: ExecutorDefinition<TIn, TOut, TYield>["handle"];
+  constructor(definition: ExecutorDefinition<TIn, TOut, TYield>) {
     super(definition.id, { version: definition.version });
     this.#handle = definition.handle;
     if (definition.accepts) this.accepts = definition.accepts;
     if (definition.input) this.input = definition.input;
+    if (definition.sends) this.sends = definition.sends;
+    if (definition.yields) this.yields = definition.yields;
     if (definition.onResponse) this.onResponse = definition.onResponse;
   }
-  handle(message: TIn, ctx: WorkflowContext<TOut>): void | Promise<void> {
+  handle(message: TIn, ctx: WorkflowContext<TOut, TYield>): void | Promise<void> {
     return this.#handle(message, ctx);
   }
 }

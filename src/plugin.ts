@@ -6,7 +6,7 @@
  */
 import type { CheckpointSummary } from "./checkpoint.ts";
 import type { WorkflowEvent, WorkflowResult } from "./events.ts";
-import type { WorkflowContext } from "./executor.ts";
+import type { WorkflowContext } from "./context.ts";
 
 /** Which call of a workflow a run is: `run()`, `resume()` or `respond()`. */
 export type RunKind = "run" | "resume" | "respond";

@@ -124,7 +124,7 @@ export interface RespondOptions {
  * assert.equal(result.outputs.join(), "5,3,5");
  * ```
  */
-export class Workflow {
+export class Workflow<TIn = unknown, TOutput = unknown> {
   #graph: WorkflowGraph;
   #storage: CheckpointStorage | undefined;
   #calls: Calls;
@@ -200,11 +200,11 @@ export class Workflow {
    * @returns The lazy run handle.
    * @throws {WorkflowAlreadyRunningError} Synchronously, if a run is live.
    */
-  run(input: unknown, options: RunOptions = {}): WorkflowRun {
+  run(input: TIn, options: RunOptions = {}): WorkflowRun<TOutput> {
     const storage = options.storage ?? this.#storage;
     assertSessionId(options.sessionId);
     assertPlugins(options.plugins, "run()");
-    return this.#calls.start("run", options, async () => {
+    return this.#calls.start<TOutput>("run", options, async () => {
       this.#resetExecutors();
       const runner = this.#runner(storage, options.sessionId ?? newSessionId());
       if (storage !== undefined && options.sessionId !== undefined) {
@@ -227,7 +227,7 @@ export class Workflow {
    * @throws {WorkflowAlreadyRunningError} Synchronously, if a run is live.
    * @throws {TypeError} Synchronously, if no storage is configured.
    */
-  resume(checkpointId: string, options: ResumeOptions = {}): WorkflowRun {
+  resume(checkpointId: string, options: ResumeOptions = {}): WorkflowRun<TOutput> {
     const storage = options.storage ?? this.#storage;
     if (storage === undefined) {
       throw new TypeError(
@@ -241,7 +241,7 @@ export class Workflow {
     assertSessionId(options.sessionId);
     assertResponses(options.responses);
     assertPlugins(options.plugins, "resume()");
-    return this.#calls.start("resume", options, async () => {
+    return this.#calls.start<TOutput>("resume", options, async () => {
       const checkpoint = await storage.load(checkpointId);
       if (checkpoint === undefined) throw new CheckpointNotFoundError(checkpointId);
       if (checkpoint.workflowName !== this.name) {
@@ -298,7 +298,7 @@ export class Workflow {
    * @throws {RequestNotPendingError} Synchronously, for an unknown request id or when nothing is pending.
    * @throws {WorkflowAlreadyRunningError} Synchronously, if a run is live.
    */
-  respond(responses: Record<string, unknown>, options: RespondOptions = {}): WorkflowRun {
+  respond(responses: Record<string, unknown>, options: RespondOptions = {}): WorkflowRun<TOutput> {
     assertResponses(responses);
     assertPlugins(options.plugins, "respond()");
     if (this.#calls.isRunning) throw new WorkflowAlreadyRunningError(this.name);
@@ -307,7 +307,11 @@ export class Workflow {
       throw new RequestNotPendingError(`Cannot respond: workflow "${this.name}" has no pending request`);
     }
     const answers = runner.run.answers(responses);
-    return this.#calls.start("respond", options, () => Promise.resolve({ runner, responses: answers }));
+    return this.#calls.start<TOutput>(
+      "respond",
+      options,
+      () => Promise.resolve({ runner, responses: answers }),
+    );
   }
 
   /**
@@ -352,10 +356,10 @@ let handover: CompiledWorkflow | undefined;
  * The workflow of a compiled builder (package-private: `WorkflowBuilder.build()` calls it). The builder
  * depends on the workflow, never the other way round.
  */
-export function createWorkflow(compiled: CompiledWorkflow): Workflow {
+export function createWorkflow<TIn, TOutput>(compiled: CompiledWorkflow): Workflow<TIn, TOutput> {
   handover = compiled;
   try {
-    return new Workflow();
+    return new Workflow<TIn, TOutput>();
   } finally {
     handover = undefined;
   }

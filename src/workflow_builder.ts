@@ -5,11 +5,29 @@
  */
 import type { CheckpointStorage } from "./checkpoint.ts";
 import { WorkflowValidationError } from "./errors.ts";
-import { Executor } from "./executor.ts";
+import {
+  type AnyExecutor,
+  Executor,
+  type ExecutorOutput,
+  type ExecutorRef,
+  type ExecutorYield,
+} from "./executor.ts";
+import type {
+  ChainCheck,
+  EdgeCheck,
+  JoinedOf,
+  MessageOf,
+  SwitchCase,
+  SwitchCases,
+  TargetsCheck,
+  YieldsOf,
+} from "./edge_types.ts";
 import {
   type CompiledWorkflow,
   type EdgeGroupSpec,
+  type FanOutEdgeSpec,
   sourcesOf,
+  type SwitchEdgeSpec,
   targetsOf,
   type WorkflowGraph,
 } from "./_graph.ts";
@@ -19,19 +37,16 @@ import { assertPlugin } from "./_plugin_host.ts";
 import { describeCount } from "./_describe.ts";
 import { idProblem } from "./_ids.ts";
 
-/** An executor of any message types (what the builder wires). */
-// deno-lint-ignore no-explicit-any
-export type AnyExecutor = Executor<any, any>;
-
-/** An executor, or the id of one already added to the builder. */
-export type ExecutorRef = AnyExecutor | string;
-
-/** Options of `WorkflowBuilder`. */
-export interface WorkflowBuilderOptions {
+/**
+ * Options of `WorkflowBuilder`.
+ *
+ * @typeParam S The start executor.
+ */
+export interface WorkflowBuilderOptions<S extends AnyExecutor = AnyExecutor> {
   /** The workflow's name (stored in checkpoints, shown in graphs). */
   name: string;
-  /** The executor that receives the run's input. */
-  start: AnyExecutor;
+  /** The executor that receives the run's input; its `TIn` types `run(input)`. */
+  start: S;
   /**
    * The most supersteps one call (run, resume or respond) may take before it
    * fails with `WorkflowConvergenceError`.
@@ -41,33 +56,25 @@ export interface WorkflowBuilderOptions {
   maxSupersteps?: number;
 }
 
-/** Options of `addEdge`. */
-export interface EdgeOptions {
-  /** Deliver only the messages for which this returns `true`. */
-  // deno-lint-ignore no-explicit-any
-  when?: (message: any) => boolean;
+/** Options of `addEdge`, for a source that sends `M`. */
+export interface EdgeOptions<M = unknown> {
+  /** Deliver only the messages for which this returns `true`; may be async (a Promise is awaited). */
+  when?: (message: M) => boolean | Promise<boolean>;
 }
 
-/** Options of `addFanOut`. */
-export interface FanOutOptions {
-  /** Choose the targets of each message among `targets` (default: all of them). */
-  // deno-lint-ignore no-explicit-any
-  select?: (message: any, targets: readonly string[]) => readonly string[];
-}
-
-/** One case of `addSwitch`: the first whose `when` matches receives the message. */
-export interface SwitchCase {
-  /** Whether this case takes the message. */
-  // deno-lint-ignore no-explicit-any
-  when: (message: any) => boolean;
-  /** Where the message goes. */
-  to: ExecutorRef;
+/** Options of `addFanOut`, for a source that sends `M`. */
+export interface FanOutOptions<M = unknown> {
+  /**
+   * Choose the targets of each message among `targets` (default: all of them); may be async (a Promise is
+   * awaited).
+   */
+  select?: (message: M, targets: readonly string[]) => readonly string[] | Promise<readonly string[]>;
 }
 
 /** Options of `addSwitch`. */
-export interface SwitchOptions {
+export interface SwitchOptions<D extends ExecutorRef = ExecutorRef> {
   /** Where a message goes when no case matches; without it, no match fails the run. */
-  default?: ExecutorRef;
+  default?: D;
 }
 
 /**
@@ -79,27 +86,38 @@ export interface SwitchOptions {
  * sources' messages, in source order, once every source has sent). `build()`
  * validates the graph and names what is wrong.
  *
+ * Types: every edge is checked at compile time — a source's `TOut` must be
+ * assignable to each target's `TIn` (a fan-in target's `TIn` must take an array
+ * of its sources' messages), and conditions see the source's message type (see
+ * `EdgeCheck`). The builder carries the start executor's `TIn` (what `run`
+ * takes) and the union of every added executor's `TYield` (what
+ * `result.outputs` holds). Executors that leave their types `unknown`, and
+ * executors named by id, are not checked.
+ *
+ * @typeParam TIn What the start executor handles: the workflow's input.
+ * @typeParam TYield The union of what the added executors yield: the workflow's outputs.
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { defineExecutor, WorkflowBuilder } from "@superstep/superstep";
+ * import { defineExecutor, WorkflowBuilder, type WorkflowContext } from "@superstep/superstep";
  *
  * const upper = defineExecutor({
  *   id: "upper",
- *   handle: async (text: string, ctx) => await ctx.send(text.toUpperCase()),
+ *   handle: async (text: string, ctx: WorkflowContext<string, never>) => await ctx.send(text.toUpperCase()),
  * });
  * const print = defineExecutor({
  *   id: "print",
- *   handle: async (text: string, ctx) => await ctx.yieldOutput(text),
+ *   handle: async (text: string, ctx: WorkflowContext<never, string>) => await ctx.yieldOutput(text),
  * });
  * const workflow = new WorkflowBuilder({ name: "shout", start: upper })
  *   .addEdge(upper, print)
  *   .build();
- * const result = await workflow.run("hi");
- * assert.equal(result.outputs[0], "HI");
+ * const result = await workflow.run("hi"); // run(42) does not compile
+ * const outputs: string[] = result.outputs;
+ * assert.deepEqual(outputs, ["HI"]);
  * ```
  */
-export class WorkflowBuilder {
+export class WorkflowBuilder<TIn = unknown, TYield = never> {
   #name: string;
   #start: AnyExecutor;
   #maxSupersteps: number;
@@ -117,7 +135,8 @@ export class WorkflowBuilder {
    * @throws {TypeError} If the name or start executor is missing.
    * @throws {RangeError} If `maxSupersteps` is not a positive integer.
    */
-  constructor(options: WorkflowBuilderOptions) {
+  // deno-lint-ignore no-explicit-any
+  constructor(options: WorkflowBuilderOptions<Executor<TIn, any, TYield>>) {
     if (idProblem(options?.name) !== undefined) {
       throw new TypeError(
         `Invalid workflow name: ${JSON.stringify(options?.name)} (a non-empty string of well-formed Unicode)`,
@@ -139,69 +158,89 @@ export class WorkflowBuilder {
    * @param executor The executor.
    * @returns This builder.
    */
-  addExecutor(executor: AnyExecutor): this {
+  addExecutor<E extends AnyExecutor>(executor: E): WorkflowBuilder<TIn, TYield | ExecutorYield<E>> {
     this.#register(executor, "addExecutor");
-    return this;
+    return this.#grown();
   }
 
   /**
    * Send every message of `from` to `to` (or only those `when` accepts).
    *
    * @param from The sender.
-   * @param to The receiver.
+   * @param to The receiver: it must accept what `from` sends.
    * @param options `when`: a condition on the message.
    * @returns This builder.
    */
-  addEdge(from: ExecutorRef, to: ExecutorRef, options?: EdgeOptions): this {
+  addEdge<S extends ExecutorRef, T extends ExecutorRef>(
+    from: S,
+    to: T & EdgeCheck<ExecutorOutput<S>, T>,
+    options?: EdgeOptions<MessageOf<S>>,
+  ): WorkflowBuilder<TIn, TYield | YieldsOf<S | T>> {
+    this.#edge(from, to, options?.when as ((message: unknown) => boolean | Promise<boolean>) | undefined);
+    return this.#grown();
+  }
+
+  #edge(
+    from: ExecutorRef,
+    to: ExecutorRef,
+    when: ((message: unknown) => boolean | Promise<boolean>) | undefined,
+  ) {
     const where = "addEdge";
     const source = this.#ref(from, where);
     const target = this.#ref(to, where);
-    const when = options?.when;
     if (when !== undefined) assertFunction(when, "addEdge when");
     this.#groups.push({ kind: "single", id: groupId("edge", [source], [target]), source, target, when });
-    return this;
   }
 
   /**
    * Connect executors in a line: `[a, b, c]` is `a → b → c`.
    *
-   * @param executors At least two executors.
+   * @param executors At least two executors, each accepting what the one before sends.
    * @returns This builder.
    */
-  addChain(executors: readonly ExecutorRef[]): this {
-    if (!Array.isArray(executors) || executors.length < 2) {
-      this.#errors.push(`addChain needs at least two executors, got ${describeCount(executors)}`);
-      return this;
+  addChain<const C extends readonly ExecutorRef[]>(
+    executors: C & ChainCheck<C>,
+  ): WorkflowBuilder<TIn, TYield | YieldsOf<C[number]>> {
+    const chain: readonly ExecutorRef[] = executors;
+    if (!Array.isArray(chain) || chain.length < 2) {
+      this.#errors.push(`addChain needs at least two executors, got ${describeCount(chain)}`);
+      return this.#grown();
     }
-    for (let i = 1; i < executors.length; i++) this.addEdge(executors[i - 1], executors[i]);
-    return this;
+    for (let i = 1; i < chain.length; i++) this.#edge(chain[i - 1], chain[i], undefined);
+    return this.#grown();
   }
 
   /**
    * Send each message of `from` to several targets (all, or those `select` picks).
    *
    * @param from The sender.
-   * @param to At least two receivers.
+   * @param to At least two receivers, each accepting what `from` sends.
    * @param options `select(message, targetIds)` returns the ids to deliver to.
    * @returns This builder.
    */
-  addFanOut(from: ExecutorRef, to: readonly ExecutorRef[], options?: FanOutOptions): this {
+  addFanOut<S extends ExecutorRef, const T extends readonly ExecutorRef[]>(
+    from: S,
+    to: T & TargetsCheck<ExecutorOutput<S>, T>,
+    options?: FanOutOptions<MessageOf<S>>,
+  ): WorkflowBuilder<TIn, TYield | YieldsOf<S | T[number]>> {
     const where = "addFanOut";
     const source = this.#ref(from, where);
-    if (!Array.isArray(to) || to.length < 2) {
-      this.#errors.push(`addFanOut from "${source}" needs at least two targets, got ${describeCount(to)}`);
-      return this;
+    const list: readonly ExecutorRef[] = to;
+    if (!Array.isArray(list) || list.length < 2) {
+      this.#errors.push(`addFanOut from "${source}" needs at least two targets, got ${describeCount(list)}`);
+      return this.#grown();
     }
-    const targets = to.map((t) => this.#ref(t, where));
-    if (options?.select !== undefined) assertFunction(options.select, "addFanOut select");
+    const targets = list.map((t) => this.#ref(t, where));
+    const select = options?.select as FanOutEdgeSpec["select"];
+    if (select !== undefined) assertFunction(select, "addFanOut select");
     this.#groups.push({
       kind: "fan-out",
       id: groupId("fan-out", [source], targets),
       source,
       targets,
-      select: options?.select,
+      select,
     });
-    return this;
+    return this.#grown();
   }
 
   /**
@@ -210,20 +249,25 @@ export class WorkflowBuilder {
    * with `WorkflowRoutingError`.
    *
    * @param from The sender.
-   * @param cases Ordered cases.
-   * @param options `default`: the fallback target.
+   * @param cases Ordered cases; each case's target accepts what `from` sends.
+   * @param options `default`: the fallback target, which accepts it too.
    * @returns This builder.
    */
-  addSwitch(from: ExecutorRef, cases: readonly SwitchCase[], options?: SwitchOptions): this {
+  addSwitch<S extends ExecutorRef, const T extends readonly ExecutorRef[], D extends ExecutorRef = never>(
+    from: S,
+    cases: SwitchCases<MessageOf<S>, T>,
+    options?: SwitchOptions<D & EdgeCheck<ExecutorOutput<S>, D>>,
+  ): WorkflowBuilder<TIn, TYield | YieldsOf<S | T[number] | D>> {
     const where = "addSwitch";
     const source = this.#ref(from, where);
-    if (!Array.isArray(cases) || cases.length === 0) {
+    const list = cases as readonly SwitchCase<unknown>[];
+    if (!Array.isArray(list) || list.length === 0) {
       this.#errors.push(`addSwitch from "${source}" needs at least one case`);
-      return this;
+      return this.#grown();
     }
-    const specCases = cases.map((c, i) => {
+    const specCases = list.map((c, i) => {
       assertFunction(c?.when, `addSwitch case ${i} when`);
-      return { when: c.when, target: this.#ref(c.to, where) };
+      return { when: c.when as SwitchEdgeSpec["cases"][number]["when"], target: this.#ref(c.to, where) };
     });
     const defaultTarget = options?.default === undefined ? undefined : this.#ref(options.default, where);
     this.#groups.push({
@@ -233,7 +277,7 @@ export class WorkflowBuilder {
       cases: specCases,
       defaultTarget,
     });
-    return this;
+    return this.#grown();
   }
 
   /**
@@ -242,23 +286,32 @@ export class WorkflowBuilder {
    * order (then send order). Buffers are checkpointed.
    *
    * @param from At least two senders.
-   * @param to The receiver.
+   * @param to The receiver: it must accept an array of what the senders send.
    * @returns This builder.
    */
-  addFanIn(from: readonly ExecutorRef[], to: ExecutorRef): this {
+  addFanIn<const S extends readonly ExecutorRef[], T extends ExecutorRef>(
+    from: S,
+    to: T & EdgeCheck<JoinedOf<S[number]>, T>,
+  ): WorkflowBuilder<TIn, TYield | YieldsOf<S[number] | T>> {
     const where = "addFanIn";
     const target = this.#ref(to, where);
-    if (!Array.isArray(from) || from.length < 2) {
-      this.#errors.push(`addFanIn into "${target}" needs at least two sources, got ${describeCount(from)}`);
-      return this;
+    const list: readonly ExecutorRef[] = from;
+    if (!Array.isArray(list) || list.length < 2) {
+      this.#errors.push(`addFanIn into "${target}" needs at least two sources, got ${describeCount(list)}`);
+      return this.#grown();
     }
-    const sources = from.map((f) => this.#ref(f, where));
+    const sources = list.map((f) => this.#ref(f, where));
     if (new Set(sources).size !== sources.length) {
       this.#errors.push(`addFanIn into "${target}" names a source twice: ${sources.join(", ")}`);
-      return this;
+      return this.#grown();
     }
     this.#groups.push({ kind: "fan-in", id: groupId("fan-in", sources, [target]), sources, target });
-    return this;
+    return this.#grown();
+  }
+
+  /** This builder, typed with what the last call added (the builder object is the same). */
+  #grown<Y>(): WorkflowBuilder<TIn, TYield | Y> {
+    return this as unknown as WorkflowBuilder<TIn, TYield | Y>;
   }
 
   /**
@@ -312,8 +365,8 @@ export class WorkflowBuilder {
    * @throws {WorkflowValidationError} Naming every problem found: unknown or
    * duplicate executors, duplicate edges, unreachable executors, wrong arity.
    */
-  build(): Workflow {
-    return createWorkflow(this.#compile());
+  build(): Workflow<TIn, TYield> {
+    return createWorkflow<TIn, TYield>(this.#compile());
   }
 
   #compile(): CompiledWorkflow {

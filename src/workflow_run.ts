@@ -12,6 +12,7 @@ import type { WorkflowEvent, WorkflowResult } from "./events.ts";
  * reader sees every event of the call from the start.
  *
  * A failed run rejects (the stream yields a `failed` event, then throws).
+ * `TOutput` is the workflow's output type: `result.outputs` and `output` events carry it.
  * Breaking out of `for await` cancels the run and releases the workflow at once;
  * so does dropping the handle unused (once it is garbage-collected).
  *
@@ -31,7 +32,8 @@ import type { WorkflowEvent, WorkflowResult } from "./events.ts";
  * assert.equal(result.status, "idle");
  * ```
  */
-export interface WorkflowRun extends Promise<WorkflowResult>, AsyncIterable<WorkflowEvent> {
+export interface WorkflowRun<TOutput = unknown>
+  extends Promise<WorkflowResult<TOutput>>, AsyncIterable<WorkflowEvent<TOutput>> {
   /**
    * Cancel the run: executors see `ctx.signal` abort, the run ends `cancelled`,
    * the last checkpoint stays resumable. A run not yet started never starts.

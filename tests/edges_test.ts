@@ -971,3 +971,85 @@ describe("routing regressions", () => {
     ]);
   });
 });
+
+describe("async conditions", () => {
+  /** A condition's answer, a microtask later or after other conditions (varying delays). */
+  const later = <T>(value: T, turns = 1): Promise<T> => {
+    let promise = Promise.resolve(value);
+    for (let i = 1; i < turns; i++) promise = promise.then((v) => v);
+    return promise;
+  };
+
+  test("addEdge() awaits an async when: a Promise of false does not route (it is no longer truthy)", async () => {
+    const received: unknown[] = [];
+    const src = emitter();
+    const workflow = new WorkflowBuilder({ name: "async-when", start: src })
+      .addEdge(src, sink("sink", received), { when: (n: number) => later(n % 2 === 0, 3 - (n % 3)) })
+      .build();
+    await workflow.run([1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(received, [2, 4, 6], "only the even ones, in send order");
+  });
+
+  test("addFanOut() awaits an async select, and checks what it resolves to", async () => {
+    const a: unknown[] = [];
+    const b: unknown[] = [];
+    const src = emitter();
+    const workflow = new WorkflowBuilder({ name: "async-select", start: src })
+      .addFanOut(src, [sink("a", a), sink("b", b)], {
+        select: (n: number, ids) => later(n > 1 ? ids : [ids[1]], n),
+      })
+      .build();
+    await workflow.run([1, 2, 3]);
+    assert.deepEqual([a, b], [[2, 3], [1, 2, 3]]);
+    const bad = emitter();
+    const broken = new WorkflowBuilder({ name: "async-select-bad", start: bad })
+      .addFanOut(bad, [sink("a", []), sink("b", [])], { select: () => later(["c"]) })
+      .build();
+    const { error } = await failedRun(broken.run([1]));
+    assert.ok(
+      error instanceof WorkflowRoutingError && /"c", which is not one of its targets/.test(error.message),
+    );
+  });
+
+  test("addSwitch() awaits async cases in order: the first that matches wins, a rejection fails the run", async () => {
+    const first: unknown[] = [];
+    const second: unknown[] = [];
+    const fallback: unknown[] = [];
+    const src = emitter();
+    const workflow = new WorkflowBuilder({ name: "async-switch", start: src })
+      .addSwitch(src, [
+        { when: (n: number) => later(n > 10, 5), to: sink("first", first) },
+        { when: (n: number) => n > 5, to: sink("second", second) },
+      ], { default: sink("fallback", fallback) })
+      .build();
+    await workflow.run([20, 7, 1, 11]);
+    assert.deepEqual([first, second, fallback], [[20, 11], [7], [1]]);
+    const failing = emitter();
+    const rejecting = new WorkflowBuilder({ name: "async-switch-reject", start: failing })
+      .addSwitch(failing, [{ when: () => Promise.reject(new Error("lookup down")), to: sink("x", []) }])
+      .build();
+    const { error, events } = await failedRun(rejecting.run([1]));
+    assert.ok(error instanceof WorkflowRoutingError && /lookup down/.test(error.message), String(error));
+    assertFailedTail(events, error);
+  });
+
+  test("a run whose async condition never answers can still be cancelled, and resumes from its last checkpoint", async () => {
+    const storage = new MemoryCheckpointStorage();
+    let hang = true;
+    const src = emitter();
+    const received: unknown[] = [];
+    const workflow = new WorkflowBuilder({ name: "async-hang", start: src })
+      .addEdge(src, sink("sink", received), { when: () => hang ? new Promise<boolean>(() => {}) : true })
+      .withCheckpointing(storage)
+      .build();
+    const run = workflow.run([1]);
+    for await (const event of run) {
+      if (event.type === "superstep-started" && event.superstep === 2) break;
+    }
+    const head = await storage.head((await storage.list())[0].sessionId);
+    hang = false;
+    const resumed = await workflow.resume(head!);
+    assert.equal(resumed.status, "idle");
+    assert.deepEqual(received, [1]);
+  });
+});

@@ -297,6 +297,7 @@ describe("WorkflowPlugin.wrapExecutor", () => {
           send: (value, options) => ctx.send(value, options),
           requestInfo: (data) => ctx.requestInfo(data),
           yieldOutput: (value) => ctx.yieldOutput(`>${value}`),
+          emit: (name, data) => ctx.emit(name, data),
         }),
     };
     const echo = defineExecutor({ id: "echo", handle: (text: string, ctx) => ctx.yieldOutput(text) });
