@@ -75,6 +75,7 @@ export type {
   PendingRequest,
   RunState,
   RunStatus,
+  StrandedMessages,
   WorkflowEvent,
   WorkflowEventType,
   WorkflowResult,
@@ -105,6 +106,7 @@ export {
   SuperstepError,
   WorkflowAlreadyRunningError,
   WorkflowConvergenceError,
+  WorkflowInputError,
   WorkflowRoutingError,
   WorkflowValidationError,
 } from "./src/errors.ts";

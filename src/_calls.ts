@@ -2,22 +2,18 @@
 // synchronously, start lazily when the handle is first read, prepare the
 // runner, run it with the call's plugins, report a failure once, release.
 import type { WorkflowEvent, WorkflowResult } from "./events.ts";
-import type { Delivery } from "./_run_context.ts";
+
 import { RunControl, RunHandle } from "./_run_handle.ts";
-import type { Runner } from "./_runner.ts";
+import type { ExecuteOptions, Runner } from "./_runner.ts";
 import { PluginHost } from "./_plugin_host.ts";
 import { RunGuard, type RunOwner } from "./run_guard.ts";
 import { newId } from "./_ulid.ts";
 import type { RunInfo, RunKind, WorkflowPlugin } from "./plugin.ts";
 import type { WorkflowRun } from "./workflow_run.ts";
 
-/** What a call's preparation hands to the runner. */
-export interface Prepared {
+/** What a call's preparation hands to the runner: the runner, and how to execute it. */
+export interface Prepared extends Omit<ExecuteOptions, "plugins"> {
   runner: Runner;
-  /** Write the entry checkpoint first (a fresh run). */
-  entry?: boolean;
-  /** Answers to deliver in the first superstep. */
-  responses?: Delivery[];
 }
 
 /** The options every call takes. */
@@ -31,6 +27,12 @@ export class Calls {
   readonly #plugins: readonly WorkflowPlugin[];
   /** The runner of the last run that can still be answered with `respond()`. */
   live: Runner | undefined;
+  /**
+   * The newest call. Only it may set `live`: a cancelled call (`cancel()`, a `break` out of its stream) frees
+   * the guard at once but still finishes, and must then leave its runner answerable unless a newer call
+   * started meanwhile.
+   */
+  #newest: RunOwner | undefined;
 
   constructor(workflowName: string, plugins: readonly WorkflowPlugin[]) {
     this.#guard = new RunGuard(workflowName);
@@ -66,6 +68,7 @@ export class Calls {
       handle,
       () => controller.abort(new DOMException("The run handle was garbage-collected", "AbortError")),
     );
+    this.#newest = owner;
     // The run's outputs are what the workflow's executors yield: its builder typed them.
     return handle as unknown as WorkflowRun<TOutput>;
   }
@@ -89,7 +92,7 @@ export class Calls {
     try {
       const prepared = await prepare();
       runner = prepared.runner;
-      if (this.#guard.owns(owner)) this.live = undefined;
+      if (this.#newest === owner) this.live = undefined;
       if (plugins.length > 0) {
         const started = host = new PluginHost(plugins, runInfo(runner, kind, controller.signal));
         emit = (event) => {
@@ -99,17 +102,14 @@ export class Calls {
       }
       runner.run.beginCall(emit, log.events);
       if (host !== undefined) await host.start();
-      const result = await runner.execute(controller.signal, {
-        entry: prepared.entry,
-        responses: prepared.responses,
-        plugins: host,
-      });
+      const { runner: _, ...options } = prepared;
+      const result = await runner.execute(controller.signal, { ...options, plugins: host });
       if (host !== undefined) {
         await host.flush();
         await host.end(result);
         if (host.failure !== undefined) throw host.failure;
       }
-      if (this.#guard.owns(owner)) this.live = runner;
+      if (this.#newest === owner) this.live = runner;
       // Free the instance before anyone learns the run is over, so `await run(); run()` works.
       this.#guard.release(owner);
       log.close();

@@ -4,6 +4,7 @@
 // returns a Promise only when one returned a thenable, so synchronous graphs
 // route without a microtask per message.
 import { WorkflowRoutingError } from "./errors.ts";
+import type { StrandedMessages } from "./events.ts";
 import { describeType } from "./_describe.ts";
 import { isThenable } from "./_promise.ts";
 import type {
@@ -27,6 +28,8 @@ export interface EdgeRunner {
   leadsTo(target: string): boolean;
   /** Deliver what became complete once every message of the superstep was routed (fan-in joins). */
   flush?(deliver: Deliver): void;
+  /** What a fan-in holds and still waits for, or `undefined` if its buffers are empty. */
+  stranded?(): StrandedMessages | undefined;
   snapshot?(): unknown;
   restore?(state: unknown): void;
 }
@@ -166,6 +169,17 @@ class FanInEdgeRunner implements EdgeRunner {
   }
   leadsTo(target: string): boolean {
     return this.#spec.target === target;
+  }
+  stranded(): StrandedMessages | undefined {
+    if (this.#buffers.size === 0) return undefined;
+    let messages = 0;
+    for (const buffered of this.#buffers.values()) messages += buffered.length;
+    return {
+      edgeId: this.id,
+      target: this.#spec.target,
+      waitingFor: this.#spec.sources.filter((source) => !this.#buffers.has(source)),
+      messages,
+    };
   }
   snapshot(): unknown {
     if (this.#buffers.size === 0) return undefined;

@@ -31,7 +31,6 @@ export interface SuperstepScope {
 export class ExecutorContext implements WorkflowContext {
   readonly executorId: string;
   readonly superstep: number;
-  readonly signal: AbortSignal;
   readonly outbox: QueuedMessage[] = [];
   readonly outputs: unknown[] = [];
   readonly requests: PendingRequest[] = [];
@@ -46,6 +45,7 @@ export class ExecutorContext implements WorkflowContext {
   #checks: Promise<void> = Promise.resolve();
   #refused: { error: unknown } | undefined;
   #state: WorkflowState | undefined;
+  #signal: AbortSignal | undefined;
 
   constructor(
     executor: Executor,
@@ -57,10 +57,19 @@ export class ExecutorContext implements WorkflowContext {
     this.#executor = executor;
     this.executorId = executor.id;
     this.superstep = superstep;
-    this.signal = scope.signal;
     this.#scope = scope;
     this.#emit = emit;
     this.#committed = committed;
+  }
+
+  /**
+   * Aborts with the call. Its own signal, made on first use (most handlers never read it): what a handler
+   * hangs on it (fetch, timers: an `abort` listener each) goes with this context, instead of piling up on
+   * the call's signal for as many supersteps as the call runs (and tripping Node's
+   * MaxListenersExceededWarning past ten).
+   */
+  get signal(): AbortSignal {
+    return this.#signal ??= followSignal(this.#scope.signal);
   }
 
   /** Shared state; made on first use, since most handlers never touch it. */
@@ -248,11 +257,24 @@ export class ExecutorContext implements WorkflowContext {
 
   #assertLive(): void {
     if (!this.#scope.live) {
-      throw this.signal.reason ?? new DOMException("The superstep is over", "AbortError");
+      throw this.#scope.signal.reason ?? new DOMException("The superstep is over", "AbortError");
     }
   }
 }
 
 function assertKey(key: unknown): void {
   if (typeof key !== "string") throw new TypeError(`State keys must be strings, got ${typeof key}`);
+}
+
+/**
+ * A signal that aborts when `signal` does. `AbortSignal.any` ties the two without an event listener on
+ * `signal` (runtimes hold their dependents weakly), so nothing accumulates on the call's signal.
+ */
+function followSignal(signal: AbortSignal): AbortSignal {
+  const any = (AbortSignal as { any?: (signals: AbortSignal[]) => AbortSignal }).any;
+  if (typeof any === "function") return any.call(AbortSignal, [signal]);
+  const controller = new AbortController();
+  if (signal.aborted) controller.abort(signal.reason);
+  else signal.addEventListener("abort", () => controller.abort(signal.reason), { once: true });
+  return controller.signal;
 }

@@ -49,8 +49,9 @@ export async function invoke(
   const warn = (source: string, why: string) =>
     emit({
       type: "warning",
-      message: `Message from "${source}" to "${executorId}" refused: ${why}`,
+      message: `Message from "${source}" to "${executorId}" refused by "${executorId}": ${why}`,
       executorId: source,
+      refusedBy: executorId,
     });
   // With output schemas, a call is over once its sends and yields passed them.
   const settled = executor.sends === undefined && executor.yields === undefined
@@ -79,6 +80,16 @@ export async function invoke(
 }
 
 const REFUSED: unique symbol = Symbol("refused");
+
+/**
+ * Why `executor` refuses `data` (its `accepts` returned false, or its `input` schema's issues), or
+ * `undefined` if it takes it. Throws what `accepts` or the schema throws.
+ */
+export async function refusal(executor: Executor, data: unknown): Promise<string | undefined> {
+  let why: string | undefined;
+  await admit(executor, "", data, (_source, reason) => why = reason);
+  return why;
+}
 
 /** Check a message against the executor's `accepts` / `input` schema. */
 async function admit(

@@ -3,6 +3,7 @@
 import type { QueuedMessage } from "./checkpoint.ts";
 import { CheckpointCorruptError, WorkflowRoutingError } from "./errors.ts";
 import { createEdgeRunner, type EdgeRunner } from "./_edge_runner.ts";
+import type { StrandedMessages } from "./events.ts";
 import { type EdgeGroupSpec, INPUT_SOURCE, sourcesOf } from "./_graph.ts";
 import { describeError } from "./_describe.ts";
 import { defineEntry } from "./_records.ts";
@@ -74,6 +75,16 @@ export class Router {
       }
     }
     for (const edge of this.#stateful) edge.flush?.((target, joined) => deliver(target, edge.id, joined));
+  }
+
+  /** The fan-ins holding messages and waiting for sources (at convergence: messages stranded for good). */
+  stranded(): StrandedMessages[] {
+    const out: StrandedMessages[] = [];
+    for (const edge of this.#stateful) {
+      const stranded = edge.stranded?.();
+      if (stranded !== undefined) out.push(stranded);
+    }
+    return out;
   }
 
   /** The buffers for a checkpoint's `edgeState`: by edge id, empty ones left out. */

@@ -13,18 +13,34 @@ import {
   CheckpointConflictError,
   CheckpointEncodeError,
   CheckpointSaveError,
+  ExecutorFailedError,
   WorkflowConvergenceError,
+  WorkflowInputError,
 } from "./errors.ts";
 import type { RunStatus, WorkflowResult } from "./events.ts";
 import type { Executor } from "./executor.ts";
 import { ExecutorContext, type SuperstepScope } from "./_executor_context.ts";
 import { compareIds, INPUT_SOURCE, type WorkflowGraph } from "./_graph.ts";
-import { type Inbox, invoke } from "./_invoke.ts";
+import { type Inbox, invoke, refusal } from "./_invoke.ts";
 import type { PluginHost } from "./_plugin_host.ts";
 import { defineEntry } from "./_records.ts";
 import { Router } from "./_router.ts";
 import { type Delivery, RunContext } from "./_run_context.ts";
 import { newId } from "./_ulid.ts";
+
+/** What one call of the runner does besides its supersteps. */
+export interface ExecuteOptions {
+  /** Write the entry checkpoint first (a fresh run), after checking the start executor takes the input. */
+  entry?: boolean;
+  /** Answers to deliver in the first superstep. */
+  responses?: Delivery[];
+  /** Emit a `request` event for every request still pending (a resumed run). */
+  replayRequests?: boolean;
+  /** Stored on every checkpoint the call writes. */
+  metadata?: Record<string, unknown>;
+  /** The call's plugins, started by the caller. */
+  plugins?: PluginHost;
+}
 
 export interface RunnerConfig {
   graph: WorkflowGraph;
@@ -55,6 +71,8 @@ export class Runner {
   #controller: AbortController | undefined;
   /** Ends the running superstep when the call's controller aborts. */
   #abortSuperstep: (() => void) | undefined;
+  /** The metadata the current call stores on every checkpoint it writes. */
+  #metadata: Record<string, unknown> = {};
 
   constructor(config: RunnerConfig) {
     this.graph = config.graph;
@@ -94,12 +112,10 @@ export class Runner {
    * (started by the caller), the call waits for them at every superstep
    * boundary and fails with the first `PluginError`.
    */
-  async execute(
-    signal: AbortSignal,
-    options: { entry?: boolean; responses?: Delivery[]; plugins?: PluginHost } = {},
-  ): Promise<WorkflowResult> {
+  async execute(signal: AbortSignal, options: ExecuteOptions = {}): Promise<WorkflowResult> {
     const run = this.run;
     const plugins = this.#plugins = options.plugins;
+    this.#metadata = options.metadata ?? {};
     let responses = options.responses ?? [];
     const controller = this.#controller = new AbortController();
     // Registered before any handler can listen, so contexts go inert before a handler reacts to the abort.
@@ -113,8 +129,16 @@ export class Runner {
         type: "status",
         state: run.pending.size > 0 ? "in-progress-pending-requests" : "in-progress",
       });
+      if (options.replayRequests) {
+        // What a resumed run waits for, streamed again so a reader of this call sees it.
+        const answered = new Set(responses.map(({ request }) => request.requestId));
+        for (const request of run.pending.values()) {
+          if (!answered.has(request.requestId)) run.emit({ type: "request", ...request });
+        }
+      }
       if (signal.aborted) return this.#finish("cancelled");
       if (options.entry) {
+        await this.#checkInput();
         run.emit({ type: "superstep-started", superstep: this.superstep });
         const checkpointId = await this.#checkpoint();
         run.emit({ type: "superstep-completed", superstep: this.superstep, checkpointId });
@@ -143,8 +167,32 @@ export class Runner {
   }
 
   #finish(status: RunStatus): WorkflowResult {
+    if (status !== "cancelled") {
+      for (const { edgeId, target, waitingFor, messages } of this.#router.stranded()) {
+        this.run.emit({
+          type: "warning",
+          message:
+            `Run converged with ${messages} message(s) stranded in the fan-in ${edgeId} into "${target}": ` +
+            `it still waits for ${waitingFor.map((id) => `"${id}"`).join(", ")}`,
+        });
+      }
+    }
     this.run.emit({ type: "status", state: status });
     return this.result(status);
+  }
+
+  /** A start executor that refuses the run's input fails the run before anything is written. */
+  async #checkInput(): Promise<void> {
+    const [input] = this.run.messages;
+    if (input?.source !== INPUT_SOURCE) return;
+    const start = this.graph.executors.get(this.graph.startId)!;
+    let why: string | undefined;
+    try {
+      why = await refusal(start, input.data);
+    } catch (error) {
+      throw new ExecutorFailedError(start.id, error);
+    }
+    if (why !== undefined) throw new WorkflowInputError(this.graph.name, start.id, why);
   }
 
   /** What the call reports with `status`: its outputs, events and requests so far. */
@@ -156,6 +204,7 @@ export class Runner {
       events: this.run.events,
       checkpointId: this.previousCheckpointId ?? undefined,
       sessionId: this.sessionId,
+      stranded: status === "cancelled" ? [] : this.#router.stranded(),
     };
   }
 
@@ -284,7 +333,7 @@ export class Runner {
       executorState,
       edgeState: this.#router.snapshot(),
       pendingRequests: this.run.pendingList(),
-      metadata: {},
+      metadata: this.#metadata,
     };
     try {
       await this.storage.save(checkpoint);

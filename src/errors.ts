@@ -156,6 +156,52 @@ export class WorkflowRoutingError extends SuperstepError {
 }
 
 /**
+ * The start executor refused the run's input (its `accepts` returned false, or its `input` schema found
+ * issues): the run fails before anything is written, instead of ending `idle` with nothing done. `reason`
+ * says why; over HTTP it is a 422.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defineExecutor, WorkflowBuilder, WorkflowInputError } from "@superstep/superstep";
+ *
+ * const positive = defineExecutor({ id: "positive", accepts: (n) => typeof n === "number" && n > 0, handle: () => {} });
+ * const workflow = new WorkflowBuilder({ name: "check", start: positive }).build();
+ * await assert.rejects(workflow.run(-1), (error: unknown) => {
+ *   assert.ok(error instanceof WorkflowInputError);
+ *   assert.equal(error.executorId, "positive");
+ *   return true;
+ * });
+ * ```
+ */
+export class WorkflowInputError extends SuperstepError {
+  /** The workflow that was run. */
+  readonly workflowName: string;
+  /** Its start executor, which refused the input. */
+  readonly executorId: string;
+  /** Why: `accepts() returned false`, or the input schema's issues. */
+  readonly reason: string;
+  /**
+   * Create the error.
+   *
+   * @param workflowName The workflow that was run.
+   * @param executorId Its start executor.
+   * @param reason Why the input was refused.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(workflowName: string, executorId: string, reason: string, options?: ErrorOptions) {
+    super(
+      `Cannot run workflow "${workflowName}": its start executor "${executorId}" refused the input: ${reason}`,
+      options,
+    );
+    this.name = "WorkflowInputError";
+    this.workflowName = workflowName;
+    this.executorId = executorId;
+    this.reason = reason;
+  }
+}
+
+/**
  * An executor's handler (or `onResponse`) threw. The run failed; the original
  * error is the `cause`.
  *
@@ -333,7 +379,8 @@ export interface CheckpointConflictDetails {
  * assert.equal(error.actualHead, "01JC");
  * assert.equal(
  *   error.message,
- *   'memory: cannot save checkpoint 01JB: session head moved (session "s1" head is 01JC, parent is 01JA)',
+ *   'memory: cannot save checkpoint 01JB: session head moved (session "s1" head is 01JC, parent is 01JA): ' +
+ *     "another writer extended the session; load its head and retry from there",
  * );
  * ```
  */
@@ -374,7 +421,8 @@ function conflictMessage(d: CheckpointConflictDetails): string {
   switch (d.reason) {
     case "not-head":
       return `Cannot resume checkpoint ${d.checkpointId}: it is not the head of session ${session} ` +
-        `(head is ${head}); pass fork: true to branch from it`;
+        `(head is ${head}): another writer went on from it. Resume the head to continue the session, or ` +
+        `pass fork: true to branch from this checkpoint (a fork leaves out what the other writer did)`;
     case "session-exists":
       return `Cannot fork checkpoint ${d.checkpointId} into session ${session}: the session already exists`;
   }
@@ -388,7 +436,8 @@ function conflictMessage(d: CheckpointConflictDetails): string {
       return `${prefix}: session ${session} has no head and its parent ${d.expectedHead} is not a checkpoint ` +
         `of another session (the session was deleted while the run wrote to it, or the parent was)`;
     case "head-moved":
-      return `${prefix}: session head moved (session ${session} head is ${head}, parent is ${d.expectedHead})`;
+      return `${prefix}: session head moved (session ${session} head is ${head}, parent is ${d.expectedHead}): ` +
+        `another writer extended the session; load its head and retry from there`;
   }
 }
 

@@ -4,6 +4,18 @@
  * @module
  */
 
+/** Messages a fan-in buffered, waiting for sources that never sent (see `WorkflowResult.stranded`). */
+export interface StrandedMessages {
+  /** The fan-in's edge group id. */
+  edgeId: string;
+  /** Its target. */
+  target: string;
+  /** The sources it still waits for. */
+  waitingFor: string[];
+  /** How many messages it holds. */
+  messages: number;
+}
+
 /** A request for outside input that an executor made with `ctx.requestInfo(data)` and nobody answered yet. */
 export interface PendingRequest {
   /** Unique id to answer with (`respond({ [requestId]: value })`). */
@@ -55,7 +67,7 @@ export type WorkflowEvent<TOutput = unknown> =
   | { type: "output"; executorId: string; data: TOutput }
   | { type: "request"; requestId: string; executorId: string; data: unknown }
   | { type: "superstep-completed"; superstep: number; checkpointId?: string }
-  | { type: "warning"; message: string; executorId?: string }
+  | { type: "warning"; message: string; executorId?: string; refusedBy?: string }
   | { type: "custom"; name: string; data: unknown; executorId: string; superstep: number }
   | { type: "failed"; error: unknown };
 
@@ -80,6 +92,13 @@ export interface WorkflowResult<TOutput = unknown> {
   checkpointId?: string;
   /** The session (branch) the run's checkpoints belong to. */
   sessionId: string;
+  /**
+   * Messages left in fan-in buffers when the run converged, because some of their sources never sent
+   * (a `select` that picked fewer targets, a branch that stopped): each named with what it waits for, and
+   * reported by a `warning` event too. Empty when nothing was stranded. They stay in the checkpoint: a
+   * later call (`respond`, `resume`) that makes the missing sources send delivers them.
+   */
+  stranded: StrandedMessages[];
   /**
    * The error of a failed call. Only plugins see it (`onRunEnd`): a failed
    * call rejects with it instead of resolving.

@@ -28,6 +28,13 @@ import type { WorkflowRun } from "./workflow_run.ts";
 /** Options of `Workflow.run`. */
 export interface RunOptions {
   /**
+   * Stored on every checkpoint this call writes (and in their summaries): who ran it, why, a trace id.
+   * A plain object the codec can encode.
+   *
+   * @default {{}}
+   */
+  metadata?: Record<string, unknown>;
+  /**
    * The session (branch) to write checkpoints to. A session that already has
    * checkpoints is appended to: the entry checkpoint's parent is its head.
    *
@@ -52,6 +59,13 @@ export interface RunOptions {
 
 /** Options of `Workflow.resume`. */
 export interface ResumeOptions {
+  /**
+   * Stored on every checkpoint this call writes (and in their summaries): who ran it, why, a trace id.
+   * A plain object the codec can encode.
+   *
+   * @default {{}}
+   */
+  metadata?: Record<string, unknown>;
   /** Answers to pending requests, by request id. */
   responses?: Record<string, unknown>;
   /**
@@ -86,6 +100,13 @@ export interface ResumeOptions {
 
 /** Options of `Workflow.respond`. */
 export interface RespondOptions {
+  /**
+   * Stored on every checkpoint this call writes (and in their summaries): who ran it, why, a trace id.
+   * A plain object the codec can encode.
+   *
+   * @default {{}}
+   */
+  metadata?: Record<string, unknown>;
   /** Cancels the run. */
   signal?: AbortSignal;
   /**
@@ -204,6 +225,7 @@ export class Workflow<TIn = unknown, TOutput = unknown> {
     const storage = options.storage ?? this.#storage;
     assertSessionId(options.sessionId);
     assertPlugins(options.plugins, "run()");
+    assertMetadata(options.metadata);
     return this.#calls.start<TOutput>("run", options, async () => {
       this.#resetExecutors();
       const runner = this.#runner(storage, options.sessionId ?? newSessionId());
@@ -211,7 +233,7 @@ export class Workflow<TIn = unknown, TOutput = unknown> {
         runner.previousCheckpointId = (await storage.head(options.sessionId)) ?? null;
       }
       runner.seed(input);
-      return { runner, entry: true };
+      return { runner, entry: true, metadata: options.metadata };
     });
   }
 
@@ -241,6 +263,7 @@ export class Workflow<TIn = unknown, TOutput = unknown> {
     assertSessionId(options.sessionId);
     assertResponses(options.responses);
     assertPlugins(options.plugins, "resume()");
+    assertMetadata(options.metadata);
     return this.#calls.start<TOutput>("resume", options, async () => {
       const checkpoint = await storage.load(checkpointId);
       if (checkpoint === undefined) throw new CheckpointNotFoundError(checkpointId);
@@ -285,7 +308,12 @@ export class Workflow<TIn = unknown, TOutput = unknown> {
       const sessionId = forking ? options.sessionId ?? newSessionId() : checkpoint.sessionId;
       const runner = this.#runner(storage, sessionId);
       runner.restore(checkpoint);
-      return { runner, responses: runner.run.answers(options.responses) };
+      return {
+        runner,
+        responses: runner.run.answers(options.responses),
+        replayRequests: true,
+        metadata: options.metadata,
+      };
     });
   }
 
@@ -301,16 +329,18 @@ export class Workflow<TIn = unknown, TOutput = unknown> {
   respond(responses: Record<string, unknown>, options: RespondOptions = {}): WorkflowRun<TOutput> {
     assertResponses(responses);
     assertPlugins(options.plugins, "respond()");
+    assertMetadata(options.metadata);
     if (this.#calls.isRunning) throw new WorkflowAlreadyRunningError(this.name);
     const runner = this.#calls.live;
     if (runner === undefined || runner.run.pending.size === 0) {
       throw new RequestNotPendingError(`Cannot respond: workflow "${this.name}" has no pending request`);
     }
     const answers = runner.run.answers(responses);
+    const metadata = options.metadata;
     return this.#calls.start<TOutput>(
       "respond",
       options,
-      () => Promise.resolve({ runner, responses: answers }),
+      () => Promise.resolve({ runner, responses: answers, metadata }),
     );
   }
 
@@ -389,5 +419,15 @@ function assertResponses(responses: unknown): void {
     if (problem !== undefined) {
       throw new TypeError(`Invalid request id ${JSON.stringify(id)} in responses: ${problem}`);
     }
+  }
+}
+
+function assertMetadata(metadata: unknown): void {
+  if (metadata === undefined) return;
+  const proto = metadata !== null && typeof metadata === "object"
+    ? Object.getPrototypeOf(metadata)
+    : undefined;
+  if (proto !== Object.prototype && proto !== null) {
+    throw new TypeError(`Invalid metadata: expected a plain object, got ${describeType(metadata)}`);
   }
 }

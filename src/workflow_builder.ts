@@ -392,10 +392,9 @@ export class WorkflowBuilder<TIn = unknown, TYield = never> {
         } else seen.set(pair, group.id);
       }
     }
-    if (errors.length === 0) {
-      for (const id of this.#unreachable()) {
-        errors.push(`Executor "${id}" is unreachable from the start executor "${this.#start.id}"`);
-      }
+    // Every problem at once: reachability is judged on the edges that are valid, whatever else is wrong.
+    for (const id of this.#unreachable()) {
+      errors.push(`Executor "${id}" is unreachable from the start executor "${this.#start.id}"`);
     }
     if (errors.length > 0) {
       throw new WorkflowValidationError(`Invalid workflow "${this.#name}": ${errors.join("; ")}`);

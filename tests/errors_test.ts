@@ -44,7 +44,9 @@ describe("Superstep's errors", () => {
     assert.equal(error.actualHead, null);
     assert.equal(
       error.message,
-      'Cannot resume checkpoint 01JA: it is not the head of session "s1" (head is none); pass fork: true to branch from it',
+      'Cannot resume checkpoint 01JA: it is not the head of session "s1" (head is none): another writer went on ' +
+        "from it. Resume the head to continue the session, or pass fork: true to branch from this checkpoint " +
+        "(a fork leaves out what the other writer did)",
     );
     const cause = new Error("fetch failed", { cause: new Error("ECONNREFUSED 127.0.0.1:1") });
     const storage = new StorageError("libsql", "open the database libsql://db", { cause });
