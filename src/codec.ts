@@ -1,23 +1,51 @@
 /**
- * The one value codec of Superstep: every checkpoint is encoded and decoded here, on top of `devalue`, so
- * values round-trip exactly whatever the storage.
+ * The one value codec of Superstep: every checkpoint is encoded and decoded here, on top of `devalue`. A value
+ * either round-trips exactly on every runtime (Deno, Node 20, Bun, workerd), whatever the storage, or is
+ * refused at encode time with {@linkcode CheckpointEncodeError} naming its path (`.state.user.when`), alike
+ * on both encode paths (the JSON fast path and devalue; `encodeCheckpoint` and `encodeValue`): nothing is
+ * written that would come back changed, or that some runtime could not read.
  *
- * Round-trips: objects (plain and null-prototype, including an own `__proto__` key), arrays (holes kept),
- * strings, numbers (`NaN`, `-0`, `±Infinity`), booleans, `null`, `undefined`, `Date`, `Map`, `Set`, `BigInt`,
- * `ArrayBuffer`, typed arrays and `DataView`, `RegExp`, `URL`, `URLSearchParams`, boxed primitives, repeated
- * and cyclic references. Fails loudly ({@linkcode CheckpointEncodeError}, naming the path) on functions,
- * symbols, promises, class instances and objects with enumerable symbol keys.
+ * Kept exactly: plain objects (prototype `Object.prototype`) and null-prototype objects whose own keys are
+ * all enumerable strings, an own `__proto__` key included; arrays, holes kept, with no own property but their
+ * indices and `length`; strings, lone surrogates included (the text escapes them: it is well-formed, so a
+ * UTF-8 store keeps it); numbers (`NaN`, `-0`, `±Infinity`), booleans, `null`, `undefined`, `BigInt`; repeated
+ * and cyclic references; and, each with exactly its own prototype and no own property: `Date`, `Map`, `Set`,
+ * `RegExp` (with `lastIndex` 0), `URL`, `URLSearchParams`, boxed primitives, fixed-length `ArrayBuffer`s,
+ * `DataView`s and typed arrays other than `Float16Array`.
  *
- * Not kept (devalue's rules): non-enumerable properties, extra properties on arrays, `Date`s, `Map`s …, and a
- * subclass of `Map`/`Set`/`Date` comes back as the base class. A Node `Buffer` comes back as a `Uint8Array`.
+ * Refused, with the reason in the message:
+ * - functions, symbols, promises, class instances, errors, and objects whose prototype is anything but
+ *   `Object.prototype` or `null` (inheriting from a null-prototype object included): they would come back
+ *   plain;
+ * - own properties the text would not hold: non-enumerable ones (a non-enumerable `toJSON` would even have
+ *   made JSON write what it returns), symbol keys, extra properties on arrays (a RegExp match's `index`), and
+ *   any own property of the built-ins above;
+ * - subclasses of the built-ins (they would come back the base class), and built-ins whose prototype was
+ *   replaced. A Node `Buffer` is a `Uint8Array` subclass only Node has: store `new Uint8Array(buffer)`;
+ * - `Temporal` values, real (Deno, Bun) or a polyfill's: Node 20 has no Temporal, so a checkpoint holding one
+ *   could never be loaded there (a polyfill dependency would cost every worker bundle). Store the ISO string
+ *   (`value.toString()`) and rebuild it with `Temporal.<Type>.from()`. `Float16Array` likewise: Node 20 has
+ *   none;
+ * - a `RegExp` whose `lastIndex` is not 0, resizable, detached and shared `ArrayBuffer`s, raw JSON objects,
+ *   `arguments` objects, and objects whose `Symbol.toStringTag` names a built-in they are not.
+ *
+ * Values are stored, not property attributes (as `structuredClone` does): a getter is stored as the value it
+ * returns, and frozen or non-writable properties come back writable.
+ *
+ * Not checked, for their cost: named (string-keyed) own properties of a typed array, since finding one means
+ * listing every index, about 40 times the cost of encoding the bytes (symbol-keyed ones are refused); and
+ * an object whose prototype was replaced by `Object.prototype` or `null` and whose kind
+ * `Object.prototype.toString` then no longer tells (a `Map`, a typed array): it is the plain object it looks
+ * like, and is stored as one.
  *
  * @module
  */
-import { defaultStringifyOperations, DevalueError, parse, stringify } from "devalue";
+import { DevalueError, parse, stringify } from "devalue";
 import type { StringifyOperations } from "devalue";
 import { type Checkpoint, CHECKPOINT_VERSION } from "./checkpoint.ts";
 import { CheckpointCorruptError, CheckpointEncodeError } from "./errors.ts";
 import { describeError, describeType, describeValue } from "./_describe.ts";
+import { hasObjectTag, plainRefusal, refusalOf, REFUSED_TAG, tagOf } from "./_codec_kinds.ts";
 
 // devalue refuses an own `__proto__` key, both ways, because a naive `target[key] = value` on revive would
 // set the prototype. We escape the key instead: `__proto__` is written as "\0__proto__", and any key that
@@ -32,16 +60,24 @@ function needsEscape(key: string): boolean {
   return key === PROTO || key.charCodeAt(0) === 0;
 }
 
+const NOT_PLAIN = { kind: "not-plain" } as const;
+
 const stringifyOperations: Partial<StringifyOperations> = {
+  // Every object devalue meets is judged here, by its internal slot rather than its Symbol.toStringTag: a
+  // kind devalue rebuilds exactly keeps its tag; anything else gets a tag devalue has no case for, so it asks
+  // shapeOf, which refuses it (`describeUnsupported` then says why).
+  tagOf(value) {
+    const tag = tagOf(value);
+    return tag === "Object" || refusalOf(value, tag) === undefined ? tag : REFUSED_TAG;
+  },
   shapeOf(value) {
-    const shape = defaultStringifyOperations.shapeOf(value);
-    if (shape.kind === "plain" || shape.kind === "null-proto") {
-      const keys = shape.keys;
-      for (let i = 0; i < keys.length; i++) {
-        if (needsEscape(keys[i])) keys[i] = ESC + keys[i];
-      }
+    if (!hasObjectTag(value)) return NOT_PLAIN;
+    const keys = Object.keys(value);
+    if (plainRefusal(value, keys) !== undefined) return NOT_PLAIN;
+    for (let i = 0; i < keys.length; i++) {
+      if (needsEscape(keys[i])) keys[i] = ESC + keys[i];
     }
-    return shape;
+    return { kind: Object.getPrototypeOf(value) === null ? "null-proto" : "plain", keys };
   },
   get(value, key) {
     return typeof key === "string" && key.charCodeAt(0) === 0 ? value[key.slice(1)] : value[key];
@@ -99,10 +135,7 @@ function describeUnsupported(error: DevalueError): string {
   if (typeof value === "symbol") return "symbol";
   if (typeof value === "object" && value !== null) {
     if (typeof (value as { then?: unknown }).then === "function") return "promise or thenable";
-    const proto = Object.getPrototypeOf(value);
-    if (proto === Object.prototype || proto === null) return "object with symbol keys";
-    const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-    return typeof name === "string" && name ? `instance of ${name} (not a plain object)` : "object";
+    return refusalOf(value, tagOf(value)) ?? "object";
   }
   return `value (${error.message})`;
 }
@@ -201,7 +234,7 @@ export function encodeCheckpoint(checkpoint: Checkpoint): string {
     // Most checkpoints hold plain JSON data: then JSON.stringify writes text that JSON.parse gives back
     // exactly, several times faster than devalue. A checkpoint is an object, so such text starts with "{",
     // which devalue's never does ("[" or a number): decodeCheckpoint tells the two apart by that character.
-    if (isPlainJson(record, new Set())) return JSON.stringify(record);
+    if (!prototypesPolluted() && isPlainJson(record, new Set())) return JSON.stringify(record);
     return stringify(record, undefined, STRINGIFY_OPTIONS);
   } catch (error) {
     throw encodeError(error);
@@ -306,18 +339,34 @@ function checkpointProblem(value: unknown): string | undefined {
 const EMPTY_OBJECT_TEXT = "[{}]";
 
 function isEmptyPlainObject(value: unknown): boolean {
-  if (typeof value !== "object" || value === null || Object.getPrototypeOf(value) !== Object.prototype) {
-    return false;
+  return typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype &&
+    Object.getOwnPropertyNames(value).length === 0 && Object.getOwnPropertySymbols(value).length === 0 &&
+    hasObjectTag(value);
+}
+
+/**
+ * Whether a built-in prototype was polluted in a way that breaks `isPlainJson`'s reasoning: a `toJSON`
+ * JSON.stringify would call on plain data, or an enumerable property for-in would see on every object.
+ */
+function prototypesPolluted(): boolean {
+  // Each chain ends at Object.prototype, so these four cover every prototype plain JSON data has.
+  if (
+    "toJSON" in Array.prototype || "toJSON" in String.prototype || "toJSON" in Number.prototype ||
+    "toJSON" in Boolean.prototype
+  ) {
+    return true;
   }
-  for (const _ in value) return false;
-  return Object.getOwnPropertySymbols(value).length === 0;
+  for (const _ in []) return true;
+  return false;
 }
 
 /**
  * Whether `JSON.parse(JSON.stringify(value))` rebuilds `value` exactly as devalue would: only strings,
- * booleans, `null`, finite numbers other than -0, arrays without holes and plain objects without symbol
- * keys, each object reached once (devalue keeps repeated and cyclic references; JSON would copy them or
- * throw). An own `__proto__` key is fine: JSON.parse defines it as an own property.
+ * booleans, `null`, finite numbers other than -0, arrays without holes or extra properties, and plain objects
+ * whose own keys are all enumerable strings (a non-enumerable one JSON would drop, and a non-enumerable
+ * `toJSON` would even replace the object), each object reached once (devalue keeps repeated and cyclic
+ * references; JSON would copy them or throw). Anything else goes to devalue, which keeps it or refuses it,
+ * so both paths agree. An own `__proto__` key is fine: JSON.parse defines it as an own property.
  */
 function isPlainJson(value: unknown, seen: Set<object>): boolean {
   switch (typeof value) {
@@ -332,18 +381,28 @@ function isPlainJson(value: unknown, seen: Set<object>): boolean {
       seen.add(value);
       if (Array.isArray(value)) {
         if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+        // Own keys: the indices, then `length`, then any extra property. Exactly length + 1 keys ending
+        // with `length`: no extra property and no hole. (This is the price of exactness: no API lists an
+        // array's other properties without listing every index.)
+        const keys = Reflect.ownKeys(value);
+        if (keys.length !== value.length + 1 || keys[keys.length - 1] !== "length") return false;
         for (let i = 0; i < value.length; i++) {
-          if (!(i in value) || !isPlainJson(value[i], seen)) return false;
+          if (!isPlainJson(value[i], seen)) return false;
         }
         return true;
       }
-      if (Object.getPrototypeOf(value) !== Object.prototype) return false;
-      if (Object.getOwnPropertySymbols(value).length > 0) return false;
-      const record = value as Record<string, unknown>;
-      for (const key in record) {
-        if (!isPlainJson(record[key], seen)) return false;
+      // The tag: a Date, Number or Boolean whose prototype was replaced by Object.prototype still has its
+      // slot, which JSON.stringify reads (a Number becomes null) and devalue refuses.
+      if (Object.getPrototypeOf(value) !== Object.prototype || !hasObjectTag(value)) return false;
+      let count = 0;
+      for (const key in value) {
+        count++;
+        if (!isPlainJson((value as Record<string, unknown>)[key], seen)) return false;
       }
-      return true;
+      // Only own enumerable string keys: for-in saw them all (no prototype has an enumerable property, see
+      // prototypesPolluted), so any other own key makes the counts differ.
+      return Object.getOwnPropertyNames(value).length === count &&
+        Object.getOwnPropertySymbols(value).length === 0;
     }
     default:
       return false;

@@ -2,7 +2,8 @@
 // `npm run test:stress` (printed, and replayable with SUPERSTEP_SEED):
 // - resuming a random workflow graph from every checkpoint of a run, on a fresh instance, yields the outputs
 //   and final state of the uninterrupted run;
-// - the codec round-trips arbitrary values exactly;
+// - the codec round-trips arbitrary values exactly, and of values holding shapes it must refuse (issue 13)
+//   refuses exactly those, alike on its JSON and devalue paths, writing well-formed text;
 // - the memory, libSQL and KV adapters agree on every random sequence of operations.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,13 +11,17 @@ import fc from "fast-check";
 import { LibsqlCheckpointStorage } from "../adapters/libsql/mod.ts";
 import {
   type Checkpoint,
+  CheckpointEncodeError,
   type CheckpointStorage,
+  decodeCheckpoint,
   decodeValue,
+  encodeCheckpoint,
   encodeValue,
   MemoryCheckpointStorage,
 } from "../mod.ts";
 import { makeCheckpoint } from "../testing/mod.ts";
 import { newId } from "../src/_ulid.ts";
+import { dangerousKey, markedValue, objectFrom, supportedLeaf } from "./_codec_values.ts";
 import { assertExact, prototypeFingerprint } from "./_exact.ts";
 import { buildWorkflow, graphSpecArb } from "./_random_workflow.ts";
 import { figure, scale, SEED, TIME_LIMIT_MS } from "./_stress.ts";
@@ -106,40 +111,9 @@ describe("property: resuming any checkpoint of a random workflow", () => {
   });
 });
 
-// Keys that have tripped up codecs and stores: prototype keys, the codec's own escape character, empty.
-const dangerousKey = fc.constantFrom(
-  "__proto__",
-  "constructor",
-  "prototype",
-  "toString",
-  "\0",
-  "\0__proto__",
-  "",
-);
-
-function objectFrom(entries: [string, unknown][], proto: object | null): Record<string, unknown> {
-  const object = Object.create(proto) as Record<string, unknown>;
-  for (const [key, value] of entries) {
-    Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
-  }
-  return object;
-}
-
 /** Values of every type the codec supports, nested, with prototype keys, shared and cyclic references. */
 const codecValue: fc.Arbitrary<unknown> = (() => {
-  const leaf = fc.oneof(
-    fc.string(),
-    fc.string({ unit: "binary" }),
-    fc.double(),
-    fc.integer(),
-    fc.boolean(),
-    fc.constant(null),
-    fc.constant(undefined),
-    fc.bigInt(),
-    fc.date({ noInvalidDate: false }),
-    fc.uint8Array({ maxLength: 16 }),
-    fc.constantFrom(NaN, -0, Infinity, -Infinity),
-  );
+  const leaf = supportedLeaf;
   const key = fc.oneof(fc.string({ maxLength: 6 }), dangerousKey);
   const { value } = fc.letrec<{ value: unknown; array: unknown[] }>((tie) => ({
     value: fc.oneof(
@@ -173,6 +147,58 @@ describe("property: the codec", () => {
       assert.strictEqual(prototypeFingerprint(), before);
       return Promise.resolve();
     });
+  });
+
+  const tricky = scale(1000, 50_000);
+  test(`encodeValue() and encodeCheckpoint() refuse exactly the values they cannot keep, and keep the rest exactly (${tricky} values)`, async () => {
+    const before = prototypeFingerprint();
+    const utf8 = (text: string) =>
+      new TextDecoder("utf-8", { fatal: true }).decode(new TextEncoder().encode(text));
+    const counts = { kept: 0, json: 0, refused: 0 };
+    await check("codec refuses or keeps exactly", markedValue, tricky, ([value, refused]) => {
+      const checkpoint = makeCheckpoint({ state: { value } });
+      let valueText: string | undefined;
+      let checkpointText: string | undefined;
+      const errors: CheckpointEncodeError[] = [];
+      for (
+        const encode of [
+          () => valueText = encodeValue(value),
+          () => checkpointText = encodeCheckpoint(checkpoint),
+        ]
+      ) {
+        try {
+          encode();
+        } catch (error) {
+          if (!(error instanceof CheckpointEncodeError)) throw error;
+          errors.push(error);
+        }
+      }
+      if (refused) {
+        // Both paths refuse, at the same place (the checkpoint's paths start at its root).
+        assert.strictEqual(errors.length, 2, "a value holding a refused shape must be refused on both paths");
+        assert.strictEqual(errors[1].path, `.state.value${errors[0].path}`);
+        const detail = (error: CheckpointEncodeError) =>
+          error.message.slice(`Cannot encode checkpoint value at ${error.path || "(root)"}: `.length);
+        assert.strictEqual(detail(errors[1]), detail(errors[0]));
+        counts.refused++;
+      } else {
+        assert.deepStrictEqual(errors, [], "a value holding only kept shapes must be kept on both paths");
+        // A store that keeps UTF-8 gives the text back unchanged.
+        assert.strictEqual(utf8(valueText!), valueText);
+        assert.strictEqual(utf8(checkpointText!), checkpointText);
+        assertExact(decodeValue(valueText!), value);
+        assertExact(decodeCheckpoint(checkpointText!, checkpoint.id).state.value, value);
+        counts.kept++;
+        if (checkpointText![0] === "{") counts.json++;
+      }
+      assert.strictEqual(prototypeFingerprint(), before);
+      return Promise.resolve();
+    });
+    figure(
+      "property",
+      `codec refuses or keeps exactly: ${counts.kept} values kept (${counts.json} by the JSON path), ` +
+        `${counts.refused} refused on both paths`,
+    );
   });
 });
 
