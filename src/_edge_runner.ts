@@ -8,6 +8,7 @@ import type { StrandedMessages } from "./events.ts";
 import { describeType } from "./_describe.ts";
 import { isThenable } from "./_promise.ts";
 import type {
+  CollectEdgeSpec,
   EdgeGroupSpec,
   FanInEdgeSpec,
   FanOutEdgeSpec,
@@ -28,6 +29,8 @@ export interface EdgeRunner {
   leadsTo(target: string): boolean;
   /** Deliver what became complete once every message of the superstep was routed (fan-in joins). */
   flush?(deliver: Deliver): void;
+  /** Forget what a routing pass that never finished (a cancelled superstep) gathered. */
+  begin?(): void;
   /** What a fan-in holds and still waits for, or `undefined` if its buffers are empty. */
   stranded?(): StrandedMessages | undefined;
   snapshot?(): unknown;
@@ -44,6 +47,8 @@ export function createEdgeRunner(spec: EdgeGroupSpec): EdgeRunner {
       return new SwitchEdgeRunner(spec);
     case "fan-in":
       return new FanInEdgeRunner(spec);
+    case "collect":
+      return new CollectEdgeRunner(spec);
   }
 }
 
@@ -200,6 +205,36 @@ class FanInEdgeRunner implements EdgeRunner {
       }
       this.#buffers.set(source, [...buffered]);
     }
+  }
+}
+
+/**
+ * Gathers every message its sources send in one superstep and delivers them as one array to its target in
+ * the next, however many there are (none: nothing is delivered). The join for a number of messages known
+ * only at run time. Nothing stays buffered between supersteps: a superstep's messages are routed at once.
+ */
+class CollectEdgeRunner implements EdgeRunner {
+  readonly id: string;
+  #spec: CollectEdgeSpec;
+  #gathered: unknown[] = [];
+  constructor(spec: CollectEdgeSpec) {
+    this.id = spec.id;
+    this.#spec = spec;
+  }
+  begin(): void {
+    this.#gathered = [];
+  }
+  route(_source: string, data: unknown, to: string | undefined, _deliver: Deliver): void {
+    if (to === undefined || to === this.#spec.target) this.#gathered.push(data);
+  }
+  flush(deliver: Deliver): void {
+    if (this.#gathered.length === 0) return;
+    const gathered = this.#gathered;
+    this.#gathered = [];
+    deliver(this.#spec.target, gathered);
+  }
+  leadsTo(target: string): boolean {
+    return this.#spec.target === target;
   }
 }
 

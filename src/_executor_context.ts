@@ -9,8 +9,7 @@ import type { Executor } from "./executor.ts";
 import type { StandardSchema } from "./standard_schema.ts";
 import { newId } from "./_ulid.ts";
 import { decodeValue, encodeValue } from "./codec.ts";
-
-const DELETED: unique symbol = Symbol("deleted");
+import { type Reducer, StateWrites } from "./_state_writes.ts";
 
 /** Where an attempt of a handler call started (see `ExecutorContext.mark`). */
 export interface AttemptMark {
@@ -34,13 +33,10 @@ export class ExecutorContext implements WorkflowContext {
   readonly outbox: QueuedMessage[] = [];
   readonly outputs: unknown[] = [];
   readonly requests: PendingRequest[] = [];
-  readonly writes: Map<string, unknown> = new Map();
   #scope: SuperstepScope;
   #emit: (event: WorkflowEvent) => void;
   #executor: Executor;
-  /** Undo log of state writes, kept only once an attempt was marked: [key, had a write, previous write]. */
-  #journal: [string, boolean, unknown][] | undefined;
-  #committed: ReadonlyMap<string, unknown>;
+  readonly #writes: StateWrites;
   /** The `sends` / `yields` checks of this context, in order, and the first one that refused. */
   #checks: Promise<void> = Promise.resolve();
   #refused: { error: unknown } | undefined;
@@ -53,13 +49,14 @@ export class ExecutorContext implements WorkflowContext {
     scope: SuperstepScope,
     emit: (event: WorkflowEvent) => void,
     committed: ReadonlyMap<string, unknown>,
+    reducers?: ReadonlyMap<string, Reducer>,
   ) {
     this.#executor = executor;
     this.executorId = executor.id;
     this.superstep = superstep;
     this.#scope = scope;
     this.#emit = emit;
-    this.#committed = committed;
+    this.#writes = new StateWrites(committed, reducers);
   }
 
   /**
@@ -74,38 +71,7 @@ export class ExecutorContext implements WorkflowContext {
 
   /** Shared state; made on first use, since most handlers never touch it. */
   get state(): WorkflowState {
-    return this.#state ??= this.#makeState();
-  }
-
-  #makeState(): WorkflowState {
-    const committed = this.#committed;
-    const writes = this.writes;
-    const assertLive = () => this.#assertLive();
-    const record = (key: string) => this.#journal?.push([key, writes.has(key), writes.get(key)]);
-    return {
-      get<T>(key: string): T | undefined {
-        if (writes.has(key)) {
-          const value = writes.get(key);
-          return (value === DELETED ? undefined : value) as T | undefined;
-        }
-        return committed.get(key) as T | undefined;
-      },
-      has(key: string): boolean {
-        return writes.has(key) ? writes.get(key) !== DELETED : committed.has(key);
-      },
-      set(key: string, value: unknown): void {
-        assertLive();
-        assertKey(key);
-        record(key);
-        writes.set(key, value);
-      },
-      delete(key: string): void {
-        assertLive();
-        assertKey(key);
-        record(key);
-        writes.set(key, DELETED);
-      },
-    };
+    return this.#state ??= this.#writes.view(() => this.#assertLive());
   }
 
   send(message: unknown, options?: SendOptions): Promise<void> {
@@ -212,7 +178,7 @@ export class ExecutorContext implements WorkflowContext {
    * through the codec: `snapshot()` may return live references.
    */
   mark(): AttemptMark {
-    this.#journal ??= [];
+    const journal = this.#writes.mark();
     let snapshot: string | undefined;
     if (typeof this.#executor.snapshot === "function" && typeof this.#executor.restore === "function") {
       try {
@@ -225,7 +191,7 @@ export class ExecutorContext implements WorkflowContext {
       outbox: this.outbox.length,
       outputs: this.outputs.length,
       requests: this.requests.length,
-      journal: this.#journal.length,
+      journal,
       snapshot,
     };
   }
@@ -235,24 +201,13 @@ export class ExecutorContext implements WorkflowContext {
     this.outbox.length = mark.outbox;
     this.outputs.length = mark.outputs;
     this.requests.length = mark.requests;
-    const journal = this.#journal!;
-    // Backwards, so a key written twice ends at its first previous value; re-setting a key keeps its
-    // place in the Map, deleting one that had no write removes it: commit (write) order is preserved.
-    for (let i = journal.length - 1; i >= mark.journal; i--) {
-      const [key, had, previous] = journal[i];
-      if (had) this.writes.set(key, previous);
-      else this.writes.delete(key);
-    }
-    journal.length = mark.journal;
+    this.#writes.rollback(mark.journal);
     if (mark.snapshot !== undefined) this.#executor.restore!(decodeValue(mark.snapshot));
   }
 
-  /** Apply this context's state writes to `state` (called in executor-id order). */
+  /** Apply this context's state writes to `state` (called in executor-id order). Throws what a reducer throws. */
   commitWrites(state: Map<string, unknown>): void {
-    for (const [key, value] of this.writes) {
-      if (value === DELETED) state.delete(key);
-      else state.set(key, value);
-    }
+    this.#writes.commit(state);
   }
 
   #assertLive(): void {
@@ -260,10 +215,6 @@ export class ExecutorContext implements WorkflowContext {
       throw this.#scope.signal.reason ?? new DOMException("The superstep is over", "AbortError");
     }
   }
-}
-
-function assertKey(key: unknown): void {
-  if (typeof key !== "string") throw new TypeError(`State keys must be strings, got ${typeof key}`);
 }
 
 /**

@@ -3,6 +3,7 @@
 import type { WorkflowPlugin } from "./plugin.ts";
 import type { CheckpointStorage } from "./checkpoint.ts";
 import type { Executor } from "./executor.ts";
+import type { Reducer } from "./_state_writes.ts";
 
 /** The id queued input messages carry as their source. */
 export const INPUT_SOURCE = "__input__";
@@ -38,7 +39,19 @@ export interface FanInEdgeSpec {
   target: string;
 }
 
-export type EdgeGroupSpec = SingleEdgeSpec | FanOutEdgeSpec | SwitchEdgeSpec | FanInEdgeSpec;
+export interface CollectEdgeSpec {
+  kind: "collect";
+  id: string;
+  sources: string[];
+  target: string;
+}
+
+export type EdgeGroupSpec =
+  | SingleEdgeSpec
+  | FanOutEdgeSpec
+  | SwitchEdgeSpec
+  | FanInEdgeSpec
+  | CollectEdgeSpec;
 
 export interface WorkflowGraph {
   name: string;
@@ -47,6 +60,8 @@ export interface WorkflowGraph {
   /** In registration order. */
   executors: ReadonlyMap<string, Executor>;
   groups: readonly EdgeGroupSpec[];
+  /** State keys whose writes are combined by a reducer (absent: none). */
+  reducers?: ReadonlyMap<string, Reducer>;
 }
 
 /** What `WorkflowBuilder.build()` hands to the new `Workflow`. */
@@ -57,13 +72,14 @@ export interface CompiledWorkflow {
 }
 
 export function sourcesOf(group: EdgeGroupSpec): string[] {
-  return group.kind === "fan-in" ? group.sources : [group.source];
+  return group.kind === "fan-in" || group.kind === "collect" ? group.sources : [group.source];
 }
 
 export function targetsOf(group: EdgeGroupSpec): string[] {
   switch (group.kind) {
     case "single":
     case "fan-in":
+    case "collect":
       return [group.target];
     case "fan-out":
       return group.targets;
@@ -93,12 +109,22 @@ export function canonicalGraph(graph: WorkflowGraph): string {
       case "switch":
         return [g.kind, g.source, g.cases.map((c) => c.target), g.defaultTarget ?? null];
       case "fan-in":
+      case "collect":
         return [g.kind, g.sources, g.target];
     }
   });
   // Edge groups in a canonical order: the same graph wired in another order has the same signature.
   const sorted = groups.map((g) => JSON.stringify(g)).sort(compareIds);
-  return JSON.stringify({ v: 1, start: graph.startId, executors, groups: sorted });
+  // Reducer keys change what state writes mean; they enter the signature only when there are any, so a
+  // graph without reducers keeps the signature it had before reducers existed.
+  const reducers = graph.reducers === undefined ? undefined : [...graph.reducers.keys()].sort(compareIds);
+  return JSON.stringify({
+    v: 1,
+    start: graph.startId,
+    executors,
+    groups: sorted,
+    ...reducers && { reducers },
+  });
 }
 
 /** SHA-256 (hex) of the canonical graph, via Web Crypto. */

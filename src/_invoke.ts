@@ -7,6 +7,7 @@ import type { WorkflowEvent } from "./events.ts";
 import type { Executor } from "./executor.ts";
 import type { ExecutorContext, SuperstepScope } from "./_executor_context.ts";
 import type { HandlerCall, PluginHost } from "./_plugin_host.ts";
+import type { WorkflowContext } from "./context.ts";
 
 /** What one executor receives in one superstep. */
 export interface Inbox {
@@ -16,29 +17,41 @@ export interface Inbox {
 }
 
 /**
- * Run `inbox` with `ctx`. Throws `ExecutorFailedError` (or a wrapper's `PluginError`) when a handler,
- * `accepts` or the schema throws; once `scope` is over, nothing more runs and nothing is reported.
+ * Run `inbox`. Each handler call gets a context from `contextFor` (the first serves the answers and, with
+ * a concurrency of one, every message; with more, each message gets its own, made in message order so the
+ * runner commits their sends, outputs and writes by message position, never by completion). Throws
+ * `ExecutorFailedError` (or a wrapper's `PluginError`) when a handler, `accepts` or the schema throws; once
+ * `scope` is over, nothing more runs and nothing is reported.
  */
 export async function invoke(
   inbox: Inbox,
-  ctx: ExecutorContext,
+  contextFor: () => ExecutorContext,
   scope: SuperstepScope,
   emit: (event: WorkflowEvent) => void,
   host: PluginHost | undefined,
 ): Promise<void> {
   const { executor } = inbox;
   const executorId = executor.id;
-  const superstep = ctx.superstep;
+  const first = contextFor();
+  const superstep = first.superstep;
   const plugins = host?.wraps ? host : undefined;
   const retried = plugins && ((attempt: number, error: unknown) => {
     if (scope.live) emit({ type: "executor-retried", executorId, superstep, attempt, error });
   });
   const failed = (error: unknown) => emit({ type: "executor-failed", executorId, superstep, error });
-  const call = async (body: HandlerCall, message: unknown) => {
+  const call = async (ctx: ExecutorContext, body: HandlerCall, message: unknown) => {
     if (!scope.live) return;
     emit({ type: "executor-invoked", executorId, superstep });
     try {
-      await (plugins === undefined ? body : plugins.wrap(ctx, body, retried!))(message, ctx);
+      // With output schemas, a call is over once its sends and yields passed them.
+      const checked = executor.sends === undefined && executor.yields === undefined ? body : async (
+        message: unknown,
+        context: WorkflowContext,
+      ) => {
+        await body(message, context);
+        await ctx.settle();
+      };
+      await (plugins === undefined ? checked : plugins.wrap(ctx, checked, retried!))(message, ctx);
     } catch (error) {
       if (!scope.live) return;
       failed(error);
@@ -53,18 +66,11 @@ export async function invoke(
       executorId: source,
       refusedBy: executorId,
     });
-  // With output schemas, a call is over once its sends and yields passed them.
-  const settled = executor.sends === undefined && executor.yields === undefined
-    ? (body: HandlerCall) => body
-    : (body: HandlerCall): HandlerCall => async (message, context) => {
-      await body(message, context);
-      await ctx.settle();
-    };
-  const handle = settled((message, context) => executor.handle(message, context));
-  const answer = (request: Delivery["request"]) =>
-    settled((response, context) => executor.onResponse!(response, request, context));
-  for (const { request, response } of inbox.responses) await call(answer(request), response);
-  for (const { source, data } of inbox.messages) {
+  const handle: HandlerCall = (message, context) => executor.handle(message, context);
+  for (const { request, response } of inbox.responses) {
+    await call(first, (answer, context) => executor.onResponse!(answer, request, context), response);
+  }
+  const one = async (ctx: ExecutorContext, { source, data }: Inbox["messages"][number]) => {
     let admitted: unknown;
     try {
       admitted = await admit(executor, source, data, warn);
@@ -74,9 +80,27 @@ export async function invoke(
       failed(error);
       throw new ExecutorFailedError(executorId, error);
     }
-    if (admitted === REFUSED || !scope.live) continue;
-    await call(handle, admitted);
+    if (admitted === REFUSED || !scope.live) return;
+    await call(ctx, handle, admitted);
+  };
+  const limit = executor.concurrency ?? 1;
+  if (limit === 1) {
+    for (const message of inbox.messages) await one(first, message);
+    return;
   }
+  // Up to `limit` messages at once, each with its own context, made now in message order.
+  const queue = inbox.messages.map((message, index) => ({
+    message,
+    ctx: index === 0 ? first : contextFor(),
+  }));
+  let next = 0;
+  const lane = async () => {
+    while (next < queue.length && scope.live) {
+      const { message, ctx } = queue[next++];
+      await one(ctx, message);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, lane));
 }
 
 const REFUSED: unique symbol = Symbol("refused");

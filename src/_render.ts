@@ -47,11 +47,12 @@ function layout(graph: WorkflowGraph): { nodes: Map<string, string>; joins: stri
           });
         }
         break;
-      case "fan-in": {
+      case "fan-in":
+      case "collect": {
         const join = `j${joins.length}`;
         joins.push(join);
         for (const source of group.sources) lines.push({ from: node(source), to: join });
-        lines.push({ from: join, to: node(group.target), label: "fan-in" });
+        lines.push({ from: join, to: node(group.target), label: group.kind });
         break;
       }
     }

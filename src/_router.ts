@@ -15,6 +15,8 @@ export class Router {
   #bySource = new Map<string, EdgeRunner[]>();
   /** Only fan-in edges keep state: walking every edge would make a superstep's cost grow with the graph. */
   #stateful: EdgeRunner[] = [];
+  /** The joins (fan-in, collect), which deliver once a superstep's messages are all routed. */
+  #joins: EdgeRunner[] = [];
 
   constructor(groups: readonly EdgeGroupSpec[]) {
     for (const spec of groups) {
@@ -25,6 +27,7 @@ export class Router {
         else this.#bySource.set(source, [edge]);
       }
       if (typeof edge.snapshot === "function") this.#stateful.push(edge);
+      if (typeof edge.flush === "function") this.#joins.push(edge);
     }
   }
 
@@ -40,6 +43,7 @@ export class Router {
     warn: (source: string, text: string) => void,
     live: () => boolean,
   ): Promise<void> {
+    for (const edge of this.#joins) edge.begin?.();
     for (const { source, data, to } of messages) {
       if (source === INPUT_SOURCE) {
         deliver(to!, source, data);
@@ -74,7 +78,7 @@ export class Router {
         }
       }
     }
-    for (const edge of this.#stateful) edge.flush?.((target, joined) => deliver(target, edge.id, joined));
+    for (const edge of this.#joins) edge.flush!((target, joined) => deliver(target, edge.id, joined));
   }
 
   /** The fan-ins holding messages and waiting for sources (at convergence: messages stranded for good). */

@@ -238,10 +238,15 @@ export class Runner {
     if (plugins !== undefined) plugins.onFailure = (error) => controller.abort(error);
     const contexts: ExecutorContext[] = [];
     const tasks: Promise<void>[] = [];
+    const reducers = this.graph.reducers;
     for (const inbox of inboxes.values()) {
-      const ctx = new ExecutorContext(inbox.executor, step, scope, run.emit, this.#state);
-      contexts.push(ctx);
-      tasks.push(invoke(inbox, ctx, scope, run.emit, plugins));
+      // Contexts are made in delivery order; the commit's stable sort by executor id keeps that order.
+      const contextFor = () => {
+        const ctx = new ExecutorContext(inbox.executor, step, scope, run.emit, this.#state, reducers);
+        contexts.push(ctx);
+        return ctx;
+      };
+      tasks.push(invoke(inbox, contextFor, scope, run.emit, plugins));
     }
     try {
       const all = Promise.all(tasks);
@@ -301,7 +306,11 @@ export class Runner {
     contexts.sort((a, b) => compareIds(a.executorId, b.executorId));
     const messages: QueuedMessage[] = [];
     for (const ctx of contexts) {
-      ctx.commitWrites(this.#state);
+      try {
+        ctx.commitWrites(this.#state);
+      } catch (error) {
+        throw new ExecutorFailedError(ctx.executorId, error);
+      }
       for (const message of ctx.outbox) messages.push(message);
       for (const output of ctx.outputs) run.outputs.push(output);
       for (const request of ctx.requests) run.pending.set(request.requestId, request);

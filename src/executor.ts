@@ -65,6 +65,11 @@ export abstract class Executor<TIn = unknown, TOut = unknown, TYield = unknown> 
   readonly id: string;
   /** Enters the graph signature; bump it when the executor's checkpointed state changes shape. */
   readonly version?: string;
+  /**
+   * How many of its messages of one superstep it handles at once (each call with its own context). What
+   * the calls send, yield and write is still ordered by message position, never by completion.
+   */
+  readonly concurrency?: number;
   /** A Standard Schema (zod, valibot, arktype …) that messages must satisfy; its output is handled. */
   input?: StandardSchema<TIn>;
   /** A Standard Schema every message it sends must satisfy (its output is what is sent); else it fails. */
@@ -76,12 +81,22 @@ export abstract class Executor<TIn = unknown, TOut = unknown, TYield = unknown> 
    * Create an executor with a stable id.
    *
    * @param id The stable id (non-empty, well-formed Unicode without control characters, at most 256 characters).
-   * @param options `version`: see {@linkcode Executor.version}.
+   * @param options `version`: see {@linkcode Executor.version}; `concurrency`: see
+   *   {@linkcode Executor.concurrency} (a positive integer, default 1).
+   * @throws {TypeError} If the id is invalid.
+   * @throws {RangeError} If `concurrency` is not a positive integer.
    */
-  constructor(id: string, options?: { version?: string }) {
+  constructor(id: string, options?: ExecutorOptions) {
     assertExecutorId(id);
     this.id = id;
     if (options?.version !== undefined) this.version = options.version;
+    const concurrency = options?.concurrency;
+    if (concurrency !== undefined) {
+      if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
+        throw new RangeError(`Invalid concurrency of executor "${id}": ${concurrency} (a positive integer)`);
+      }
+      this.concurrency = concurrency;
+    }
   }
 
   /** Handle one message. Runs once per delivered message, one at a time per executor. */
@@ -102,6 +117,22 @@ export abstract class Executor<TIn = unknown, TOut = unknown, TYield = unknown> 
 
   /** Put back the state `snapshot` returned (on resume and at the start of a fresh run). */
   restore?(state: unknown): void;
+}
+
+/** Options of an executor, for both the class form (`super(id, options)`) and `defineExecutor`. */
+export interface ExecutorOptions {
+  /**
+   * Enters the graph signature; bump it when the executor's checkpointed state changes shape.
+   *
+   * @default {undefined}
+   */
+  version?: string;
+  /**
+   * How many of its messages of one superstep it handles at once.
+   *
+   * @default {1}
+   */
+  concurrency?: number;
 }
 
 /** The message types of an executor (see {@linkcode Executor}'s type parameters). */
@@ -168,7 +199,7 @@ export type ExecutorOutput<E> = E extends AnyExecutor ? NonNullable<E["~types"]>
 export type ExecutorYield<E> = E extends AnyExecutor ? NonNullable<E["~types"]>["yield"] : never;
 
 /** The definition `defineExecutor` turns into an executor. */
-export interface ExecutorDefinition<TIn, TOut = unknown, TYield = unknown> {
+export interface ExecutorDefinition<TIn, TOut = unknown, TYield = unknown> extends ExecutorOptions {
   /** The stable id (non-empty, well-formed Unicode without control characters, at most 256 characters). */
   id: string;
   /** Handles one message. Annotate `message` (or give `input`) and `ctx` to type the executor. */
@@ -187,8 +218,6 @@ export interface ExecutorDefinition<TIn, TOut = unknown, TYield = unknown> {
     request: PendingRequest,
     ctx: WorkflowContext<TOut, TYield>,
   ) => void | Promise<void>;
-  /** Enters the graph signature. */
-  version?: string;
 }
 
 /**
@@ -197,7 +226,9 @@ export interface ExecutorDefinition<TIn, TOut = unknown, TYield = unknown> {
  * annotation or the `input` schema, `TOut` and `TYield` from the `ctx`
  * annotation (`WorkflowContext<TOut, TYield>`) or the `sends` / `yields`
  * schemas; explicit type arguments always work. Left out, a type is `unknown`
- * (anything, unchecked).
+ * (anything, unchecked). An executor that yields nothing should say so
+ * (`ctx: WorkflowContext<TOut, never>`, or `never` as a type argument): one
+ * that leaves its yields `unknown` makes the workflow's outputs `unknown`.
  *
  * @param definition The id, the handler and optional hooks.
  * @returns An executor to wire into a `WorkflowBuilder`.
@@ -228,7 +259,7 @@ export function defineExecutor<TIn = unknown, TOut = unknown, TYield = unknown>(
 class FunctionExecutor<TIn, TOut, TYield> extends Executor<TIn, TOut, TYield> {
   #handle: ExecutorDefinition<TIn, TOut, TYield>["handle"];
   constructor(definition: ExecutorDefinition<TIn, TOut, TYield>) {
-    super(definition.id, { version: definition.version });
+    super(definition.id, { version: definition.version, concurrency: definition.concurrency });
     this.#handle = definition.handle;
     if (definition.accepts) this.accepts = definition.accepts;
     if (definition.input) this.input = definition.input;

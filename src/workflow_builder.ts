@@ -34,7 +34,8 @@ import {
 import { createWorkflow, type Workflow } from "./workflow.ts";
 import type { WorkflowPlugin } from "./plugin.ts";
 import { assertPlugin } from "./_plugin_host.ts";
-import { describeCount } from "./_describe.ts";
+import { describeCount, describeType } from "./_describe.ts";
+import type { Reducer } from "./_state_writes.ts";
 import { idProblem } from "./_ids.ts";
 
 /**
@@ -54,6 +55,17 @@ export interface WorkflowBuilderOptions<S extends AnyExecutor = AnyExecutor> {
    * @default {100}
    */
   maxSupersteps?: number;
+  /**
+   * State keys whose writes are updates, combined at the superstep boundary by their reducer in the
+   * deterministic order (executor id, then write order) starting from the committed value:
+   * `{ total: (sum = 0, n) => sum + n }` makes eight executors each writing `n` add up, where without it the
+   * last writer (by id) would win. A handler reading the key sees the committed value with its own updates.
+   * `delete` clears the key (later updates start from nothing). A reducer that throws fails the run.
+   *
+   * @default {{}} (every key: the last writer wins)
+   */
+  // deno-lint-ignore no-explicit-any
+  reducers?: Readonly<Record<string, (current: any, update: any) => unknown>>;
 }
 
 /** Options of `addEdge`, for a source that sends `M`. */
@@ -127,6 +139,7 @@ export class WorkflowBuilder<TIn = unknown, TYield = never> {
   #storage: CheckpointStorage | undefined;
   #plugins: WorkflowPlugin[] = [];
   #errors: string[] = [];
+  #reducers: ReadonlyMap<string, Reducer> | undefined;
 
   /**
    * Start a graph with its name and start executor.
@@ -148,6 +161,7 @@ export class WorkflowBuilder<TIn = unknown, TYield = never> {
     }
     this.#name = options.name;
     this.#maxSupersteps = maxSupersteps;
+    this.#reducers = reducersOf(options.reducers);
     this.#start = options.start;
     this.#register(options.start, "start");
   }
@@ -309,6 +323,36 @@ export class WorkflowBuilder<TIn = unknown, TYield = never> {
     return this.#grown();
   }
 
+  /**
+   * Collect into one target everything its sources send in a superstep: in the next superstep `to` receives
+   * one array of all of it, in deterministic order (by sender id, then send order), however many messages
+   * there were — nothing if none were sent. The join for a number of messages known only at run time (a
+   * fan-out to N items); `addFanIn` instead waits until every source has sent at least once.
+   *
+   * @param from One sender or several.
+   * @param to The receiver: it must accept an array of what the senders send.
+   * @returns This builder.
+   */
+  addCollect<const S extends ExecutorRef | readonly ExecutorRef[], T extends ExecutorRef>(
+    from: S,
+    to: T & EdgeCheck<JoinedOf<Senders<S>>, T>,
+  ): WorkflowBuilder<TIn, TYield | YieldsOf<Senders<S> | T>> {
+    const where = "addCollect";
+    const target = this.#ref(to, where);
+    const list: readonly ExecutorRef[] = Array.isArray(from) ? from : [from as ExecutorRef];
+    if (list.length === 0) {
+      this.#errors.push(`addCollect into "${target}" needs at least one source`);
+      return this.#grown();
+    }
+    const sources = list.map((f) => this.#ref(f, where));
+    if (new Set(sources).size !== sources.length) {
+      this.#errors.push(`addCollect into "${target}" names a source twice: ${sources.join(", ")}`);
+      return this.#grown();
+    }
+    this.#groups.push({ kind: "collect", id: groupId("collect", sources, [target]), sources, target });
+    return this.#grown();
+  }
+
   /** This builder, typed with what the last call added (the builder object is the same). */
   #grown<Y>(): WorkflowBuilder<TIn, TYield | Y> {
     return this as unknown as WorkflowBuilder<TIn, TYield | Y>;
@@ -403,6 +447,7 @@ export class WorkflowBuilder<TIn = unknown, TYield = never> {
       name: this.#name,
       startId: this.#start.id,
       maxSupersteps: this.#maxSupersteps,
+      ...this.#reducers && { reducers: this.#reducers },
       executors: new Map(this.#executors),
       groups: [...this.#groups],
     };
@@ -448,6 +493,25 @@ export class WorkflowBuilder<TIn = unknown, TYield = never> {
     }
     return [...this.#executors.keys()].filter((id) => !reached.has(id));
   }
+}
+
+/** The senders of `addCollect`'s `from`: one executor, or the elements of an array of them. */
+type Senders<S> = S extends readonly ExecutorRef[] ? S[number] : S;
+
+/** The reducers option as a map, checked: a plain object of functions (`undefined` for none). */
+function reducersOf(reducers: unknown): ReadonlyMap<string, Reducer> | undefined {
+  if (reducers === undefined) return undefined;
+  if (reducers === null || typeof reducers !== "object" || Array.isArray(reducers)) {
+    throw new TypeError(
+      `Invalid reducers: expected an object of functions by state key, got ${describeType(reducers)}`,
+    );
+  }
+  const map = new Map<string, Reducer>();
+  for (const [key, reducer] of Object.entries(reducers)) {
+    assertFunction(reducer, `The reducer of state key ${JSON.stringify(key)}`);
+    map.set(key, reducer as Reducer);
+  }
+  return map.size === 0 ? undefined : map;
 }
 
 function assertFunction(value: unknown, what: string): void {

@@ -96,6 +96,12 @@ expectType<Equal<ExecutorOutput<typeof upper>, string>>(true);
 expectType<Equal<ExecutorYield<typeof count>, number>>(true);
 expectType<Equal<ExecutorOutput<typeof untyped>, unknown>>(true);
 expectType<Equal<ExecutorYield<Tally>, boolean>>(true);
+// An executor that leaves its yields unknown makes a workflow's outputs unknown: a sink says it yields nothing.
+const record = defineExecutor({
+  id: "record",
+  handle: (_line: string, _ctx: WorkflowContext<never, never>) => {},
+});
+expectType<Equal<ExecutorYield<typeof record>, never>>(true);
 
 /** Wirings that must not compile; never called (they would build broken graphs). */
 export function wrongWirings(): void {
@@ -112,6 +118,10 @@ export function wrongWirings(): void {
   builder.addSwitch(split, [{ when: (word) => word === "", to: length }], { default: onDate });
   // @ts-expect-error a fan-in target takes an array of its sources' messages
   builder.addFanIn([split, upper], length);
+  // @ts-expect-error a collect target takes an array of its sources' messages
+  builder.addCollect(split, length);
+  // @ts-expect-error … of every source's messages: upper sends strings, onDate's array would hold Dates
+  builder.addCollect([split, upper], defineExecutor({ id: "dates", handle: (_ds: Date[]) => {} }));
   // @ts-expect-error a condition sees what the source sends (a string has no toFixed)
   builder.addEdge(split, length, { when: (word) => word.toFixed(1) === "" });
   // @ts-expect-error the workflow's input is what its start executor handles
@@ -141,6 +151,7 @@ describe("types through the graph", () => {
       })
       .addEdge(upper, shout, { when: (word) => word !== "" })
       .addFanIn([split, upper], count)
+      .addCollect([split], defineExecutor<string[], never, never>({ id: "all", handle: () => {} }))
       .withCheckpointing(new MemoryCheckpointStorage())
       .build();
     expectType<Equal<typeof workflow, Workflow<string, number | string>>>(true);
