@@ -6,7 +6,9 @@
  * `workflowName`, `sessionId`, `runId` and `kind`, then the event's own fields.
  * Values that JSON cannot hold are made safe: errors become
  * `{ name, message, stack, cause, … }`, BigInt a decimal string, Map and Set
- * arrays, Date an ISO string, bytes a short description, cycles `"[Circular]"`.
+ * arrays, Date an ISO string, bytes a short description. An object met again
+ * (shared, or a cycle) is written once and then as `{ "$ref": "#/data/…" }`, a
+ * JSON pointer into the line, so a line stays as small as the value.
  * Logging never throws on a value; a sink that throws fails the run (a
  * `PluginError`), as any plugin does.
  *
@@ -193,7 +195,7 @@ export function logger(options: LoggerOptions = {}): WorkflowPlugin {
       for (const [key, value] of Object.entries(event)) {
         if (key === "type") continue;
         const omit = !withData && key === "data";
-        defineEntry(record, key, omit ? "[omitted]" : toJsonSafe(value, policy));
+        defineEntry(record, key, omit ? "[omitted]" : toJsonSafe(value, policy, { at: [key] }));
       }
       return sink(JSON.stringify(record), record);
     },
@@ -213,10 +215,10 @@ function logPolicy(stack: boolean): JsonPolicy {
     error(error, convert) {
       const out: Record<string, unknown> = { name: String(error.name), message: String(error.message) };
       if (stack && typeof error.stack === "string") out.stack = error.stack;
-      if (error.cause !== undefined) out.cause = convert(error.cause);
+      if (error.cause !== undefined) out.cause = convert(error.cause, "cause");
       for (const key of Object.keys(error)) {
         if (!Object.hasOwn(out, key)) {
-          defineEntry(out, key, convert((error as unknown as Record<string, unknown>)[key]));
+          defineEntry(out, key, convert((error as unknown as Record<string, unknown>)[key], key));
         }
       }
       return out;

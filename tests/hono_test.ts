@@ -79,7 +79,7 @@ describe("createWorkflowApp() routes", () => {
     assert.ok(lineage.some((s: { id: string }) => s.id === first.checkpointId));
   });
 
-  test("POST /workflows/:name/runs encodes BigInt, Map, Set, Error, cycles and NaN safely", async () => {
+  test("POST /workflows/:name/runs encodes BigInt, Map, Set, Error, cycles (as $ref pointers) and NaN safely", async () => {
     const { app } = makeFixture();
     const body = await (await app.request("/workflows/weird/runs", json({ input: null }))).json();
     assert.deepEqual(body.outputs, [
@@ -87,7 +87,7 @@ describe("createWorkflowApp() routes", () => {
       [["a", 1]],
       [1, 2],
       { name: "Error", message: "oops" },
-      { name: "loop", self: "[Circular]" },
+      { name: "loop", self: { $ref: "#/outputs/4" } },
       null,
     ]);
   });

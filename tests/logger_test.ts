@@ -95,7 +95,7 @@ describe("logger()", () => {
     assert.ok(!quiet.lines.join("").includes("secret"));
   });
 
-  test("makes BigInt, Map, Set, Date, NaN, bytes, undefined and cycles JSON-safe", async () => {
+  test("makes BigInt, Map, Set, Date, NaN, bytes, undefined and cycles (as $ref pointers into the line) JSON-safe", async () => {
     const cyclic: Record<string, unknown> = { name: "loop" };
     cyclic.self = cyclic;
     const value = {
@@ -119,7 +119,7 @@ describe("logger()", () => {
       nan: "NaN",
       bytes: "[Uint8Array 4 bytes]",
       list: [null, "-Infinity"],
-      cyclic: { name: "loop", self: "[Circular]" },
+      cyclic: { name: "loop", self: { $ref: "#/data/cyclic" } },
       ["__proto__"]: "own",
     });
     assert.ok(Object.hasOwn(data, "__proto__"));
