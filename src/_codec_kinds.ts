@@ -61,7 +61,8 @@ function otherPrototype(value: object, name: string, proto: object): string {
   const actual = Object.getPrototypeOf(value);
   const subclass = constructorName(actual);
   if (name === "Uint8Array" && subclass === "Buffer") {
-    // Only Node has Buffer, so it cannot come back a Buffer everywhere (and devalue would give a Uint8Array).
+    // workerd has no Buffer, and the core may not use the global (the npm audit forbids it): it would come
+    // back a Uint8Array.
     return "Node Buffer (a Uint8Array subclass, which would come back a Uint8Array): store new Uint8Array(buffer)";
   }
   const back = `it would come back ${article(name)}`;

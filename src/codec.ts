@@ -21,7 +21,8 @@
  *   made JSON write what it returns), symbol keys, extra properties on arrays (a RegExp match's `index`), and
  *   any own property of the built-ins above;
  * - subclasses of the built-ins (they would come back the base class), and built-ins whose prototype was
- *   replaced. A Node `Buffer` is a `Uint8Array` subclass only Node has: store `new Uint8Array(buffer)`;
+ *   replaced. A `Buffer` is a `Uint8Array` subclass that workerd lacks (and the core may not touch the
+ *   `Buffer` global to rebuild one): store `new Uint8Array(buffer)`;
  * - `Temporal` values, real (Deno, Bun) or a polyfill's: Node 20 has no Temporal, so a checkpoint holding one
  *   could never be loaded there (a polyfill dependency would cost every worker bundle). Store the ISO string
  *   (`value.toString()`) and rebuild it with `Temporal.<Type>.from()`. `Float16Array` likewise: Node 20 has

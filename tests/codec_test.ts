@@ -539,7 +539,7 @@ describe("codec: anything else devalue or JSON would change is refused on both p
   });
 
   test("encodeCheckpoint() and encodeValue() refuse a Node Buffer, saying what to store instead", () => {
-    // A Buffer is a Uint8Array subclass only Node has: it cannot come back a Buffer on Deno, Bun or workerd.
+    // A Buffer is a Uint8Array subclass workerd has not: it cannot come back a Buffer on every runtime.
     const NodeBuffer = (globalThis as { Buffer?: { from(bytes: number[]): Uint8Array } }).Buffer;
     class Buffer extends Uint8Array {}
     // A bundler may rename the class (workerd's test bundle makes it Buffer2); Node's is always "Buffer".
