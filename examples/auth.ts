@@ -3,13 +3,18 @@
  *
  * A request without a known token is answered 401. With one, it may list the workflows and start runs (each
  * fresh run, and each fork, makes a new session that the token then owns); every other route, and a run that
- * names a `sessionId`, is allowed only for the token that owns the session. Anything else is a 403 that
- * reveals nothing: a foreign session and a nonexistent one look the same.
+ * names a `sessionId`, is allowed only for the token that owns the session. A fork reads the checkpoint's
+ * session and writes its target: both must be the token's (a fork into a new, generated session only needs
+ * the first). Anything else is a 403 that reveals nothing: a foreign session and a nonexistent one look the
+ * same, and so does a damaged checkpoint of a foreign session.
  *
- * Ownership is recorded from the answer of a run or resume (its `sessionId`, or the `started` event of an SSE
- * stream) before the client sees it; a client that leaves before reading that first event leaves a session
- * nobody owns. Ownership lives in a `Map` here, so in one process; with several processes or a worker, keep
- * it where the checkpoints are (a table, a KV key per session).
+ * Ownership is recorded from the answer of a run or resume before the client sees it: its `sessionId`, the
+ * `started` event of an SSE stream, or the problem of a run that started and failed (`executor-failed`,
+ * `workflow-did-not-converge` …: its session holds checkpoints and stays resumable). Only a session nobody
+ * owns is claimed, and a run only writes a new, generated session or one its token owns, so no token can
+ * claim another's. A client that leaves an SSE stream before its first event leaves a session nobody owns.
+ * Ownership lives in a `Map` here, so in one process; with several processes or a worker, keep it where the
+ * checkpoints are (a table, a KV key per session).
  *
  * Served by the demo servers with `--tokens=alice,bob`, e.g. `npx tsx examples/server_node.ts --tokens=alice,bob`.
  *
@@ -63,16 +68,19 @@ export function createBearerTokenApp(options: BearerTokenAppOptions): WorkflowAp
 
   const workflowApp = createWorkflowApp({
     ...appOptions,
-    authorize: (c, { action, sessionId }) => {
+    authorize: (c, { action, sessionId, targetSessionId }) => {
       const token = tokenOf(c);
       if (token === undefined) {
         const res = new Response(null, { headers: { "www-authenticate": 'Bearer realm="superstep"' } });
         throw new HTTPException(401, { message: "A known bearer token is required", res });
       }
-      // No session: a new one (a fresh run) or none at all. A checkpoint that does not exist also comes
-      // without a session, and must be denied exactly like a foreign one.
+      // No session: a new one (a fresh run) or none at all. A checkpoint that does not exist (or whose
+      // damage hides its session) also comes without a session, and must be denied exactly like a foreign one.
       if (sessionId === undefined) return action === "run" || action === "list-workflows";
-      return owners.get(sessionId) === token;
+      if (owners.get(sessionId) !== token) return false;
+      // A fork into a named session writes that session: it must be the token's too. (A name nobody owns
+      // stays refused, as for a run: two tokens must not race to claim one name.)
+      return action !== "fork" || targetSessionId === undefined || owners.get(targetSessionId) === token;
     },
   });
 
@@ -86,12 +94,13 @@ export function createBearerTokenApp(options: BearerTokenAppOptions): WorkflowAp
   async function recordOwner(c: Context, next: () => Promise<void>): Promise<void> {
     await next();
     const token = tokenOf(c);
-    if (token === undefined || c.res.status !== 200) return;
+    if (token === undefined) return;
     const claim = (sessionId: unknown) => {
       if (typeof sessionId === "string" && !owners.has(sessionId)) owners.set(sessionId, token);
     };
     const type = c.res.headers.get("content-type") ?? "";
-    if (type.startsWith("application/json")) {
+    // A 200 answer, or the problem of a run that started: both carry the run's `sessionId`.
+    if (/^application\/(problem\+)?json/.test(type)) {
       claim((await c.res.clone().json()).sessionId);
     } else if (type.startsWith("text/event-stream") && c.res.body !== null) {
       c.res = new Response(claimFromFirstEvent(c.res.body, claim), c.res);

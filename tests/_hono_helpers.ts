@@ -1,5 +1,6 @@
-// Shared fixtures of the Hono adapter tests (tests/hono_test.ts and tests/runtime/*): workflows, a tracked
-// app, an SSE parser.
+// Shared fixtures of the Hono adapter tests (tests/hono_test.ts, tests/hono_hostile_test.ts and
+// tests/runtime/*): workflows, a tracked app, one with a token policy, an SSE parser, problem checks.
+import assert from "node:assert/strict";
 import {
   type CheckpointStorage,
   defineExecutor,
@@ -8,7 +9,12 @@ import {
   WorkflowBuilder,
 } from "../mod.ts";
 import type { WorkflowRun } from "../mod.ts";
-import { createWorkflowApp, type WorkflowApp, type WorkflowAppOptions } from "../adapters/hono/mod.ts";
+import {
+  type AuthorizeRequest,
+  createWorkflowApp,
+  type WorkflowApp,
+  type WorkflowAppOptions,
+} from "../adapters/hono/mod.ts";
 import { deferred } from "./_helpers.ts";
 
 /** One parsed Server-Sent Event. */
@@ -201,4 +207,63 @@ export function sse(body: unknown, init: RequestInit = {}): RequestInit {
     ...init,
     headers: { accept: "text/event-stream", ...(init.headers as Record<string, string>) },
   });
+}
+
+/** The tokens `authFixture` knows. */
+export const TOKENS = ["alice", "bob"];
+
+/** The `authorization` header of a bearer token. */
+export function as(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
+
+/**
+ * The test app with an `authorize` that lets a known token (`TOKENS`) touch the sessions `owners` gives it,
+ * start fresh runs and list the workflows; `asked` records every request it was asked about.
+ */
+export function authFixture(options: Partial<WorkflowAppOptions> = {}) {
+  const owners = new Map<string, string>();
+  const asked: AuthorizeRequest[] = [];
+  const fixture = makeFixture({
+    ...options,
+    authorize: (c, request) => {
+      asked.push(request);
+      const token = c.req.header("authorization")?.replace(/^Bearer /, "");
+      if (token === undefined || !TOKENS.includes(token)) return false;
+      if (request.sessionId === undefined) {
+        return request.action === "run" || request.action === "list-workflows";
+      }
+      return owners.get(request.sessionId) === token;
+    },
+  });
+  return { ...fixture, owners, asked };
+}
+
+const PROBLEM = "urn:superstep:problem:";
+
+/** Assert an answer is the problem document `slug` with `status`, without stack traces or secrets. */
+export async function expectProblem(
+  res: Response,
+  status: number,
+  slug: string,
+): Promise<Record<string, unknown>> {
+  const text = await res.text();
+  assert.equal(res.status, status, text);
+  assert.match(res.headers.get("content-type") ?? "", /^application\/problem\+json/);
+  const body = JSON.parse(text);
+  assert.equal(body.type, PROBLEM + slug, text);
+  assert.equal(body.status, status);
+  assert.equal(typeof body.title, "string");
+  assert.equal(typeof body.detail, "string");
+  assert.doesNotMatch(text, /\bat .*:\d+:\d+|hunter2|stack/);
+  return body;
+}
+
+/** Run `approval` (as whoever `headers` say) until it waits for an answer. */
+export async function pendingApproval(app: WorkflowApp, headers: Record<string, string> = {}) {
+  const res = await app.request("/workflows/approval/runs", json({ input: "ship it?" }, { headers }));
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.equal(body.status, "idle-pending-requests");
+  return body as { checkpointId: string; sessionId: string; pendingRequests: { requestId: string }[] };
 }

@@ -9,34 +9,20 @@ import { hc } from "hono/client";
 import { serve } from "@hono/node-server";
 import { defineExecutor, MemoryCheckpointStorage, WorkflowBuilder } from "../mod.ts";
 import { createWorkflowApp, type WorkflowApp } from "../adapters/hono/mod.ts";
-import { approvalWorkflow, json, makeFixture, parseSse, sse } from "./_hono_helpers.ts";
+import {
+  approvalWorkflow,
+  as,
+  authFixture,
+  expectProblem,
+  json,
+  makeFixture,
+  parseSse,
+  pendingApproval,
+  sse,
+} from "./_hono_helpers.ts";
 import { deferred } from "./_helpers.ts";
 import { createBearerTokenApp } from "../examples/auth.ts";
 import { retry } from "../plugins/retry.ts";
-
-const PROBLEM = "urn:superstep:problem:";
-
-async function expectProblem(res: Response, status: number, slug: string): Promise<Record<string, unknown>> {
-  const text = await res.text();
-  assert.equal(res.status, status, text);
-  assert.match(res.headers.get("content-type") ?? "", /^application\/problem\+json/);
-  const body = JSON.parse(text);
-  assert.equal(body.type, PROBLEM + slug);
-  assert.equal(body.status, status);
-  assert.equal(typeof body.title, "string");
-  assert.equal(typeof body.detail, "string");
-  assert.doesNotMatch(text, /\bat .*:\d+:\d+|hunter2|stack/);
-  return body;
-}
-
-/** Run `approval` until it waits for an answer. */
-async function pendingApproval(app: WorkflowApp, headers: Record<string, string> = {}) {
-  const res = await app.request("/workflows/approval/runs", json({ input: "ship it?" }, { headers }));
-  assert.equal(res.status, 200);
-  const body = await res.json();
-  assert.equal(body.status, "idle-pending-requests");
-  return body as { checkpointId: string; sessionId: string; pendingRequests: { requestId: string }[] };
-}
 
 describe("createWorkflowApp() routes", () => {
   test("GET /workflows lists names and Mermaid graphs", async () => {
@@ -549,25 +535,6 @@ describe("createWorkflowApp() per-request instances", () => {
 });
 
 describe("createWorkflowApp() authorization", () => {
-  const TOKENS = ["alice", "bob"];
-  function authFixture() {
-    const owners = new Map<string, string>();
-    const asked: unknown[] = [];
-    const fixture = makeFixture({
-      authorize: (c, request) => {
-        asked.push(request);
-        const token = c.req.header("authorization")?.replace(/^Bearer /, "");
-        if (token === undefined || !TOKENS.includes(token)) return false;
-        if (request.sessionId === undefined) {
-          return request.action === "run" || request.action === "list-workflows";
-        }
-        return owners.get(request.sessionId) === token;
-      },
-    });
-    return { ...fixture, owners, asked };
-  }
-  const as = (token: string) => ({ authorization: `Bearer ${token}` });
-
   test("every route is denied with 403 for a foreign session, and nothing happens", async () => {
     const { app, owners, storage } = authFixture();
     const pending = await pendingApproval(app, as("alice"));
@@ -651,7 +618,6 @@ describe("createWorkflowApp() authorization", () => {
 });
 
 describe("examples/auth.ts createBearerTokenApp()", () => {
-  const as = (token: string) => ({ authorization: `Bearer ${token}` });
   function bearerApp() {
     const owners = new Map<string, string>();
     const entered = deferred();

@@ -2,6 +2,7 @@
 // internals, and the public form of the errors events carry.
 import {
   CheckpointConflictError,
+  CheckpointCorruptError,
   CheckpointMismatchError,
   CheckpointNotFoundError,
   ExecutorFailedError,
@@ -31,6 +32,24 @@ export function problem(status: number, slug: string, title: string, detail: str
 /** A 400: the request is malformed. */
 export function badRequest(detail: string): ProblemError {
   return new ProblemError(400, "bad-request", "Bad request", detail);
+}
+
+/** A 500 for a stored checkpoint that cannot be decoded, to a caller authorized on its session. */
+export function checkpointCorrupt(id: string): ProblemError {
+  const error = new ProblemError(
+    500,
+    "checkpoint-corrupt",
+    "Checkpoint is damaged",
+    `Checkpoint ${id} is damaged: it cannot be read or resumed`,
+  );
+  error.problem.checkpointId = id;
+  return error;
+}
+
+/** A 500 for an answer longer than the response limit (the extensions say what the run left behind). */
+export function responseTooLarge(limit: number, extensions: Record<string, unknown> = {}): ProblemDocument {
+  const detail = `The answer would exceed the response limit of ${limit} bytes`;
+  return { ...problem(500, "response-too-large", "Response too large", detail), ...extensions };
 }
 
 /** Map any error to the problem document a client may see. */
@@ -66,6 +85,11 @@ export function problemFor(error: unknown): ProblemDocument {
       ...problem(500, "executor-failed", "Executor failed", `Executor "${error.executorId}" failed`),
       executorId: error.executorId,
     };
+  }
+  // Without its id: it may be an ancestor in a session the caller may not read. The checkpoint routes
+  // authorize first and answer `checkpointCorrupt(id)` for the checkpoint they were asked about.
+  if (error instanceof CheckpointCorruptError) {
+    return problem(500, "checkpoint-corrupt", "Checkpoint is damaged", "A stored checkpoint is damaged");
   }
   return problem(500, "internal-error", "Internal server error", "The server could not complete the request");
 }

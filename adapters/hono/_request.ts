@@ -1,6 +1,8 @@
-// Reading requests (package-private): the body limit, JSON object bodies, and ids from paths, queries and
-// bodies, each refused with a 4xx problem before anything runs.
+// Reading requests (package-private): the body limit, the URL's percent-encoding, JSON object bodies (media
+// type, UTF-8, depth), and ids from paths, queries and bodies, each refused with a 4xx problem before
+// `authorize` or the storage is reached.
 import type { Context, MiddlewareHandler } from "hono";
+import { isWellFormed } from "../../src/_ids.ts";
 import { MAX_DEPTH, nestedDeeperThan } from "./_json.ts";
 import { badRequest, ProblemError } from "./_problem.ts";
 
@@ -24,6 +26,29 @@ export function limitBodies(limit: number): MiddlewareHandler {
       bodies.set(request, await readLimited(request.body, limit));
     } else if (Number.parseInt(declared, 10) > limit) {
       throw tooLarge(limit);
+    }
+    return await next();
+  };
+}
+
+/**
+ * Refuse a URL whose percent-encoding does not decode as UTF-8 (`%ED%A0%80`, a lone surrogate; `%C0%AF`; a
+ * bare `%`). Hono keeps such a sequence as it is, so `/sessions/%ED%A0%80` would name the session
+ * `"%ED%A0%80"`, a second spelling of `/sessions/%25ED%25A0%2580`.
+ */
+export function wellFormedUrl(): MiddlewareHandler {
+  return async (c, next) => {
+    const { pathname, search } = new URL(c.req.url);
+    const parts = [...pathname.split("/"), ...search.slice(1).split(/[&=]/)];
+    for (const part of parts) {
+      if (!part.includes("%")) continue;
+      try {
+        decodeURIComponent(part);
+      } catch {
+        throw badRequest(
+          `Invalid URL: ${JSON.stringify(part.slice(0, 64))} is not percent-encoded UTF-8`,
+        );
+      }
     }
     return await next();
   };
@@ -66,12 +91,53 @@ function unreadableBody(): ProblemError {
   return badRequest("Cannot read the body: the request ended before it was complete");
 }
 
-/** The JSON object body; an empty body is `{}` when `optional`. */
+/**
+ * Whether a `content-type` is JSON in UTF-8: `application/json`, with no `charset` parameter or
+ * `charset=utf-8` (any case, quoted or not); other parameters are ignored. Not `application/*+json`: those
+ * name other formats (JSON Patch, JSON-LD …) this API does not speak.
+ */
+function isJsonMediaType(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  const [essence, ...parameters] = header.split(";");
+  if (essence.trim().toLowerCase() !== "application/json") return false;
+  for (const parameter of parameters) {
+    const equals = parameter.indexOf("=");
+    if (equals === -1 || parameter.slice(0, equals).trim().toLowerCase() !== "charset") continue;
+    const charset = parameter.slice(equals + 1).trim().replace(/^"(.*)"$/, "$1").toLowerCase();
+    if (charset !== "utf-8") return false;
+  }
+  return true;
+}
+
+/**
+ * The JSON object body of a POST; an empty body is `{}` when `optional`. Refused: a body that is not
+ * `application/json` (415, an empty one too: a cross-site form or `fetch` without preflight can send any
+ * other type), bytes that are not UTF-8, text that is not JSON, JSON that is not an object or nests more
+ * than {@linkcode MAX_DEPTH} levels (400).
+ */
 export async function readBody(c: Context, optional: boolean): Promise<Record<string, unknown>> {
-  const read = bodies.get(c.req.raw);
-  const text = read !== undefined ? new TextDecoder().decode(read) : await c.req.text().catch(() => {
-    throw unreadableBody();
-  });
+  const type = c.req.header("content-type");
+  if (!isJsonMediaType(type)) {
+    const shown = type === undefined ? "none" : JSON.stringify(type.slice(0, 100));
+    throw new ProblemError(
+      415,
+      "unsupported-media-type",
+      "Unsupported media type",
+      `The body must be application/json (UTF-8), got content-type ${shown}`,
+    );
+  }
+  const read = bodies.get(c.req.raw) ??
+    new Uint8Array(
+      await c.req.arrayBuffer().catch(() => {
+        throw unreadableBody();
+      }),
+    );
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(read);
+  } catch {
+    throw badRequest("The body is not valid UTF-8");
+  }
   if (text.trim() === "") {
     if (optional) return {};
     throw badRequest("The body must be a JSON object");
@@ -92,13 +158,38 @@ export async function readBody(c: Context, optional: boolean): Promise<Record<st
   return body as Record<string, unknown>;
 }
 
-/** A checkpoint or session id from a path, query or body: a non-empty string without control characters. */
+/** The body of a resume, checked: answers by (well-formed) request id, whether to fork, and into which session. */
+export async function readResumeBody(
+  c: Context,
+): Promise<{ responses?: Record<string, unknown>; fork: boolean; target?: string }> {
+  const body = await readBody(c, true);
+  const responses = body.responses;
+  if (
+    responses !== undefined &&
+    (responses === null || typeof responses !== "object" || Array.isArray(responses))
+  ) {
+    throw badRequest("responses must be an object mapping request ids to answers");
+  }
+  for (const requestId of Object.keys(responses ?? {})) idParam(requestId, "request id");
+  if (body.fork !== undefined && typeof body.fork !== "boolean") throw badRequest("fork must be a boolean");
+  const target = body.sessionId === undefined ? undefined : idParam(body.sessionId, "sessionId");
+  return { responses: responses as Record<string, unknown> | undefined, fork: body.fork === true, target };
+}
+
+/**
+ * An id (checkpoint, session, request, workflow name) from a path, query or body: a non-empty string of at
+ * most 256 characters, without control characters, of well-formed Unicode (no lone surrogate: storages that
+ * keep UTF-8 would store `"a\ud800"` as `"a\ufffd"`, another id).
+ */
 export function idParam(value: unknown, what: string): string {
   if (
     typeof value !== "string" || value.length === 0 || value.length > MAX_ID_LENGTH || hasControl(value)
   ) {
     const shown = typeof value === "string" ? JSON.stringify(value.slice(0, 64)) : typeof value;
     throw badRequest(`Invalid ${what}: ${shown} (a non-empty string of at most ${MAX_ID_LENGTH} characters)`);
+  }
+  if (!isWellFormed(value)) {
+    throw badRequest(`Invalid ${what}: ${JSON.stringify(value.slice(0, 64))} (not well-formed Unicode)`);
   }
   return value;
 }

@@ -33,19 +33,14 @@
 import { type Context, type Env, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { BlankEnv } from "hono/types";
-import type { CheckpointStorage, CheckpointSummary } from "../../src/checkpoint.ts";
+import type { Checkpoint, CheckpointStorage, CheckpointSummary } from "../../src/checkpoint.ts";
 import { lineage } from "../../src/ancestry.ts";
+import { CheckpointCorruptError } from "../../src/errors.ts";
 import type { Workflow } from "../../src/workflow.ts";
-import { badRequest, problem, ProblemError, problemFor } from "./_problem.ts";
-import { idParam, limitBodies, pageSize, readBody } from "./_request.ts";
+import { checkpointCorrupt, problem, ProblemError, problemFor } from "./_problem.ts";
+import { idParam, limitBodies, pageSize, readBody, readResumeBody, wellFormedUrl } from "./_request.ts";
 import { jsonResponse, problemResponse, respondWithRun } from "./_respond.ts";
-import type {
-  AuthorizeRequest,
-  WorkflowAction,
-  WorkflowApp,
-  WorkflowAppOptions,
-  WorkflowInfo,
-} from "./types.ts";
+import type { AuthorizeRequest, WorkflowApp, WorkflowAppOptions, WorkflowInfo } from "./types.ts";
 
 export type {
   AuthorizeRequest,
@@ -66,23 +61,42 @@ export type {
 } from "./types.ts";
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
+const DEFAULT_RESPONSE_LIMIT = 16 * 1024 * 1024;
 const DEFAULT_PAGE = 50;
 const MAX_PAGE = 1000;
 
 /**
  * Create a Hono app serving `workflows`: mount it with `app.route("/api", workflowApp)` or serve it as is.
  *
- * Request bodies are JSON objects of at most `bodyLimit` bytes, nested at most 200 levels deep (deeper input
- * could not be checkpointed); others are answered 413 or 400.
+ * Requests are checked before `authorize` or the storage is reached. A POST body must be
+ * `content-type: application/json` (a `charset` other than `utf-8` is refused too, and so is an empty
+ * body's type: a cross-site form or fetch cannot send this type without a CORS preflight), else 415
+ * `unsupported-media-type`; its bytes must be UTF-8 (a fatal decoder: no silent U+FFFD), it must parse as a
+ * JSON object of at most `bodyLimit` bytes (413) nested at most 200 levels deep (deeper input could not be
+ * checkpointed), else 400. Ids — path params, `?before`, a body's `sessionId`, the keys of `responses`, the
+ * workflow name — must be non-empty, at most 256 characters, without control characters, and well-formed
+ * Unicode (no lone surrogate), and the URL's percent-encoding must decode as UTF-8, else 400 `bad-request`.
  *
  * Runs answer JSON, or Server-Sent Events when the request has `Accept: text/event-stream`: one SSE event
  * per workflow event (`event:` its type, `id:` a sequence number from 1, `data:` its JSON), then `result`
  * (the JSON answer) or `problem` (a problem document). A client that disconnects cancels the run: it ends
- * `cancelled` and its last checkpoint stays resumable. Errors are `application/problem+json`.
+ * `cancelled` and its last checkpoint stays resumable. Errors are `application/problem+json`; the problem
+ * of a run that started (`executor-failed`, `workflow-did-not-converge` …) carries its `sessionId` and last
+ * `checkpointId`, JSON or SSE. In JSON answers an object met again (shared, or a cycle) is written once and
+ * then as `{ "$ref": "#/json/pointer" }` to where it was first written, so an answer grows with its value,
+ * not with the number of paths through it; an answer (or SSE event) over `responseLimit` bytes is a 500
+ * `response-too-large` instead.
  *
- * @param options Workflows, storage, authorization and body limit.
+ * `POST /checkpoints/:id/resume` asks `authorize` for `"resume"` (continue the checkpoint's session) or
+ * `"fork"` (`fork: true`, or a body `sessionId` other than the checkpoint's: write a new session, or the one
+ * named), with the session written as `targetSessionId`. A damaged checkpoint is authorized on the session
+ * and workflow its summary names, then answered 500 `checkpoint-corrupt` (allowed) or 403 (denied); one
+ * whose session cannot be read either is authorized and answered as a checkpoint that does not exist.
+ *
+ * @param options Workflows, storage, authorization, body and response limits.
  * @returns The app.
  * @throws {TypeError} If a workflow factory's workflow is not named like its key.
+ * @throws {RangeError} If `bodyLimit` or `responseLimit` is not a non-negative integer.
  * @example
  * ```ts
  * import assert from "node:assert/strict";
@@ -100,8 +114,13 @@ const MAX_PAGE = 1000;
  *     return token !== undefined && (sessionId === undefined || owners.get(sessionId) === token);
  *   },
  * });
- * const res = await app.request("/workflows");
- * assert.equal(res.status, 403);
+ * assert.equal((await app.request("/workflows")).status, 403);
+ * const form = await app.request("/workflows/echo/runs", {
+ *   method: "POST",
+ *   headers: { authorization: "Bearer alice" },
+ *   body: "input=hi", // text/plain: what a cross-site form could send
+ * });
+ * assert.equal(form.status, 415);
  * ```
  */
 export function createWorkflowApp<E extends Env = BlankEnv>(options: WorkflowAppOptions<E>): WorkflowApp<E> {
@@ -117,30 +136,50 @@ export function createWorkflowApp<E extends Env = BlankEnv>(options: WorkflowApp
     factories.set(name, factory);
     infos.push({ name, mermaid: workflow.toMermaid() });
   }
-  const limit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  if (!Number.isSafeInteger(limit) || limit < 0) {
-    throw new RangeError(`Invalid bodyLimit: ${limit} (a non-negative integer of bytes)`);
-  }
+  const limit = byteLimit(options.bodyLimit ?? DEFAULT_BODY_LIMIT, "bodyLimit");
+  const responseLimit = byteLimit(options.responseLimit ?? DEFAULT_RESPONSE_LIMIT, "responseLimit");
   const authorize = async (c: Context<E>, request: AuthorizeRequest): Promise<void> => {
     if (options.authorize === undefined) return;
-    if ((await options.authorize(c, request)) !== true) {
+    // What is not known is left out, not set to `undefined`.
+    const asked = Object.fromEntries(Object.entries(request).filter(([, value]) => value !== undefined));
+    if ((await options.authorize(c, asked as unknown as AuthorizeRequest)) !== true) {
       throw new ProblemError(403, "forbidden", "Forbidden", "You may not do this");
     }
   };
   const storageOf = (c: Context<E>): Promise<CheckpointStorage> =>
     Promise.resolve(typeof options.storage === "function" ? options.storage(c) : options.storage);
+  const json = (c: Context<E>, body: unknown, facts?: Record<string, unknown>) =>
+    jsonResponse(c, body, responseLimit, facts);
 
-  /** Load a checkpoint and authorize on its session; a missing one is authorized without a session. */
-  const authorizedCheckpoint = async (c: Context<E>, action: WorkflowAction) => {
-    const id = idParam(c.req.param("id"), "checkpoint id");
+  /**
+   * Load a checkpoint, then authorize on what is known of it (`ask` builds the request from its session and
+   * workflow), and only then answer. A missing checkpoint is authorized without a session, then 404; a
+   * damaged one on the session its summary names, then 500 `checkpoint-corrupt`, or, when even that is
+   * unreadable, exactly as a missing one: nobody can be shown to be allowed to learn of it.
+   */
+  const authorizedCheckpoint = async (
+    c: Context<E>,
+    id: string,
+    ask: (known: { sessionId?: string; workflow?: string }) => AuthorizeRequest,
+  ) => {
     const storage = await storageOf(c);
-    const checkpoint = await storage.load(id);
-    await authorize(c, {
-      action,
-      checkpointId: id,
-      sessionId: checkpoint?.sessionId,
-      workflow: checkpoint?.workflowName,
-    });
+    let checkpoint: Checkpoint | undefined;
+    let damaged = false;
+    let known: { sessionId?: string; workflow?: string } = {};
+    try {
+      checkpoint = await storage.load(id);
+      if (checkpoint !== undefined) {
+        known = { sessionId: checkpoint.sessionId, workflow: checkpoint.workflowName };
+      }
+    } catch (error) {
+      if (!(error instanceof CheckpointCorruptError)) throw error;
+      if (error.sessionId !== undefined) {
+        damaged = true;
+        known = { sessionId: error.sessionId, workflow: error.workflowName };
+      }
+    }
+    await authorize(c, ask(known));
+    if (damaged) throw checkpointCorrupt(id);
     if (checkpoint === undefined) {
       throw new ProblemError(
         404,
@@ -151,6 +190,7 @@ export function createWorkflowApp<E extends Env = BlankEnv>(options: WorkflowApp
     }
     return { storage, checkpoint };
   };
+  const checkpointIdParam = (c: Context<E>) => idParam(c.req.param("id"), "checkpoint id");
 
   const app = new Hono<E>();
   app.onError((error, c) => {
@@ -164,15 +204,17 @@ export function createWorkflowApp<E extends Env = BlankEnv>(options: WorkflowApp
     return response;
   });
   app.notFound((c) => problemResponse(c, problem(404, "not-found", "Not found", "No such route")));
+  // The body limit first: a body over it is a 413 whatever else is wrong with the request.
   app.use("*", limitBodies(limit));
+  app.use("*", wellFormedUrl());
 
   app.get("/workflows", async (c) => {
     await authorize(c, { action: "list-workflows" });
-    return jsonResponse(c, { workflows: infos });
+    return json(c, { workflows: infos });
   });
 
   app.post("/workflows/:name/runs", async (c) => {
-    const name = c.req.param("name");
+    const name = idParam(c.req.param("name"), "workflow name");
     const body = await readBody(c, false);
     const sessionId = body.sessionId === undefined ? undefined : idParam(body.sessionId, "sessionId");
     await authorize(c, { action: "run", workflow: name, sessionId });
@@ -181,20 +223,22 @@ export function createWorkflowApp<E extends Env = BlankEnv>(options: WorkflowApp
       throw new ProblemError(404, "workflow-not-found", "Workflow not found", `No workflow named "${name}"`);
     }
     const storage = await storageOf(c);
-    return respondWithRun(c, (signal) => factory().run(body.input, { storage, sessionId, signal }));
+    return respondWithRun(
+      c,
+      (signal) => factory().run(body.input, { storage, sessionId, signal }),
+      responseLimit,
+    );
   });
 
   app.post("/checkpoints/:id/resume", async (c) => {
-    const body = await readBody(c, true);
-    const responses = body.responses;
-    if (
-      responses !== undefined &&
-      (responses === null || typeof responses !== "object" || Array.isArray(responses))
-    ) {
-      throw badRequest("responses must be an object mapping request ids to answers");
-    }
-    if (body.fork !== undefined && typeof body.fork !== "boolean") throw badRequest("fork must be a boolean");
-    const { storage, checkpoint } = await authorizedCheckpoint(c, "resume");
+    const id = checkpointIdParam(c);
+    const { responses, fork, target } = await readResumeBody(c);
+    const { storage, checkpoint } = await authorizedCheckpoint(c, id, ({ sessionId, workflow }) => {
+      // As Workflow.resume decides: another session than the checkpoint's is a fork into it.
+      return fork || (target !== undefined && target !== sessionId)
+        ? { action: "fork", checkpointId: id, sessionId, workflow, targetSessionId: target }
+        : { action: "resume", checkpointId: id, sessionId, workflow, targetSessionId: sessionId };
+    });
     const factory = factories.get(checkpoint.workflowName);
     if (factory === undefined) {
       throw new ProblemError(
@@ -204,13 +248,11 @@ export function createWorkflowApp<E extends Env = BlankEnv>(options: WorkflowApp
         `Checkpoint ${checkpoint.id} belongs to the workflow "${checkpoint.workflowName}", which is not served here`,
       );
     }
-    return respondWithRun(c, (signal) =>
-      factory().resume(checkpoint.id, {
-        storage,
-        responses: responses as Record<string, unknown> | undefined,
-        fork: body.fork === true,
-        signal,
-      }));
+    return respondWithRun(
+      c,
+      (signal) => factory().resume(checkpoint.id, { storage, responses, fork, sessionId: target, signal }),
+      responseLimit,
+    );
   });
 
   app.get("/sessions/:id/checkpoints", async (c) => {
@@ -223,16 +265,26 @@ export function createWorkflowApp<E extends Env = BlankEnv>(options: WorkflowApp
     if ((await storage.head(sessionId)) === undefined) throw sessionNotFound(sessionId);
     const checkpoints = await storage.list({ sessionId, limit: size, before });
     const next = checkpoints.length === size ? checkpoints[checkpoints.length - 1].id : null;
-    return jsonResponse(c, { checkpoints, next });
+    return json(c, { checkpoints, next });
   });
 
   app.get("/checkpoints/:id", async (c) => {
-    const { checkpoint } = await authorizedCheckpoint(c, "read-checkpoint");
-    return jsonResponse(c, checkpoint);
+    const id = checkpointIdParam(c);
+    const { checkpoint } = await authorizedCheckpoint(c, id, (known) => ({
+      action: "read-checkpoint",
+      checkpointId: id,
+      ...known,
+    }));
+    return json(c, checkpoint, { checkpointId: id });
   });
 
   app.get("/checkpoints/:id/lineage", async (c) => {
-    const { storage, checkpoint } = await authorizedCheckpoint(c, "read-lineage");
+    const id = checkpointIdParam(c);
+    const { storage, checkpoint } = await authorizedCheckpoint(c, id, (known) => ({
+      action: "read-lineage",
+      checkpointId: id,
+      ...known,
+    }));
     const all = await lineage(storage, checkpoint.id);
     // Ancestors may sit in other sessions (forks): show only those the caller may read as well.
     const allowed = new Map<string, boolean>([[checkpoint.sessionId, true]]);
@@ -254,7 +306,7 @@ export function createWorkflowApp<E extends Env = BlankEnv>(options: WorkflowApp
       if (!ok) break;
       out.push(summary);
     }
-    return jsonResponse(c, { lineage: out, truncated: out.length < all.length });
+    return json(c, { lineage: out, truncated: out.length < all.length });
   });
 
   app.delete("/sessions/:id", async (c) => {
@@ -263,11 +315,18 @@ export function createWorkflowApp<E extends Env = BlankEnv>(options: WorkflowApp
     const storage = await storageOf(c);
     const deleted = await storage.deleteSession(sessionId);
     if (deleted === 0) throw sessionNotFound(sessionId);
-    return jsonResponse(c, { sessionId, deleted });
+    return json(c, { sessionId, deleted });
   });
 
   // The schema type is declared by hand (WorkflowAppSchema): JSR forbids inferred ("slow") public types.
   return app as unknown as WorkflowApp<E>;
+}
+
+function byteLimit(value: number, what: string): number {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`Invalid ${what}: ${value} (a non-negative integer of bytes)`);
+  }
+  return value;
 }
 
 function sessionNotFound(sessionId: string): ProblemError {

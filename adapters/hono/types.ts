@@ -10,26 +10,43 @@ import type { Checkpoint, CheckpointStorage, CheckpointSummary } from "../../src
 import type { PendingRequest, RunStatus } from "../../src/events.ts";
 import type { Workflow } from "../../src/workflow.ts";
 
-/** What a request asks to do; passed to `authorize`. */
+/**
+ * What a request asks to do; passed to `authorize`. `POST /checkpoints/:id/resume` is `"resume"` when it
+ * continues the checkpoint's own session, and `"fork"` when it branches into another one (`fork: true`, or
+ * a `sessionId` other than the checkpoint's): a fork only reads the checkpoint and writes its target.
+ */
 export type WorkflowAction =
   | "list-workflows"
   | "run"
   | "resume"
+  | "fork"
   | "list-checkpoints"
   | "read-checkpoint"
   | "read-lineage"
   | "delete-session";
 
-/** What `authorize` is asked about. For checkpoint routes, `sessionId` is the checkpoint's session. */
+/**
+ * What `authorize` is asked about. For checkpoint routes, `sessionId` is the checkpoint's session: absent
+ * when the checkpoint does not exist, or is damaged so badly that its session cannot be read either.
+ */
 export interface AuthorizeRequest {
   /** The action. */
   action: WorkflowAction;
   /** The workflow concerned, when known (the route's, or the checkpoint's). */
   workflow?: string;
-  /** The session concerned: named by the request, or the checkpoint's (absent if the checkpoint does not exist). */
+  /**
+   * The session concerned: named by the request, or the checkpoint's (absent if the checkpoint does not
+   * exist). For `"fork"` it is the session read from, the checkpoint's; the one written is `targetSessionId`.
+   */
   sessionId?: string;
   /** The checkpoint concerned, for checkpoint routes. */
   checkpointId?: string;
+  /**
+   * For `"resume"` and `"fork"`: the session the run will write. A resume writes the checkpoint's own
+   * session (equal to `sessionId`); a fork writes the `sessionId` its body names, or, when it names none, a
+   * new session with a generated id (then `targetSessionId` is absent).
+   */
+  targetSessionId?: string;
 }
 
 /** The options of {@linkcode createWorkflowApp}. */
@@ -42,10 +59,14 @@ export interface WorkflowAppOptions<E extends Env = BlankEnv> {
   /** Where checkpoints live: an adapter, or a function of the request (Workers bindings exist per request). */
   storage: CheckpointStorage | ((c: Context<E>) => CheckpointStorage | Promise<CheckpointStorage>);
   /**
-   * Called on every route before any work; return `false` to answer 403. A denial reveals nothing: a
-   * nonexistent checkpoint is asked about without a `sessionId` and, when denied, looks exactly like a
-   * foreign one. It may throw an `HTTPException` (e.g. 401) to answer with that status instead (a problem
-   * document `urn:superstep:problem:http-<status>`, with the headers of the exception's `res`).
+   * Called on every route before any work (after the request is found well-formed: a 400, 413 or 415 is
+   * answered without asking); return `false` to answer 403. A denial reveals nothing: a nonexistent
+   * checkpoint is asked about without a `sessionId` and, when denied, looks exactly like a foreign one. A
+   * damaged checkpoint is asked about with the session and workflow its summary still names, and only an
+   * allowed caller learns of the damage (500 `checkpoint-corrupt`); when even its session cannot be read,
+   * nobody can be shown to be allowed, and it is asked about and answered exactly as one that does not
+   * exist. It may throw an `HTTPException` (e.g. 401) to answer with that status instead (a problem document
+   * `urn:superstep:problem:http-<status>`, with the headers of the exception's `res`).
    *
    * @default {allow everything}
    */
@@ -56,6 +77,15 @@ export interface WorkflowAppOptions<E extends Env = BlankEnv> {
    * @default {1048576}
    */
   bodyLimit?: number;
+  /**
+   * The largest answer sent, in bytes of UTF-8: a JSON answer, or one SSE event's data. A larger one is
+   * answered 500 `response-too-large` instead (with the run's `sessionId` and `checkpointId`; over SSE the
+   * stream ends with that problem and the run is cancelled, its last checkpoint resumable). The size is
+   * counted while the answer is made, so a giant one is never built.
+   *
+   * @default {16777216}
+   */
+  responseLimit?: number;
 }
 
 /** One served workflow, as `GET /workflows` lists it. */
@@ -78,8 +108,16 @@ export interface RunRequestBody {
 export interface ResumeRequestBody {
   /** Answers to pending requests, by request id. */
   responses?: Record<string, unknown>;
-  /** Branch into a new session from a checkpoint that is not its session's head. */
+  /**
+   * Branch into another session (a new one, unless `sessionId` names it) instead of continuing the
+   * checkpoint's own, which needs the checkpoint to be its session's head.
+   */
   fork?: boolean;
+  /**
+   * The session to write: the checkpoint's own (a resume), or another one that does not exist yet (a fork
+   * into it, as `fork: true` with that id; an existing one is a 409 `checkpoint-conflict`).
+   */
+  sessionId?: string;
 }
 
 /** The JSON answer of a run or resume (without `Accept: text/event-stream`). */
@@ -121,7 +159,7 @@ export interface DeleteSessionBody {
 }
 
 /** The statuses of the problem documents the routes answer with. */
-export type ProblemStatus = 400 | 403 | 404 | 409 | 413 | 422 | 500;
+export type ProblemStatus = 400 | 403 | 404 | 409 | 413 | 415 | 422 | 500;
 
 /** One route in Hono's schema form: input `I`, a 200 JSON answer `O`, or a problem document. */
 export type RouteSchema<I, O> =
@@ -161,6 +199,9 @@ export interface ProblemDocument {
   status: number;
   /** What went wrong in this occurrence. */
   detail: string;
-  /** Extension members (e.g. `checkpointId`). */
+  /**
+   * Extension members: `checkpointId`, `executorId`; and, on the problem of a run that started (it failed,
+   * or its answer was too large), its `sessionId` and last `checkpointId` (`null` if it wrote none).
+   */
   [extension: string]: unknown;
 }

@@ -23,11 +23,12 @@ interface RunBody {
   sessionId: string;
 }
 
+/** A POST of `body` as `application/json` (a string or bytes as they are, anything else as JSON). */
 function post(body: unknown, headers: Record<string, string> = {}): RequestInit {
   return {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
-    body: typeof body === "string" ? body : JSON.stringify(body),
+    body: (typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body)) as BodyInit,
   };
 }
 
@@ -266,6 +267,71 @@ export const checks: WorkerCheck[] = [
       );
       await expectProblem(
         await fetch(`/checkpoints/${pending.checkpointId}/resume`, answer(pending, "yes")),
+        409,
+        "checkpoint-conflict",
+      );
+    },
+  },
+  {
+    name:
+      "415 unsupported-media-type for a POST that is not application/json (what a cross-site form or fetch sends)",
+    async run(fetch) {
+      const pending = await pendingApproval(fetch);
+      const body = JSON.stringify({ input: "cross-site" });
+      for (
+        const type of [undefined, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data"]
+      ) {
+        const headers: Record<string, string> = type === undefined ? {} : { "content-type": type };
+        for (const path of ["/workflows/wordlen/runs", `/checkpoints/${pending.checkpointId}/resume`]) {
+          await expectProblem(
+            await fetch(path, { method: "POST", headers, body: new TextEncoder().encode(body) }),
+            415,
+            "unsupported-media-type",
+          );
+        }
+      }
+      // An empty resume without a type is refused too; the checkpoint is still the session's head.
+      await expectProblem(
+        await fetch(`/checkpoints/${pending.checkpointId}/resume`, { method: "POST" }),
+        415,
+        "unsupported-media-type",
+      );
+      await okJson(await fetch(`/checkpoints/${pending.checkpointId}/resume`, answer(pending, "yes")));
+    },
+  },
+  {
+    name:
+      "400 bad-request for a body that is not UTF-8, an id with a lone surrogate, a URL that is not UTF-8",
+    async run(fetch) {
+      const prefix = new TextEncoder().encode('{"input":"a');
+      const body = new Uint8Array([...prefix, 0xed, 0xa0, 0x80, 0x22, 0x7d]);
+      await expectProblem(await fetch("/workflows/wordlen/runs", post(body)), 400, "bad-request");
+      await expectProblem(
+        await fetch("/workflows/wordlen/runs", post({ input: "x", sessionId: "s\ud800" })),
+        400,
+        "bad-request",
+      );
+      await expectProblem(await fetch("/sessions/%ED%A0%80/checkpoints"), 400, "bad-request");
+      await expectProblem(await fetch("/checkpoints/%C0%AF"), 400, "bad-request");
+    },
+  },
+  {
+    name: "POST /checkpoints/:id/resume with a sessionId forks into that new session",
+    async run(fetch) {
+      const pending = await pendingApproval(fetch);
+      const target = `worker-fork-${pending.sessionId}`;
+      const fork = await okJson<RunBody>(
+        await fetch(
+          `/checkpoints/${pending.checkpointId}/resume`,
+          answer(pending, "no", { sessionId: target }),
+        ),
+      );
+      assert.equal(fork.sessionId, target);
+      await expectProblem(
+        await fetch(
+          `/checkpoints/${pending.checkpointId}/resume`,
+          answer(pending, "no", { sessionId: target }),
+        ),
         409,
         "checkpoint-conflict",
       );
