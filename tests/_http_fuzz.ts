@@ -9,12 +9,20 @@ import { defineExecutor, type Workflow, WorkflowBuilder } from "../mod.ts";
 import { demoWorkflows } from "../examples/_demo_workflows.ts";
 import { BODY_LIMIT, type Built } from "./_http_fuzz_requests.ts";
 import { parseSse } from "./_hono_helpers.ts";
+import { dagOf } from "./_hono_hostile.ts";
 
 /** Thrown by the `picky` executor; no answer may ever contain it. */
 export const SECRET = "hunter2-a9f3";
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
-/** The demo workflows plus `picky`, which echoes its input but fails on `"fail"` or `{ fail: true }`. */
+/** The largest answer a fuzzed app may give (and its `responseLimit`): a few copies of the largest input. */
+export const ANSWER_LIMIT = 16 * BODY_LIMIT;
+
+/**
+ * The demo workflows plus `picky`, which echoes its input but fails on `"fail"` or `{ fail: true }`, and
+ * `shared`, which outputs and puts in state a DAG of as many levels as its input says (0–40; 23 for any
+ * other input): 2^levels paths through a few dozen objects.
+ */
 export function fuzzWorkflows(): Record<string, () => Workflow> {
   const picky = () =>
     new WorkflowBuilder({
@@ -29,7 +37,22 @@ export function fuzzWorkflows(): Record<string, () => Workflow> {
         },
       }),
     }).build();
-  return { ...demoWorkflows, picky };
+  const shared = () =>
+    new WorkflowBuilder({
+      name: "shared",
+      start: defineExecutor({
+        id: "shared",
+        handle: async (input: unknown, ctx) => {
+          const levels = Number.isInteger(input) && (input as number) >= 0 && (input as number) <= 40
+            ? input as number
+            : 23;
+          const dag = dagOf(levels);
+          ctx.state.set("dag", dag);
+          await ctx.yieldOutput(dag);
+        },
+      }),
+    }).build();
+  return { ...demoWorkflows, picky, shared };
 }
 
 /** What came back. */
@@ -131,7 +154,11 @@ const LEAKS = [
 ];
 
 /** A problem document as the adapter sends it, with `status` equal to the HTTP status. */
-export function assertProblem(text: string, status: number, context: string): { type: string } {
+export function assertProblem(
+  text: string,
+  status: number,
+  context: string,
+): { type: string; [extension: string]: unknown } {
   const doc = JSON.parse(text);
   assert.equal(typeof doc?.type, "string", context);
   assert.match(doc.type, /^urn:superstep:problem:[a-z0-9-]+$/, context);
@@ -144,12 +171,13 @@ export function assertProblem(text: string, status: number, context: string): { 
 /**
  * Check one answer and classify it (`<status> <problem type>`). Allowed: 2xx JSON or SSE; any 4xx as a
  * problem document; a 5xx only as `executor-failed` (also as an SSE stream's closing `problem`); a body over
- * the limit always 413, one within it never; nothing that leaks.
+ * the limit always 413, one within it never; for one of issue 13's attacks (`built.refused`) only its
+ * statuses; no answer over `ANSWER_LIMIT` (shared references are written once); nothing that leaks.
  */
 export function checkAnswer(
   built: Built,
   answer: Answer,
-): { label: string; result?: Record<string, unknown> } {
+): { label: string; result?: Record<string, unknown>; problem?: Record<string, unknown> } {
   const sent = built.body
     ? ` ${built.body.length} bytes: ${new TextDecoder().decode(built.body.subarray(0, 160))}`
     : "";
@@ -157,6 +185,13 @@ export function checkAnswer(
     answer.text.slice(0, 300)
   }`;
   for (const leak of LEAKS) assert.doesNotMatch(answer.text, leak, `a leak: ${context}`);
+  assert.ok(answer.text.length <= ANSWER_LIMIT, `an answer of ${answer.text.length} characters: ${context}`);
+  if (built.refused) {
+    assert.ok(
+      built.refused.statuses.includes(answer.status),
+      `${built.refused.why} must be refused with ${built.refused.statuses.join(" or ")}: ${context}`,
+    );
+  }
   const type = answer.header("content-type") ?? "";
   const size = built.body?.length;
   if (size !== undefined && size > BODY_LIMIT) assert.equal(answer.status, 413, context);
@@ -170,7 +205,8 @@ export function checkAnswer(
       if (last.event === "problem") {
         const doc = assertProblem(JSON.stringify(last.data), 500, context);
         assert.equal(doc.type, "urn:superstep:problem:executor-failed", context);
-        return { label: `${answer.status} stream ending in ${doc.type.slice(22)}` };
+        assertStartedRun(doc, context);
+        return { label: `${answer.status} stream ending in ${doc.type.slice(22)}`, problem: doc };
       }
       return { label: `${answer.status} stream`, result: last.data as Record<string, unknown> };
     }
@@ -181,6 +217,15 @@ export function checkAnswer(
   if (answer.status === 401) assert.match(answer.header("www-authenticate") ?? "", /^Bearer /, context);
   if (built.method === "HEAD") return { label: `${answer.status} (HEAD, no body)` };
   const doc = assertProblem(answer.text, answer.status, context);
-  if (answer.status >= 500) assert.equal(doc.type, "urn:superstep:problem:executor-failed", context);
-  return { label: `${answer.status} ${doc.type.slice(22)}` };
+  if (answer.status >= 500) {
+    assert.equal(doc.type, "urn:superstep:problem:executor-failed", context);
+    assertStartedRun(doc, context);
+  }
+  return { label: `${answer.status} ${doc.type.slice(22)}`, problem: doc };
+}
+
+/** An executor failed, so its run started: the problem names the session and the last checkpoint. */
+function assertStartedRun(doc: Record<string, unknown>, context: string): void {
+  assert.equal(typeof doc.sessionId, "string", `the problem of a started run names its session: ${context}`);
+  assert.ok(typeof doc.checkpointId === "string" || doc.checkpointId === null, context);
 }
