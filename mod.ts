@@ -42,6 +42,7 @@ export type {
   AnyExecutor,
   ExecutorDefinition,
   ExecutorInput,
+  ExecutorOptions,
   ExecutorOutput,
   ExecutorRef,
   ExecutorTypes,
@@ -62,12 +63,14 @@ export type {
   EdgeTypeError,
   JoinedOf,
   MessageOf,
+  SendersOf,
   SwitchCase,
   SwitchCases,
   TargetsCheck,
   YieldsOf,
 } from "./src/edge_types.ts";
 export { Workflow } from "./src/workflow.ts";
+export { WorkflowExecutor } from "./src/workflow_executor.ts";
 export type { RespondOptions, ResumeOptions, RunOptions } from "./src/workflow.ts";
 export type { ExecutorCall, PluginHook, RunInfo, RunKind, WorkflowPlugin } from "./src/plugin.ts";
 export type { WorkflowRun } from "./src/workflow_run.ts";
@@ -82,6 +85,7 @@ export type {
 } from "./src/events.ts";
 export { CHECKPOINT_VERSION, toSummary } from "./src/checkpoint.ts";
 export type {
+  Answer,
   Checkpoint,
   CheckpointQuery,
   CheckpointStorage,

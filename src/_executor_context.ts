@@ -21,6 +21,15 @@ export interface AttemptMark {
   snapshot: string | undefined;
 }
 
+/** The key of an executor context's sub-workflow channel (package-private). */
+export const NESTING: unique symbol = Symbol("superstep.nesting");
+
+/** A context's sub-workflow channel: relay an inner request, forward an inner event. */
+export interface Nesting {
+  relay(request: PendingRequest): void;
+  forward(path: string[], event: WorkflowEvent): void;
+}
+
 /** Shared by every context of one superstep: flips once when the superstep ends. */
 export interface SuperstepScope {
   live: boolean;
@@ -166,6 +175,21 @@ export class ExecutorContext implements WorkflowContext {
     this.#emit({ type: "request", ...request });
     return Promise.resolve(request.requestId);
   }
+
+  /**
+   * What a sub-workflow's executor uses of its context beyond the public API: pass an inner request on as a
+   * request of this run (answered to this executor), and forward an inner event (see `WorkflowExecutor`).
+   */
+  readonly [NESTING]: Nesting = {
+    relay: (request: PendingRequest) => {
+      this.#assertLive();
+      this.requests.push(request);
+      this.#emit({ type: "request", ...request });
+    },
+    forward: (path: string[], event: WorkflowEvent) => {
+      if (this.#scope.live) this.#emit({ type: "nested", executorId: this.executorId, path, event });
+    },
+  };
 
   /** Whether the superstep is still running (afterwards the context is inert). */
   get live(): boolean {

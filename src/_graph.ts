@@ -5,6 +5,9 @@ import type { CheckpointStorage } from "./checkpoint.ts";
 import type { Executor } from "./executor.ts";
 import type { Reducer } from "./_state_writes.ts";
 
+/** Where a sub-workflow's executor (`WorkflowExecutor`) keeps the graph it runs, for the signature. */
+export const NESTED_GRAPH: unique symbol = Symbol("superstep.nestedGraph");
+
 /** The id queued input messages carry as their source. */
 export const INPUT_SOURCE = "__input__";
 
@@ -97,8 +100,14 @@ export function targetsOf(group: EdgeGroupSpec): string[] {
  * are code, not data, so only their presence enters it.
  */
 export function canonicalGraph(graph: WorkflowGraph): string {
+  // A sub-workflow's graph is part of its executor: changing the inner graph changes the outer signature.
   const executors = [...graph.executors.values()]
-    .map((e) => [e.id, e.version ?? null])
+    .map((e) => {
+      const inner = (e as { [NESTED_GRAPH]?: WorkflowGraph })[NESTED_GRAPH];
+      return inner === undefined
+        ? [e.id, e.version ?? null]
+        : [e.id, e.version ?? null, canonicalGraph(inner)];
+    })
     .sort((a, b) => compareIds(a[0] as string, b[0] as string));
   const groups = graph.groups.map((g) => {
     switch (g.kind) {

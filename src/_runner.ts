@@ -27,13 +27,19 @@ import { defineEntry } from "./_records.ts";
 import { Router } from "./_router.ts";
 import { type Delivery, RunContext } from "./_run_context.ts";
 import { newId } from "./_ulid.ts";
+import { decodeValue, encodeValue } from "./codec.ts";
 
 /** What one call of the runner does besides its supersteps. */
 export interface ExecuteOptions {
   /** Write the entry checkpoint first (a fresh run), after checking the start executor takes the input. */
   entry?: boolean;
-  /** Answers to deliver in the first superstep. */
+  /**
+   * Answers to deliver: recorded first in a checkpoint of their own (no longer pending), then handed to their
+   * handlers in the first superstep, so an answer survives a crash between the two.
+   */
   responses?: Delivery[];
+  /** The call forks into a new session: its first checkpoint is written even if no superstep runs. */
+  fork?: boolean;
   /** Emit a `request` event for every request still pending (a resumed run). */
   replayRequests?: boolean;
   /** Stored on every checkpoint the call writes. */
@@ -41,6 +47,19 @@ export interface ExecuteOptions {
   /** The call's plugins, started by the caller. */
   plugins?: PluginHost;
 }
+
+/** What a run is at a superstep boundary: the part of a checkpoint that is the run itself. */
+export type RunState = Pick<
+  Checkpoint,
+  | "sessionId"
+  | "superstep"
+  | "messages"
+  | "state"
+  | "executorState"
+  | "edgeState"
+  | "pendingRequests"
+  | "answers"
+>;
 
 export interface RunnerConfig {
   graph: WorkflowGraph;
@@ -73,6 +92,8 @@ export class Runner {
   #abortSuperstep: (() => void) | undefined;
   /** The metadata the current call stores on every checkpoint it writes. */
   #metadata: Record<string, unknown> = {};
+  /** Answers taken out of the pending requests whose handlers have not yet run; in every checkpoint until they have. */
+  #answered: Delivery[] = [];
 
   constructor(config: RunnerConfig) {
     this.graph = config.graph;
@@ -90,18 +111,44 @@ export class Runner {
 
   /** Put the run back to a checkpoint; the next checkpoint written is its child. */
   restore(checkpoint: Checkpoint): void {
-    this.#state = new Map(Object.entries(checkpoint.state));
-    this.run.messages = checkpoint.messages;
+    this.restoreState(checkpoint, checkpoint.id);
+    this.previousCheckpointId = checkpoint.id;
+  }
+
+  /** Put the run back to `saved` (a checkpoint's contents, or a sub-workflow's captured run); not its session. */
+  restoreState(saved: RunState, checkpointId = "(sub-workflow state)"): void {
+    this.#state = new Map(Object.entries(saved.state));
+    this.run.messages = saved.messages;
     this.run.pending.clear();
-    for (const request of checkpoint.pendingRequests) this.run.pending.set(request.requestId, request);
+    for (const request of saved.pendingRequests) this.run.pending.set(request.requestId, request);
+    this.#answered = saved.answers ?? [];
     for (const executor of this.#checkpointed) {
-      if (Object.hasOwn(checkpoint.executorState, executor.id)) {
-        executor.restore?.(checkpoint.executorState[executor.id]);
+      if (Object.hasOwn(saved.executorState, executor.id)) {
+        executor.restore?.(saved.executorState[executor.id]);
       }
     }
-    this.#router.restore(checkpoint.edgeState, checkpoint.id);
-    this.superstep = checkpoint.superstep;
-    this.previousCheckpointId = checkpoint.id;
+    this.#router.restore(saved.edgeState, checkpointId);
+    this.superstep = saved.superstep;
+  }
+
+  /** The run's state now, as a checkpoint holds it (copied through the codec: nothing of it is live). */
+  capture(): RunState {
+    return decodeValue(encodeValue(this.#contents())) as RunState;
+  }
+
+  #contents(): RunState {
+    const executorState: Record<string, unknown> = {};
+    for (const executor of this.#checkpointed) defineEntry(executorState, executor.id, executor.snapshot!());
+    return {
+      sessionId: this.sessionId,
+      superstep: this.superstep,
+      messages: this.run.messages,
+      state: Object.fromEntries(this.#state),
+      executorState,
+      edgeState: this.#router.snapshot(),
+      pendingRequests: this.run.pendingList(),
+      answers: this.#answered,
+    };
   }
 
   /**
@@ -116,7 +163,11 @@ export class Runner {
     const run = this.run;
     const plugins = this.#plugins = options.plugins;
     this.#metadata = options.metadata ?? {};
-    let responses = options.responses ?? [];
+    const responses = options.responses ?? [];
+    for (const delivery of responses) {
+      run.pending.delete(delivery.request.requestId);
+      this.#answered.push(delivery);
+    }
     const controller = this.#controller = new AbortController();
     // Registered before any handler can listen, so contexts go inert before a handler reacts to the abort.
     const onCallAbort = () => this.#abortSuperstep?.();
@@ -131,12 +182,15 @@ export class Runner {
       });
       if (options.replayRequests) {
         // What a resumed run waits for, streamed again so a reader of this call sees it.
-        const answered = new Set(responses.map(({ request }) => request.requestId));
-        for (const request of run.pending.values()) {
-          if (!answered.has(request.requestId)) run.emit({ type: "request", ...request });
-        }
+        for (const request of run.pending.values()) run.emit({ type: "request", ...request });
       }
       if (signal.aborted) return this.#finish("cancelled");
+      if ((responses.length > 0 || options.fork) && this.storage !== undefined) {
+        // No superstep ran: the checkpoint records the answers (or the fork) under the same superstep number.
+        const checkpointId = await this.#checkpoint();
+        run.emit({ type: "superstep-completed", superstep: this.superstep, checkpointId });
+        if (plugins !== undefined) await plugins.flush();
+      }
       if (options.entry) {
         await this.#checkInput();
         run.emit({ type: "superstep-started", superstep: this.superstep });
@@ -145,7 +199,7 @@ export class Runner {
         if (plugins !== undefined) await plugins.flush();
       }
       let executed = 0;
-      while (run.messages.length > 0 || responses.length > 0) {
+      while (run.messages.length > 0 || this.#answered.length > 0) {
         if (signal.aborted) return this.#finish("cancelled");
         if (executed === this.graph.maxSupersteps) {
           throw new WorkflowConvergenceError(
@@ -154,12 +208,14 @@ export class Runner {
             this.previousCheckpointId ?? undefined,
           );
         }
-        const completed = await this.#superstep(signal, responses);
+        const completed = await this.#superstep(signal, this.#answered);
         if (!completed) return this.#finish("cancelled");
-        responses = [];
         executed++;
       }
       return this.#finish(run.pending.size > 0 ? "idle-pending-requests" : "idle");
+    } catch (error) {
+      this.#unanswer();
+      throw error;
     } finally {
       signal.removeEventListener("abort", onAbort);
       controller.signal.removeEventListener("abort", onCallAbort);
@@ -167,7 +223,9 @@ export class Runner {
   }
 
   #finish(status: RunStatus): WorkflowResult {
-    if (status !== "cancelled") {
+    if (status === "cancelled") {
+      this.#unanswer();
+    } else {
       for (const { edgeId, target, waitingFor, messages } of this.#router.stranded()) {
         this.run.emit({
           type: "warning",
@@ -179,6 +237,15 @@ export class Runner {
     }
     this.run.emit({ type: "status", state: status });
     return this.result(status);
+  }
+
+  /**
+   * A call that ends before the answers' handlers ran leaves their requests waiting again on this instance,
+   * to be answered anew; a checkpoint that recorded the answers still resumes with them.
+   */
+  #unanswer(): void {
+    for (const { request } of this.#answered) this.run.pending.set(request.requestId, request);
+    this.#answered = [];
   }
 
   /** A start executor that refuses the run's input fails the run before anything is written. */
@@ -266,7 +333,7 @@ export class Runner {
     }
     // A plugin that failed during the superstep keeps it from being committed and checkpointed.
     if (plugins !== undefined) await plugins.flush();
-    this.#commit(contexts, responses);
+    this.#commit(contexts);
     const checkpointId = await this.#checkpoint();
     run.emit({ type: "superstep-completed", superstep: step, checkpointId });
     if (plugins !== undefined) await plugins.flush();
@@ -299,10 +366,10 @@ export class Runner {
   }
 
   /** Apply a finished superstep: state writes, then sends, outputs and requests, in executor-id order. */
-  #commit(contexts: ExecutorContext[], responses: Delivery[]): void {
+  #commit(contexts: ExecutorContext[]): void {
     const run = this.run;
     const hadPending = run.pending.size > 0;
-    for (const { request } of responses) run.pending.delete(request.requestId);
+    this.#answered = [];
     contexts.sort((a, b) => compareIds(a.executorId, b.executorId));
     const messages: QueuedMessage[] = [];
     for (const ctx of contexts) {
@@ -326,23 +393,15 @@ export class Runner {
   async #checkpoint(): Promise<string | undefined> {
     if (this.storage === undefined) return undefined;
     const id = newId(this.previousCheckpointId ?? undefined);
-    const executorState: Record<string, unknown> = {};
-    for (const executor of this.#checkpointed) defineEntry(executorState, executor.id, executor.snapshot!());
     const checkpoint: Checkpoint = {
       version: CHECKPOINT_VERSION,
       id,
       parentId: this.previousCheckpointId,
-      sessionId: this.sessionId,
       workflowName: this.graph.name,
       graphSignature: await this.#graphSignature(),
-      superstep: this.superstep,
       createdAt: isoNow(),
-      messages: this.run.messages,
-      state: Object.fromEntries(this.#state),
-      executorState,
-      edgeState: this.#router.snapshot(),
-      pendingRequests: this.run.pendingList(),
       metadata: this.#metadata,
+      ...this.#contents(),
     };
     try {
       await this.storage.save(checkpoint);

@@ -18,6 +18,14 @@ export interface QueuedMessage {
   to?: string;
 }
 
+/** An answer delivered to a pending request, recorded until its handler has run (`Checkpoint.answers`). */
+export interface Answer {
+  /** The request it answers (no longer pending). */
+  request: PendingRequest;
+  /** The answer. */
+  response: unknown;
+}
+
 /** Everything needed to continue a run, written after every superstep. */
 export interface Checkpoint {
   /** Schema version of the checkpoint format. */
@@ -46,6 +54,12 @@ export interface Checkpoint {
   edgeState: Record<string, unknown>;
   /** Requests not yet answered. */
   pendingRequests: PendingRequest[];
+  /**
+   * Answers delivered but not yet handled: written when `respond` or `resume` with responses delivers
+   * answers, before their handlers run, so an answer a person gave survives a crash; the next superstep
+   * hands them to `onResponse`. Absent (or empty) otherwise.
+   */
+  answers?: Answer[];
   /** Free-form metadata (JSON-like values). */
   metadata: Record<string, unknown>;
 }

@@ -229,6 +229,8 @@ export function encodeCheckpoint(checkpoint: Checkpoint): string {
     executorState: checkpoint.executorState,
     edgeState: checkpoint.edgeState,
     pendingRequests: checkpoint.pendingRequests,
+    // Only when there are some: a checkpoint without delivered answers is written as it always was.
+    ...checkpoint.answers !== undefined && checkpoint.answers.length > 0 && { answers: checkpoint.answers },
     metadata: checkpoint.metadata,
   };
   try {
@@ -328,6 +330,19 @@ function checkpointProblem(value: unknown): string | undefined {
       !isRecord(request) || typeof request.requestId !== "string" || typeof request.executorId !== "string"
     ) {
       return `pendingRequests[${i}] must be an object with string "requestId" and "executorId"`;
+    }
+  }
+  if (value.answers !== undefined) {
+    if (!Array.isArray(value.answers)) return `field "answers" must be an array when present`;
+    for (let i = 0; i < value.answers.length; i++) {
+      const answer: unknown = value.answers[i];
+      const request = isRecord(answer) ? answer.request : undefined;
+      if (
+        !isRecord(answer) || !Object.hasOwn(answer, "response") || !isRecord(request) ||
+        typeof request.requestId !== "string" || typeof request.executorId !== "string"
+      ) {
+        return `answers[${i}] must be an object with a "response" and a "request" with string "requestId" and "executorId"`;
+      }
     }
   }
   for (const field of RECORD_FIELDS) {

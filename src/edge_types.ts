@@ -47,6 +47,9 @@ export type MessageOf<S> = unknown extends ExecutorOutput<S> ? any : ExecutorOut
 /** What a fan-in target receives from the sources `S` (a union): an array of their messages, if checked. */
 export type JoinedOf<S> = unknown extends ExecutorOutput<S> ? unknown : ExecutorOutput<S>[];
 
+/** The senders of `addCollect` as one union: `S` itself, or the elements of an array of them. */
+export type SendersOf<S> = S extends readonly ExecutorRef[] ? S[number] : S;
+
 /** Every target of a fan-out checked against the message type `M`. */
 export type TargetsCheck<M, T extends readonly ExecutorRef[]> = { [K in keyof T]: T[K] & EdgeCheck<M, T[K]> };
 

@@ -24,6 +24,12 @@ export interface PendingRequest {
   executorId: string;
   /** What the executor asked, as it passed it. */
   data: unknown;
+  /**
+   * For a request made inside a sub-workflow: the executors that lead to the one that asked, outermost
+   * first (`["review", "ask"]`: executor `ask` of the sub-workflow run by `review`). `executorId` is then the
+   * outer `WorkflowExecutor`, which passes the answer on.
+   */
+  path?: string[];
 }
 
 /**
@@ -54,6 +60,11 @@ export type RunStatus = "idle" | "idle-pending-requests" | "failed" | "cancelled
  * `custom` events are what executors stream with `ctx.emit(name, data)`
  * (progress, tokens): live, never outputs, never checkpointed.
  *
+ * `nested` events carry an event of a sub-workflow (`WorkflowExecutor`):
+ * `path` names the executors that lead to it, outermost first, and `event` is
+ * the sub-workflow's own event (its outputs are the sub-workflow's, never this
+ * workflow's).
+ *
  * @typeParam TOutput What `output` events carry: the workflow's output type.
  */
 export type WorkflowEvent<TOutput = unknown> =
@@ -69,6 +80,7 @@ export type WorkflowEvent<TOutput = unknown> =
   | { type: "superstep-completed"; superstep: number; checkpointId?: string }
   | { type: "warning"; message: string; executorId?: string; refusedBy?: string }
   | { type: "custom"; name: string; data: unknown; executorId: string; superstep: number }
+  | { type: "nested"; executorId: string; path: string[]; event: WorkflowEvent }
   | { type: "failed"; error: unknown };
 
 /** The `type` of every event, in one union. */

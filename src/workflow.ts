@@ -13,10 +13,10 @@ import {
   WorkflowAlreadyRunningError,
   WorkflowValidationError,
 } from "./errors.ts";
-import type { PendingRequest } from "./events.ts";
+import type { PendingRequest, RunStatus, WorkflowEvent } from "./events.ts";
 import { type CompiledWorkflow, computeGraphSignature, type WorkflowGraph } from "./_graph.ts";
 import { renderDot, renderMermaid } from "./_render.ts";
-import { Runner } from "./_runner.ts";
+import { Runner, type RunState } from "./_runner.ts";
 import { newSessionId } from "./_ulid.ts";
 import type { WorkflowPlugin } from "./plugin.ts";
 import { assertPlugins } from "./_plugin_host.ts";
@@ -170,6 +170,7 @@ export class Workflow<TIn = unknown, TOutput = unknown> {
     this.#graph = graph;
     this.#storage = storage;
     this.#calls = new Calls(graph.name, plugins);
+    nesting.set(this, { graph, step: (step) => this.#nestedStep(step) });
     for (const executor of graph.executors.values()) {
       if (typeof executor.snapshot !== "function") continue;
       try {
@@ -312,6 +313,7 @@ export class Workflow<TIn = unknown, TOutput = unknown> {
         runner,
         responses: runner.run.answers(options.responses),
         replayRequests: true,
+        fork: forking,
         metadata: options.metadata,
       };
     });
@@ -371,12 +373,83 @@ export class Workflow<TIn = unknown, TOutput = unknown> {
     });
   }
 
+  /**
+   * One step of this workflow run as a sub-workflow: a fresh run of `input`, or the continuation of a paused
+   * run's `state` with `responses`, through the same calls as `run` and `resume` (guard, plugins, limits),
+   * without storage; every event goes to `forward`. Ends when the run converges or waits for answers.
+   */
+  async #nestedStep(step: NestedStep): Promise<NestedOutcome> {
+    let runner: Runner;
+    const call = step.state === undefined
+      ? this.#calls.start<TOutput>("run", { signal: step.signal }, () => {
+        this.#resetExecutors();
+        runner = this.#runner(undefined, newSessionId());
+        runner.seed(step.input);
+        return Promise.resolve({ runner, entry: true });
+      })
+      : this.#calls.start<TOutput>("resume", { signal: step.signal }, () => {
+        runner = this.#runner(undefined, step.state!.sessionId);
+        runner.restoreState(step.state!);
+        return Promise.resolve({
+          runner,
+          responses: runner.run.answers(step.responses),
+          replayRequests: true,
+        });
+      });
+    for await (const event of call) step.forward(event);
+    const result = await call;
+    return {
+      status: result.status,
+      outputs: result.outputs,
+      pendingRequests: result.pendingRequests,
+      state: result.status === "idle-pending-requests" ? runner!.capture() : undefined,
+    };
+  }
+
   /** Put executors with state back to how they were built, so fresh runs do not leak into each other. */
   #resetExecutors(): void {
     for (const [id, encoded] of this.#initialSnapshots) {
       this.#graph.executors.get(id)!.restore?.(decodeValue(encoded));
     }
   }
+}
+
+/** One step of a sub-workflow run (see `Workflow#nestedStep`). */
+export interface NestedStep {
+  /** A fresh run's input (when there is no `state`). */
+  input?: unknown;
+  /** A paused run to continue. */
+  state?: RunState;
+  /** Answers to the paused run's requests. */
+  responses?: Record<string, unknown>;
+  signal: AbortSignal;
+  forward(event: WorkflowEvent): void;
+}
+
+/** How a sub-workflow step ended. */
+export interface NestedOutcome {
+  status: RunStatus;
+  outputs: unknown[];
+  pendingRequests: PendingRequest[];
+  /** The paused run, when it waits for answers (else it is over). */
+  state: RunState | undefined;
+}
+
+/** What a `WorkflowExecutor` reaches of the workflow it runs (package-private). */
+export interface Nested {
+  graph: WorkflowGraph;
+  step(step: NestedStep): Promise<NestedOutcome>;
+}
+
+const nesting = new WeakMap<object, Nested>();
+
+/** The sub-workflow side of a workflow (package-private: `WorkflowExecutor` runs workflows through it). */
+export function nestedOf(workflow: Workflow<unknown, unknown>): Nested {
+  const nested = nesting.get(workflow);
+  if (nested === undefined) {
+    throw new TypeError("WorkflowExecutor needs a Workflow built by WorkflowBuilder.build()");
+  }
+  return nested;
 }
 
 /** The compiled builder `createWorkflow` hands to the constructor it calls. */

@@ -17,6 +17,7 @@ import type {
   EdgeCheck,
   JoinedOf,
   MessageOf,
+  SendersOf,
   SwitchCase,
   SwitchCases,
   TargetsCheck,
@@ -335,8 +336,8 @@ export class WorkflowBuilder<TIn = unknown, TYield = never> {
    */
   addCollect<const S extends ExecutorRef | readonly ExecutorRef[], T extends ExecutorRef>(
     from: S,
-    to: T & EdgeCheck<JoinedOf<Senders<S>>, T>,
-  ): WorkflowBuilder<TIn, TYield | YieldsOf<Senders<S> | T>> {
+    to: T & EdgeCheck<JoinedOf<SendersOf<S>>, T>,
+  ): WorkflowBuilder<TIn, TYield | YieldsOf<SendersOf<S> | T>> {
     const where = "addCollect";
     const target = this.#ref(to, where);
     const list: readonly ExecutorRef[] = Array.isArray(from) ? from : [from as ExecutorRef];
@@ -496,7 +497,6 @@ export class WorkflowBuilder<TIn = unknown, TYield = never> {
 }
 
 /** The senders of `addCollect`'s `from`: one executor, or the elements of an array of them. */
-type Senders<S> = S extends readonly ExecutorRef[] ? S[number] : S;
 
 /** The reducers option as a map, checked: a plain object of functions (`undefined` for none). */
 function reducersOf(reducers: unknown): ReadonlyMap<string, Reducer> | undefined {

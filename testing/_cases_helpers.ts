@@ -80,6 +80,7 @@ export function withoutPayload(checkpoint: Checkpoint): Record<string, unknown> 
     executorState: _e,
     edgeState: _g,
     pendingRequests: _p,
+    answers: _a,
     metadata: _d,
     ...rest
   } = checkpoint;

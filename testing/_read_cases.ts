@@ -25,6 +25,10 @@ export function readCases(it: Register): void {
       executorState: { a: codecSamples() },
       edgeState: { "a->b": codecSamples() },
       pendingRequests: [{ requestId: "r1", executorId: "a", data: codecSamples() }],
+      answers: [{
+        request: { requestId: "r0", executorId: "a", data: codecSamples() },
+        response: codecSamples(),
+      }],
       metadata: codecSamples(),
     });
     await storage.save(cp);
@@ -46,6 +50,9 @@ export function readCases(it: Register): void {
     assertCodecSamples(loaded.executorState.a, codecSamples());
     assertCodecSamples(loaded.edgeState["a->b"], codecSamples());
     assertCodecSamples(loaded.pendingRequests[0].data, codecSamples());
+    assert.deepStrictEqual(loaded.answers?.map((a) => a.request.requestId), ["r0"]);
+    assertCodecSamples(loaded.answers![0].request.data, codecSamples());
+    assertCodecSamples(loaded.answers![0].response, codecSamples());
     assertCodecSamples(loaded.metadata, codecSamples());
     const [summary] = await storage.list({ workflowName: s.workflowName });
     assert.deepStrictEqual({ ...summary, metadata: null }, { ...toSummary(cp), metadata: null });

@@ -184,20 +184,42 @@ describe("Workflow.run() checkpoint cadence", () => {
     assert.equal(await storage.head(result.sessionId), result.checkpointId);
   });
 
-  test("Workflow.resume() continues the cumulative superstep index and writes no entry checkpoint", async () => {
+  test("Workflow.resume() with fork writes the fork's first checkpoint at the resumed superstep, then continues the cumulative index", async () => {
     const storage = new MemoryCheckpointStorage();
     const first = await linear(storage).run(1);
     const entry = completedSupersteps(first.events)[0].checkpointId!;
     const resumed = await linear(storage).resume(entry, { fork: true });
     const completed = completedSupersteps(resumed.events);
-    assert.deepEqual(completed.map((e) => e.superstep), [1, 2, 3]);
+    assert.deepEqual(completed.map((e) => e.superstep), [0, 1, 2, 3]);
+    assert.equal(
+      resumed.events.filter((e) => e.type === "superstep-started").length,
+      3,
+      "no superstep 0 runs again",
+    );
     const stored = await sessionCheckpoints(storage, resumed.sessionId);
     assert.deepEqual(stored.map((s) => s.id), completed.map((e) => e.checkpointId));
-    assert.deepEqual(stored.map((s) => s.superstep), [1, 2, 3]);
+    assert.deepEqual(stored.map((s) => s.superstep), [0, 1, 2, 3]);
     assert.equal(stored[0].parentId, entry);
+    const { id: _, parentId: __, sessionId: ___, createdAt: ____, ...forked } = await loadOrFail(
+      storage,
+      stored[0].id,
+    );
+    const { id: _a, parentId: _b, sessionId: _c, createdAt: _d, ...original } = (await storage.load(entry))!;
+    assert.deepEqual(forked, original, "the fork's first checkpoint holds the resumed one's run");
   });
 
-  test("Workflow.respond() writes one checkpoint per superstep it runs", async () => {
+  test("Workflow.resume() of the head without fork or answers writes nothing before its first superstep", async () => {
+    const storage = new MemoryCheckpointStorage();
+    const workflow = rich(storage);
+    const first = await workflow.run("hi");
+    const before = await sessionCheckpoints(storage, first.sessionId);
+    const resumed = await rich(storage).resume(first.checkpointId!);
+    assert.deepEqual(completedSupersteps(resumed.events), []);
+    assert.equal((await sessionCheckpoints(storage, first.sessionId)).length, before.length);
+    assert.equal(resumed.checkpointId, first.checkpointId);
+  });
+
+  test("Workflow.respond() records the answers in a checkpoint at the paused superstep, then one per superstep it runs", async () => {
     const storage = new MemoryCheckpointStorage();
     const workflow = rich(storage);
     const first = await workflow.run("hi");
@@ -205,11 +227,16 @@ describe("Workflow.run() checkpoint cadence", () => {
     const before = await sessionCheckpoints(storage, first.sessionId);
     const answered = await workflow.respond({ [first.pendingRequests[0].requestId]: "yes" });
     const completed = completedSupersteps(answered.events);
-    assert.deepEqual(completed.map((e) => e.superstep), [5]);
+    assert.deepEqual(completed.map((e) => e.superstep), [4, 5]);
     const after = await sessionCheckpoints(storage, first.sessionId);
-    assert.equal(after.length, before.length + 1);
-    assert.equal(after[after.length - 1].id, completed[0].checkpointId);
-    assert.equal(after[after.length - 1].parentId, first.checkpointId);
+    assert.equal(after.length, before.length + 2);
+    const [recorded, last] = await Promise.all(after.slice(-2).map((s) => loadOrFail(storage, s.id)));
+    assert.deepEqual([recorded.id, last.id], completed.map((e) => e.checkpointId));
+    assert.equal(recorded.parentId, first.checkpointId);
+    assert.deepEqual(recorded.pendingRequests, []);
+    assert.deepEqual(recorded.answers, [{ request: first.pendingRequests[0], response: "yes" }]);
+    assert.equal(last.parentId, recorded.id);
+    assert.equal(last.answers, undefined, "handled answers are not carried on");
   });
 });
 

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createClient } from "@libsql/client";
 import { lineage, type WorkflowResult } from "../mod.ts";
+import { approvals } from "./fixtures/hitl_workflow.ts";
 import { makeCheckpoint } from "../testing/mod.ts";
 import { spawnFixture } from "./_child.ts";
 import { Budget, figure, random, scale, SEED } from "./_stress.ts";
@@ -258,4 +259,49 @@ describe("crash: a child killed with SIGKILL in the middle of a KV deleteSession
         `every head absent or loadable` + (budget.cut ? `; time limit reached before ${budget.count}` : ""),
     );
   });
+});
+
+describe("crash: a child killed while the handlers of a person's answers run", () => {
+  for (const kind of ["libsql", "kv"] as const) {
+    test(`${kind} file: the answers' checkpoint resumes on a fresh instance to what they lead to`, async () => {
+      const where = location(kind);
+      let storage = await openStorage(kind, where);
+      let paused: WorkflowResult;
+      try {
+        paused = await approvals(storage).run(["x", "y"]);
+      } finally {
+        await storage.close();
+      }
+      assert.equal(paused.status, "idle-pending-requests");
+      const child = spawnFixture("hitl_child.ts", [
+        kind,
+        where,
+        paused.checkpointId!,
+        "yes",
+        "--die-in-handler",
+      ]);
+      await child.waitForLine((line) => line === "in-handler");
+      child.kill();
+      assert.equal((await child.exited).signal, "SIGKILL");
+
+      storage = await openStorage(kind, where);
+      try {
+        const headId = await storage.head(paused.sessionId);
+        assert.notEqual(headId, paused.checkpointId, "the answers were written before their handlers ran");
+        const head = (await storage.load(headId!))!;
+        assert.equal(head.parentId, paused.checkpointId);
+        assert.deepEqual(head.pendingRequests, []);
+        assert.deepEqual(
+          head.answers?.map(({ request, response }) => [request.requestId, response]),
+          paused.pendingRequests.map((request) => [request.requestId, "yes"]),
+        );
+        const resumed = await approvals(storage).resume(headId!);
+        assert.equal(resumed.status, "idle");
+        assert.deepEqual(resumed.outputs, ["x=yes", "y=yes"]);
+        assert.equal(await storage.head(paused.sessionId), resumed.checkpointId);
+      } finally {
+        await storage.close();
+      }
+    });
+  }
 });

@@ -213,10 +213,11 @@ describe("Workflow.resume() ancestry", () => {
     assert.equal(resumed.status, "idle");
     assert.deepEqual(resumed.outputs, [6]);
     const written = checkpointIds(resumed);
-    assert.equal(written.length, 2);
+    assert.equal(written.length, 3, "the fork's first checkpoint, then one per superstep");
     assert.equal((await storage.load(written[0]))!.parentId, middle);
     assert.equal((await storage.load(written[1]))!.parentId, written[0]);
-    assert.equal(resumed.checkpointId, written[1]);
+    assert.equal((await storage.load(written[2]))!.parentId, written[1]);
+    assert.equal(resumed.checkpointId, written[2]);
   });
 
   test("lineage() of a run resumed from a middle checkpoint walks back to the original run's single root", async () => {
@@ -507,7 +508,12 @@ describe("Workflow.resume() concurrency and forks", () => {
     const first = (await storage.load(checkpointIds(forked)[0]))!;
     assert.equal(first.parentId, ids[1]);
     assert.equal(first.sessionId, forked.sessionId);
-    assert.equal(first.superstep, 2);
+    assert.equal(
+      first.superstep,
+      (await storage.load(ids[1]))!.superstep,
+      "the fork starts where it branched",
+    );
+    assert.equal((await storage.load(checkpointIds(forked)[1]))!.superstep, first.superstep + 1);
     assert.equal(await storage.head(result.sessionId), result.checkpointId);
     assert.equal(await storage.head(forked.sessionId), forked.checkpointId);
   });
@@ -600,8 +606,18 @@ describe("Workflow.respond() after cancellation", () => {
     const [request] = cancelled.pendingRequests;
     const answered = await workflow.respond({ [request.requestId]: "ok" });
     assert.deepEqual(answered.outputs, [["a(m)", "b(m)"]]);
-    const supersteps = (await lineage(storage, answered.checkpointId!)).map((c) => c.superstep).reverse();
-    assert.deepEqual(supersteps, supersteps.map((_, i) => i), "one checkpoint per superstep, none skipped");
+    const chain = await Promise.all(
+      (await lineage(storage, answered.checkpointId!)).reverse().map(async (c) =>
+        (await storage.load(c.id))!
+      ),
+    );
+    // One checkpoint per superstep, none skipped; only the checkpoint recording the answer repeats its parent's.
+    assert.equal(chain[0].superstep, 0);
+    for (let i = 1; i < chain.length; i++) {
+      const step = chain[i].answers === undefined ? 1 : 0;
+      assert.equal(chain[i].superstep, chain[i - 1].superstep + step, `checkpoint ${i}`);
+    }
+    assert.equal(chain.filter((c) => c.answers !== undefined).length, 1);
   });
 });
 

@@ -8,6 +8,7 @@ import process from "node:process";
 import {
   CheckpointConflictError,
   defineExecutor,
+  lineage,
   MemoryCheckpointStorage,
   type PendingRequest,
   WorkflowBuilder,
@@ -36,6 +37,26 @@ function approvals(storage = new MemoryCheckpointStorage()) {
     .build();
 }
 
+/** split → ask: one request per item; an answer yields `item=answer`. */
+function twoRequests(storage: MemoryCheckpointStorage) {
+  const split = defineExecutor({
+    id: "split",
+    handle: async (items: string[], ctx: WorkflowContext<string, never>) => {
+      for (const item of items) await ctx.send(item);
+    },
+  });
+  const ask = defineExecutor({
+    id: "ask",
+    handle: async (item: string, ctx) => void await ctx.requestInfo(item),
+    onResponse: (answer: unknown, request: PendingRequest, ctx: WorkflowContext<never, string>) =>
+      ctx.yieldOutput(`${request.data}=${answer}`),
+  });
+  return new WorkflowBuilder({ name: "two-requests", start: split }).addEdge(split, ask).withCheckpointing(
+    storage,
+  )
+    .build();
+}
+
 async function events<T>(run: AsyncIterable<WorkflowEvent<T>>): Promise<WorkflowEvent<T>[]> {
   const out: WorkflowEvent<T>[] = [];
   for await (const event of run) out.push(event);
@@ -44,20 +65,7 @@ async function events<T>(run: AsyncIterable<WorkflowEvent<T>>): Promise<Workflow
 
 describe("resume re-streams what is waiting", () => {
   test("Workflow.resume() emits a request event for every request still pending, not for those it answers", async () => {
-    const storage = new MemoryCheckpointStorage();
-    const split = defineExecutor({
-      id: "split",
-      handle: async (items: string[], ctx: WorkflowContext<string, never>) => {
-        for (const item of items) await ctx.send(item);
-      },
-    });
-    const ask = defineExecutor({
-      id: "ask",
-      handle: async (item: string, ctx) => void await ctx.requestInfo(item),
-      onResponse: () => {},
-    });
-    const workflow = new WorkflowBuilder({ name: "two-requests", start: split }).addEdge(split, ask)
-      .withCheckpointing(storage).build();
+    const workflow = twoRequests(new MemoryCheckpointStorage());
     const paused = await workflow.run(["a", "b"]);
     const [first, second] = paused.pendingRequests;
     const streamed = await events(
@@ -67,6 +75,75 @@ describe("resume re-streams what is waiting", () => {
     assert.deepEqual(requests, [{ type: "request", ...second }], "only the one still waiting");
     const index = streamed.findIndex((event) => event.type === "request");
     assert.deepEqual(streamed.slice(0, index).map((event) => event.type), ["started", "status"]);
+  });
+});
+
+describe("answers are recorded before their handlers run", () => {
+  test("respond() first writes a checkpoint of the answers, chained to the paused one; a fresh instance resumes it to the same end", async () => {
+    const storage = new MemoryCheckpointStorage();
+    const workflow = approvals(storage);
+    const paused = await workflow.run("doc");
+    const [request] = paused.pendingRequests;
+    const streamed = await events(workflow.respond({ [request.requestId]: "yes" }));
+    const completed = streamed.filter((event) => event.type === "superstep-completed");
+    const firstStarted = streamed.findIndex((event) => event.type === "superstep-started");
+    assert.ok(streamed.indexOf(completed[0]) < firstStarted, "recorded before any handler runs");
+    const recorded = (await storage.load(completed[0].checkpointId!))!;
+    assert.equal(recorded.parentId, paused.checkpointId);
+    assert.equal(recorded.superstep, (await storage.load(paused.checkpointId!))!.superstep);
+    assert.deepEqual(recorded.pendingRequests, []);
+    assert.deepEqual(recorded.answers, [{ request, response: "yes" }]);
+
+    const again = await approvals(storage).resume(recorded.id, { fork: true });
+    assert.deepEqual(again.outputs, ["doc=yes"]);
+    const onward = await approvals(storage).resume(recorded.id, { fork: true, responses: {} });
+    assert.deepEqual(onward.outputs, ["doc=yes"]);
+  });
+
+  test("resume() with more answers to a checkpoint holding recorded ones delivers all of them, each once", async () => {
+    const storage = new MemoryCheckpointStorage();
+    const build = () => twoRequests(storage);
+    const paused = await build().run(["a", "b"]);
+    const [a, b] = paused.pendingRequests;
+    // The handler of the first answer never ran (the call is cancelled as it starts): its checkpoint holds it.
+    const first = build().resume(paused.checkpointId!, { responses: { [a.requestId]: "1" } });
+    for await (const event of first) if (event.type === "superstep-started") first.cancel();
+    const cancelled = await first;
+    assert.equal(cancelled.status, "cancelled");
+    const recorded = (await storage.load(cancelled.checkpointId!))!;
+    assert.deepEqual(recorded.answers?.map((answer) => answer.request.requestId), [a.requestId]);
+    assert.deepEqual(recorded.pendingRequests, [b]);
+
+    const both = await build().resume(recorded.id, { responses: { [b.requestId]: "2" } });
+    assert.deepEqual(both.outputs.toSorted(), ["a=1", "b=2"]);
+    assert.deepEqual(both.pendingRequests, []);
+    const [second] = (await storage.list({ sessionId: paused.sessionId })).filter((c) =>
+      c.parentId === recorded.id
+    );
+    assert.deepEqual((await storage.load(second.id))!.answers?.map((answer) => answer.response), ["1", "2"]);
+  });
+
+  test("a respond() cancelled before its handlers finish leaves the request waiting on the instance, answerable anew", async () => {
+    const storage = new MemoryCheckpointStorage();
+    const workflow = approvals(storage);
+    const paused = await workflow.run("doc");
+    const [request] = paused.pendingRequests;
+    const answering = workflow.respond({ [request.requestId]: "no" });
+    for await (const event of answering) if (event.type === "superstep-started") answering.cancel();
+    const cancelled = await answering;
+    assert.equal(cancelled.status, "cancelled");
+    assert.deepEqual(cancelled.pendingRequests, [request]);
+    assert.deepEqual(workflow.pendingRequests, [request]);
+    const answered = await workflow.respond({ [request.requestId]: "yes" });
+    assert.deepEqual(answered.outputs, ["doc=yes"]);
+    // The checkpoint of the cancelled answer stays in the chain; the later answer replaced it.
+    const chain = await Promise.all(
+      (await lineage(storage, answered.checkpointId!)).reverse().map(async (c) =>
+        (await storage.load(c.id))!
+      ),
+    );
+    const recorded = chain.filter((c) => c.answers !== undefined).map((c) => c.answers![0].response);
+    assert.deepEqual(recorded, ["no", "yes"]);
   });
 });
 
