@@ -16,6 +16,7 @@ const EXCLUDED = {
   "tests/kv_test.ts": "@deno/kv is a native Node binding; Deno KV exists only on Deno and Deno Deploy",
   "tests/crash_test.ts": "kills child processes",
   "tests/concurrency_test.ts": "spawns 8 processes",
+  "tests/sub_workflow_durable_test.ts": "libSQL and KV files, and a child process",
   "tests/hono_test.ts": "covered inside workerd by the worker example's checks (workerd: example)",
   "tests/faults_test.ts": "also injects faults into the libSQL file and KV adapters (native bindings, files)",
   "tests/pollution_test.ts":

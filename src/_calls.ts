@@ -65,7 +65,7 @@ export class Calls {
     // The finalizer callback must not reference the handle, or it would never be collected.
     const controller = control.controller;
     const owner = this.#guard.acquire(
-      handle,
+      handle.liveness,
       () => controller.abort(new DOMException("The run handle was garbage-collected", "AbortError")),
     );
     this.#newest = owner;

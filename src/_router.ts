@@ -37,14 +37,30 @@ export class Router {
    * at a time, so delivery order never depends on how long a condition takes; once `live()` turns false
    * (the superstep was cancelled while a condition ran), nothing more is routed or buffered.
    */
-  async route(
+  route(
     messages: readonly QueuedMessage[],
     deliver: Deliver,
     warn: (source: string, text: string) => void,
     live: () => boolean,
-  ): Promise<void> {
+  ): Promise<void> | undefined {
     for (const edge of this.#joins) edge.begin?.();
-    for (const { source, data, to } of messages) {
+    return this.#routeFrom(messages, 0, 0, deliver, warn, live);
+  }
+
+  /**
+   * Route from edge `e` of message `m` on. Synchronous while conditions are (the common case, and no
+   * promise is made); from the first condition that returns a Promise on, the rest waits for it.
+   */
+  #routeFrom(
+    messages: readonly QueuedMessage[],
+    m: number,
+    e: number,
+    deliver: Deliver,
+    warn: (source: string, text: string) => void,
+    live: () => boolean,
+  ): Promise<void> | undefined {
+    for (; m < messages.length; m++, e = 0) {
+      const { source, data, to } = messages[m];
       if (source === INPUT_SOURCE) {
         deliver(to!, source, data);
         continue;
@@ -54,7 +70,7 @@ export class Router {
         warn(source, `Message from "${source}" dropped: it has no outgoing edges`);
         continue;
       }
-      if (to !== undefined && !edges.some((edge) => edge.leadsTo(to))) {
+      if (e === 0 && to !== undefined && !edges.some((edge) => edge.leadsTo(to))) {
         warn(
           source,
           `Message from "${source}" to "${to}" dropped: no edge leads from "${source}" to "${to}"`,
@@ -62,23 +78,29 @@ export class Router {
         continue;
       }
       const send = (target: string, payload: unknown) => deliver(target, source, payload);
-      for (const edge of edges) {
+      for (; e < edges.length; e++) {
+        const edge = edges[e];
         if (to !== undefined && !edge.leadsTo(to)) continue;
+        let pending: unknown;
         try {
-          const pending = edge.route(source, data, to, send);
-          if (pending !== undefined) {
-            await pending;
-            if (!live()) return;
-          }
+          pending = edge.route(source, data, to, send);
         } catch (error) {
-          if (error instanceof WorkflowRoutingError) throw error;
-          throw new WorkflowRoutingError(source, `a condition of ${edge.id} threw: ${describeError(error)}`, {
-            cause: error,
-          });
+          throw conditionFailed(source, edge.id, error);
+        }
+        // A runner returns a Promise only for an async condition (anything else it returns is no answer).
+        if (pending instanceof Promise) {
+          const [atMessage, atEdge] = [m, e + 1];
+          return pending.then(
+            () => live() ? this.#routeFrom(messages, atMessage, atEdge, deliver, warn, live) : undefined,
+            (error) => {
+              throw conditionFailed(source, edge.id, error);
+            },
+          );
         }
       }
     }
     for (const edge of this.#joins) edge.flush!((target, joined) => deliver(target, edge.id, joined));
+    return undefined;
   }
 
   /** The fan-ins holding messages and waiting for sources (at convergence: messages stranded for good). */
@@ -126,4 +148,12 @@ export class Router {
     const before = this.#stateful.map((edge) => edge.snapshot!());
     return () => this.#stateful.forEach((edge, i) => edge.restore!(before[i]));
   }
+}
+
+/** A condition of `edgeId` threw (or its Promise rejected): the routing error that fails the run. */
+function conditionFailed(source: string, edgeId: string, error: unknown): WorkflowRoutingError {
+  if (error instanceof WorkflowRoutingError) return error;
+  return new WorkflowRoutingError(source, `a condition of ${edgeId} threw: ${describeError(error)}`, {
+    cause: error,
+  });
 }

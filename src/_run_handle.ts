@@ -39,6 +39,13 @@ export class RunControl {
 
 export class RunHandle implements WorkflowRun {
   #control: RunControl;
+  /**
+   * What the run guard holds weakly instead of the handle: reachable only through the handle, so it is
+   * collected exactly when the handle is. Holding the handle itself would keep the whole run (its events,
+   * its result) alive until the current job ends — a `WeakRef`'s target is kept for the job that made it,
+   * and a loop of awaited runs is one job, however many runs it makes.
+   */
+  readonly liveness: object = {};
 
   constructor(control: RunControl) {
     this.#control = control;

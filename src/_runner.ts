@@ -291,10 +291,13 @@ export class Runner {
       scope.live = false;
       aborted();
     };
-    // Async conditions may take their time (or never end): a cancel must still end the superstep.
-    const routing = this.#route(run.messages, responses, scope);
-    routing.catch(() => {});
-    const inboxes = await Promise.race([routing, abortedPromise]);
+    let inboxes: Map<string, Inbox> | "aborted" = new Map();
+    const routing = this.#route(run.messages, responses, scope, inboxes);
+    if (routing !== undefined) {
+      // Async conditions may take their time (or never end): a cancel must still end the superstep.
+      routing.catch(() => {});
+      inboxes = await Promise.race([routing.then(() => inboxes), abortedPromise]);
+    }
     if (inboxes === "aborted" || signal.aborted) {
       this.#abortSuperstep = undefined;
       this.superstep = step - 1;
@@ -340,13 +343,16 @@ export class Runner {
     return true;
   }
 
-  /** Who receives what this superstep: answers to their requesters, messages along the edges. */
-  async #route(
+  /**
+   * Who receives what this superstep, into `inboxes`: answers to their requesters, messages along the
+   * edges. A Promise only while an async condition is pending.
+   */
+  #route(
     messages: QueuedMessage[],
     responses: Delivery[],
     scope: SuperstepScope,
-  ): Promise<Map<string, Inbox>> {
-    const inboxes = new Map<string, Inbox>();
+    inboxes: Map<string, Inbox>,
+  ): Promise<void> | undefined {
     const inboxOf = (id: string): Inbox => {
       let inbox = inboxes.get(id);
       if (inbox === undefined) {
@@ -356,13 +362,12 @@ export class Runner {
       return inbox;
     };
     for (const delivery of responses) inboxOf(delivery.request.executorId).responses.push(delivery);
-    await this.#router.route(
+    return this.#router.route(
       messages,
-      (target, source, data) => inboxOf(target).messages.push({ source, data }),
+      (target, source, data) => void inboxOf(target).messages.push({ source, data }),
       (executorId, message) => this.run.emit({ type: "warning", message, executorId }),
       () => scope.live,
     );
-    return inboxes;
   }
 
   /** Apply a finished superstep: state writes, then sends, outputs and requests, in executor-id order. */

@@ -416,9 +416,8 @@ function isPlainJson(value: unknown, seen: Set<object>): boolean {
         if (!isPlainJson((value as Record<string, unknown>)[key], seen)) return false;
       }
       // Only own enumerable string keys: for-in saw them all (no prototype has an enumerable property, see
-      // prototypesPolluted), so any other own key makes the counts differ.
-      return Object.getOwnPropertyNames(value).length === count &&
-        Object.getOwnPropertySymbols(value).length === 0;
+      // prototypesPolluted), so any other own key — non-enumerable, or a symbol — makes the counts differ.
+      return Reflect.ownKeys(value).length === count;
     }
     default:
       return false;

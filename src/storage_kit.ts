@@ -125,9 +125,13 @@ export function encodeForStorage(adapter: string, checkpoint: Checkpoint): Encod
 
 /** Every id a checkpoint holds, checked (after `encodeCheckpoint` checked its shape). */
 function checkIds(adapter: string, checkpoint: Checkpoint): void {
-  const operation = `save checkpoint ${JSON.stringify(checkpoint.id)}`;
-  const check = (what: string, value: unknown) =>
-    refuseBadId(adapter, operation, what, value, idProblem(value));
+  const check = (what: string, value: unknown) => {
+    const problem = idProblem(value);
+    // The message is made only for a refusal: this runs for every id of every save.
+    if (problem !== undefined) {
+      refuseBadId(adapter, `save checkpoint ${JSON.stringify(checkpoint.id)}`, what, value, problem);
+    }
+  };
   check("checkpoint id", checkpoint.id);
   if (checkpoint.parentId !== null) check("parent id", checkpoint.parentId);
   check("session id", checkpoint.sessionId);
@@ -139,6 +143,10 @@ function checkIds(adapter: string, checkpoint: Checkpoint): void {
   for (const request of checkpoint.pendingRequests) {
     check("request id", request.requestId);
     check("requesting executor id", request.executorId);
+  }
+  for (const { request } of checkpoint.answers ?? []) {
+    check("answered request id", request.requestId);
+    check("answered executor id", request.executorId);
   }
 }
 

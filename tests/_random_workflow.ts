@@ -7,6 +7,9 @@
 //   switch  s → t_i for the first case matching v % W, else a default (or a catch-all last case) → x
 //   loop    L ⇄ B: L sends each message round the loop `bound` times in every `bound + 1` passes (its pass
 //           count is checkpointed state), then on to the next segment
+//   nested  W → a: W is a WorkflowExecutor whose inner workflow is a random graph of its own (segments of the
+//           kinds above); with `asks`, its start executor asks a person for the value it goes on with (the
+//           answer is `answerFor(value)`), so the outer run waits on requests from inside the inner one
 //
 // Every executor folds its message into a number with its own parameters, optionally counting its calls
 // (checkpointed with snapshot/restore), optionally reading and writing a shared state key, and optionally
@@ -16,9 +19,11 @@ import fc from "fast-check";
 import {
   type CheckpointStorage,
   Executor,
+  type PendingRequest,
   type Workflow,
   WorkflowBuilder,
   type WorkflowContext,
+  WorkflowExecutor,
 } from "../mod.ts";
 
 /** One executor's parameters. */
@@ -36,7 +41,8 @@ export type Segment =
   | { kind: "chain"; length: number }
   | { kind: "fan"; width: number }
   | { kind: "switch"; width: number; withDefault: boolean }
-  | { kind: "loop"; bound: number };
+  | { kind: "loop"; bound: number }
+  | { kind: "nested"; segments: Segment[]; asks: boolean };
 
 /** A random graph and its input. */
 export interface GraphSpec {
@@ -54,7 +60,7 @@ const paramsArb: fc.Arbitrary<NodeParams> = fc.record({
   key: fc.constantFrom(null, null, "acc", "tally"),
 });
 
-const segmentArb: fc.Arbitrary<Segment> = fc.oneof(
+const flatSegmentArb: fc.Arbitrary<Segment> = fc.oneof(
   fc.record({ kind: fc.constant("chain" as const), length: fc.integer({ min: 1, max: 3 }) }),
   fc.record({ kind: fc.constant("fan" as const), width: fc.integer({ min: 2, max: 3 }) }),
   fc.record({
@@ -64,6 +70,28 @@ const segmentArb: fc.Arbitrary<Segment> = fc.oneof(
   }),
   fc.record({ kind: fc.constant("loop" as const), bound: fc.integer({ min: 1, max: 3 }) }),
 );
+
+const segmentArb: fc.Arbitrary<Segment> = fc.oneof(
+  { arbitrary: flatSegmentArb, weight: 2 },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant("nested" as const),
+      segments: fc.array(flatSegmentArb, { minLength: 1, maxLength: 2 }),
+      asks: fc.boolean(),
+    }),
+    weight: 1,
+  },
+);
+
+/** The answer a person gives to a random graph's request for `value`. */
+export function answerFor(value: number): number {
+  return (value * 7 + 3) % 1000;
+}
+
+/** Answers to every request of `pending`, by `answerFor`. */
+export function answersTo(pending: PendingRequest[]): Record<string, number> {
+  return Object.fromEntries(pending.map((request) => [request.requestId, answerFor(request.data as number)]));
+}
 
 /** Random graph specs. */
 export const graphSpecArb: fc.Arbitrary<GraphSpec> = fc.record({
@@ -79,13 +107,19 @@ class Node extends Executor<number | number[], number> {
   readonly params: NodeParams;
   forward: Forward = (value, ctx) => ctx.send(value);
   calls = 0;
+  /** Inside a sub-workflow every output goes on as a message: only the exit yields, and only its value. */
+  quiet = false;
   constructor(id: string, params: NodeParams) {
     super(id);
     this.params = params;
   }
   async handle(message: number | number[], ctx: WorkflowContext<number>): Promise<void> {
-    const { mul, add, yields, stateful, key } = this.params;
-    let value = Array.isArray(message) ? message.reduce((sum, n) => sum + n, 0) : message;
+    await this.fold(Array.isArray(message) ? message.reduce((sum, n) => sum + n, 0) : message, ctx);
+  }
+  async fold(input: number, ctx: WorkflowContext<number>): Promise<void> {
+    const { mul, add, stateful, key } = this.params;
+    const yields = this.params.yields && !this.quiet;
+    let value = input;
     if (stateful) value += ++this.calls;
     if (key !== null) {
       const previous = ctx.state.get<number>(key) ?? 0;
@@ -111,48 +145,77 @@ class StatefulNode extends Node {
   }
 }
 
+/** A start executor that asks a person first and folds the answer instead of its message. */
+class AskingNode extends StatefulNode {
+  override async handle(message: number | number[], ctx: WorkflowContext<number>): Promise<void> {
+    await ctx.requestInfo(Array.isArray(message) ? message.reduce((sum, n) => sum + n, 0) : message);
+  }
+  override async onResponse(answer: unknown, _request: PendingRequest, ctx: WorkflowContext<number>) {
+    await this.fold(answer as number, ctx);
+  }
+}
+
+/** Makes the executor `id` with the next parameters of the spec: as it says, or at least stateful, or asking. */
+type MakeNode = (id: string, kind?: "stateful" | "asking") => Node;
+
 /** A fresh instance of the workflow `spec` describes, checkpointing to `storage`. */
 export function buildWorkflow(spec: GraphSpec, storage: CheckpointStorage): Workflow {
   let count = 0;
-  const node = (id: string, stateful = false): Node => {
+  const node: MakeNode = (id, kind) => {
     const params = spec.params[count++ % spec.params.length];
-    return params.stateful || stateful ? new StatefulNode(id, params) : new Node(id, params);
+    if (kind === "asking") return new AskingNode(id, params);
+    return params.stateful || kind === "stateful" ? new StatefulNode(id, params) : new Node(id, params);
   };
-  const start = node("start");
-  const builder = new WorkflowBuilder({ name: "random-graph", start, maxSupersteps: 500 });
+  return buildGraph("random-graph", node("start"), spec.segments, node, false).withCheckpointing(storage)
+    .build();
+}
+
+/**
+ * The graph of `segments` after `start`, its executors' ids prefixed as `start`'s is; `inner` for a
+ * sub-workflow's: only its exit yields, and only its bare values (which the WorkflowExecutor sends on).
+ */
+function buildGraph(name: string, start: Node, segments: Segment[], node: MakeNode, inner: boolean) {
+  const prefix = start.id.slice(0, -"start".length);
+  const made: MakeNode = (id, kind) => {
+    const made = node(`${prefix}${id}`, kind);
+    made.quiet = inner;
+    return made;
+  };
+  start.quiet = inner;
+  const builder = new WorkflowBuilder({ name, start, maxSupersteps: 500 });
   // The executor whose values go on to the next segment; its loop bound if it is a loop head.
   let exit: Node = start;
   let exitBound: number | undefined;
-  const wireExit = (next: Node | null) => {
-    if (exitBound !== undefined) exit.forward = loopForward(exitBound, next?.id ?? null);
+  const wireExit = (next: Executor | null) => {
+    if (exitBound !== undefined) exit.forward = loopForward(exitBound, next?.id ?? null, inner);
     else if (next !== null) exit.forward = send;
-    else exit.forward = (value, ctx, self) => ctx.yieldOutput(["end", self.id, value]);
+    else exit.forward = inner ? yieldBare : yieldEnd;
   };
-  spec.segments.forEach((segment, index) => {
+  segments.forEach((segment, index) => {
     const at = `s${index}`;
-    let entry: Node;
+    let entry: Executor;
     let last: Node;
     let bound: number | undefined;
     switch (segment.kind) {
       case "chain": {
-        const chain = Array.from({ length: segment.length }, (_, i) => node(`${at}-chain${i}`));
+        const chain = Array.from({ length: segment.length }, (_, i) => made(`${at}-chain${i}`));
         for (let i = 0; i + 1 < chain.length; i++) builder.addEdge(chain[i], chain[i + 1]);
         [entry, last] = [chain[0], chain[chain.length - 1]];
         break;
       }
       case "fan": {
-        entry = node(`${at}-fan`);
-        const branches = Array.from({ length: segment.width }, (_, i) => node(`${at}-branch${i}`));
-        last = node(`${at}-join`);
+        entry = made(`${at}-fan`);
+        const branches = Array.from({ length: segment.width }, (_, i) => made(`${at}-branch${i}`));
+        last = made(`${at}-join`);
         builder
           .addFanOut(entry, branches, { select: (value: number, ids) => (value % 2 === 0 ? ids : [ids[0]]) })
           .addFanIn(branches, last);
         break;
       }
       case "switch": {
-        entry = node(`${at}-switch`);
-        const targets = Array.from({ length: segment.width }, (_, i) => node(`${at}-case${i}`));
-        last = node(`${at}-merge`);
+        entry = made(`${at}-switch`);
+        const targets = Array.from({ length: segment.width }, (_, i) => made(`${at}-case${i}`));
+        last = made(`${at}-merge`);
         const cases = targets.slice(0, -1).map((to, i) => ({
           when: (value: number) => value % segment.width === i,
           to,
@@ -163,9 +226,18 @@ export function buildWorkflow(spec: GraphSpec, storage: CheckpointStorage): Work
         for (const target of targets) builder.addEdge(target, last);
         break;
       }
+      case "nested": {
+        const innerStart = made(`${at}-in-start`, segment.asks ? "asking" : undefined);
+        const workflow = buildGraph(`${name}/${at}`, innerStart, segment.segments, node, true).build();
+        entry = new WorkflowExecutor(`${prefix}${at}-nested`, workflow);
+        last = made(`${at}-after`);
+        builder.addEdge(entry, last);
+        break;
+      }
       case "loop": {
-        entry = last = node(`${at}-loop`, true);
-        builder.addEdge(entry, node(`${at}-body`)).addEdge(`${at}-body`, entry);
+        entry = last = made(`${at}-loop`, "stateful");
+        const body = made(`${at}-body`);
+        builder.addEdge(entry, body).addEdge(body, entry);
         bound = segment.bound;
         break;
       }
@@ -176,17 +248,19 @@ export function buildWorkflow(spec: GraphSpec, storage: CheckpointStorage): Work
     exitBound = bound;
   });
   wireExit(null);
-  return builder.withCheckpointing(storage).build();
+  return builder;
 }
 
 const send: Forward = (value, ctx) => ctx.send(value);
+const yieldEnd: Forward = (value, ctx, self) => ctx.yieldOutput(["end", self.id, value]);
+const yieldBare: Forward = (value, ctx) => ctx.yieldOutput(value);
 
 /** A loop head: round the loop `bound` times in every `bound + 1` passes, else on to `next` (or an output). */
-function loopForward(bound: number, next: string | null): Forward {
+function loopForward(bound: number, next: string | null, inner: boolean): Forward {
   return async (value, ctx, self) => {
     const pass = (self as StatefulNode).passes++;
     if (pass % (bound + 1) < bound) await ctx.send(value, { to: `${self.id.slice(0, -"loop".length)}body` });
     else if (next !== null) await ctx.send(value, { to: next });
-    else await ctx.yieldOutput(["end", self.id, value]);
+    else await (inner ? yieldBare : yieldEnd)(value, ctx, self);
   };
 }

@@ -1,7 +1,7 @@
 // Property tests (fast-check), each with a fixed seed in `npm test` and a random one under
 // `npm run test:stress` (printed, and replayable with SUPERSTEP_SEED):
-// - resuming a random workflow graph from every checkpoint of a run, on a fresh instance, yields the outputs
-//   and final state of the uninterrupted run;
+// - resuming a random workflow graph (sub-workflows among its segments, some waiting on a person) from every
+//   checkpoint of a run, on a fresh instance, yields the outputs and final state of the uninterrupted run;
 // - the codec round-trips arbitrary values exactly, and of values holding shapes it must refuse (issue 13)
 //   refuses exactly those, alike on its JSON and devalue paths, writing well-formed text;
 // - the memory, libSQL and KV adapters agree on every random sequence of operations.
@@ -18,12 +18,13 @@ import {
   encodeCheckpoint,
   encodeValue,
   MemoryCheckpointStorage,
+  type WorkflowResult,
 } from "../mod.ts";
 import { makeCheckpoint } from "../testing/mod.ts";
 import { newId } from "../src/_ulid.ts";
 import { dangerousKey, markedValue, objectFrom, supportedLeaf } from "./_codec_values.ts";
 import { assertExact, prototypeFingerprint } from "./_exact.ts";
-import { buildWorkflow, graphSpecArb } from "./_random_workflow.ts";
+import { answersTo, buildWorkflow, type GraphSpec, graphSpecArb } from "./_random_workflow.ts";
 import { figure, scale, SEED, TIME_LIMIT_MS } from "./_stress.ts";
 import { openKv, OwningKvStorage } from "./fixtures/open_storage.ts";
 
@@ -63,10 +64,30 @@ function payloadOf(checkpoint: Checkpoint | undefined): Record<string, unknown> 
   return { messages, state, executorState, edgeState, pendingRequests };
 }
 
+/**
+ * The calls that take a run from `first` to its end: while it waits, a fresh instance resumes its last
+ * checkpoint with every request answered (`answersTo`).
+ */
+async function answerUntilDone(
+  spec: GraphSpec,
+  storage: CheckpointStorage,
+  first: WorkflowResult,
+): Promise<WorkflowResult[]> {
+  const calls = [first];
+  for (let last = first; last.status === "idle-pending-requests"; calls.push(last)) {
+    last = await buildWorkflow(spec, storage).resume(last.checkpointId!, {
+      responses: answersTo(last.pendingRequests),
+    });
+  }
+  return calls;
+}
+
 describe("property: resuming any checkpoint of a random workflow", () => {
   const runs = scale(50, 1000);
   test(`Workflow.resume() of every checkpoint yields the uninterrupted run's outputs and state (${runs} graphs)`, async () => {
     let resumes = 0;
+    let answered = 0;
+    let nested = 0;
     const arb = fc.record({
       spec: graphSpecArb,
       kind: fc.constantFrom<Kind>("memory", "memory", "libsql", "kv"),
@@ -74,40 +95,51 @@ describe("property: resuming any checkpoint of a random workflow", () => {
     await check("resume from every checkpoint of a random graph", arb, runs, async ({ spec, kind }) => {
       const storage = await open(kind);
       try {
-        const original = await buildWorkflow(spec, storage).run(spec.inputs);
-        assert.strictEqual(original.status, "idle");
-        // Which checkpoint each superstep wrote, and how many outputs each superstep yielded.
-        const checkpoints: { id: string; superstep: number }[] = [];
-        const outputsUpTo = new Map<number, number>();
-        let superstep = 0;
-        let outputs = 0;
-        for (const event of original.events) {
-          if (event.type === "superstep-started") superstep = event.superstep;
-          if (event.type === "output") outputs++;
+        const calls = await answerUntilDone(
+          spec,
+          storage,
+          await buildWorkflow(spec, storage).run(spec.inputs),
+        );
+        const last = calls.at(-1)!;
+        assert.strictEqual(last.status, "idle");
+        if (calls.length > 1) answered++;
+        if (spec.segments.some((segment) => segment.kind === "nested")) nested++;
+        const outputs = calls.flatMap((call) => call.outputs);
+        // Each checkpoint the calls wrote, and how many outputs came before it.
+        const checkpoints: { id: string; superstep: number; before: number }[] = [];
+        let count = 0;
+        for (const event of calls.flatMap((call) => call.events)) {
+          if (event.type === "output") count++;
           if (event.type === "superstep-completed") {
-            checkpoints.push({ id: event.checkpointId!, superstep });
-            outputsUpTo.set(superstep, outputs);
+            checkpoints.push({ id: event.checkpointId!, superstep: event.superstep, before: count });
           }
         }
-        assert.strictEqual(outputs, original.outputs.length);
-        const final = payloadOf(await storage.load(original.checkpointId!));
-        for (const { id, superstep } of checkpoints) {
-          const resumed = await buildWorkflow(spec, storage).resume(id, { fork: true });
-          resumes++;
-          const before = original.outputs.slice(0, outputsUpTo.get(superstep));
-          assert.deepStrictEqual(
-            [...before, ...resumed.outputs],
-            original.outputs,
-            `resumed at ${superstep}`,
+        assert.strictEqual(count, outputs.length);
+        const final = payloadOf(await storage.load(last.checkpointId!));
+        for (const { id, superstep, before } of checkpoints) {
+          const resumed = await answerUntilDone(
+            spec,
+            storage,
+            await buildWorkflow(spec, storage).resume(id, { fork: true }),
           );
-          assert.strictEqual(resumed.status, original.status);
-          assert.deepStrictEqual(payloadOf(await storage.load(resumed.checkpointId!)), final);
+          resumes++;
+          assert.deepStrictEqual(
+            [...outputs.slice(0, before), ...resumed.flatMap((call) => call.outputs)],
+            outputs,
+            `resumed at ${superstep} (${id})`,
+          );
+          assert.strictEqual(resumed.at(-1)!.status, "idle");
+          assert.deepStrictEqual(payloadOf(await storage.load(resumed.at(-1)!.checkpointId!)), final);
         }
       } finally {
         await storage.close?.();
       }
     });
-    figure("property", `resume from every checkpoint: ${resumes} resumes compared`);
+    figure(
+      "property",
+      `resume from every checkpoint: ${resumes} resumes compared; ${nested} graphs had a sub-workflow, ` +
+        `${answered} runs waited on requests from inside one`,
+    );
   });
 });
 

@@ -1,11 +1,13 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import process from "node:process";
 import {
   defineExecutor,
   MemoryCheckpointStorage,
   type Workflow,
   WorkflowAlreadyRunningError,
   WorkflowBuilder,
+  type WorkflowContext,
   type WorkflowRun,
 } from "../mod.ts";
 import { collectUntil, deferred, forceGc } from "./_helpers.ts";
@@ -224,5 +226,28 @@ describe("Workflow run guard", () => {
     assert.equal(await perRun.load(second.checkpointId!), undefined);
     assert.ok(await builderStorage.load(second.checkpointId!));
     assert.equal(await builderStorage.load(first.checkpointId!), undefined);
+  });
+
+  test("awaited runs in one job do not keep each other alive (the guard holds no run weakly)", async () => {
+    // A WeakRef keeps its target until the job that made it ends, and a loop of awaited runs is one job:
+    // were the guard's WeakRef on the run handle, every run's events (here ~4,000 each) would stay.
+    const steps = 1000;
+    const loop = defineExecutor({
+      id: "loop",
+      handle: async (count: number, ctx: WorkflowContext<number, number>) => {
+        if (count + 1 < steps) await ctx.send(count + 1);
+        else await ctx.yieldOutput(count + 1);
+      },
+    });
+    const workflow = new WorkflowBuilder({ name: "long-runs", start: loop, maxSupersteps: steps + 10 })
+      .addEdge(loop, loop)
+      .build();
+    await workflow.run(0);
+    forceGc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 40; i++) assert.deepEqual((await workflow.run(0)).outputs, [steps]);
+    forceGc();
+    const grown = process.memoryUsage().heapUsed - before;
+    assert.ok(grown < 3_000_000, `the heap grew by ${grown} bytes over 40 runs`);
   });
 });

@@ -18,14 +18,21 @@ import {
   WorkflowValidationError,
 } from "../mod.ts";
 
-/** ask → done: `ask` requests an approval per message, `done` yields what the answer was. */
-function approvals(storage = new MemoryCheckpointStorage()) {
+/**
+ * ask → done: `ask` requests an approval per message, `done` yields what the answer was. With `hold`, the
+ * first answer's handler runs until the call is cancelled.
+ */
+function approvals(storage = new MemoryCheckpointStorage(), hold = false) {
   const ask = defineExecutor({
     id: "ask",
     handle: async (item: string, ctx: WorkflowContext<string, never>) => {
       await ctx.requestInfo({ approve: item });
     },
     onResponse: async (answer: unknown, request: PendingRequest, ctx: WorkflowContext<string, never>) => {
+      if (hold) {
+        hold = false;
+        return await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve()));
+      }
       await ctx.send(`${(request.data as { approve: string }).approve}=${String(answer)}`);
     },
   });
@@ -37,8 +44,11 @@ function approvals(storage = new MemoryCheckpointStorage()) {
     .build();
 }
 
-/** split → ask: one request per item; an answer yields `item=answer`. */
-function twoRequests(storage: MemoryCheckpointStorage) {
+/**
+ * split → ask: one request per item; an answer yields `item=answer` — with `hold`, only once the call is
+ * cancelled (its handler is still running when the test cancels).
+ */
+function twoRequests(storage: MemoryCheckpointStorage, hold = false) {
   const split = defineExecutor({
     id: "split",
     handle: async (items: string[], ctx: WorkflowContext<string, never>) => {
@@ -48,8 +58,10 @@ function twoRequests(storage: MemoryCheckpointStorage) {
   const ask = defineExecutor({
     id: "ask",
     handle: async (item: string, ctx) => void await ctx.requestInfo(item),
-    onResponse: (answer: unknown, request: PendingRequest, ctx: WorkflowContext<never, string>) =>
-      ctx.yieldOutput(`${request.data}=${answer}`),
+    onResponse: async (answer: unknown, request: PendingRequest, ctx: WorkflowContext<never, string>) => {
+      if (hold) await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve()));
+      await ctx.yieldOutput(`${request.data}=${answer}`);
+    },
   });
   return new WorkflowBuilder({ name: "two-requests", start: split }).addEdge(split, ask).withCheckpointing(
     storage,
@@ -106,7 +118,9 @@ describe("answers are recorded before their handlers run", () => {
     const paused = await build().run(["a", "b"]);
     const [a, b] = paused.pendingRequests;
     // The handler of the first answer never ran (the call is cancelled as it starts): its checkpoint holds it.
-    const first = build().resume(paused.checkpointId!, { responses: { [a.requestId]: "1" } });
+    const first = twoRequests(storage, true).resume(paused.checkpointId!, {
+      responses: { [a.requestId]: "1" },
+    });
     for await (const event of first) if (event.type === "superstep-started") first.cancel();
     const cancelled = await first;
     assert.equal(cancelled.status, "cancelled");
@@ -125,7 +139,7 @@ describe("answers are recorded before their handlers run", () => {
 
   test("a respond() cancelled before its handlers finish leaves the request waiting on the instance, answerable anew", async () => {
     const storage = new MemoryCheckpointStorage();
-    const workflow = approvals(storage);
+    const workflow = approvals(storage, true);
     const paused = await workflow.run("doc");
     const [request] = paused.pendingRequests;
     const answering = workflow.respond({ [request.requestId]: "no" });

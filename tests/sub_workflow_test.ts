@@ -14,6 +14,7 @@ import {
   type Workflow,
   WorkflowBuilder,
   type WorkflowContext,
+  WorkflowConvergenceError,
   type WorkflowEvent,
   WorkflowExecutor,
   type WorkflowResult,
@@ -298,6 +299,48 @@ describe("WorkflowExecutor", () => {
     run.cancel();
     assert.equal((await result).status, "cancelled");
     assert.ok(innerSignal?.aborted, "the inner executor's signal aborted");
+  });
+
+  test("the inner workflow's own plugins see its runs, and its maxSupersteps bounds them", async () => {
+    const seen: string[] = [];
+    const echo = defineExecutor({
+      id: "echo",
+      handle: (text: string, ctx: WorkflowContext<never, string>) => ctx.yieldOutput(`inner:${text}`),
+    });
+    const inner = new WorkflowBuilder({ name: "inner-echo", start: echo })
+      .use({
+        name: "inner-log",
+        onEvent: (event) => void (event.type === "output" && seen.push(String(event.data))),
+      })
+      .build();
+    const sub = new WorkflowExecutor("sub", inner);
+    const sink = defineExecutor({
+      id: "sink",
+      handle: (text: string, ctx: WorkflowContext<never, string>) => ctx.yieldOutput(`outer:${text}`),
+    });
+    const outer = new WorkflowBuilder({ name: "outer-echo", start: sub }).addEdge(sub, sink).build();
+    assert.deepEqual((await outer.run("a")).outputs, ["outer:inner:a"]);
+    assert.deepEqual(seen, ["inner:a"], "the inner plugin saw the inner output, not the outer one");
+
+    const spin = defineExecutor({
+      id: "spin",
+      handle: (n: number, ctx: WorkflowContext<number>) => ctx.send(n + 1),
+    });
+    const forever = new WorkflowBuilder({ name: "inner-forever", start: spin, maxSupersteps: 5 })
+      .addEdge(spin, spin)
+      .build();
+    const bounded = new WorkflowBuilder({
+      name: "outer-bounded",
+      start: new WorkflowExecutor("sub", forever),
+    })
+      .build();
+    await assert.rejects(bounded.run(0), (error: unknown) => {
+      assert.ok(error instanceof ExecutorFailedError);
+      assert.equal(error.executorId, "sub");
+      assert.ok(error.cause instanceof WorkflowConvergenceError, `cause: ${error.cause}`);
+      assert.equal(error.cause.maxSupersteps, 5);
+      return true;
+    });
   });
 
   test("the inner graph enters the outer graph signature", async () => {

@@ -1,6 +1,6 @@
 // The peer: the same shapes in LangGraph.js (`@langchain/langgraph`, StateGraph), Node only. Defaults are
 // kept (durability "async", JSON serde); only the recursion limit is raised so long runs may finish.
-import { Annotation, END, MemorySaver, START, StateGraph } from "@langchain/langgraph";
+import { Annotation, END, MemorySaver, Send, START, StateGraph } from "@langchain/langgraph";
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
 import type { Peer, PeerShape } from "./core.ts";
 import type { Shape } from "./_shapes.ts";
@@ -9,7 +9,7 @@ import type { Shape } from "./_shapes.ts";
 interface Builder {
   addNode(name: string, fn: (state: Record<string, unknown>) => unknown): Builder;
   addEdge(from: string | string[], to: string): Builder;
-  addConditionalEdges(from: string, route: (state: Record<string, unknown>) => string): Builder;
+  addConditionalEdges(from: string, route: (state: Record<string, unknown>) => string | Send[]): Builder;
   compile(options?: { checkpointer?: BaseCheckpointSaver }): Graph;
 }
 
@@ -20,6 +20,15 @@ export interface Graph {
 
 const Count = Annotation.Root({ n: Annotation<number> });
 const Fan = Annotation.Root({
+  results: Annotation<number[]>({
+    reducer: (a, b) => a.concat(b),
+    default: () => [],
+  }),
+  sum: Annotation<number>,
+});
+
+const Mapped = Annotation.Root({
+  item: Annotation<number>,
   results: Annotation<number[]>({
     reducer: (a, b) => a.concat(b),
     default: () => [],
@@ -49,6 +58,17 @@ export function buildGraph(shape: Shape): Builder {
     for (let i = 0; i < n - 1; i++) graph = graph.addEdge(`c${i}`, `c${i + 1}`);
     return graph.addEdge(`c${n - 1}`, END);
   }
+  if (shape.kind === "map") {
+    // LangGraph.js's map-reduce: `Send` one task per item to one node, a reducer concatenates the results.
+    return builder(Mapped)
+      .addNode("split", () => ({}))
+      .addNode("work", (s) => ({ results: [(s.item as number) * 2] }))
+      .addNode("total", (s) => ({ sum: (s.results as number[]).reduce((a, b) => a + b, 0) }))
+      .addEdge(START, "split")
+      .addConditionalEdges("split", () => Array.from({ length: n }, (_, i) => new Send("work", { item: i })))
+      .addEdge("work", "total")
+      .addEdge("total", END);
+  }
   let graph = builder(Fan)
     .addNode("start", () => ({}))
     .addNode("join", (s) => ({ sum: (s.results as number[]).reduce((a, b) => a + b, 0) }));
@@ -73,8 +93,9 @@ export async function invoke(
     configurable: { thread_id: `t${++threads}` },
     ...extra,
   };
-  const out = await graph.invoke(shape.kind === "fan" ? {} : { n: 0 }, config);
-  return (shape.kind === "fan" ? out.sum : out.n) as number;
+  const oneRun = shape.kind === "fan" || shape.kind === "map";
+  const out = await graph.invoke(oneRun ? {} : { n: 0 }, config);
+  return (oneRun ? out.sum : out.n) as number;
 }
 
 /** LangGraph.js with `MemorySaver` (or no checkpointer), a fresh checkpointer per run. */

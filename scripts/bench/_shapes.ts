@@ -15,8 +15,8 @@ import {
 export interface Shape {
   key: string;
   label: string;
-  kind: "loop" | "chain" | "fan";
-  /** Loop: supersteps; chain: executors (= supersteps); fan: parallel executors. */
+  kind: "loop" | "chain" | "fan" | "map";
+  /** Loop: supersteps; chain: executors (= supersteps); fan: parallel executors; map: items. */
   size: number;
 }
 
@@ -45,10 +45,19 @@ export const FAN: Shape = {
   size: 1000,
 };
 
+export const MAP: Shape = {
+  key: "map1000",
+  label: "map over 1,000 items known at run time, then collect",
+  kind: "map",
+  size: 1000,
+};
+
 /** What a run of a shape must output, to check that every library computed the same thing. */
 export function expectedOutput(shape: Shape): number {
-  // loop and chain count the supersteps; fan sums the worker indexes.
-  return shape.kind === "fan" ? (shape.size * (shape.size - 1)) / 2 : shape.size;
+  // loop and chain count the supersteps; fan sums the worker indexes; map sums the doubled items.
+  if (shape.kind === "fan") return (shape.size * (shape.size - 1)) / 2;
+  if (shape.kind === "map") return shape.size * (shape.size - 1);
+  return shape.size;
 }
 
 /** The Superstep workflow of a shape. Its handlers do nothing but pass a number on. */
@@ -85,6 +94,28 @@ export function buildWorkflow(shape: Shape): Workflow {
       start: links[0],
       maxSupersteps: n + 10,
     }).addChain(links)
+      .build();
+  }
+  if (shape.kind === "map") {
+    // One message per item, handled 8 at a time by one executor, all collected into one array.
+    const split = defineExecutor({
+      id: "split",
+      handle: async (_: number, ctx) => {
+        for (let i = 0; i < n; i++) await ctx.send(i);
+      },
+    });
+    const work = defineExecutor({
+      id: "work",
+      concurrency: 8,
+      handle: async (item: number, ctx) => await ctx.send(item * 2),
+    });
+    const sum = defineExecutor({
+      id: "sum",
+      handle: async (values: number[], ctx) => await ctx.yieldOutput(values.reduce((a, b) => a + b, 0)),
+    });
+    return new WorkflowBuilder({ name: `map${n}`, start: split, maxSupersteps: 10 })
+      .addEdge(split, work)
+      .addCollect(work, sum)
       .build();
   }
   const start = defineExecutor({

@@ -85,13 +85,23 @@ export function renderTables(figures, { date, command, machine, quick }) {
   ], rows1);
 
   // 2
-  const rows2 = ["memory checkpoints", "no checkpoints"].map((mode) => {
-    const name = `fan1000 · ${mode}`;
-    const ours = RUNTIMES.map((rt) => find("2", name, "superstep", rt));
-    const peer = find("2", name, "langgraph");
-    return [mode, ...ours.map(cell), cell(peer), ratio(`2 fan ${mode} langgraph ÷ superstep`, peer, ours[0])];
-  });
-  table("2 · Fan-out to 1,000 executors and fan-in (one run)", [
+  const rows2 = [
+    ["fan1000", "fan", "fan-out to 1,000 executors, fan-in"],
+    ["map1000", "map", "map over 1,000 items (concurrency 8 + addCollect; LangGraph.js: Send)"],
+  ].flatMap(([key, short, label]) =>
+    ["memory checkpoints", "no checkpoints"].map((mode) => {
+      const name = `${key} · ${mode}`;
+      const ours = RUNTIMES.map((rt) => find("2", name, "superstep", rt));
+      const peer = find("2", name, "langgraph");
+      return [
+        `${label}, ${mode}`,
+        ...ours.map(cell),
+        cell(peer),
+        ratio(`2 ${short} ${mode} langgraph ÷ superstep`, peer, ours[0]),
+      ];
+    })
+  );
+  table("2 · Fan-out and fan-in, and map-reduce, over 1,000 (one run)", [
     "",
     "Superstep Node",
     "Superstep Deno",

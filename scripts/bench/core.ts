@@ -10,6 +10,7 @@ import {
   FAN,
   floor,
   LOOP,
+  MAP,
   runWorkflow,
   type Shape,
 } from "./_shapes.ts";
@@ -37,11 +38,9 @@ const CASES: { bench: string; shape: Shape; checkpointing: boolean }[] = [
   ...[LOOP, CHAIN_1000, CHAIN_100].flatMap((shape) =>
     [true, false].map((checkpointing) => ({ bench: "1", shape, checkpointing }))
   ),
-  ...[true, false].map((checkpointing) => ({
-    bench: "2",
-    shape: FAN,
-    checkpointing,
-  })),
+  ...[FAN, MAP].flatMap((shape) =>
+    [true, false].map((checkpointing) => ({ bench: "2", shape, checkpointing }))
+  ),
 ];
 
 function caseName(shape: Shape, checkpointing: boolean): string {
@@ -65,7 +64,7 @@ export async function runCore(report: Report, options: { quick: boolean; peer?: 
   for (const { bench, shape, checkpointing } of CASES) {
     const workflow = buildWorkflow(shape);
     check(shape, "superstep", await runWorkflow(workflow, checkpointing));
-    const fan = shape.kind === "fan";
+    const fan = shape.kind === "fan" || shape.kind === "map";
     const runs = runsPerRep(shape);
     await report.time(bench, caseName(shape, checkpointing), "superstep", {
       warmup: quick ? 1 : fan ? 5 : 10,
@@ -104,7 +103,7 @@ export async function runCore(report: Report, options: { quick: boolean; peer?: 
       reps: quick ? 1 : built.reps,
       minReps: quick ? 1 : 3,
       budgetMs: built.budgetMs,
-      ops: shape.kind === "fan" ? 1 : shape.size,
+      ops: shape.kind === "fan" || shape.kind === "map" ? 1 : shape.size,
       setup: () => built.setup(),
       run: (run) => run(),
     });
