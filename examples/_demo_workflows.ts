@@ -16,8 +16,10 @@ import { defineExecutor, type Workflow, WorkflowBuilder } from "../mod.ts";
 export function wordlen(): Workflow {
   const split = defineExecutor<string, string>({
     id: "split",
+    // Declared, so that another input fails the run loudly (a 422 over HTTP) instead of being split.
+    accepts: (text) => typeof text === "string",
     handle: async (text, ctx) => {
-      for (const word of String(text).split(/\s+/).filter(Boolean)) await ctx.send(word);
+      for (const word of text.split(/\s+/).filter(Boolean)) await ctx.send(word);
     },
   });
   const len = defineExecutor<string, never>({

@@ -63,21 +63,21 @@ export interface Fixture {
   openGate(): void;
 }
 
-/** The `approval` workflow; `extraStep` changes its graph (so its checkpoints no longer fit). */
-export function approvalWorkflow(extraStep = false): Workflow {
+/**
+ * The `approval` workflow. `askerId` renames the executor that asks: then its checkpoints hold a request of an
+ * executor the graph no longer has, which no resume can deliver (a changed graph that does not fit).
+ */
+export function approvalWorkflow(askerId = "ask"): Workflow {
   const ask = defineExecutor({
-    id: "ask",
+    id: askerId,
     handle: async (question: string, ctx) => {
       await ctx.requestInfo({ question });
     },
     onResponse: async (answer, _request, ctx) => {
       await ctx.yieldOutput(`answer: ${answer}`);
-      if (extraStep) await ctx.send(answer);
     },
   });
-  const builder = new WorkflowBuilder({ name: "approval", start: ask });
-  if (extraStep) builder.addEdge(ask, defineExecutor({ id: "sink", handle: () => {} }));
-  return builder.build();
+  return new WorkflowBuilder({ name: "approval", start: ask }).build();
 }
 
 /** Build the test app. `options` override the defaults (memory storage, no authorization). */

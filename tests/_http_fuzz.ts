@@ -170,9 +170,10 @@ export function assertProblem(
 
 /**
  * Check one answer and classify it (`<status> <problem type>`). Allowed: 2xx JSON or SSE; any 4xx as a
- * problem document; a 5xx only as `executor-failed` (also as an SSE stream's closing `problem`); a body over
- * the limit always 413, one within it never; for one of issue 13's attacks (`built.refused`) only its
- * statuses; no answer over `ANSWER_LIMIT` (shared references are written once); nothing that leaks.
+ * problem document (a 405 with an `Allow` that leaves out its method); a 5xx only as `executor-failed` (also
+ * as an SSE stream's closing `problem`); a body over the limit always 413, one within it never; for one of
+ * issue 13's attacks (`built.refused`) only its statuses; no answer over `ANSWER_LIMIT` (shared references
+ * are written once); nothing that leaks.
  */
 export function checkAnswer(
   built: Built,
@@ -215,6 +216,11 @@ export function checkAnswer(
   }
   assert.match(type, /^application\/problem\+json/, context);
   if (answer.status === 401) assert.match(answer.header("www-authenticate") ?? "", /^Bearer /, context);
+  if (answer.status === 405) {
+    const allow = answer.header("allow") ?? "";
+    assert.match(allow, /^[A-Z]+(, [A-Z]+)*$/, `405 with Allow: ${context}`);
+    assert.ok(!allow.split(", ").includes(built.method), `405 with Allow: ${context}`);
+  }
   if (built.method === "HEAD") return { label: `${answer.status} (HEAD, no body)` };
   const doc = assertProblem(answer.text, answer.status, context);
   if (answer.status >= 500) {

@@ -475,7 +475,7 @@ describe("createWorkflowApp() problems", () => {
     const storage = new MemoryCheckpointStorage();
     const before = makeFixture({ storage });
     const pending = await pendingApproval(before.app);
-    const after = createWorkflowApp({ workflows: { approval: () => approvalWorkflow(true) }, storage });
+    const after = createWorkflowApp({ workflows: { approval: () => approvalWorkflow("asker") }, storage });
     const [{ requestId }] = pending.pendingRequests;
     const res = await after.request(
       `/checkpoints/${pending.checkpointId}/resume`,

@@ -9,6 +9,7 @@ import {
   RequestNotPendingError,
   WorkflowAlreadyRunningError,
   WorkflowConvergenceError,
+  WorkflowInputError,
 } from "../../src/errors.ts";
 import type { WorkflowEvent } from "../../src/events.ts";
 import { HTTPException } from "hono/http-exception";
@@ -65,6 +66,12 @@ export function problemFor(error: unknown): ProblemDocument {
   if (error instanceof CheckpointMismatchError) {
     return problem(422, "checkpoint-mismatch", "Checkpoint does not fit the workflow", error.message);
   }
+  if (error instanceof WorkflowInputError) {
+    return {
+      ...problem(422, "input-refused", "Input refused", error.message),
+      executorId: error.executorId,
+    };
+  }
   if (error instanceof CheckpointConflictError) {
     return problem(409, "checkpoint-conflict", "Checkpoint conflict", error.message);
   }
@@ -101,6 +108,7 @@ const DOMAIN_ERRORS = [
   RequestNotPendingError,
   WorkflowAlreadyRunningError,
   WorkflowConvergenceError,
+  WorkflowInputError,
 ];
 
 /** An error as clients may see it: domain errors with their message, anything else with its name only. */
@@ -117,6 +125,8 @@ export function publicError(error: unknown): { name: string; message: string } {
 
 /** An event with its errors made public, ready for `stringifyJson`. */
 export function publicEvent(event: WorkflowEvent): WorkflowEvent {
+  // A sub-workflow's events carry errors too, as deep as it nests.
+  if (event.type === "nested") return { ...event, event: publicEvent(event.event) };
   // Every event that carries an error (failed, executor-failed, executor-retried, and any added later).
   if ("error" in event) return { ...event, error: publicError(event.error) } as WorkflowEvent;
   return event;

@@ -38,6 +38,7 @@ import { lineage } from "../../src/ancestry.ts";
 import { CheckpointCorruptError } from "../../src/errors.ts";
 import type { Workflow } from "../../src/workflow.ts";
 import { checkpointCorrupt, problem, ProblemError, problemFor } from "./_problem.ts";
+import { runInput } from "./_input.ts";
 import { idParam, limitBodies, pageSize, readBody, readResumeBody, wellFormedUrl } from "./_request.ts";
 import { jsonResponse, problemResponse, respondWithRun } from "./_respond.ts";
 import type { AuthorizeRequest, WorkflowApp, WorkflowAppOptions, WorkflowInfo } from "./types.ts";
@@ -76,6 +77,13 @@ const MAX_PAGE = 1000;
  * checkpointed), else 400. Ids — path params, `?before`, a body's `sessionId`, the keys of `responses`, the
  * workflow name — must be non-empty, at most 256 characters, without control characters, and well-formed
  * Unicode (no lone surrogate), and the URL's percent-encoding must decode as UTF-8, else 400 `bad-request`.
+ * A known path asked with another method is a 405 `method-not-allowed` with an `Allow` header.
+ *
+ * A run body needs `input` unless the workflow takes none (its start executor declares `accepts` or an
+ * `input` schema, and that admits `undefined`), else 400; an input the start executor refuses is a 422
+ * `input-refused` (the run's `WorkflowInputError`), answered before the run starts, JSON or SSE. Pages of
+ * `GET /sessions/:id/checkpoints` carry a `next` cursor only when another page follows; a lineage that
+ * ends at a deleted parent says so (`truncated` and `parentDeleted`).
  *
  * Runs answer JSON, or Server-Sent Events when the request has `Accept: text/event-stream`: one SSE event
  * per workflow event (`event:` its type, `id:` a sequence number from 1, `data:` its JSON), then `result`
@@ -222,12 +230,10 @@ export function createWorkflowApp<E extends Env = BlankEnv>(options: WorkflowApp
     if (factory === undefined) {
       throw new ProblemError(404, "workflow-not-found", "Workflow not found", `No workflow named "${name}"`);
     }
+    const workflow = factory();
+    const input = await runInput(workflow, body);
     const storage = await storageOf(c);
-    return respondWithRun(
-      c,
-      (signal) => factory().run(body.input, { storage, sessionId, signal }),
-      responseLimit,
-    );
+    return respondWithRun(c, (signal) => workflow.run(input, { storage, sessionId, signal }), responseLimit);
   });
 
   app.post("/checkpoints/:id/resume", async (c) => {
@@ -263,9 +269,10 @@ export function createWorkflowApp<E extends Env = BlankEnv>(options: WorkflowApp
     await authorize(c, { action: "list-checkpoints", sessionId });
     const storage = await storageOf(c);
     if ((await storage.head(sessionId)) === undefined) throw sessionNotFound(sessionId);
-    const checkpoints = await storage.list({ sessionId, limit: size, before });
-    const next = checkpoints.length === size ? checkpoints[checkpoints.length - 1].id : null;
-    return json(c, { checkpoints, next });
+    // One more than the page: a `next` cursor is only handed out when a page follows (never an empty one).
+    const checkpoints = await storage.list({ sessionId, limit: size + 1, before });
+    const next = checkpoints.length > size ? checkpoints[size - 1].id : null;
+    return json(c, { checkpoints: checkpoints.slice(0, size), next });
   });
 
   app.get("/checkpoints/:id", async (c) => {
@@ -306,7 +313,9 @@ export function createWorkflowApp<E extends Env = BlankEnv>(options: WorkflowApp
       if (!ok) break;
       out.push(summary);
     }
-    return json(c, { lineage: out, truncated: out.length < all.length });
+    // The walk ends at a root, or at a parent that was deleted: then the lineage says so.
+    const parentDeleted = out.length === all.length && all[all.length - 1].parentId !== null;
+    return json(c, { lineage: out, truncated: out.length < all.length || parentDeleted, parentDeleted });
   });
 
   app.delete("/sessions/:id", async (c) => {
@@ -317,6 +326,21 @@ export function createWorkflowApp<E extends Env = BlankEnv>(options: WorkflowApp
     if (deleted === 0) throw sessionNotFound(sessionId);
     return json(c, { sessionId, deleted });
   });
+
+  // A known path with another method: 405 with `Allow`, derived from the routes above (HEAD comes with GET).
+  const methods = new Map<string, string[]>();
+  for (const { path, method } of app.routes) {
+    if (method === "ALL") continue;
+    methods.set(path, [...(methods.get(path) ?? []), method, ...(method === "GET" ? ["HEAD"] : [])]);
+  }
+  for (const [path, allowed] of methods) {
+    app.all(path, (c) => {
+      const detail = `${c.req.method} is not allowed on ${c.req.routePath}: use ${allowed.join(" or ")}`;
+      const response = problemResponse(c, problem(405, "method-not-allowed", "Method not allowed", detail));
+      response.headers.set("allow", allowed.join(", "));
+      return response;
+    });
+  }
 
   // The schema type is declared by hand (WorkflowAppSchema): JSR forbids inferred ("slow") public types.
   return app as unknown as WorkflowApp<E>;

@@ -98,7 +98,11 @@ export interface WorkflowInfo {
 
 /** The JSON body of `POST /workflows/:name/runs`. */
 export interface RunRequestBody {
-  /** The start executor's message. */
+  /**
+   * The start executor's message. Required (else 400) unless the workflow takes none: its start executor
+   * declares `accepts` or an `input` schema, and that admits `undefined`. One the start executor refuses
+   * is a 422 `input-refused`, before the run starts.
+   */
   input?: unknown;
   /** Append to this session (it must be authorized) instead of starting a new one. */
   sessionId?: string;
@@ -144,10 +148,23 @@ export interface CheckpointPage {
 
 /** The answer of `GET /checkpoints/:id/lineage`. */
 export interface LineageBody {
-  /** Summaries from the checkpoint back to its root (or to the first ancestor the caller may not read). */
+  /**
+   * Summaries from the checkpoint back to its root, or to the last one that can be shown: the first
+   * ancestor in a session the caller may not read is left out with all before it, and a walk ends where a
+   * parent was deleted.
+   */
   lineage: CheckpointSummary[];
-  /** Whether ancestors were left out because the caller may not read their session. */
+  /**
+   * Whether the lineage stops short of a root (the last summary's `parentId` is not `null`): ancestors were
+   * left out because the caller may not read their session, or the parent was deleted (`parentDeleted`).
+   */
   truncated: boolean;
+  /**
+   * Whether the walk ended at a parent that no longer exists (deleted with its session, or on its own): the
+   * last summary's `parentId` names it. `false` when the lineage stops at an ancestor the caller may not
+   * read (what lies beyond it is not shown).
+   */
+  parentDeleted: boolean;
 }
 
 /** The answer of `DELETE /sessions/:id`. */
@@ -159,7 +176,7 @@ export interface DeleteSessionBody {
 }
 
 /** The statuses of the problem documents the routes answer with. */
-export type ProblemStatus = 400 | 403 | 404 | 409 | 413 | 415 | 422 | 500;
+export type ProblemStatus = 400 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 500;
 
 /** One route in Hono's schema form: input `I`, a 200 JSON answer `O`, or a problem document. */
 export type RouteSchema<I, O> =

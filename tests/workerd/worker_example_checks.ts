@@ -338,6 +338,46 @@ export const checks: WorkerCheck[] = [
     },
   },
   {
+    name:
+      "405 with Allow for another method on a known path; 400 for a run without input, 422 for a refused one",
+    async run(fetch) {
+      for (
+        const [path, method, allow] of [["/workflows", "POST", "GET, HEAD"], ["/sessions/s", "GET", "DELETE"]]
+      ) {
+        const res = await fetch(path, { method });
+        assert.equal(res.headers.get("allow"), allow);
+        await expectProblem(res, 405, "method-not-allowed");
+      }
+      await expectProblem(await fetch("/workflows/wordlen/runs", post({})), 400, "bad-request");
+      await expectProblem(await fetch("/workflows/wordlen/runs", post({ input: 42 })), 422, "input-refused");
+    },
+  },
+  {
+    name: "paging hands out no cursor to an empty page; a lineage ending at a deleted parent says so",
+    async run(fetch) {
+      const pending = await pendingApproval(fetch);
+      const all = await okJson<{ checkpoints: { id: string }[]; next: string | null }>(
+        await fetch(`/sessions/${pending.sessionId}/checkpoints`),
+      );
+      const exact = await okJson<{ checkpoints: { id: string }[]; next: string | null }>(
+        await fetch(`/sessions/${pending.sessionId}/checkpoints?limit=${all.checkpoints.length}`),
+      );
+      assert.equal(exact.checkpoints.length, all.checkpoints.length);
+      assert.equal(exact.next, null);
+      const fork = await okJson<RunBody>(
+        await fetch(`/checkpoints/${pending.checkpointId}/resume`, answer(pending, "yes", { fork: true })),
+      );
+      await okJson(await fetch(`/sessions/${pending.sessionId}`, { method: "DELETE" }));
+      const lineage = await okJson<
+        { lineage: { parentId: string | null }[]; truncated: boolean; parentDeleted: boolean }
+      >(
+        await fetch(`/checkpoints/${fork.checkpointId}/lineage`),
+      );
+      assert.equal(lineage.lineage.at(-1)!.parentId, pending.checkpointId);
+      assert.deepEqual([lineage.truncated, lineage.parentDeleted], [true, true]);
+    },
+  },
+  {
     name: "413 body-too-large problem for a body over the 1 MiB limit",
     async run(fetch) {
       const big = JSON.stringify({ input: "x".repeat(1024 * 1024) });
