@@ -5,6 +5,7 @@
  * @module
  */
 import type { CheckpointStorage } from "../mod.ts";
+import type { BlankEnv } from "hono/types";
 import { createWorkflowApp, type WorkflowApp } from "../adapters/hono/mod.ts";
 import { createBearerTokenApp } from "./auth.ts";
 import { demoWorkflows } from "./_demo_workflows.ts";
@@ -40,8 +41,11 @@ export function parseDemoFlags(args: readonly string[]): DemoFlags {
   return flags;
 }
 
+/** The demo servers' app: `hc<DemoApp>(url)` is a client typed with the demo workflows' inputs and outputs. */
+export type DemoApp = WorkflowApp<BlankEnv, typeof demoWorkflows>;
+
 /** The demo workflows on `storage`, behind bearer `tokens` when given. */
-export function demoApp(storage: CheckpointStorage, tokens?: readonly string[]): WorkflowApp {
+export function demoApp(storage: CheckpointStorage, tokens?: readonly string[]): DemoApp {
   return tokens?.length
     ? createBearerTokenApp({ workflows: demoWorkflows, storage, tokens })
     : createWorkflowApp({ workflows: demoWorkflows, storage });

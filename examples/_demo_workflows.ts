@@ -13,8 +13,8 @@
 import { defineExecutor, type Workflow, WorkflowBuilder } from "../mod.ts";
 
 /** Build the `wordlen` workflow: `"hello big world"` → outputs `[5, 3, 5]`. */
-export function wordlen(): Workflow {
-  const split = defineExecutor<string, string>({
+export function wordlen(): Workflow<string, number> {
+  const split = defineExecutor<string, string, never>({
     id: "split",
     // Declared, so that another input fails the run loudly (a 422 over HTTP) instead of being split.
     accepts: (text) => typeof text === "string",
@@ -22,7 +22,7 @@ export function wordlen(): Workflow {
       for (const word of text.split(/\s+/).filter(Boolean)) await ctx.send(word);
     },
   });
-  const len = defineExecutor<string, never>({
+  const len = defineExecutor<string, never, number>({
     id: "len",
     handle: (word, ctx) => ctx.yieldOutput(word.length),
   });
@@ -46,12 +46,12 @@ export interface ApprovalOutcome {
 }
 
 /** Build the `approval` workflow: draft → review (asks a human) → publish. */
-export function approval(): Workflow {
-  const draft = defineExecutor<string, string>({
+export function approval(): Workflow<string, ApprovalOutcome> {
+  const draft = defineExecutor<string, string, never>({
     id: "draft",
     handle: (topic, ctx) => ctx.send(`Release note: ${String(topic)}`),
   });
-  const review = defineExecutor<string, ApprovalOutcome>({
+  const review = defineExecutor<string, ApprovalOutcome, never>({
     id: "review",
     handle: async (text, ctx) => {
       const question: ApprovalQuestion = { question: "Publish this draft? (yes/no)", draft: text };
@@ -63,12 +63,15 @@ export function approval(): Workflow {
       await ctx.send({ approved: answer === "yes" || answer === true, draft });
     },
   });
-  const publish = defineExecutor<ApprovalOutcome, never>({
+  const publish = defineExecutor<ApprovalOutcome, never, ApprovalOutcome>({
     id: "publish",
     handle: (outcome, ctx) => ctx.yieldOutput(outcome),
   });
   return new WorkflowBuilder({ name: "approval", start: draft }).addChain([draft, review, publish]).build();
 }
 
-/** The demo workflows by name, as `createWorkflowApp({ workflows })` takes them. */
-export const demoWorkflows: Record<string, () => Workflow> = { wordlen, approval };
+/**
+ * The demo workflows by name, as `createWorkflowApp({ workflows })` takes them; typed, so a client of the
+ * demo app (`hc<DemoApp>`, examples/_demo_app.ts) knows their inputs and outputs.
+ */
+export const demoWorkflows: { wordlen: typeof wordlen; approval: typeof approval } = { wordlen, approval };

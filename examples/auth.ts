@@ -38,10 +38,17 @@
  */
 import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { createWorkflowApp, type WorkflowApp, type WorkflowAppOptions } from "../adapters/hono/mod.ts";
+import type { BlankEnv } from "hono/types";
+import {
+  createWorkflowApp,
+  type WorkflowApp,
+  type WorkflowAppOptions,
+  type WorkflowFactories,
+} from "../adapters/hono/mod.ts";
 
-/** The options of {@linkcode createBearerTokenApp}. */
-export interface BearerTokenAppOptions extends Omit<WorkflowAppOptions, "authorize"> {
+/** The options of {@linkcode createBearerTokenApp}; `W` types the workflows, as for `createWorkflowApp`. */
+export interface BearerTokenAppOptions<W extends WorkflowFactories = WorkflowFactories>
+  extends Omit<WorkflowAppOptions<BlankEnv, W>, "authorize"> {
   /** The accepted bearer tokens. */
   tokens: Iterable<string>;
   /**
@@ -56,9 +63,11 @@ export interface BearerTokenAppOptions extends Omit<WorkflowAppOptions, "authori
  * Create a workflow app (see `createWorkflowApp`) in which each bearer token may only touch its own sessions.
  *
  * @param options The tokens, the ownership map, and `createWorkflowApp`'s options except `authorize`.
- * @returns The app; `hc<WorkflowApp>` types a client for it as for any workflow app.
+ * @returns The app; `hc<typeof app>` types a client for it as for any workflow app.
  */
-export function createBearerTokenApp(options: BearerTokenAppOptions): WorkflowApp {
+export function createBearerTokenApp<W extends WorkflowFactories>(
+  options: BearerTokenAppOptions<W>,
+): WorkflowApp<BlankEnv, W> {
   const { tokens: tokenList, owners = new Map<string, string>(), ...appOptions } = options;
   const tokens = new Set(tokenList);
   const tokenOf = (c: Context): string | undefined => {
@@ -89,7 +98,7 @@ export function createBearerTokenApp(options: BearerTokenAppOptions): WorkflowAp
   app.post("/workflows/:name/runs", recordOwner);
   app.post("/checkpoints/:id/resume", recordOwner);
   app.all("*", (c) => workflowApp.fetch(c.req.raw, c.env));
-  return app as unknown as WorkflowApp;
+  return app as unknown as WorkflowApp<BlankEnv, W>;
 
   async function recordOwner(c: Context, next: () => Promise<void>): Promise<void> {
     await next();

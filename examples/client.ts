@@ -1,6 +1,7 @@
 /**
- * A typed client for the demo server, with Hono's `hc<WorkflowApp>`: it starts an `approval` run and streams
- * its events (SSE), answers the request the run waits on, and prints the lineage of the last checkpoint.
+ * A typed client for the demo server, with Hono's `hc<DemoApp>`: it starts an `approval` run and streams its
+ * events (SSE), answers the request the run waits on, and prints the lineage of the last checkpoint. The
+ * client knows the demo workflows: `approval` takes a string, and its outputs are `ApprovalOutcome`s.
  *
  * ```sh
  * npm start &                                    # or any demo server: examples/server_{node,deno,bun}.ts
@@ -16,8 +17,9 @@
  */
 import process from "node:process";
 import { hc } from "hono/client";
-import type { RunResponseBody, WorkflowApp } from "../adapters/hono/mod.ts";
-import type { ApprovalQuestion } from "./_demo_workflows.ts";
+import type { RunResponseBody } from "../adapters/hono/mod.ts";
+import type { DemoApp } from "./_demo_app.ts";
+import type { ApprovalOutcome, ApprovalQuestion } from "./_demo_workflows.ts";
 
 /** Gives up on the server after this long. */
 const TIMEOUT_MS = 30_000;
@@ -72,7 +74,7 @@ const token = flag("token", "");
 const answer = flag("answer", "yes");
 const topic = flag("topic", "Superstep 0.1");
 
-const client = hc<WorkflowApp>(url, {
+const client = hc<DemoApp>(url, {
   headers: token ? { authorization: `Bearer ${token}` } : {},
   init: { signal: AbortSignal.timeout(TIMEOUT_MS) },
 });
@@ -89,12 +91,12 @@ const { workflows } = await list.json();
 console.log(`workflows: ${workflows.map((w) => w.name).join(", ")}`);
 
 // 2. Start a run and stream its events as they happen.
-const started = await client.workflows[":name"].runs.$post(
-  { param: { name: "approval" }, json: { input: topic } },
+const started = await client.workflows.approval.runs.$post(
+  { json: { input: topic } },
   { headers: { accept: "text/event-stream" } },
 );
 if (started.status !== 200 || started.body === null) throw await problemError(started);
-let result: RunResponseBody | undefined;
+let result: RunResponseBody<ApprovalOutcome> | undefined;
 for await (const { event, id, data } of readSse(started.body)) {
   console.log(`  #${id} ${event} ${data.length > 110 ? `${data.slice(0, 107)}...` : data}`);
   if (event === "result") result = JSON.parse(data);
@@ -114,7 +116,11 @@ const resumed = await client.checkpoints[":id"].resume.$post({
 });
 if (resumed.status !== 200) throw await problemError(resumed);
 const done = await resumed.json();
-console.log(`resumed: ${done.status}, outputs ${JSON.stringify(done.outputs)}`);
+// Typed as any demo workflow's outputs (a resume's URL does not name the workflow): here approval's.
+const verdicts = done.outputs.flatMap((output) => typeof output === "object" ? [output] : []);
+console.log(
+  `resumed: ${done.status}, ${verdicts.map((v) => `${v.approved ? "published" : "shelved"}: ${v.draft}`)}`,
+);
 
 // 4. The ancestry of the last checkpoint, back to the run's entry checkpoint.
 if (done.checkpointId === null) throw new Error("The resumed run wrote no checkpoint");

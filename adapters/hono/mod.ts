@@ -41,12 +41,20 @@ import { checkpointCorrupt, problem, ProblemError, problemFor } from "./_problem
 import { runInput } from "./_input.ts";
 import { idParam, limitBodies, pageSize, readBody, readResumeBody, wellFormedUrl } from "./_request.ts";
 import { jsonResponse, problemResponse, respondWithRun } from "./_respond.ts";
-import type { AuthorizeRequest, WorkflowApp, WorkflowAppOptions, WorkflowInfo } from "./types.ts";
+import type {
+  AuthorizeRequest,
+  WorkflowApp,
+  WorkflowAppOptions,
+  WorkflowFactories,
+  WorkflowInfo,
+} from "./types.ts";
 
 export type {
   AuthorizeRequest,
   CheckpointPage,
   DeleteSessionBody,
+  JsonElementForm,
+  JsonForm,
   LineageBody,
   ProblemDocument,
   ProblemStatus,
@@ -58,7 +66,10 @@ export type {
   WorkflowApp,
   WorkflowAppOptions,
   WorkflowAppSchema,
+  WorkflowFactories,
   WorkflowInfo,
+  WorkflowInputOf,
+  WorkflowOutputOf,
 } from "./types.ts";
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -131,7 +142,9 @@ const MAX_PAGE = 1000;
  * assert.equal(form.status, 415);
  * ```
  */
-export function createWorkflowApp<E extends Env = BlankEnv>(options: WorkflowAppOptions<E>): WorkflowApp<E> {
+export function createWorkflowApp<E extends Env = BlankEnv, W extends WorkflowFactories = WorkflowFactories>(
+  options: WorkflowAppOptions<E, W>,
+): WorkflowApp<E, W> {
   const factories = new Map<string, () => Workflow>();
   const infos: WorkflowInfo[] = [];
   for (const [name, factory] of Object.entries(options.workflows)) {
@@ -343,7 +356,7 @@ export function createWorkflowApp<E extends Env = BlankEnv>(options: WorkflowApp
   }
 
   // The schema type is declared by hand (WorkflowAppSchema): JSR forbids inferred ("slow") public types.
-  return app as unknown as WorkflowApp<E>;
+  return app as unknown as WorkflowApp<E, W>;
 }
 
 function byteLimit(value: number, what: string): number {

@@ -49,13 +49,27 @@ export interface AuthorizeRequest {
   targetSessionId?: string;
 }
 
-/** The options of {@linkcode createWorkflowApp}. */
-export interface WorkflowAppOptions<E extends Env = BlankEnv> {
+/**
+ * Workflow factories by name, as {@linkcode createWorkflowApp} serves them. Typed factories (returning a
+ * `Workflow<TIn, TOutput>`) type the app's routes for Hono's `hc` client.
+ */
+export type WorkflowFactories = Record<string, () => Workflow>;
+
+/**
+ * The options of {@linkcode createWorkflowApp}.
+ *
+ * @typeParam E The Hono environment (bindings, variables) of the requests.
+ * @typeParam W The workflow factories, by name (inferred from `workflows`).
+ */
+export interface WorkflowAppOptions<
+  E extends Env = BlankEnv,
+  W extends WorkflowFactories = WorkflowFactories,
+> {
   /**
    * The workflows served, by name. Each value is a factory called once per request, so concurrent
    * requests never share executor instances. A key must equal its workflow's `name`.
    */
-  workflows: Record<string, () => Workflow>;
+  workflows: W;
   /** Where checkpoints live: an adapter, or a function of the request (Workers bindings exist per request). */
   storage: CheckpointStorage | ((c: Context<E>) => CheckpointStorage | Promise<CheckpointStorage>);
   /**
@@ -96,17 +110,30 @@ export interface WorkflowInfo {
   mermaid: string;
 }
 
-/** The JSON body of `POST /workflows/:name/runs`. */
-export interface RunRequestBody {
-  /**
-   * The start executor's message. Required (else 400) unless the workflow takes none: its start executor
-   * declares `accepts` or an `input` schema, and that admits `undefined`. One the start executor refuses
-   * is a 422 `input-refused`, before the run starts.
-   */
-  input?: unknown;
-  /** Append to this session (it must be authorized) instead of starting a new one. */
-  sessionId?: string;
-}
+/**
+ * The JSON body of `POST /workflows/:name/runs`.
+ *
+ * `input` is the start executor's message. It is required (else 400) unless the workflow takes none: its
+ * start executor declares `accepts` or an `input` schema, and that admits `undefined`. One the start
+ * executor refuses is a 422 `input-refused`, before the run starts. Typed by the workflow's input `TIn`:
+ * optional when `TIn` admits `undefined` (what a schema or `accepts` must then admit too). It travels as
+ * JSON, so a workflow served over HTTP takes what JSON can carry.
+ *
+ * @typeParam TIn The workflow's input.
+ */
+export type RunRequestBody<TIn = unknown> =
+  & {
+    /** Append to this session (it must be authorized) instead of starting a new one. */
+    sessionId?: string;
+  }
+  & (undefined extends TIn ? {
+      /** The start executor's message (the workflow takes none: it may be left out). */
+      input?: TIn;
+    }
+    : {
+      /** The start executor's message. */
+      input: TIn;
+    });
 
 /** The JSON body of `POST /checkpoints/:id/resume`. */
 export interface ResumeRequestBody {
@@ -124,12 +151,16 @@ export interface ResumeRequestBody {
   sessionId?: string;
 }
 
-/** The JSON answer of a run or resume (without `Accept: text/event-stream`). */
-export interface RunResponseBody {
+/**
+ * The JSON answer of a run or resume (without `Accept: text/event-stream`).
+ *
+ * @typeParam TOutput What the workflow yields: `outputs` holds its JSON forms ({@linkcode JsonForm}).
+ */
+export interface RunResponseBody<TOutput = unknown> {
   /** The terminal status. */
   status: RunStatus;
-  /** The outputs, JSON-encoded safely (BigInt as string, Map as pairs …). */
-  outputs: unknown[];
+  /** The outputs, JSON-encoded safely (BigInt as string, Map as pairs …; see {@linkcode JsonForm}). */
+  outputs: JsonElementForm<TOutput>[];
   /** Requests still unanswered. */
   pendingRequests: PendingRequest[];
   /** The checkpoint to resume from, or `null` when none was written. */
@@ -183,28 +214,159 @@ export type RouteSchema<I, O> =
   | { input: I; output: O; outputFormat: "json"; status: 200 }
   | { input: I; output: ProblemDocument; outputFormat: "json"; status: ProblemStatus };
 
-/** The routes of a workflow app, in Hono's schema form: what Hono's `hc` client is typed from. */
-export type WorkflowAppSchema = {
-  "/workflows": { $get: RouteSchema<Record<never, never>, { workflows: WorkflowInfo[] }> };
-  "/workflows/:name/runs": {
-    $post: RouteSchema<{ param: { name: string }; json: RunRequestBody }, RunResponseBody>;
-  };
-  "/checkpoints/:id/resume": {
-    $post: RouteSchema<{ param: { id: string } } & { json: ResumeRequestBody }, RunResponseBody>;
-  };
-  "/sessions/:id/checkpoints": {
-    $get: RouteSchema<
-      { param: { id: string } } & { query: { limit?: string; before?: string } },
-      CheckpointPage
-    >;
-  };
-  "/checkpoints/:id": { $get: RouteSchema<{ param: { id: string } }, Checkpoint> };
-  "/checkpoints/:id/lineage": { $get: RouteSchema<{ param: { id: string } }, LineageBody> };
-  "/sessions/:id": { $delete: RouteSchema<{ param: { id: string } }, DeleteSessionBody> };
-};
+/** The input type of a workflow factory's workflow (`unknown` for an untyped one). */
+export type WorkflowInputOf<F> = F extends () => Workflow<infer TIn, infer _> ? TIn : unknown;
 
-/** The Hono app {@linkcode createWorkflowApp} returns; `hc<WorkflowApp>(url)` is a typed client for it. */
-export type WorkflowApp<E extends Env = BlankEnv> = Hono<E, WorkflowAppSchema, "/">;
+/** The output type of a workflow factory's workflow: the union of what its executors yield. */
+export type WorkflowOutputOf<F> = F extends () => Workflow<infer _, infer TOutput> ? TOutput : unknown;
+
+/**
+ * The routes of a workflow app, in Hono's schema form: what Hono's `hc` client is typed from.
+ *
+ * With typed factories (`W` names them), every workflow also has its own route,
+ * `/workflows/<name>/runs`, whose body takes the workflow's input and whose answer's `outputs` are its
+ * outputs (`client.workflows.wordlen.runs.$post({ json: { input: "hi" } })`); it is the same route as
+ * `/workflows/:name/runs` at run time. A resume's workflow is the checkpoint's, which the URL does not
+ * name: its `outputs` are typed as any served workflow's (the union), its `responses` as `unknown`.
+ *
+ * @typeParam W The workflow factories, by name.
+ */
+export type WorkflowAppSchema<W extends WorkflowFactories = WorkflowFactories> =
+  & {
+    "/workflows": { $get: RouteSchema<Record<never, never>, { workflows: WorkflowInfo[] }> };
+    "/workflows/:name/runs": {
+      $post: RouteSchema<
+        { param: { name: string }; json: RunRequestBody },
+        RunResponseBody<WorkflowOutputOf<W[keyof W]>>
+      >;
+    };
+    "/checkpoints/:id/resume": {
+      $post: RouteSchema<
+        { param: { id: string } } & { json: ResumeRequestBody },
+        RunResponseBody<WorkflowOutputOf<W[keyof W]>>
+      >;
+    };
+    "/sessions/:id/checkpoints": {
+      $get: RouteSchema<
+        { param: { id: string } } & { query: { limit?: string; before?: string } },
+        CheckpointPage
+      >;
+    };
+    "/checkpoints/:id": { $get: RouteSchema<{ param: { id: string } }, Checkpoint> };
+    "/checkpoints/:id/lineage": { $get: RouteSchema<{ param: { id: string } }, LineageBody> };
+    "/sessions/:id": { $delete: RouteSchema<{ param: { id: string } }, DeleteSessionBody> };
+  }
+  // Only for names that are known: a `string` index would turn every path into a workflow name.
+  & (string extends keyof W ? Record<never, never> : {
+    [Name in keyof W & string as `/workflows/${Name}/runs`]: {
+      $post: RouteSchema<
+        { json: RunRequestBody<WorkflowInputOf<W[Name]>> },
+        RunResponseBody<WorkflowOutputOf<W[Name]>>
+      >;
+    };
+  });
+
+/**
+ * The Hono app {@linkcode createWorkflowApp} returns; `hc<WorkflowApp>(url)` is a typed client for it, and
+ * `hc<typeof app>(url)` one that knows the app's workflows (their inputs and outputs).
+ *
+ * @typeParam E The Hono environment of the requests.
+ * @typeParam W The workflow factories, by name.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { hc } from "hono/client";
+ * import { defineExecutor, WorkflowBuilder, type WorkflowContext } from "@superstep/superstep";
+ * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
+ * import { createWorkflowApp } from "@superstep/superstep/hono";
+ *
+ * const length = defineExecutor({
+ *   id: "length",
+ *   handle: (text: string, ctx: WorkflowContext<never, number>) => ctx.yieldOutput(text.length),
+ * });
+ * const app = createWorkflowApp({
+ *   workflows: { length: () => new WorkflowBuilder({ name: "length", start: length }).build() },
+ *   storage: new MemoryCheckpointStorage(),
+ * });
+ * const client = hc<typeof app>("http://localhost", { fetch: app.request });
+ * const res = await client.workflows.length.runs.$post({ json: { input: "hello" } }); // input: string
+ * if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+ * const outputs: number[] = (await res.json()).outputs;
+ * assert.deepEqual(outputs, [5]);
+ * ```
+ */
+export type WorkflowApp<E extends Env = BlankEnv, W extends WorkflowFactories = WorkflowFactories> = Hono<
+  E,
+  WorkflowAppSchema<W>,
+  "/"
+>;
+
+/**
+ * The JSON form of a value of type `T`, as the Hono adapter writes outputs (the typed client's `outputs`): `bigint` → decimal string,
+ * `Date` → ISO string, `Map<K, V>` → `[key, value]` pairs, `Set<V>` → array, typed arrays → arrays of
+ * numbers (of strings for 64-bit ones), `ArrayBuffer` → `{}`, `DataView` → `[]`, `Error` →
+ * `{ name, message }`, what `toJSON` returns for an object that has one; in objects, `undefined`,
+ * functions and symbols are left out (the key becomes optional), in arrays they are `null`. `unknown`
+ * stays `unknown`.
+ *
+ * Two things the type does not show: a number that is not finite (`NaN`, `Infinity`) and an invalid
+ * `Date` are written as `null`, and an object met again in one answer (shared, or a cycle) is written the
+ * second time as a `{ "$ref": "#/json/pointer" }` to where it was first written.
+ *
+ * @typeParam T The value's type.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { JsonForm } from "@superstep/superstep/hono";
+ *
+ * // What an output `{ at: Date; total: bigint; note?: string }` looks like in a JSON answer:
+ * const answer: JsonForm<{ at: Date; total: bigint; note?: string }> = {
+ *   at: "2026-01-01T00:00:00.000Z",
+ *   total: "12345678901234567890",
+ * };
+ * assert.equal(BigInt(answer.total), 12345678901234567890n);
+ * ```
+ */
+export type JsonForm<T> = unknown extends T ? unknown
+  : T extends string | boolean | null ? T
+  : T extends number ? number
+  : T extends bigint ? string
+  : T extends undefined | symbol | ((...args: never[]) => unknown) ? undefined
+  : T extends Date ? string
+  : T extends Error ? { name: string; message: string }
+  : T extends ReadonlyMap<infer K, infer V> ? [JsonElementForm<K>, JsonElementForm<V>][]
+  : T extends ReadonlySet<infer V> ? JsonElementForm<V>[]
+  : T extends BigInt64Array | BigUint64Array ? string[]
+  : T extends DataView ? never[]
+  : T extends ArrayBufferView ? number[]
+  : T extends ArrayBufferLike ? Record<never, never>
+  : T extends { toJSON(): infer R } ? JsonForm<R>
+  : T extends readonly unknown[] ? { -readonly [I in keyof T]: JsonElementForm<T[I]> }
+  : T extends object ? (
+      // Keys whose value may be missing from the JSON (undefined, a function, a symbol) are optional;
+      // keys whose value is always missing are left out; symbol keys are never written.
+      & {
+        -readonly [
+          K in keyof T as K extends symbol ? never
+            : [Extract<T[K], undefined | symbol | ((...args: never[]) => unknown)>] extends [never] ? K
+            : never
+        ]: JsonForm<T[K]>;
+      }
+      & {
+        -readonly [
+          K in keyof T as K extends symbol ? never
+            : [Exclude<T[K], undefined | symbol | ((...args: never[]) => unknown)>] extends [never] ? never
+            : [Extract<T[K], undefined | symbol | ((...args: never[]) => unknown)>] extends [never] ? never
+            : K
+        ]?: JsonForm<Exclude<T[K], undefined | symbol | ((...args: never[]) => unknown)>>;
+      }
+    )
+  : unknown;
+
+/** The JSON form of `T` as an array element: what JSON leaves out of objects is `null` in arrays. */
+export type JsonElementForm<T> = unknown extends T ? unknown
+  : T extends undefined | symbol | ((...args: never[]) => unknown) ? null
+  : JsonForm<T>;
 
 /** An RFC 9457 problem document, as the Hono adapter sends it. */
 export interface ProblemDocument {
