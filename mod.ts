@@ -114,4 +114,11 @@ export {
   WorkflowRoutingError,
   WorkflowValidationError,
 } from "./src/errors.ts";
-export type { CheckpointConflictDetails, CheckpointConflictReason } from "./src/errors.ts";
+export type {
+  CheckpointConflictDetails,
+  CheckpointConflictReason,
+  GraphChanges,
+  Incompatibility,
+  IncompatibilityKind,
+} from "./src/errors.ts";
+export type { EvolutionOptions } from "./src/_evolution.ts";

@@ -3,9 +3,11 @@
 //   workerd: tests    each test file a worker can run, bundled with `node:test` replaced by
 //                     tests/workerd/node_test_shim.ts (`node:assert/strict` is workerd's own); fetched, the
 //                     worker runs the file's tests and answers each leaf's result (skipped count as neither)
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { ROOT, row, runChecks, testFiles, withTimeout } from "./_shared.mjs";
+import { entryPoints, ROOT, row, runChecks, testFiles, walk, withTimeout } from "./_shared.mjs";
 
 const STEP_TIMEOUT_MS = 120_000;
 
@@ -17,6 +19,7 @@ const EXCLUDED = {
   "tests/crash_test.ts": "kills child processes",
   "tests/concurrency_test.ts": "spawns 8 processes",
   "tests/sub_workflow_durable_test.ts": "libSQL and KV files, and a child process",
+  "tests/evolution_durable_test.ts": "a libSQL file and child processes",
   "tests/hono_test.ts": "covered inside workerd by the worker example's checks (workerd: example)",
   "tests/faults_test.ts": "also injects faults into the libSQL file and KV adapters (native bindings, files)",
   "tests/pollution_test.ts":
@@ -26,6 +29,11 @@ const EXCLUDED = {
   "tests/load_test.ts": "starts a server process and drives it with autocannon over sockets",
   "tests/http_fuzz_test.ts": "also serves over node:http and the libSQL adapter (native bindings, files)",
 };
+
+/** The test files of Superstep's Cloudflare adapters, run with bindings (tests/workerd/test_worker.ts). */
+const DURABLE_TESTS = "tests/runtime/workerd/";
+/** Those of them that run inside a Durable Object (a TestObject), not in the Worker. */
+const IN_DURABLE_OBJECT = new Set(["tests/runtime/workerd/durable_object_test.ts"]);
 
 /** esbuild plugin: `node:test` → the shim; other `node:` modules are left to workerd's nodejs_compat. */
 const nodeTestShim = {
@@ -38,7 +46,7 @@ const nodeTestShim = {
 };
 
 /** Bundles `entry` (a path, or `{ contents }`) into one ES module and serves it; `fn(fetch)`; disposes. */
-async function withWorker(entry, fn, { plugins = [], compatibilityFlags = [] } = {}) {
+async function withWorker(entry, fn, { plugins = [], compatibilityFlags = [], miniflare = {} } = {}) {
   const [{ build }, { Miniflare }] = await Promise.all([import("esbuild"), import("miniflare")]);
   const source = typeof entry === "string"
     ? { entryPoints: [join(ROOT, entry)] }
@@ -51,7 +59,13 @@ async function withWorker(entry, fn, { plugins = [], compatibilityFlags = [] } =
   for (const warning of bundled.warnings) console.warn(`[workerd] esbuild: ${warning.text}`);
   const script = bundled.outputFiles[0].text;
   // Miniflare's bundled workerd supports compatibility dates up to 2026-05-03.
-  const mf = new Miniflare({ modules: true, script, compatibilityDate: "2026-05-01", compatibilityFlags });
+  const mf = new Miniflare({
+    modules: true,
+    script,
+    compatibilityDate: "2026-05-01",
+    compatibilityFlags,
+    ...miniflare,
+  });
   try {
     await withTimeout(mf.ready, STEP_TIMEOUT_MS, "Miniflare startup");
     return await fn((path, init) => mf.dispatchFetch(new URL(path, "http://localhost").href, init), script);
@@ -85,13 +99,19 @@ async function tests(filters) {
       continue;
     }
     const began = Date.now();
-    const contents = `import { runRegistered } from "./tests/workerd/node_test_shim.ts"; import "./${file}";
-      export default { async fetch() { return Response.json(await runRegistered()); } };`;
+    const durable = file.startsWith(DURABLE_TESTS);
+    const contents = durable
+      ? `import { testWorker } from "./tests/workerd/test_worker.ts"; import "./${file}";
+        export { CheckpointObject, TestObject } from "./tests/workerd/test_worker.ts";
+        export default testWorker(${IN_DURABLE_OBJECT.has(file)});`
+      : `import { runRegistered } from "./tests/workerd/node_test_shim.ts"; import "./${file}";
+        export default { async fetch() { return Response.json(await runRegistered()); } };`;
     try {
+      const miniflare = durable ? await durableBindings() : {};
       const results = await withWorker(
         { contents },
         async (fetch) => await (await withTimeout(fetch("/"), STEP_TIMEOUT_MS, file)).json(),
-        { plugins: [nodeTestShim], compatibilityFlags: ["nodejs_compat"] },
+        { plugins: [nodeTestShim], compatibilityFlags: ["nodejs_compat"], miniflare },
       );
       const here = { passed: 0, failed: 0, skipped: 0 };
       for (const { name, status, error } of results) {
@@ -108,10 +128,124 @@ async function tests(filters) {
       console.log(`  ✖ ${file}: could not run in workerd: ${excerpt(error?.stack ?? error, 6)}`);
     }
   }
+  await hrana?.then((server) => server.close());
+  hrana = undefined;
   return row("workerd: tests", started, counts);
 }
 
-/** The worker example's checks (unless test files are filtered) and the test files inside workerd. */
+/** The emulated Hrana server (tests/fixtures/hrana_server.ts) of this run, on 127.0.0.1: started on first use. */
+let hrana;
+const HRANA_TOKEN = "workerd-hrana-token";
+
+/**
+ * The bindings of tests/runtime/workerd/ (see tests/workerd/env.ts): two local D1 databases, the
+ * CheckpointObject and TestObject classes (SQLite-backed), the Hrana server's URL and token. Storage is in
+ * memory: every file starts empty.
+ */
+async function durableBindings() {
+  hrana ??= (async () => {
+    const { tsImport } = await import("tsx/esm/api");
+    const url = pathToFileURL(join(ROOT, "tests/fixtures/hrana_server.ts")).href;
+    const { startHranaServer } = await tsImport(url, import.meta.url);
+    const dir = mkdtempSync(join(tmpdir(), "superstep-workerd-hrana-"));
+    const server = await startHranaServer(join(dir, "hrana.sqlite"), HRANA_TOKEN);
+    return {
+      ...server,
+      url: server.url,
+      close: () => server.close().finally(() => rmSync(dir, { recursive: true, force: true })),
+    };
+  })();
+  const { url } = await hrana;
+  return {
+    d1Databases: ["DB", "SCRATCH_DB"],
+    durableObjects: {
+      CHECKPOINTS: { className: "CheckpointObject", useSQLite: true },
+      TEST_OBJECT: { className: "TestObject", useSQLite: true },
+    },
+    bindings: { HRANA_URL: url, HRANA_TOKEN },
+  };
+}
+
+/** The folders whose JSDoc examples need a Worker's bindings: marked `ts ignore`, run by `docExamples`. */
+const WORKERD_EXAMPLE_DIRS = ["adapters/d1", "adapters/durable_object"];
+const IMPORT = /^import\s[\s\S]*?\sfrom\s*["'][^"']+["'];?[^\S\n]*$/gm;
+
+/** Every ```ts ignore block of those folders: `{ name: "file:line", imports, body }`. */
+function workerdExamples() {
+  const examples = [];
+  for (const file of WORKERD_EXAMPLE_DIRS.flatMap(walk).filter((path) => path.endsWith(".ts"))) {
+    const lines = readFileSync(join(ROOT, file), "utf8").split("\n");
+    for (let i = 0; i < lines.length; i++) {
+      if (!/^\s*\* ```ts ignore\s*$/.test(lines[i])) continue;
+      const name = `${file}:${i + 1}`;
+      const code = [];
+      for (i++; i < lines.length && !/^\s*\* ```\s*$/.test(lines[i]); i++) {
+        code.push(lines[i].replace(/^\s*\* ?/, ""));
+      }
+      const text = code.join("\n");
+      examples.push({ name, imports: text.match(IMPORT) ?? [], body: text.replace(IMPORT, "") });
+    }
+  }
+  return examples;
+}
+
+/**
+ * The Cloudflare adapters' JSDoc examples, inside workerd: each the body of a function of `env` (a D1
+ * binding `DB`, a CheckpointObject namespace `CHECKPOINTS`) and `ctx` (a fresh SQLite-backed Durable
+ * Object's state), run in its own object (tests/workerd/doc_example_worker.ts).
+ */
+async function docExamples() {
+  const started = Date.now();
+  const examples = workerdExamples();
+  const exportsOf = entryPoints();
+  const plugin = {
+    name: "doc-examples",
+    setup(build) {
+      build.onResolve({ filter: /^doc-example:\d+$/ }, ({ path }) => ({ path, namespace: "doc-example" }));
+      build.onLoad({ filter: /.*/, namespace: "doc-example" }, ({ path }) => {
+        const { imports, body } = examples[Number(path.split(":")[1])];
+        const contents = `${imports.join("\n")}\nexport default async function (env, ctx) {\n${body}\n}`;
+        return { contents, loader: "ts", resolveDir: ROOT };
+      });
+      // The package's own name, as the examples import it: the repository's files.
+      build.onResolve({ filter: /^@superstep\/superstep(\/.*)?$/ }, ({ path }) => {
+        const key = `.${path.slice("@superstep/superstep".length)}`;
+        if (!exportsOf[key]) return { errors: [{ text: `deno.json exports no "${key}"` }] };
+        return { path: join(ROOT, exportsOf[key]) };
+      });
+    },
+  };
+  const names = examples.map((_, n) => `e${n}`);
+  const contents = [
+    `import { docExampleWorker, registerExamples } from "./tests/workerd/doc_example_worker.ts";`,
+    ...names.map((name, n) => `import ${name} from "doc-example:${n}";`),
+    `registerExamples([${names.join(", ")}]);`,
+    `export { CheckpointObject, ExampleObject } from "./tests/workerd/doc_example_worker.ts";`,
+    `export default docExampleWorker;`,
+  ].join("\n");
+  const miniflare = {
+    d1Databases: ["DB"],
+    durableObjects: {
+      CHECKPOINTS: { className: "CheckpointObject", useSQLite: true },
+      EXAMPLES: { className: "ExampleObject", useSQLite: true },
+    },
+  };
+  return await withWorker({ contents }, (fetch) => {
+    console.log(`\n=== workerd: doc examples (${examples.length}, of ${WORKERD_EXAMPLE_DIRS.join(", ")})`);
+    const checks = examples.map(({ name }, n) => ({
+      name,
+      run: async () => {
+        const response = await fetch(`/${n}`);
+        const text = await response.text();
+        if (response.status !== 200) throw new Error(`the example failed:\n${text}`);
+      },
+    }));
+    return runChecks("workerd: doc examples", checks, { timeoutMs: 30_000, started });
+  }, { plugins: [nodeTestShim, plugin], compatibilityFlags: ["nodejs_compat"], miniflare });
+}
+
+/** The worker example's checks and the doc examples (unless test files are filtered), then the test files. */
 export async function workerd(filters = []) {
-  return [...(filters.length ? [] : [await example()]), await tests(filters)];
+  const whole = filters.length ? [] : [await example(), await docExamples()];
+  return [...whole, await tests(filters)];
 }

@@ -65,6 +65,10 @@ export interface WorkflowGraph {
   groups: readonly EdgeGroupSpec[];
   /** State keys whose writes are combined by a reducer (absent: none). */
   reducers?: ReadonlyMap<string, Reducer>;
+  /** Old executor ids of checkpoints → the ids they have now (absent: none). */
+  renames?: ReadonlyMap<string, string>;
+  /** Resume only checkpoints written by exactly this graph (today's signature check). */
+  strict?: boolean;
 }
 
 /** What `WorkflowBuilder.build()` hands to the new `Workflow`. */
@@ -137,8 +141,13 @@ export function canonicalGraph(graph: WorkflowGraph): string {
 }
 
 /** SHA-256 (hex) of the canonical graph, via Web Crypto. */
-export async function computeGraphSignature(graph: WorkflowGraph): Promise<string> {
-  const bytes = new TextEncoder().encode(canonicalGraph(graph));
+export function computeGraphSignature(graph: WorkflowGraph): Promise<string> {
+  return signatureOf(canonicalGraph(graph));
+}
+
+/** SHA-256 (hex) of a canonical graph description, via Web Crypto. */
+export async function signatureOf(description: string): Promise<string> {
+  const bytes = new TextEncoder().encode(description);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   let hex = "";
   for (const byte of digest) hex += byte.toString(16).padStart(2, "0");

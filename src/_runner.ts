@@ -59,11 +59,14 @@ export type RunState = Pick<
   | "edgeState"
   | "pendingRequests"
   | "answers"
+  | "versions"
 >;
 
 export interface RunnerConfig {
   graph: WorkflowGraph;
   graphSignature: () => Promise<string>;
+  /** The canonical description the signature hashes (written on a session's first checkpoint). */
+  graphDescription: () => string;
   storage: CheckpointStorage | undefined;
   sessionId: string;
 }
@@ -79,7 +82,14 @@ export class Runner {
   #state = new Map<string, unknown>();
   #router: Router;
   #graphSignature: () => Promise<string>;
+  #graphDescription: () => string;
   #checkpointed: Executor[];
+  /** The versions of the executors with snapshots, for every checkpoint (`Checkpoint.versions`). */
+  #versions: Record<string, string>;
+  /** The signature of the checkpoint the next one follows, when known: the graph is described on change. */
+  #parentSignature: string | undefined;
+  /** The next checkpoint starts a session (a fork): it describes the graph. */
+  #startsSession = false;
   /** The plugins of the current call, if it has any. */
   #plugins: PluginHost | undefined;
   /**
@@ -100,8 +110,10 @@ export class Runner {
     this.storage = config.storage;
     this.sessionId = config.sessionId;
     this.#graphSignature = config.graphSignature;
+    this.#graphDescription = config.graphDescription;
     this.#router = new Router(config.graph.groups);
     this.#checkpointed = [...config.graph.executors.values()].filter((e) => typeof e.snapshot === "function");
+    this.#versions = versionsOf(this.#checkpointed);
   }
 
   /** Queue the run's input for the start executor (superstep 0). */
@@ -113,6 +125,7 @@ export class Runner {
   restore(checkpoint: Checkpoint): void {
     this.restoreState(checkpoint, checkpoint.id);
     this.previousCheckpointId = checkpoint.id;
+    this.#parentSignature = checkpoint.graphSignature;
   }
 
   /** Put the run back to `saved` (a checkpoint's contents, or a sub-workflow's captured run); not its session. */
@@ -148,6 +161,7 @@ export class Runner {
       edgeState: this.#router.snapshot(),
       pendingRequests: this.run.pendingList(),
       answers: this.#answered,
+      versions: this.#versions,
     };
   }
 
@@ -162,6 +176,7 @@ export class Runner {
   async execute(signal: AbortSignal, options: ExecuteOptions = {}): Promise<WorkflowResult> {
     const run = this.run;
     const plugins = this.#plugins = options.plugins;
+    if (options.fork) this.#startsSession = true;
     this.#metadata = options.metadata ?? {};
     const responses = options.responses ?? [];
     for (const delivery of responses) {
@@ -398,15 +413,20 @@ export class Runner {
   async #checkpoint(): Promise<string | undefined> {
     if (this.storage === undefined) return undefined;
     const id = newId(this.previousCheckpointId ?? undefined);
+    const graphSignature = await this.#graphSignature();
+    // Described where a reader would look for it: a session's first checkpoint, and wherever the graph changed.
+    const describe = this.previousCheckpointId === null || this.#startsSession ||
+      this.#parentSignature !== graphSignature;
     const checkpoint: Checkpoint = {
       version: CHECKPOINT_VERSION,
       id,
       parentId: this.previousCheckpointId,
       workflowName: this.graph.name,
-      graphSignature: await this.#graphSignature(),
+      graphSignature,
       createdAt: isoNow(),
       metadata: this.#metadata,
       ...this.#contents(),
+      ...describe && { graph: this.#graphDescription() },
     };
     try {
       await this.storage.save(checkpoint);
@@ -415,6 +435,8 @@ export class Runner {
       throw new CheckpointSaveError(id, error);
     }
     this.previousCheckpointId = id;
+    this.#parentSignature = graphSignature;
+    this.#startsSession = false;
     this.#plugins?.checkpoint(toSummary(checkpoint));
     return id;
   }
@@ -431,4 +453,13 @@ function isoNow(): string {
     isoText = new Date(now).toISOString();
   }
   return isoText;
+}
+
+/** The executors' versions, of those that declare one: what every checkpoint records in `versions`. */
+function versionsOf(executors: readonly Executor[]): Record<string, string> {
+  const versions: Record<string, string> = {};
+  for (const executor of executors) {
+    if (executor.version !== undefined) defineEntry(versions, executor.id, executor.version);
+  }
+  return versions;
 }

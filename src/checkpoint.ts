@@ -60,6 +60,17 @@ export interface Checkpoint {
    * hands them to `onResponse`. Absent (or empty) otherwise.
    */
   answers?: Answer[];
+  /**
+   * The `version` of every executor whose snapshot `executorState` holds and that declares one: what a
+   * resume by another version of the workflow compares (see `Executor.upgrade`). Absent when there is none.
+   */
+  versions?: Record<string, string>;
+  /**
+   * The description of the graph that wrote the checkpoint (what its `graphSignature` hashes), written on a
+   * session's first checkpoint and whenever the graph changed since the parent; later checkpoints of the
+   * same signature find it on their ancestors. Used to say what changed when a resume is refused.
+   */
+  graph?: string;
   /** Free-form metadata (JSON-like values). */
   metadata: Record<string, unknown>;
 }

@@ -231,6 +231,9 @@ export function encodeCheckpoint(checkpoint: Checkpoint): string {
     pendingRequests: checkpoint.pendingRequests,
     // Only when there are some: a checkpoint without delivered answers is written as it always was.
     ...checkpoint.answers !== undefined && checkpoint.answers.length > 0 && { answers: checkpoint.answers },
+    ...checkpoint.versions !== undefined && Object.keys(checkpoint.versions).length > 0 &&
+      { versions: checkpoint.versions },
+    ...checkpoint.graph !== undefined && { graph: checkpoint.graph },
     metadata: checkpoint.metadata,
   };
   try {
@@ -347,6 +350,14 @@ function checkpointProblem(value: unknown): string | undefined {
   }
   for (const field of RECORD_FIELDS) {
     if (!isRecord(value[field])) return `field "${field}" must be an object`;
+  }
+  if (value.versions !== undefined) {
+    if (!isRecord(value.versions) || Object.values(value.versions).some((v) => typeof v !== "string")) {
+      return `field "versions" must be an object of strings when present`;
+    }
+  }
+  if (value.graph !== undefined && typeof value.graph !== "string") {
+    return `field "graph" must be a string when present`;
   }
   return undefined;
 }

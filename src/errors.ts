@@ -282,8 +282,70 @@ export class CheckpointNotFoundError extends SuperstepError {
 }
 
 /**
- * A checkpoint belongs to another workflow or to a different graph (its graph
- * signature differs), so it cannot be resumed by this workflow.
+ * What kind of reference of a checkpoint the graph it is resumed on cannot honour:
+ * - `"missing-executor"`: an executor it references (a queued message's sender, a request's executor, a
+ *   snapshot's owner) is not in the graph;
+ * - `"no-route"`: a queued message's sender has no edge (to its `to`) any more;
+ * - `"no-response-handler"`: a request waits on an executor that has no `onResponse` any more;
+ * - `"state-dropped"`: a snapshot's executor keeps no state any more (no `restore`);
+ * - `"version-changed"`: a snapshot's executor changed `version` and has no `upgrade`;
+ * - `"upgrade-failed"`: its `upgrade` threw;
+ * - `"buffer-orphaned"`: messages wait in a fan-in the graph no longer has (its sources or target changed);
+ * - `"rename-conflict"`: two ids of the checkpoint would be one after the renames.
+ */
+export type IncompatibilityKind =
+  | "missing-executor"
+  | "no-route"
+  | "no-response-handler"
+  | "state-dropped"
+  | "version-changed"
+  | "upgrade-failed"
+  | "buffer-orphaned"
+  | "rename-conflict";
+
+/** One reason a checkpoint cannot resume on a changed graph (`CheckpointMismatchError.incompatibilities`). */
+export interface Incompatibility {
+  /** What does not fit. */
+  kind: IncompatibilityKind;
+  /** The sub-workflow executors that lead to it, outermost first (`[]` in the workflow itself). */
+  path: string[];
+  /** The executor concerned (after renames), when there is one. */
+  executorId?: string;
+  /** The fan-in concerned, for `buffer-orphaned`. */
+  edgeId?: string;
+  /** The version the checkpoint's snapshot was written by (`null`: none), for `version-changed`. */
+  fromVersion?: string | null;
+  /** The executor's version now (`null`: none), for `version-changed`. */
+  toVersion?: string | null;
+  /** What is wrong, in a sentence. */
+  message: string;
+}
+
+/**
+ * How a graph differs from the one that wrote a checkpoint (`CheckpointMismatchError.changes`). Edges are
+ * written as `a -> b`, `a -> [b, c]` (fan-out), `a -> switch [b, c]` (default last), `[a, b] -> c` (fan-in)
+ * or `[a, b] ->> c` (collect).
+ */
+export interface GraphChanges {
+  /** Executors the graph has and the checkpoint's did not. */
+  addedExecutors: string[];
+  /** Executors the checkpoint's graph had and this one does not. */
+  removedExecutors: string[];
+  /** Executors whose `version` changed (`null`: none). */
+  changedVersions: { executorId: string; from: string | null; to: string | null }[];
+  /** Sub-workflow executors whose inner graph changed. */
+  changedSubWorkflows: string[];
+  /** Edge groups added. */
+  addedEdges: string[];
+  /** Edge groups removed. */
+  removedEdges: string[];
+  /** The start executor, when it changed. */
+  start?: { from: string; to: string };
+}
+
+/**
+ * A checkpoint belongs to another workflow, or was written by another version of this workflow's graph and
+ * references what this graph cannot honour (or the workflow resumes strictly), so it cannot be resumed.
  *
  * @example
  * ```ts
@@ -296,17 +358,27 @@ export class CheckpointNotFoundError extends SuperstepError {
 export class CheckpointMismatchError extends SuperstepError {
   /** The checkpoint that does not fit. */
   readonly checkpointId: string;
+  /** Each reference of the checkpoint the graph cannot honour (empty for another workflow or strict mode). */
+  readonly incompatibilities: readonly Incompatibility[];
+  /** How the graph differs from the checkpoint's, when the checkpoint's graph description was found. */
+  readonly changes: GraphChanges | undefined;
   /**
    * Create the error.
    *
    * @param checkpointId The checkpoint's id.
    * @param detail What differs.
-   * @param options Standard error options (`cause`).
+   * @param options Standard error options (`cause`), the `incompatibilities` and the `changes`.
    */
-  constructor(checkpointId: string, detail: string, options?: ErrorOptions) {
+  constructor(
+    checkpointId: string,
+    detail: string,
+    options?: ErrorOptions & { incompatibilities?: readonly Incompatibility[]; changes?: GraphChanges },
+  ) {
     super(`Cannot resume checkpoint ${checkpointId}: ${detail}`, options);
     this.name = "CheckpointMismatchError";
     this.checkpointId = checkpointId;
+    this.incompatibilities = options?.incompatibilities ?? [];
+    this.changes = options?.changes;
   }
 }
 

@@ -117,6 +117,14 @@ export abstract class Executor<TIn = unknown, TOut = unknown, TYield = unknown> 
 
   /** Put back the state `snapshot` returned (on resume and at the start of a fresh run). */
   restore?(state: unknown): void;
+
+  /**
+   * Turn a snapshot written by another `version` of this executor into one `restore` takes: called on
+   * resume when a checkpoint's snapshot of this executor was written by `fromVersion` (`undefined`: none)
+   * and the executor's `version` is now another. Without it, such a checkpoint is refused
+   * (`CheckpointMismatchError`, kind `version-changed`). A throw refuses it too (`upgrade-failed`).
+   */
+  upgrade?(snapshot: unknown, fromVersion: string | undefined): unknown;
 }
 
 /** Options of an executor, for both the class form (`super(id, options)`) and `defineExecutor`. */

@@ -14,7 +14,8 @@ import {
   WorkflowValidationError,
 } from "./errors.ts";
 import type { PendingRequest, RunStatus, WorkflowEvent } from "./events.ts";
-import { type CompiledWorkflow, computeGraphSignature, type WorkflowGraph } from "./_graph.ts";
+import { canonicalGraph, type CompiledWorkflow, signatureOf, type WorkflowGraph } from "./_graph.ts";
+import { evolutionOf, type EvolutionOptions, resumable, type ResumePolicy } from "./_evolution.ts";
 import { renderDot, renderMermaid } from "./_render.ts";
 import { Runner, type RunState } from "./_runner.ts";
 import { newSessionId } from "./_ulid.ts";
@@ -91,6 +92,13 @@ export interface ResumeOptions {
    */
   sessionId?: string;
   /**
+   * How a checkpoint written by another version of the graph resumes, for this call: `strict` and
+   * `renames` (added to the builder's `evolution.renames`) as in the builder's `evolution` option.
+   *
+   * @default {the builder's `evolution`}
+   */
+  evolution?: EvolutionOptions;
+  /**
    * Plugins for this call only, after the builder's (see {@linkcode WorkflowPlugin}).
    *
    * @default {none}
@@ -150,6 +158,7 @@ export class Workflow<TIn = unknown, TOutput = unknown> {
   #storage: CheckpointStorage | undefined;
   #calls: Calls;
   #signature: Promise<string> | undefined;
+  #canonical: string | undefined;
   #initialSnapshots = new Map<string, string>();
 
   /**
@@ -211,7 +220,7 @@ export class Workflow<TIn = unknown, TOutput = unknown> {
    * @returns The signature.
    */
   graphSignature(): Promise<string> {
-    return this.#signature ??= computeGraphSignature(this.#graph);
+    return this.#signature ??= signatureOf(this.#description());
   }
 
   /**
@@ -265,6 +274,7 @@ export class Workflow<TIn = unknown, TOutput = unknown> {
     assertResponses(options.responses);
     assertPlugins(options.plugins, "resume()");
     assertMetadata(options.metadata);
+    const policy = this.#policy(options.evolution);
     return this.#calls.start<TOutput>("resume", options, async () => {
       const checkpoint = await storage.load(checkpointId);
       if (checkpoint === undefined) throw new CheckpointNotFoundError(checkpointId);
@@ -274,12 +284,14 @@ export class Workflow<TIn = unknown, TOutput = unknown> {
           `it belongs to workflow "${checkpoint.workflowName}", not "${this.name}"`,
         );
       }
-      if (checkpoint.graphSignature !== await this.graphSignature()) {
-        throw new CheckpointMismatchError(
-          checkpointId,
-          `graph signature differs from the workflow "${this.name}"`,
-        );
-      }
+      const saved = await resumable(
+        checkpoint,
+        this.#graph,
+        await this.graphSignature(),
+        this.#description(),
+        storage,
+        policy,
+      );
       const forking = options.fork === true ||
         (options.sessionId !== undefined && options.sessionId !== checkpoint.sessionId);
       if (!forking) {
@@ -307,8 +319,10 @@ export class Workflow<TIn = unknown, TOutput = unknown> {
         }
       }
       const sessionId = forking ? options.sessionId ?? newSessionId() : checkpoint.sessionId;
+      // Executors the checkpoint holds no state of (added since it was written) start as they were built.
+      if (saved !== checkpoint) this.#resetExecutors();
       const runner = this.#runner(storage, sessionId);
-      runner.restore(checkpoint);
+      runner.restore({ ...checkpoint, ...saved });
       return {
         runner,
         responses: runner.run.answers(options.responses),
@@ -364,10 +378,34 @@ export class Workflow<TIn = unknown, TOutput = unknown> {
     return renderDot(this.#graph);
   }
 
+  /** The canonical description of the graph (what the signature hashes). */
+  #description(): string {
+    return this.#canonical ??= canonicalGraph(this.#graph);
+  }
+
+  /** How a resume with `evolution` treats checkpoints of another graph: the builder's, amended by the call. */
+  #policy(evolution: EvolutionOptions | undefined): ResumePolicy {
+    const graph = this.#graph;
+    const call = evolutionOf(evolution, "resume()");
+    for (const [from, to] of call.renames) {
+      if (!graph.executors.has(to)) {
+        throw new TypeError(`Invalid resume() evolution.renames: "${from}" maps to "${to}", not an executor`);
+      }
+      if (graph.executors.has(from)) {
+        throw new TypeError(`Invalid resume() evolution.renames: "${from}" is still an executor`);
+      }
+    }
+    return {
+      strict: evolution?.strict ?? graph.strict === true,
+      renames: new Map([...graph.renames ?? [], ...call.renames]),
+    };
+  }
+
   #runner(storage: CheckpointStorage | undefined, sessionId: string): Runner {
     return new Runner({
       graph: this.#graph,
       graphSignature: () => this.graphSignature(),
+      graphDescription: () => this.#description(),
       storage,
       sessionId,
     });

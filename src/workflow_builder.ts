@@ -38,6 +38,7 @@ import { assertPlugin } from "./_plugin_host.ts";
 import { describeCount, describeType } from "./_describe.ts";
 import type { Reducer } from "./_state_writes.ts";
 import { idProblem } from "./_ids.ts";
+import { evolutionOf, type EvolutionOptions } from "./_evolution.ts";
 
 /**
  * Options of `WorkflowBuilder`.
@@ -67,6 +68,13 @@ export interface WorkflowBuilderOptions<S extends AnyExecutor = AnyExecutor> {
    */
   // deno-lint-ignore no-explicit-any
   reducers?: Readonly<Record<string, (current: any, update: any) => unknown>>;
+  /**
+   * How checkpoints written by another version of this workflow resume (see "Deploying a new version" in
+   * the README). By default a checkpoint resumes when everything it references exists and fits.
+   *
+   * @default {{ strict: false, renames: {} }}
+   */
+  evolution?: EvolutionOptions;
 }
 
 /** Options of `addEdge`, for a source that sends `M`. */
@@ -141,6 +149,7 @@ export class WorkflowBuilder<TIn = unknown, TYield = never> {
   #plugins: WorkflowPlugin[] = [];
   #errors: string[] = [];
   #reducers: ReadonlyMap<string, Reducer> | undefined;
+  #evolution: { strict: boolean; renames: ReadonlyMap<string, string> };
 
   /**
    * Start a graph with its name and start executor.
@@ -163,6 +172,7 @@ export class WorkflowBuilder<TIn = unknown, TYield = never> {
     this.#name = options.name;
     this.#maxSupersteps = maxSupersteps;
     this.#reducers = reducersOf(options.reducers);
+    this.#evolution = evolutionOf(options.evolution, "WorkflowBuilder");
     this.#start = options.start;
     this.#register(options.start, "start");
   }
@@ -437,6 +447,14 @@ export class WorkflowBuilder<TIn = unknown, TYield = never> {
         } else seen.set(pair, group.id);
       }
     }
+    for (const [from, to] of this.#evolution.renames) {
+      if (!this.#executors.has(to)) {
+        errors.push(`evolution.renames maps "${from}" to "${to}", not an executor`);
+      }
+      if (this.#executors.has(from)) {
+        errors.push(`evolution.renames maps "${from}", which is still an executor`);
+      }
+    }
     // Every problem at once: reachability is judged on the edges that are valid, whatever else is wrong.
     for (const id of this.#unreachable()) {
       errors.push(`Executor "${id}" is unreachable from the start executor "${this.#start.id}"`);
@@ -449,6 +467,8 @@ export class WorkflowBuilder<TIn = unknown, TYield = never> {
       startId: this.#start.id,
       maxSupersteps: this.#maxSupersteps,
       ...this.#reducers && { reducers: this.#reducers },
+      ...this.#evolution.renames.size > 0 && { renames: this.#evolution.renames },
+      ...this.#evolution.strict && { strict: true },
       executors: new Map(this.#executors),
       groups: [...this.#groups],
     };

@@ -18,12 +18,15 @@
 import fc from "fast-check";
 import {
   type CheckpointStorage,
+  type EvolutionOptions,
   Executor,
+  MemoryCheckpointStorage,
   type PendingRequest,
   type Workflow,
   WorkflowBuilder,
   type WorkflowContext,
   WorkflowExecutor,
+  type WorkflowResult,
 } from "../mod.ts";
 
 /** One executor's parameters. */
@@ -109,8 +112,8 @@ class Node extends Executor<number | number[], number> {
   calls = 0;
   /** Inside a sub-workflow every output goes on as a message: only the exit yields, and only its value. */
   quiet = false;
-  constructor(id: string, params: NodeParams) {
-    super(id);
+  constructor(id: string, params: NodeParams, version?: string) {
+    super(id, { version });
     this.params = params;
   }
   async handle(message: number | number[], ctx: WorkflowContext<number>): Promise<void> {
@@ -158,44 +161,129 @@ class AskingNode extends StatefulNode {
 /** Makes the executor `id` with the next parameters of the spec: as it says, or at least stateful, or asking. */
 type MakeNode = (id: string, kind?: "stateful" | "asking") => Node;
 
-/** A fresh instance of the workflow `spec` describes, checkpointing to `storage`. */
-export function buildWorkflow(spec: GraphSpec, storage: CheckpointStorage): Workflow {
-  let count = 0;
-  const node: MakeNode = (id, kind) => {
-    const params = spec.params[count++ % spec.params.length];
-    if (kind === "asking") return new AskingNode(id, params);
-    return params.stateful || kind === "stateful" ? new StatefulNode(id, params) : new Node(id, params);
-  };
-  return buildGraph("random-graph", node("start"), spec.segments, node, false).withCheckpointing(storage)
-    .build();
+/**
+ * A deployed change to a random graph (the evolution property test): the graph with a tap (an executor
+ * fed by `tapAfter` that yields `["tap", value]`, stateful or not), an outer executor renamed (`rename`:
+ * old id → new, mapped with `evolution.renames` or not), or a stateful executor at version "2" (`bump`,
+ * with an identity `upgrade` or none).
+ */
+export interface GraphVariant {
+  tap?: { after: string; stateful: boolean };
+  rename?: { from: string; to: string; mapped: boolean };
+  bump?: { id: string; upgrade: boolean };
+}
+
+/** A stateful executor whose snapshot carries over from any version unchanged. */
+class UpgradableNode extends StatefulNode {
+  override upgrade(snapshot: unknown): unknown {
+    return snapshot;
+  }
+}
+
+/** The tap of a `GraphVariant`: yields what it gets, tagged; stateful ones count their calls. */
+class Tap extends Executor<number | number[], never, unknown> {
+  constructor(id: string, readonly counted: boolean) {
+    super(id);
+    if (counted) {
+      this.snapshot = () => ({ calls: this.calls });
+      this.restore = (state) => void (this.calls = (state as { calls: number }).calls);
+    }
+  }
+  calls = 0;
+  async handle(message: number | number[], ctx: WorkflowContext<never, unknown>): Promise<void> {
+    this.calls++;
+    await ctx.yieldOutput(["tap", message, this.counted ? this.calls : 0]);
+  }
 }
 
 /**
- * The graph of `segments` after `start`, its executors' ids prefixed as `start`'s is; `inner` for a
- * sub-workflow's: only its exit yields, and only its bare values (which the WorkflowExecutor sends on).
+ * A fresh instance of the workflow `spec` describes (as changed by `variant`), checkpointing to `storage`.
+ * `made`, if given, receives every executor made for it (sub-workflows' too).
  */
-function buildGraph(name: string, start: Node, segments: Segment[], node: MakeNode, inner: boolean) {
-  const prefix = start.id.slice(0, -"start".length);
+export function buildWorkflow(
+  spec: GraphSpec,
+  storage: CheckpointStorage,
+  variant: GraphVariant = {},
+  made: Node[] = [],
+): Workflow {
+  let count = 0;
+  const rename = (id: string) => id === variant.rename?.from ? variant.rename.to : id;
+  const make = (id: string, kind?: "stateful" | "asking"): Node => {
+    const params = spec.params[count++ % spec.params.length];
+    const renamed = rename(id);
+    if (kind === "asking") return new AskingNode(renamed, params);
+    if (variant.bump?.id === id) {
+      return variant.bump.upgrade
+        ? new UpgradableNode(renamed, params, "2")
+        : new StatefulNode(renamed, params, "2");
+    }
+    return params.stateful || kind === "stateful"
+      ? new StatefulNode(renamed, params)
+      : new Node(renamed, params);
+  };
+  const node: MakeNode = (id, kind) => {
+    const executor = make(id, kind);
+    made.push(executor);
+    return executor;
+  };
+  const evolution = variant.rename?.mapped
+    ? { renames: { [variant.rename.from]: variant.rename.to } }
+    : undefined;
+  const builder = buildGraph("random-graph", node("start"), spec.segments, node, rename, "", evolution);
+  if (variant.tap !== undefined) {
+    builder.addEdge(rename(variant.tap.after), new Tap("tap", variant.tap.stateful));
+  }
+  return builder.withCheckpointing(storage).build();
+}
+
+/** The ids of the outer executors of `spec`'s graph, in the order they are made. */
+export function outerIds(spec: GraphSpec): string[] {
+  return buildWorkflow(spec, new MemoryCheckpointStorage()).executorIds;
+}
+
+/** The ids of the outer executors of `spec`'s graph that keep state of their own (not sub-workflows). */
+export function statefulNodeIds(spec: GraphSpec): string[] {
+  const made: Node[] = [];
+  const outer = new Set(buildWorkflow(spec, new MemoryCheckpointStorage(), {}, made).executorIds);
+  return made.filter((node) => node instanceof StatefulNode && outer.has(node.id)).map((node) => node.id);
+}
+
+/**
+ * The graph of `segments` after `start`, its executors' ids prefixed with `prefix`; `inner` (a prefix
+ * other than "") for a sub-workflow's: only its exit yields, and only its bare values (which the
+ * WorkflowExecutor sends on). `rename` maps the outer graph's ids.
+ */
+function buildGraph(
+  name: string,
+  start: Node,
+  segments: Segment[],
+  node: MakeNode,
+  rename: (id: string) => string,
+  prefix: string,
+  evolution?: EvolutionOptions,
+) {
+  const inner = prefix !== "";
   const made: MakeNode = (id, kind) => {
     const made = node(`${prefix}${id}`, kind);
     made.quiet = inner;
     return made;
   };
   start.quiet = inner;
-  const builder = new WorkflowBuilder({ name, start, maxSupersteps: 500 });
-  // The executor whose values go on to the next segment; its loop bound if it is a loop head.
+  const builder = new WorkflowBuilder({ name, start, maxSupersteps: 500, ...evolution && { evolution } });
+  // The executor whose values go on to the next segment; its loop body if it is a loop head.
   let exit: Node = start;
-  let exitBound: number | undefined;
+  let exitLoop: { bound: number; body: string } | undefined;
   const wireExit = (next: Executor | null) => {
-    if (exitBound !== undefined) exit.forward = loopForward(exitBound, next?.id ?? null, inner);
-    else if (next !== null) exit.forward = send;
+    if (exitLoop !== undefined) {
+      exit.forward = loopForward(exitLoop.bound, exitLoop.body, next?.id ?? null, inner);
+    } else if (next !== null) exit.forward = send;
     else exit.forward = inner ? yieldBare : yieldEnd;
   };
   segments.forEach((segment, index) => {
     const at = `s${index}`;
     let entry: Executor;
     let last: Node;
-    let bound: number | undefined;
+    let loop: { bound: number; body: string } | undefined;
     switch (segment.kind) {
       case "chain": {
         const chain = Array.from({ length: segment.length }, (_, i) => made(`${at}-chain${i}`));
@@ -227,9 +315,11 @@ function buildGraph(name: string, start: Node, segments: Segment[], node: MakeNo
         break;
       }
       case "nested": {
-        const innerStart = made(`${at}-in-start`, segment.asks ? "asking" : undefined);
-        const workflow = buildGraph(`${name}/${at}`, innerStart, segment.segments, node, true).build();
-        entry = new WorkflowExecutor(`${prefix}${at}-nested`, workflow);
+        const innerPrefix = `${prefix}${at}-in-`;
+        const innerStart = node(`${innerPrefix}start`, segment.asks ? "asking" : undefined);
+        const workflow = buildGraph(`${name}/${at}`, innerStart, segment.segments, node, rename, innerPrefix)
+          .build();
+        entry = new WorkflowExecutor(rename(`${prefix}${at}-nested`), workflow);
         last = made(`${at}-after`);
         builder.addEdge(entry, last);
         break;
@@ -238,14 +328,14 @@ function buildGraph(name: string, start: Node, segments: Segment[], node: MakeNo
         entry = last = made(`${at}-loop`, "stateful");
         const body = made(`${at}-body`);
         builder.addEdge(entry, body).addEdge(body, entry);
-        bound = segment.bound;
+        loop = { bound: segment.bound, body: body.id };
         break;
       }
     }
     builder.addEdge(exit, entry);
     wireExit(entry);
     exit = last;
-    exitBound = bound;
+    exitLoop = loop;
   });
   wireExit(null);
   return builder;
@@ -256,11 +346,30 @@ const yieldEnd: Forward = (value, ctx, self) => ctx.yieldOutput(["end", self.id,
 const yieldBare: Forward = (value, ctx) => ctx.yieldOutput(value);
 
 /** A loop head: round the loop `bound` times in every `bound + 1` passes, else on to `next` (or an output). */
-function loopForward(bound: number, next: string | null, inner: boolean): Forward {
+function loopForward(bound: number, body: string, next: string | null, inner: boolean): Forward {
   return async (value, ctx, self) => {
     const pass = (self as StatefulNode).passes++;
-    if (pass % (bound + 1) < bound) await ctx.send(value, { to: `${self.id.slice(0, -"loop".length)}body` });
+    if (pass % (bound + 1) < bound) await ctx.send(value, { to: body });
     else if (next !== null) await ctx.send(value, { to: next });
     else await (inner ? yieldBare : yieldEnd)(value, ctx, self);
   };
+}
+
+/**
+ * The calls that take a run from `first` to its end: while it waits, a fresh instance (of `variant`)
+ * resumes its last checkpoint with every request answered (`answersTo`).
+ */
+export async function answerUntilDone(
+  spec: GraphSpec,
+  storage: CheckpointStorage,
+  first: WorkflowResult,
+  variant: GraphVariant = {},
+): Promise<WorkflowResult[]> {
+  const calls = [first];
+  for (let last = first; last.status === "idle-pending-requests"; calls.push(last)) {
+    last = await buildWorkflow(spec, storage, variant).resume(last.checkpointId!, {
+      responses: answersTo(last.pendingRequests),
+    });
+  }
+  return calls;
 }

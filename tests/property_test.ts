@@ -18,13 +18,12 @@ import {
   encodeCheckpoint,
   encodeValue,
   MemoryCheckpointStorage,
-  type WorkflowResult,
 } from "../mod.ts";
 import { makeCheckpoint } from "../testing/mod.ts";
 import { newId } from "../src/_ulid.ts";
 import { dangerousKey, markedValue, objectFrom, supportedLeaf } from "./_codec_values.ts";
 import { assertExact, prototypeFingerprint } from "./_exact.ts";
-import { answersTo, buildWorkflow, type GraphSpec, graphSpecArb } from "./_random_workflow.ts";
+import { answerUntilDone, buildWorkflow, graphSpecArb } from "./_random_workflow.ts";
 import { figure, scale, SEED, TIME_LIMIT_MS } from "./_stress.ts";
 import { openKv, OwningKvStorage } from "./fixtures/open_storage.ts";
 
@@ -62,24 +61,6 @@ function payloadOf(checkpoint: Checkpoint | undefined): Record<string, unknown> 
   assert.ok(checkpoint, "the checkpoint loads");
   const { messages, state, executorState, edgeState, pendingRequests } = checkpoint;
   return { messages, state, executorState, edgeState, pendingRequests };
-}
-
-/**
- * The calls that take a run from `first` to its end: while it waits, a fresh instance resumes its last
- * checkpoint with every request answered (`answersTo`).
- */
-async function answerUntilDone(
-  spec: GraphSpec,
-  storage: CheckpointStorage,
-  first: WorkflowResult,
-): Promise<WorkflowResult[]> {
-  const calls = [first];
-  for (let last = first; last.status === "idle-pending-requests"; calls.push(last)) {
-    last = await buildWorkflow(spec, storage).resume(last.checkpointId!, {
-      responses: answersTo(last.pendingRequests),
-    });
-  }
-  return calls;
 }
 
 describe("property: resuming any checkpoint of a random workflow", () => {

@@ -648,23 +648,31 @@ describe("Workflow.resume() refusals", () => {
     });
   });
 
-  test("Workflow.resume() rejects with CheckpointMismatchError when the graph has an extra edge", async () => {
+  test("Workflow.resume() of a graph with an extra edge resumes what fits, and refuses it with evolution strict", async () => {
     const storage = new MemoryCheckpointStorage();
     const { result } = await completedRun(storage);
     const other = linear({ storage, extraEdge: true });
     assert.notEqual(await other.graphSignature(), await linear().graphSignature());
-    await assert.rejects(other.resume(result.checkpointId!), (error) => {
-      assert.ok(error instanceof CheckpointMismatchError);
-      assert.equal(error.checkpointId, result.checkpointId);
-      return true;
-    });
+    assert.equal((await other.resume(result.checkpointId!, { fork: true })).status, "idle");
+    await assert.rejects(
+      linear({ storage, extraEdge: true }).resume(result.checkpointId!, { evolution: { strict: true } }),
+      (error) => {
+        assert.ok(error instanceof CheckpointMismatchError);
+        assert.equal(error.checkpointId, result.checkpointId);
+        assert.match(error.message, /resumes strictly/);
+        assert.deepEqual(error.changes?.addedEdges, ["tally -> emit"]);
+        return true;
+      },
+    );
   });
 
-  test("Workflow.resume() rejects with CheckpointMismatchError when an executor's version changed", async () => {
+  test("Workflow.resume() of a graph where a stateless executor's version changed resumes (only snapshots are versioned)", async () => {
     const storage = new MemoryCheckpointStorage();
-    const { result } = await completedRun(storage);
+    const { ids } = await completedRun(storage);
+    const resumed = await linear({ storage, doubleVersion: "2" }).resume(ids[1], { fork: true });
+    assert.deepEqual(resumed.outputs, [6]);
     await assert.rejects(
-      linear({ storage, doubleVersion: "2" }).resume(result.checkpointId!),
+      linear({ storage, doubleVersion: "2" }).resume(ids[1], { fork: true, evolution: { strict: true } }),
       CheckpointMismatchError,
     );
   });
