@@ -39,6 +39,7 @@ import { CheckpointCorruptError } from "../../src/errors.ts";
 import type { Workflow } from "../../src/workflow.ts";
 import { checkpointCorrupt, problem, ProblemError, problemFor } from "./_problem.ts";
 import { runInput } from "./_input.ts";
+import { answerOtherMethods } from "./_methods.ts";
 import { idParam, limitBodies, pageSize, readBody, readResumeBody, wellFormedUrl } from "./_request.ts";
 import { jsonResponse, problemResponse, respondWithRun } from "./_respond.ts";
 import type {
@@ -53,8 +54,6 @@ export type {
   AuthorizeRequest,
   CheckpointPage,
   DeleteSessionBody,
-  JsonElementForm,
-  JsonForm,
   LineageBody,
   ProblemDocument,
   ProblemStatus,
@@ -71,6 +70,7 @@ export type {
   WorkflowInputOf,
   WorkflowOutputOf,
 } from "./types.ts";
+export type { JsonElementForm, JsonForm } from "./json_form.ts";
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
 const DEFAULT_RESPONSE_LIMIT = 16 * 1024 * 1024;
@@ -340,20 +340,7 @@ export function createWorkflowApp<E extends Env = BlankEnv, W extends WorkflowFa
     return json(c, { sessionId, deleted });
   });
 
-  // A known path with another method: 405 with `Allow`, derived from the routes above (HEAD comes with GET).
-  const methods = new Map<string, string[]>();
-  for (const { path, method } of app.routes) {
-    if (method === "ALL") continue;
-    methods.set(path, [...(methods.get(path) ?? []), method, ...(method === "GET" ? ["HEAD"] : [])]);
-  }
-  for (const [path, allowed] of methods) {
-    app.all(path, (c) => {
-      const detail = `${c.req.method} is not allowed on ${c.req.routePath}: use ${allowed.join(" or ")}`;
-      const response = problemResponse(c, problem(405, "method-not-allowed", "Method not allowed", detail));
-      response.headers.set("allow", allowed.join(", "));
-      return response;
-    });
-  }
+  answerOtherMethods(app);
 
   // The schema type is declared by hand (WorkflowAppSchema): JSR forbids inferred ("slow") public types.
   return app as unknown as WorkflowApp<E, W>;
