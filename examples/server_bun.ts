@@ -8,14 +8,15 @@
  * npx bun examples/server_bun.ts --tokens=alice,bob   # bearer tokens, each touching only its own sessions
  * ```
  *
- * Flags: `--memory`, `--port=8787`, `--tokens=a,b`. Ctrl-C stops it and closes the database.
+ * Flags: `--memory`, `--port=8787`, `--tokens=a,b`. Ctrl-C (SIGINT) or SIGTERM, to this process or its whole
+ * process group, stops it: open SSE streams end, the database is checkpointed and closed, and the process
+ * exits 0 (examples/_demo_server.ts).
  *
  * @module
  */
 import process from "node:process";
-import { type CheckpointStorage, MemoryCheckpointStorage } from "../mod.ts";
-import { LibsqlCheckpointStorage } from "../adapters/libsql/mod.ts";
 import { demoApp, parseDemoFlags } from "./_demo_app.ts";
+import { openDemoStorage, stopOnSignals } from "./_demo_server.ts";
 
 /** The part of Bun's API this file uses (so Deno type-checks it without Bun's types). */
 interface BunServe {
@@ -27,13 +28,9 @@ interface BunServe {
   }): { port: number; stop(closeActiveConnections?: boolean): Promise<void> | void };
 }
 
-const DATABASE_URL = "file:./superstep.db";
-
 const flags = parseDemoFlags(process.argv.slice(2));
-const storage: CheckpointStorage & { close?(): Promise<void> } = flags.memory
-  ? new MemoryCheckpointStorage()
-  : new LibsqlCheckpointStorage({ url: DATABASE_URL });
-const app = demoApp(storage, flags.tokens);
+const demo = openDemoStorage(flags.memory);
+const app = demoApp(demo.storage, flags.tokens);
 
 const bun = (globalThis as unknown as { Bun: BunServe }).Bun;
 const server = bun.serve({
@@ -43,13 +40,7 @@ const server = bun.serve({
   idleTimeout: 255,
   fetch: (request) => app.fetch(request),
 });
-const where = flags.memory ? "memory" : DATABASE_URL;
-console.log(`Superstep demo on http://127.0.0.1:${server.port} (checkpoints: ${where}); try GET /workflows`);
-
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, async () => {
-    await server.stop(true);
-    await storage.close?.();
-    process.exit(0);
-  });
-}
+console.log(
+  `Superstep demo on http://127.0.0.1:${server.port} (checkpoints: ${demo.where}); try GET /workflows`,
+);
+stopOnSignals(async () => await server.stop(true), demo);

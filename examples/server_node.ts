@@ -8,34 +8,29 @@
  * npx tsx examples/server_node.ts --tokens=alice,bob   # bearer tokens, each touching only its own sessions
  * ```
  *
- * Flags: `--memory`, `--port=8787`, `--tokens=a,b`. Ctrl-C stops it and closes the database.
+ * Flags: `--memory`, `--port=8787`, `--tokens=a,b`. Ctrl-C (SIGINT) or SIGTERM, to this process or its whole
+ * process group (`npm start` in a terminal), stops it: open SSE streams end, the database is checkpointed
+ * and closed, and the process exits 0 (examples/_demo_server.ts).
  *
  * @module
  */
 import process from "node:process";
 import { serve } from "@hono/node-server";
-import { type CheckpointStorage, MemoryCheckpointStorage } from "../mod.ts";
-import { LibsqlCheckpointStorage } from "../adapters/libsql/mod.ts";
 import { demoApp, parseDemoFlags } from "./_demo_app.ts";
-
-const DATABASE_URL = "file:./superstep.db";
+import { openDemoStorage, stopOnSignals } from "./_demo_server.ts";
 
 const flags = parseDemoFlags(process.argv.slice(2));
-const storage: CheckpointStorage & { close?(): Promise<void> } = flags.memory
-  ? new MemoryCheckpointStorage()
-  : new LibsqlCheckpointStorage({ url: DATABASE_URL });
-const app = demoApp(storage, flags.tokens);
+const demo = openDemoStorage(flags.memory);
+const app = demoApp(demo.storage, flags.tokens);
 
 const server = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: flags.port }, (info) => {
-  const where = flags.memory ? "memory" : DATABASE_URL;
-  console.log(`Superstep demo on http://127.0.0.1:${info.port} (checkpoints: ${where}); try GET /workflows`);
+  console.log(
+    `Superstep demo on http://127.0.0.1:${info.port} (checkpoints: ${demo.where}); try GET /workflows`,
+  );
 });
-
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  // A second Ctrl-C finds no listener and stops the process at once.
-  process.once(signal, () => {
-    // Open SSE streams would keep close() waiting: end them, then the database.
-    server.close(() => void storage.close?.().finally(() => process.exit(0)));
+stopOnSignals(() =>
+  new Promise<void>((resolve) => {
+    // Open SSE streams would keep the server open: end them.
+    server.close(() => resolve());
     (server as { closeAllConnections?(): void }).closeAllConnections?.();
-  });
-}
+  }), demo);

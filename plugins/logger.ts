@@ -21,7 +21,7 @@
  * const echo = defineExecutor({ id: "echo", handle: (text: string, ctx) => ctx.yieldOutput(text) });
  * const lines: string[] = [];
  * const workflow = new WorkflowBuilder({ name: "echo", start: echo })
- *   .use(logger({ level: "info", sink: (line) => void lines.push(line) }))
+ *   .use(logger({ level: "info", sink: (line) => lines.push(line) }))
  *   .build();
  * await workflow.run("hi");
  * assert.equal(JSON.parse(lines[0]).event, "started");
@@ -34,6 +34,7 @@ import type { WorkflowEvent } from "../src/events.ts";
 import type { RunInfo, RunKind, WorkflowPlugin } from "../src/plugin.ts";
 import { type JsonPolicy, toJsonSafe } from "../src/_json_safe.ts";
 import { defineEntry } from "../src/_records.ts";
+import { isThenable } from "../src/_promise.ts";
 
 /** Log levels, least severe first. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -61,12 +62,15 @@ export interface LogRecord {
 /** Options of {@linkcode logger}. */
 export interface LoggerOptions {
   /**
-   * Receives every line (one JSON object, no newline) and its record. May
-   * return a promise: the run waits for it at the next superstep boundary.
+   * Receives every line (one JSON object, no newline) and its record. Any
+   * function will do, whatever it returns (`lines.push`, a stream's `write`,
+   * `fetch`): a promise or other thenable it returns is awaited (the run waits
+   * for it at the next superstep boundary, and its rejection fails the run);
+   * any other value is ignored.
    *
    * @default {console.log}
    */
-  sink?: (line: string, record: LogRecord) => void | Promise<void>;
+  sink?: (line: string, record: LogRecord) => unknown;
   /**
    * The least severe level logged.
    *
@@ -159,7 +163,7 @@ export function levelOf(event: WorkflowEvent): LogLevel {
  * const plugin = logger({
  *   level: "debug",
  *   filter: (event) => event.type !== "superstep-started",
- *   sink: (line) => void lines.push(line),
+ *   sink: (line) => lines.push(line),
  * });
  * const echo = defineExecutor({ id: "echo", handle: (text: string, ctx) => ctx.yieldOutput(text) });
  * await new WorkflowBuilder({ name: "echo", start: echo }).use(plugin).build().run("hi");
@@ -197,7 +201,9 @@ export function logger(options: LoggerOptions = {}): WorkflowPlugin {
         const omit = !withData && key === "data";
         defineEntry(record, key, omit ? "[omitted]" : toJsonSafe(value, policy, { at: [key] }));
       }
-      return sink(JSON.stringify(record), record);
+      const written = sink(JSON.stringify(record), record);
+      // Only a thenable is waited for, and what it resolves to is not the plugin's to return.
+      if (isThenable(written)) return Promise.resolve(written).then(() => {});
     },
   };
 }

@@ -150,6 +150,44 @@ describe("logger()", () => {
     assert.deepEqual(written, result.events.map((e) => e.type));
   });
 
+  test("a sink may be any function returning anything: values are ignored, thenables awaited in order", async () => {
+    // Each compiles as a sink (a type error before issue 14): lines.push returns a number, a stream's
+    // write a boolean, fetch a Promise<Response>.
+    const lines: string[] = [];
+    await echoWorkflow({ sink: (line) => lines.push(line) }).run("a");
+    assert.equal(lines.length, 3);
+    const flags: boolean[] = [];
+    await echoWorkflow({ sink: (line) => flags.push(line.length > 0) > 0 }).run("b");
+    assert.deepEqual(flags, [true, true, true]);
+    const objects: object[] = [];
+    await echoWorkflow({ sink: (_line, record) => (objects.push(record), record) }).run("c");
+    assert.equal(objects.length, 3);
+    // A promise of a value, and a thenable that is not a Promise: both awaited before the run ends, in order.
+    const written: string[] = [];
+    await echoWorkflow({
+      sink: async (_line, record) => {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        return written.push(record.event);
+      },
+    }).run("d");
+    assert.deepEqual(written, ["started", "output", "status"]);
+    const thenables: string[] = [];
+    const result = await echoWorkflow({
+      sink: (_line, record) => ({
+        then(resolve: (value: number) => void) {
+          setTimeout(() => resolve(thenables.push(record.event)), 0);
+        },
+      }),
+    }).run("e");
+    assert.deepEqual(thenables, ["started", "output", "status"]);
+    assert.equal(result.status, "idle");
+  });
+
+  test("a sink whose promise rejects fails the run with a PluginError", async () => {
+    const run = echoWorkflow({ sink: () => Promise.reject(new Error("disk full")) }).run("hi");
+    await assert.rejects(run, (e: unknown) => e instanceof PluginError && e.hook === "onEvent");
+  });
+
   test("a sink that throws fails the run with a PluginError naming the logger", async () => {
     const run = echoWorkflow({
       sink: () => {
