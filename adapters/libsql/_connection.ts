@@ -1,79 +1,23 @@
-// The libSQL adapter's connection (package-private): the client, created (from a URL) or taken (injected),
-// switched to WAL and migrated once on first use, with every statement's failure made a StorageError.
-import { StorageError, StorageSchemaError } from "../../src/errors.ts";
-import type {
-  LibsqlCheckpointStorageOptions,
-  LibsqlClient,
-  LibsqlResultSet,
-  LibsqlStatement,
-} from "./client.ts";
-import { ENABLE_WAL, migrate } from "./_schema.ts";
+// The libSQL adapter's backend (package-private): the client, created (from a URL) or taken (injected),
+// switched to WAL when it is a file, as a SqlDriver of the shared SQLite layer (adapters/_sqlite/).
+import { SqlConnection, type SqlDriver } from "../_sqlite/_connection.ts";
+import type { LibsqlCheckpointStorageOptions, LibsqlClient } from "./client.ts";
 
 export const ADAPTER = "libsql";
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
-export class Connection {
-  readonly #options: LibsqlCheckpointStorageOptions;
-  #ready: Promise<LibsqlClient> | undefined;
-  #closed = false;
+/** Switches a file database to WAL mode; a no-op when it is already, and answers "memory" for `:memory:`. */
+const ENABLE_WAL = { sql: "PRAGMA journal_mode = WAL", args: [] };
 
-  constructor(options: LibsqlCheckpointStorageOptions) {
-    this.#options = options;
-  }
-
-  /** Run one statement. */
-  async execute(action: string, statement: LibsqlStatement): Promise<LibsqlResultSet> {
-    const client = await this.#client();
-    try {
-      return await client.execute(statement);
-    } catch (error) {
-      throw new StorageError(ADAPTER, action, { cause: error });
-    }
-  }
-
-  /** Run statements in one write transaction. */
-  async batch(action: string, statements: LibsqlStatement[]): Promise<LibsqlResultSet[]> {
-    const client = await this.#client();
-    try {
-      return await client.batch(statements, "write");
-    } catch (error) {
-      throw new StorageError(ADAPTER, action, { cause: error });
-    }
-  }
-
-  /** Stop; close the client if this connection created it. Later calls reject. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    const ready = this.#ready;
-    this.#ready = undefined;
-    if ("client" in this.#options) return;
-    // An initialization that failed has closed its client already.
-    const client = await ready?.catch(() => undefined);
-    client?.close();
-  }
-
-  /** The client, with the schema migrated: created and migrated once, on first use. */
-  #client(): Promise<LibsqlClient> {
-    if (this.#closed) {
-      return Promise.reject(new StorageError(ADAPTER, "use the storage", { detail: "it is closed" }));
-    }
-    if (this.#ready === undefined) {
-      const ready = this.#open();
-      this.#ready = ready;
-      // A failed initialization (a server that is down) is retried by the next call.
-      ready.catch(() => {
-        if (this.#ready === ready) this.#ready = undefined;
-      });
-    }
-    return this.#ready;
-  }
-
-  async #open(): Promise<LibsqlClient> {
-    const options = this.#options;
-    const where = "url" in options ? `the database ${redact(options.url)}` : "the database";
-    let client: LibsqlClient | undefined;
-    try {
+/** The connection of a libSQL storage: its client opened (and migrated) on first use. */
+export function libsqlConnection(options: LibsqlCheckpointStorageOptions): SqlConnection {
+  const owned = !("client" in options);
+  const clients = new WeakMap<SqlDriver, LibsqlClient>();
+  return new SqlConnection({
+    adapter: ADAPTER,
+    where: "url" in options ? `the database ${redact(options.url)}` : "the database",
+    async open() {
+      let client: LibsqlClient;
       if ("client" in options) {
         client = options.client;
       } else {
@@ -84,17 +28,34 @@ export class Connection {
           timeout: options.busyTimeout ?? DEFAULT_BUSY_TIMEOUT_MS,
         });
       }
-      if (client.protocol === "file" && options.wal !== false) {
-        await client.execute(ENABLE_WAL);
+      const driver = libsqlDriver(client);
+      clients.set(driver, client);
+      try {
+        if (client.protocol === "file" && options.wal !== false) await client.execute(ENABLE_WAL);
+      } catch (error) {
+        if (owned) client.close();
+        throw error;
       }
-      await migrate(client);
-      return client;
-    } catch (error) {
-      if (client !== undefined && !("client" in options)) client.close();
-      if (error instanceof StorageSchemaError) throw error;
-      throw new StorageError(ADAPTER, `open ${where}`, { cause: error });
-    }
-  }
+      return driver;
+    },
+    release(driver) {
+      if (owned) clients.get(driver)?.close();
+    },
+  });
+}
+
+/** A client as the shared layer's driver: a batch is one write transaction (`BEGIN IMMEDIATE`). */
+function libsqlDriver(client: LibsqlClient): SqlDriver {
+  return {
+    async execute(statement) {
+      const { rows, rowsAffected } = await client.execute(statement);
+      return { rows, changes: rowsAffected };
+    },
+    async batch(statements) {
+      const results = await client.batch(statements, "write");
+      return results.map(({ rows, rowsAffected }) => ({ rows, changes: rowsAffected }));
+    },
+  };
 }
 
 /** The URL without its query (which may hold an `authToken`) and without user info. */

@@ -10,7 +10,7 @@ import type { Checkpoint } from "../../mod.ts";
 import { encodeForStorage } from "../../src/storage_kit.ts";
 import type { KvHandle, KvKey as Key } from "../../adapters/kv/mod.ts";
 import { LibsqlCheckpointStorage } from "../../adapters/libsql/mod.ts";
-import { saveStatements } from "../../adapters/libsql/_sql.ts";
+import { saveStatements } from "../../adapters/_sqlite/_sql.ts";
 import { Layout } from "../../adapters/kv/_layout.ts";
 import { splitChunks } from "../../adapters/kv/_limits.ts";
 import { encodeRecord, encodeText, type StoredSummary } from "../../adapters/kv/_records.ts";

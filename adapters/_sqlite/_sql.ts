@@ -1,18 +1,45 @@
 /**
- * The SQL of the libSQL checkpoint storage (package-private): every statement the adapter runs on its
- * tables, kept apart so that tests can `EXPLAIN QUERY PLAN` exactly what the adapter executes.
+ * The SQL of the SQLite checkpoint storages (package-private): every statement the libSQL, D1 and Durable
+ * Object adapters run on their tables, kept apart so that tests can `EXPLAIN QUERY PLAN` exactly what the
+ * adapters execute.
  *
  * Every statement is plain SQLite SQL with positional arguments (`?1`, `?2` …), so the same text runs over a
- * local connection (`file:`, `:memory:`) and over Hrana (`libsql:`, `https:`).
+ * local libSQL connection (`file:`, `:memory:`), over Hrana (`libsql:`, `https:`), through a D1 binding and
+ * through a Durable Object's `ctx.storage.sql`.
  *
  * @module
  */
 import type { CheckpointQuery } from "../../src/checkpoint.ts";
-import type { EncodedCheckpoint } from "../../src/storage_kit.ts";
-import type { LibsqlStatement } from "./client.ts";
+import type { StoredSummary } from "../../src/storage_kit.ts";
+
+/** A statement with positional arguments (`?1` is `args[0]`). */
+export interface SqlStatement {
+  /** The SQL text. */
+  sql: string;
+  /** The values of `?1`, `?2` …; `[]` for none. */
+  args: (string | number | null)[];
+}
+
+/**
+ * What a save writes: the summary columns and either the whole payload in the checkpoint's row (`chunks`
+ * empty or absent) or, when the row would outgrow the backend's row limit, `payload` empty and the payload
+ * in `chunks`, one row each (see `_payload.ts`).
+ */
+export interface RowsToSave {
+  /** The summary columns. */
+  summary: StoredSummary;
+  /** The payload, or `""` when it is in `chunks`. */
+  payload: string;
+  /** The payload's parts, in order; empty (or absent) when it is in the row. */
+  chunks?: readonly string[];
+}
 
 /** The summary columns, in `CheckpointSummary` order. */
 const SUMMARY = "id, parent_id, session_id, workflow_name, superstep, created_at, metadata";
+
+/** The session whose head `?1` (the checkpoint id) is after statement 0 of a save, if that save proceeds. */
+const SAVING = `EXISTS (SELECT 1 FROM superstep_heads WHERE session_id = ?2 AND head_id = ?1)
+  AND NOT EXISTS (SELECT 1 FROM superstep_checkpoints WHERE id = ?1)`;
 
 /**
  * A save, as one write batch:
@@ -20,13 +47,15 @@ const SUMMARY = "id, parent_id, session_id, workflow_name, superstep, created_at
  *    `id`, only if `id` is not taken; it changes one row exactly when the save may proceed. A session
  *    without a head takes only a new lineage (`parentId` null) or a fork (a parent in another session): a
  *    save that follows a checkpoint of a session deleted meanwhile must not bring the session back;
- * 1. the insert, only if statement 0 made `id` the head and `id` is not taken (`ON CONFLICT DO NOTHING`):
- *    so exactly when 0 changed a row, since a head always names a stored checkpoint. It reads only the
- *    heads table: an `INSERT … SELECT` that also read `superstep_checkpoints` would make SQLite copy the
- *    row, payload included, through a temporary table first.
+ * 1. … n. the payload's chunks, if any, each only while the head is `id` and no row `id` exists yet: that
+ *    holds exactly when statement 0 moved the head (a head always names a stored checkpoint, so a head
+ *    that was `id` already means `id` is taken);
+ * last. the row, only if statement 0 made `id` the head and `id` is not taken (`ON CONFLICT DO NOTHING`):
+ *    so exactly when 0 changed a row. It reads only the heads table: an `INSERT … SELECT` that also read
+ *    `superstep_checkpoints` would make SQLite copy the row, payload included, through a temporary table.
  * A conflict is explained afterwards by {@linkcode conflictStatement}.
  */
-export function saveStatements({ summary, payload }: EncodedCheckpoint): LibsqlStatement[] {
+export function saveStatements({ summary, payload, chunks = [] }: RowsToSave): SqlStatement[] {
   const { id, sessionId, parentId } = summary;
   return [
     {
@@ -38,10 +67,15 @@ export function saveStatements({ summary, payload }: EncodedCheckpoint): LibsqlS
         ON CONFLICT (session_id) DO UPDATE SET head_id = excluded.head_id WHERE superstep_heads.head_id = ?3`,
       args: [sessionId, id, parentId],
     },
+    ...chunks.map((data, seq) => ({
+      sql: `INSERT INTO superstep_payload_chunks (checkpoint_id, seq, data)
+        SELECT ?1, ?3, ?4 WHERE ${SAVING}`,
+      args: [id, sessionId, seq, data],
+    })),
     {
       sql: `INSERT INTO superstep_checkpoints
-          (id, parent_id, session_id, workflow_name, superstep, created_at, metadata, payload)
-        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
+          (id, parent_id, session_id, workflow_name, superstep, created_at, metadata, payload, payload_chunks)
+        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
         WHERE EXISTS (SELECT 1 FROM superstep_heads WHERE session_id = ?3 AND head_id = ?1)
         ON CONFLICT (id) DO NOTHING`,
       args: [
@@ -53,13 +87,14 @@ export function saveStatements({ summary, payload }: EncodedCheckpoint): LibsqlS
         summary.createdAt,
         summary.metadata,
         payload,
+        chunks.length,
       ],
     },
   ];
 }
 
 /** After a save changed nothing: the session's head and whether the id was taken, to explain the conflict. */
-export function conflictStatement(checkpoint: { id: string; sessionId: string }): LibsqlStatement {
+export function conflictStatement(checkpoint: { id: string; sessionId: string }): SqlStatement {
   return {
     sql: `SELECT (SELECT head_id FROM superstep_heads WHERE session_id = ?1) AS head,
       EXISTS (SELECT 1 FROM superstep_checkpoints WHERE id = ?2) AS taken`,
@@ -67,21 +102,28 @@ export function conflictStatement(checkpoint: { id: string; sessionId: string })
   };
 }
 
-/** One checkpoint's payload, with its session and workflow (named if the payload is damaged). */
-export function loadStatement(id: string): LibsqlStatement {
+/**
+ * One checkpoint's payload, with its session and workflow (named if the payload is damaged), in one
+ * statement so that a concurrent delete cannot come between the row and its chunks: the row first
+ * (`seq` -1, `chunks` its chunk count), then its chunks, unordered (the caller orders them by `seq`).
+ */
+export function loadStatement(id: string): SqlStatement {
   return {
-    sql: "SELECT payload, session_id, workflow_name FROM superstep_checkpoints WHERE id = ?1",
+    sql: `SELECT -1 AS seq, payload AS data, payload_chunks AS chunks, session_id, workflow_name
+        FROM superstep_checkpoints WHERE id = ?1
+      UNION ALL
+      SELECT seq, data, NULL, NULL, NULL FROM superstep_payload_chunks WHERE checkpoint_id = ?1`,
     args: [id],
   };
 }
 
 /** A session's head. */
-export function headStatement(sessionId: string): LibsqlStatement {
+export function headStatement(sessionId: string): SqlStatement {
   return { sql: "SELECT head_id FROM superstep_heads WHERE session_id = ?1", args: [sessionId] };
 }
 
 /** Summaries, newest first. `limit` must already be validated. */
-export function listStatement({ workflowName, sessionId, limit, before }: CheckpointQuery): LibsqlStatement {
+export function listStatement({ workflowName, sessionId, limit, before }: CheckpointQuery): SqlStatement {
   const where: string[] = [];
   const args: (string | number)[] = [];
   if (sessionId !== undefined) {
@@ -111,7 +153,7 @@ export function listStatement({ workflowName, sessionId, limit, before }: Checkp
  * following `parent_id`). `UNION` (not `UNION ALL`) visits each id once, so parent pointers that form a
  * cycle end the walk; a parent that was deleted has no row, which ends it too.
  */
-export function lineageStatement(id: string): LibsqlStatement {
+export function lineageStatement(id: string): SqlStatement {
   return {
     sql: `WITH RECURSIVE ancestry (id) AS (
         SELECT id FROM superstep_checkpoints WHERE id = ?1
@@ -125,15 +167,19 @@ export function lineageStatement(id: string): LibsqlStatement {
   };
 }
 
+/** Where the changed-row count of a delete batch says whether the checkpoint existed. */
+export const DELETED_CHECKPOINT = 3;
+
 /**
  * A delete, as one write batch that moves the head if `id` is one (heads are found through `id`'s session,
  * by primary key):
  * 0. a session left with no other checkpoint loses its head;
  * 1. otherwise the head moves to the parent when the parent is in the same session and exists, else to the
  *    session's newest other checkpoint (by id);
- * 2. the delete itself: the changed-row count says whether `id` existed.
+ * 2. the payload's chunks go;
+ * 3. the delete itself: the changed-row count says whether `id` existed ({@linkcode DELETED_CHECKPOINT}).
  */
-export function deleteStatements(id: string): LibsqlStatement[] {
+export function deleteStatements(id: string): SqlStatement[] {
   const session = "(SELECT session_id FROM superstep_checkpoints WHERE id = ?1)";
   return [
     {
@@ -152,14 +198,24 @@ export function deleteStatements(id: string): LibsqlStatement[] {
         WHERE session_id = ${session} AND head_id = ?1`,
       args: [id],
     },
+    { sql: "DELETE FROM superstep_payload_chunks WHERE checkpoint_id = ?1", args: [id] },
     { sql: "DELETE FROM superstep_checkpoints WHERE id = ?1", args: [id] },
   ];
 }
 
-/** A session delete, as one write batch; statement 1's changed-row count is the number deleted. */
-export function deleteSessionStatements(sessionId: string): LibsqlStatement[] {
+/** Where the changed-row count of a session delete batch is the number of checkpoints deleted. */
+export const DELETED_SESSION_CHECKPOINTS = 2;
+
+/** A session delete, as one write batch ({@linkcode DELETED_SESSION_CHECKPOINTS}: the count). */
+export function deleteSessionStatements(sessionId: string): SqlStatement[] {
   return [
     { sql: "DELETE FROM superstep_heads WHERE session_id = ?1", args: [sessionId] },
+    {
+      sql: `DELETE FROM superstep_payload_chunks WHERE checkpoint_id IN (
+        SELECT id FROM superstep_checkpoints WHERE session_id = ?1
+      )`,
+      args: [sessionId],
+    },
     { sql: "DELETE FROM superstep_checkpoints WHERE session_id = ?1", args: [sessionId] },
   ];
 }

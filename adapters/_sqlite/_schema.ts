@@ -1,11 +1,13 @@
 /**
- * The schema of the libSQL checkpoint storage and its migrations (package-private): versioned, applied once
- * per version, safe when several processes open one database at once.
+ * The schema of the SQLite checkpoint storages (libSQL, D1, Durable Objects) and its migrations
+ * (package-private): one schema for every SQLite backend, versioned, each version applied once, safe when
+ * several processes or isolates open one database at once. A database written by one of these adapters is
+ * readable by the others (a D1 export opened with libSQL, say).
  *
  * @module
  */
 import { StorageSchemaError } from "../../src/errors.ts";
-import type { LibsqlClient, LibsqlStatement } from "./client.ts";
+import type { SqlStatement } from "./_sql.ts";
 
 /** The schema migrations, in order: entry `i` takes the schema from version `i` to `i + 1`. Append, never edit. */
 export const MIGRATIONS: readonly (readonly string[])[] = [
@@ -34,13 +36,33 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
       head_id TEXT NOT NULL
     ) WITHOUT ROWID`,
   ],
+  [
+    // Payloads in parts, for backends that cap a row (D1 and Durable Object SQLite: a string or row of at
+    // most 1-2 MB): a checkpoint whose row would outgrow the cap keeps `payload` empty and its payload in
+    // `payload_chunks` rows. A rowid table: each part is up to a megabyte.
+    "ALTER TABLE superstep_checkpoints ADD COLUMN payload_chunks INTEGER NOT NULL DEFAULT 0",
+    `CREATE TABLE superstep_payload_chunks (
+      checkpoint_id TEXT NOT NULL,
+      seq INTEGER NOT NULL,
+      data TEXT NOT NULL,
+      PRIMARY KEY (checkpoint_id, seq)
+    )`,
+  ],
 ];
 
 /** The schema version this library writes and understands. */
 export const SCHEMA_VERSION: number = MIGRATIONS.length;
 
+/** What migrations need of a backend: one statement, or several in one write transaction. */
+export interface MigrationDriver {
+  /** Run one statement; its rows. */
+  execute(statement: SqlStatement): Promise<{ rows: Record<string, unknown>[] }>;
+  /** Run statements in one write transaction: any failure rolls them all back (and rejects). */
+  batch(statements: SqlStatement[]): Promise<unknown>;
+}
+
 /** Creates the migrations table; a no-op (no write) when it exists. */
-const CREATE_MIGRATIONS_TABLE: LibsqlStatement = {
+const CREATE_MIGRATIONS_TABLE: SqlStatement = {
   sql: `CREATE TABLE IF NOT EXISTS superstep_migrations (
     version INTEGER PRIMARY KEY NOT NULL,
     applied_at TEXT NOT NULL
@@ -49,19 +71,16 @@ const CREATE_MIGRATIONS_TABLE: LibsqlStatement = {
 };
 
 /** The stored schema version: 0 for a new database. */
-const SELECT_SCHEMA_VERSION: LibsqlStatement = {
+const SELECT_SCHEMA_VERSION: SqlStatement = {
   sql: "SELECT coalesce(max(version), 0) AS version FROM superstep_migrations",
   args: [],
 };
-
-/** Switches a file database to WAL mode; a no-op when it is already, and answers "memory" for `:memory:`. */
-export const ENABLE_WAL: LibsqlStatement = { sql: "PRAGMA journal_mode = WAL", args: [] };
 
 /**
  * The statements that migrate to `version`, to run as one write batch. The first claims the version: when
  * another process migrated first, it violates the primary key and the whole batch rolls back.
  */
-function migrationStatements(version: number): LibsqlStatement[] {
+function migrationStatements(version: number): SqlStatement[] {
   return [
     {
       sql: "INSERT INTO superstep_migrations (version, applied_at) VALUES (?1, ?2)",
@@ -75,23 +94,27 @@ function migrationStatements(version: number): LibsqlStatement[] {
  * Bring the schema to {@linkcode SCHEMA_VERSION}, one migration per write transaction. Safe when several
  * processes migrate at once: each migration first claims its version number, so a second claimant's batch
  * fails and rolls back, and it re-reads the version another process installed.
+ *
+ * @param adapter The adapter's name, which starts a {@linkcode StorageSchemaError}.
+ * @param driver The backend.
+ * @throws {StorageSchemaError} If the database was migrated by a newer Superstep.
  */
-export async function migrate(client: LibsqlClient): Promise<void> {
-  await client.execute(CREATE_MIGRATIONS_TABLE);
+export async function migrate(adapter: string, driver: MigrationDriver): Promise<void> {
+  await driver.execute(CREATE_MIGRATIONS_TABLE);
   while (true) {
-    const version = await schemaVersion(client);
-    if (version > SCHEMA_VERSION) throw new StorageSchemaError("libsql", version, SCHEMA_VERSION);
+    const version = await schemaVersion(driver);
+    if (version > SCHEMA_VERSION) throw new StorageSchemaError(adapter, version, SCHEMA_VERSION);
     if (version === SCHEMA_VERSION) return;
     try {
-      await client.batch(migrationStatements(version + 1), "write");
+      await driver.batch(migrationStatements(version + 1));
     } catch (error) {
-      if ((await schemaVersion(client)) > version) continue;
+      if ((await schemaVersion(driver)) > version) continue;
       throw error;
     }
   }
 }
 
-async function schemaVersion(client: LibsqlClient): Promise<number> {
-  const { rows } = await client.execute(SELECT_SCHEMA_VERSION);
+async function schemaVersion(driver: MigrationDriver): Promise<number> {
+  const { rows } = await driver.execute(SELECT_SCHEMA_VERSION);
   return Number(rows[0].version);
 }

@@ -1,0 +1,131 @@
+// The SQLite checkpoint store (package-private): the storage contract on encoded checkpoints — what a save,
+// a load, a list … reads and writes, as stored — over one SqlConnection. `_checkpoints.ts` puts the
+// encoding, checks and decoding on top; the Durable Object adapter also serves this level over its
+// protocol, so that the payload is encoded and decoded in the caller's isolate, not in the object.
+import type { CheckpointQuery } from "../../src/checkpoint.ts";
+import type { StoredFields } from "../../src/storage_kit.ts";
+import type { SqlConnection } from "./_connection.ts";
+import type { StoredPayload } from "./_payload.ts";
+import {
+  conflictStatement,
+  DELETED_CHECKPOINT,
+  DELETED_SESSION_CHECKPOINTS,
+  deleteSessionStatements,
+  deleteStatements,
+  headStatement,
+  lineageStatement,
+  listStatement,
+  loadStatement,
+  type RowsToSave,
+  saveStatements,
+} from "./_sql.ts";
+
+/** Why a save wrote nothing. */
+export type SaveConflict = "id-taken" | "parent-missing" | "head-moved";
+
+/** What a save did: stored the checkpoint, or nothing, for a conflict and the session's head now. */
+export type SaveOutcome = { saved: true } | { saved: false; conflict: SaveConflict; head: string | null };
+
+/** The storage contract on encoded checkpoints; ids and queries are checked before they reach it. */
+export interface EncodedStore {
+  /** Store the rows and make the checkpoint its session's head, atomically; or nothing, and say why. */
+  save(rows: RowsToSave): Promise<SaveOutcome>;
+  /** A checkpoint's payload as stored, or `undefined`. */
+  load(id: string): Promise<StoredPayload | undefined>;
+  /** Summaries as stored, newest first. */
+  list(query: CheckpointQuery): Promise<StoredFields[]>;
+  /** A session's head. */
+  head(sessionId: string): Promise<string | undefined>;
+  /** Delete a checkpoint (moving its session's head); whether it existed. */
+  delete(id: string): Promise<boolean>;
+  /** Delete a session's checkpoints and head; how many. */
+  deleteSession(sessionId: string): Promise<number>;
+  /** The summaries of `id` and its ancestors as stored, unordered. */
+  lineage(id: string): Promise<StoredFields[]>;
+  /** Stop; later calls reject. */
+  close(): Promise<void>;
+}
+
+/** The {@linkcode EncodedStore} of a SQLite database, in the shared schema (`_schema.ts`). */
+export class SqlStore implements EncodedStore {
+  readonly #connection: SqlConnection;
+
+  constructor(connection: SqlConnection) {
+    this.#connection = connection;
+  }
+
+  async save(rows: RowsToSave): Promise<SaveOutcome> {
+    const { summary } = rows;
+    const action = `save checkpoint ${summary.id}`;
+    const results = await this.#connection.batch(action, saveStatements(rows));
+    if (results[0].changes === 1 && results[results.length - 1].changes === 1) return { saved: true };
+    // A conflict (rare): read what explains it only now, so that a save is one batch and nothing more.
+    const { rows: [row] } = await this.#connection.execute(action, conflictStatement(summary));
+    const head = row?.head === null || row?.head === undefined ? null : String(row.head);
+    if (Number(row?.taken ?? 0) !== 0) return { saved: false, conflict: "id-taken", head };
+    if (head === null && summary.parentId !== null) return { saved: false, conflict: "parent-missing", head };
+    return { saved: false, conflict: "head-moved", head };
+  }
+
+  async load(id: string): Promise<StoredPayload | undefined> {
+    const { rows } = await this.#connection.execute(`load checkpoint ${id}`, loadStatement(id));
+    const row = rows.find((candidate) => Number(candidate.seq) === -1);
+    if (row === undefined) return undefined;
+    return {
+      sessionId: row.session_id,
+      workflowName: row.workflow_name,
+      payload: row.data,
+      chunks: row.chunks,
+      parts: rows.filter((part) => part !== row).map(({ seq, data }) => ({ seq, data })),
+    };
+  }
+
+  async list(query: CheckpointQuery): Promise<StoredFields[]> {
+    const { rows } = await this.#connection.execute("list checkpoints", listStatement(query));
+    return rows.map(toStoredFields);
+  }
+
+  async head(sessionId: string): Promise<string | undefined> {
+    const { rows } = await this.#connection.execute(
+      `read the head of session ${sessionId}`,
+      headStatement(sessionId),
+    );
+    return rows.length === 0 ? undefined : String(rows[0].head_id);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const results = await this.#connection.batch(`delete checkpoint ${id}`, deleteStatements(id));
+    return results[DELETED_CHECKPOINT].changes > 0;
+  }
+
+  async deleteSession(sessionId: string): Promise<number> {
+    const results = await this.#connection.batch(
+      `delete session ${sessionId}`,
+      deleteSessionStatements(sessionId),
+    );
+    return results[DELETED_SESSION_CHECKPOINTS].changes;
+  }
+
+  async lineage(id: string): Promise<StoredFields[]> {
+    const action = `read the lineage of checkpoint ${id}`;
+    const { rows } = await this.#connection.execute(action, lineageStatement(id));
+    return rows.map(toStoredFields);
+  }
+
+  close(): Promise<void> {
+    return this.#connection.close();
+  }
+}
+
+/** A summary row's columns, not checked yet (the storage kit checks them). */
+function toStoredFields(row: Record<string, unknown>): StoredFields {
+  return {
+    id: row.id,
+    parentId: row.parent_id,
+    sessionId: row.session_id,
+    workflowName: row.workflow_name,
+    superstep: row.superstep,
+    createdAt: row.created_at,
+    metadata: row.metadata,
+  };
+}
