@@ -1,18 +1,54 @@
 /**
- * The demo workflows as a Cloudflare Worker (workerd): the Hono app is the worker's default export.
+ * The demo workflows as a Cloudflare Worker (workerd), checkpoints in D1 or in a Durable Object: the Hono
+ * app is the worker's default export, and the module exports the {@linkcode CheckpointObject} class its
+ * Durable Object binding names. `examples/wrangler.toml` declares the bindings; `STORAGE` picks the
+ * storage (`d1`, the default, or `durable-object`).
  *
- * Storage is in memory, so checkpoints live as long as the worker's isolate and are not shared between
- * isolates: a demo, not a deployment. For durable checkpoints pass `storage: (c) => …` and build an adapter
- * from the request's bindings (`c.env`), e.g. libSQL over HTTP (`@libsql/client/web`, Turso).
- *
- * Bundle and run it locally in workerd (Miniflare) with `node scripts/test.mjs workerd`, or with wrangler:
- * `npx wrangler dev` (see the README's wrangler.toml).
+ * Run it in workerd (Miniflare), configured from that wrangler.toml, with `npm run test:workerd`, which
+ * checks every route against both storages and restarts, races and kills it; or with wrangler:
+ * `npx wrangler dev -c examples/wrangler.toml` (see the README's "Cloudflare Workers").
  *
  * @module
  */
-import { MemoryCheckpointStorage } from "../adapters/memory.ts";
-import { demoApp } from "./_demo_app.ts";
+import { createWorkflowApp } from "../adapters/hono/mod.ts";
+import { D1CheckpointStorage, type D1DatabaseLike } from "../adapters/d1/mod.ts";
+import {
+  CheckpointObject,
+  CheckpointObjectStorage,
+  type DurableObjectNamespaceLike,
+} from "../adapters/durable_object/mod.ts";
+import type { CheckpointStorage } from "../mod.ts";
+import { demoWorkflows } from "./_demo_workflows.ts";
 
-const app = demoApp(new MemoryCheckpointStorage());
+export { CheckpointObject };
+
+/** The worker's bindings (examples/wrangler.toml). */
+export interface Env {
+  /** The D1 database (`[[d1_databases]]`). */
+  DB: D1DatabaseLike;
+  /** The CheckpointObject namespace (`[[durable_objects.bindings]]`). */
+  CHECKPOINTS: DurableObjectNamespaceLike;
+  /** `"d1"` (default) or `"durable-object"` (`[vars]`). */
+  STORAGE?: string;
+}
+
+/**
+ * The storage of a request: D1, or the CheckpointObject named "demo" (one object for every session; name
+ * one per tenant to scale out, e.g. from the caller's token).
+ */
+export function storageOf(env: Env): CheckpointStorage {
+  if (env.STORAGE === "durable-object") {
+    return new CheckpointObjectStorage({ namespace: env.CHECKPOINTS, name: "demo" });
+  }
+  if (env.STORAGE !== undefined && env.STORAGE !== "d1") {
+    throw new TypeError(`Unknown STORAGE "${env.STORAGE}": use d1 or durable-object`);
+  }
+  return new D1CheckpointStorage({ db: env.DB });
+}
+
+const app = createWorkflowApp<{ Bindings: Env }>({
+  workflows: demoWorkflows,
+  storage: (c) => storageOf(c.env),
+});
 
 export default app;

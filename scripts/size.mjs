@@ -5,6 +5,10 @@
 //   core+memory       everything `mod.ts` and `./memory` export, with `devalue`
 //   core+memory+hono  the same plus the Hono adapter, without Hono itself (`hono`, `hono/*` external: a
 //                     worker that serves over HTTP has Hono anyway)
+//   core+d1, core+durable-object
+//                     the core with a Cloudflare storage adapter (the shared SQLite layer included)
+//   core+libsql       the core with the libSQL adapter, without `@libsql/client` (its web build is the
+//                     client's own weight: about 19 KiB gzipped more)
 // `export *` keeps every public symbol, so these are upper bounds: a worker that imports less ships less.
 //
 // Usage: `npm run size` (= `node scripts/size.mjs`); `npm run test:npm` runs the same checks.
@@ -17,6 +21,9 @@ import { entryPoints, isMain, printSummaryAndExit, ROOT, runChecks } from "./_sh
 const BUNDLES = [
   { name: "core+memory", exports: [".", "./memory"], external: [] },
   { name: "core+memory+hono", exports: [".", "./memory", "./hono"], external: ["hono", "hono/*"] },
+  { name: "core+d1", exports: [".", "./d1"], external: [] },
+  { name: "core+durable-object", exports: [".", "./durable-object"], external: [] },
+  { name: "core+libsql", exports: [".", "./libsql"], external: ["@libsql/client"] },
 ];
 
 /** Bundles, minifies and gzips `bundle`; throws over its budget (or without one). */

@@ -5,7 +5,7 @@
 //                     worker runs the file's tests and answers each leaf's result (skipped count as neither)
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { entryPoints, ROOT, row, runChecks, testFiles, walk, withTimeout } from "./_shared.mjs";
 
@@ -45,9 +45,9 @@ const nodeTestShim = {
   },
 };
 
-/** Bundles `entry` (a path, or `{ contents }`) into one ES module and serves it; `fn(fetch)`; disposes. */
-async function withWorker(entry, fn, { plugins = [], compatibilityFlags = [], miniflare = {} } = {}) {
-  const [{ build }, { Miniflare }] = await Promise.all([import("esbuild"), import("miniflare")]);
+/** Bundles `entry` (a path, or `{ contents }`) into one ES module, the way a worker bundler does. */
+async function bundle(entry, plugins = []) {
+  const { build } = await import("esbuild");
   const source = typeof entry === "string"
     ? { entryPoints: [join(ROOT, entry)] }
     : { stdin: { ...entry, resolveDir: ROOT, loader: "ts" } };
@@ -57,7 +57,12 @@ async function withWorker(entry, fn, { plugins = [], compatibilityFlags = [], mi
   const bundling = build({ ...options, platform: "browser", plugins, logLevel: "silent" });
   const bundled = await withTimeout(bundling, STEP_TIMEOUT_MS, "esbuild");
   for (const warning of bundled.warnings) console.warn(`[workerd] esbuild: ${warning.text}`);
-  const script = bundled.outputFiles[0].text;
+  return bundled.outputFiles[0].text;
+}
+
+/** Serves `script` in a new Miniflare: `{ mf, fetch, dispose }` (dispose: once, whoever calls it first). */
+async function serve(script, { compatibilityFlags = [], miniflare = {} } = {}) {
+  const { Miniflare } = await import("miniflare");
   // Miniflare's bundled workerd supports compatibility dates up to 2026-05-03.
   const mf = new Miniflare({
     modules: true,
@@ -66,25 +71,127 @@ async function withWorker(entry, fn, { plugins = [], compatibilityFlags = [], mi
     compatibilityFlags,
     ...miniflare,
   });
+  let disposed;
+  const dispose = () =>
+    disposed ??= withTimeout(mf.dispose(), STEP_TIMEOUT_MS, "Miniflare dispose")
+      .catch((error) => console.error(`[workerd] ${error.message}`));
   try {
     await withTimeout(mf.ready, STEP_TIMEOUT_MS, "Miniflare startup");
-    return await fn((path, init) => mf.dispatchFetch(new URL(path, "http://localhost").href, init), script);
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+  const fetch = (path, init) => mf.dispatchFetch(new URL(path, "http://localhost").href, init);
+  return { mf, fetch, dispose };
+}
+
+/** Bundles `entry` (a path, or `{ contents }`) and serves it; `fn(fetch, script)`; disposes. */
+async function withWorker(entry, fn, { plugins = [], compatibilityFlags = [], miniflare = {} } = {}) {
+  const script = await bundle(entry, plugins);
+  const worker = await serve(script, { compatibilityFlags, miniflare });
+  try {
+    return await fn(worker.fetch, script);
   } finally {
-    const disposing = withTimeout(mf.dispose(), STEP_TIMEOUT_MS, "Miniflare dispose");
-    await disposing.catch((error) => console.error(`[workerd] ${error.message}`));
+    await worker.dispose();
   }
 }
 
+/** The worker example's configuration, read from the wrangler.toml the README documents. */
+const WRANGLER_TOML = "examples/wrangler.toml";
+/** The storages the worker example serves, by its `STORAGE` var. */
+const EXAMPLE_STORAGES = ["d1", "durable-object"];
+
+async function wranglerConfig() {
+  const { readWranglerToml } = await import(
+    pathToFileURL(join(ROOT, "tests/workerd/wrangler_toml.mjs")).href
+  );
+  const { main, options } = readWranglerToml(join(ROOT, WRANGLER_TOML));
+  return { entry: join(dirname(WRANGLER_TOML), main), options };
+}
+
+/** The worker example, configured from its wrangler.toml, with `STORAGE`, on storage kept in `persist`. */
+async function startExample(storage, persist) {
+  const { entry, options } = await wranglerConfig();
+  const script = await (exampleScript ??= bundle(entry));
+  const bindings = { ...options.bindings, STORAGE: storage };
+  return await serve(script, { miniflare: { ...options, bindings, ...persistence(persist) } });
+}
+let exampleScript;
+
+/** Miniflare's options to keep D1 and Durable Object storage in `dir` (in memory when undefined). */
+const persistence = (dir) =>
+  dir === undefined ? {} : { d1Persist: join(dir, "d1"), durableObjectsPersist: join(dir, "do") };
+
+/** The worker example's HTTP checks, once per storage it serves. */
 async function example() {
   const started = Date.now();
   const { tsImport } = await import("tsx/esm/api");
   const url = pathToFileURL(join(ROOT, "tests/workerd/worker_example_checks.ts")).href;
   const { checks } = await tsImport(url, import.meta.url);
-  return await withWorker("examples/worker.ts", (fetch, script) => {
-    console.log(`\n=== workerd: examples/worker.ts, bundled: ${(script.length / 1024).toFixed(0)} KiB`);
-    const named = checks.map((check) => ({ name: check.name, run: () => check.run(fetch) }));
-    return runChecks("workerd: example", named, { timeoutMs: 30_000, started });
-  });
+  const { entry } = await wranglerConfig();
+  const script = await (exampleScript ??= bundle(entry));
+  console.log(
+    `\n=== workerd: ${entry} (${WRANGLER_TOML}), bundled: ${(script.length / 1024).toFixed(0)} KiB`,
+  );
+  const counts = { passed: 0, failed: 0 };
+  for (const storage of EXAMPLE_STORAGES) {
+    const worker = await startExample(storage);
+    try {
+      const named = checks.map((check) => ({
+        name: `${storage}: ${check.name}`,
+        run: () => check.run(worker.fetch),
+      }));
+      const { passed, failed } = await runChecks("workerd: example", named, { timeoutMs: 30_000 });
+      counts.passed += passed;
+      counts.failed += failed;
+    } finally {
+      await worker.dispose();
+    }
+  }
+  return row("workerd: example", started, counts);
+}
+
+/** The checks of tests/workerd/durable_checks.ts: workers disposed and restarted on persisted storage. */
+async function durable() {
+  const started = Date.now();
+  const { tsImport } = await import("tsx/esm/api");
+  const url = pathToFileURL(join(ROOT, "tests/workerd/durable_checks.ts")).href;
+  const { durableChecks } = await tsImport(url, import.meta.url);
+  const root = mkdtempSync(join(tmpdir(), "superstep-workerd-durable-"));
+  let dirs = 0;
+  let crashScript;
+  const harness = {
+    persistDir: () => join(root, `${++dirs}`),
+    example: startExample,
+    async crashWorker(storage, persist, onGate) {
+      const script = await (crashScript ??= bundle("tests/workerd/crash_worker.ts"));
+      const self = {};
+      let kill;
+      const killed = new Promise((resolve) => kill = resolve);
+      const outboundService = (request) => {
+        if (onGate?.(new URL(request.url).pathname.slice(1)) !== "kill") return new Response("pass");
+        // Dispose while the worker waits for this answer, which it never gets.
+        self.worker.dispose().then(kill);
+        return new Promise(() => {});
+      };
+      const miniflare = {
+        d1Databases: ["DB"],
+        durableObjects: { CHECKPOINTS: { className: "InspectedCheckpointObject", useSQLite: true } },
+        bindings: { STORAGE: storage },
+        outboundService,
+        ...persistence(persist),
+      };
+      self.worker = await serve(script, { miniflare });
+      return { ...self.worker, killed };
+    },
+  };
+  console.log("\n=== workerd: durable storage across Miniflare restarts and kills");
+  try {
+    const checks = durableChecks(harness);
+    return await runChecks("workerd: durable", checks, { timeoutMs: 60_000, started });
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 }
 
 const excerpt = (text, lines) => String(text).split("\n").slice(0, lines).join("\n    ");
@@ -246,6 +353,6 @@ async function docExamples() {
 
 /** The worker example's checks and the doc examples (unless test files are filtered), then the test files. */
 export async function workerd(filters = []) {
-  const whole = filters.length ? [] : [await example(), await docExamples()];
+  const whole = filters.length ? [] : [await example(), await durable(), await docExamples()];
   return [...whole, await tests(filters)];
 }
