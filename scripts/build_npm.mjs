@@ -22,10 +22,12 @@ const JSR_NAME = /@superstep\/superstep(?![\w-])/g;
 /**
  * The packages an export may import besides the runtime dependencies (package.json "dependencies"), each an
  * optional peer: hono (./hono), @libsql/client (./libsql), @deno/kv (./kv takes an injected handle, which on
- * Node and Bun comes from its `openKv`), @opentelemetry/api (./otel). A new one is a deliberate choice (list
- * it in README's Dependencies table too); scripts/npm_audit.mjs fails on an import of anything else.
+ * Node and Bun comes from its `openKv`), postgres (./postgres creates a Postgres.js pool from a URL; a PGlite
+ * database is only ever injected, never imported), @opentelemetry/api (./otel). A new one is a deliberate
+ * choice (list it in README's Dependencies table too); scripts/npm_audit.mjs fails on an import of anything
+ * else.
  */
-const OPTIONAL_PEERS = ["hono", "@libsql/client", "@deno/kv", "@opentelemetry/api"];
+const OPTIONAL_PEERS = ["hono", "@libsql/client", "@deno/kv", "postgres", "@opentelemetry/api"];
 
 // Only the conformance suite (`./testing`) needs node types (node:test, node:assert).
 const TSC_OPTIONS =

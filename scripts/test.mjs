@@ -10,16 +10,36 @@ import process from "node:process";
 import { check } from "./check.mjs";
 import { npmPackage } from "./npm_package.mjs";
 import { onInterrupt, printSummaryAndExit, row, runTests, RUNTIME_NAMES, testFiles } from "./_shared.mjs";
+import { startPostgres } from "./postgres.mjs";
 import { workerd } from "./workerd.mjs";
 
 const TIMEOUT_MS = Number(process.env.SUPERSTEP_TEST_TIMEOUT_MS) || 15 * 60_000;
+
+// One throwaway PostgreSQL server for every runtime's run, started before the first, its URL passed in
+// SUPERSTEP_POSTGRES_URL (tests/_postgres.ts), stopped at the end. Without it (no server binaries) the
+// Postgres tests start their own and fail, saying what is missing: they never skip.
+let postgres;
+async function testEnv() {
+  if (process.env.SUPERSTEP_POSTGRES_URL) return process.env;
+  postgres ??= startPostgres().then((server) => {
+    console.log(`[test.mjs] PostgreSQL for the tests: ${server.version} on ${new URL(server.url).host}`);
+    return server;
+  }, (error) => {
+    console.error(`[test.mjs] ${error.message}`);
+    return undefined;
+  });
+  const server = await postgres;
+  return server ? { ...process.env, SUPERSTEP_POSTGRES_URL: server.url } : process.env;
+}
+const stopPostgres = async () => (await postgres)?.stop();
 
 const runtime = (name) => async (filters) => {
   const files = testFiles(name, filters);
   // No file must not mean no argument: `deno test` alone runs every test it finds.
   if (!files.length) return [{ name, passed: 0, failed: 0, ms: 0, note: "skipped: no test files" }];
   console.log(`\n=== ${name}: ${files.length} test file(s)`);
-  const { output: _, ...summary } = await runTests(name, files, { timeoutMs: TIMEOUT_MS });
+  const env = await testEnv();
+  const { output: _, ...summary } = await runTests(name, files, { timeoutMs: TIMEOUT_MS, env });
   return [summary];
 };
 
@@ -31,7 +51,7 @@ const PARTS = {
 };
 
 const rows = [];
-onInterrupt(() => printSummaryAndExit(rows, 1));
+onInterrupt(() => stopPostgres().finally(() => printSummaryAndExit(rows, 1)));
 const args = process.argv.slice(2);
 const isFilter = (arg) => arg.includes("/") || arg.endsWith(".ts");
 const filters = args.filter(isFilter).map((filter) => filter.replace(/^\.\//, ""));
@@ -58,5 +78,6 @@ if (unknown.length) {
       rows.push({ ...row(part, started, { passed: 0, failed: 1 }), note: String(error?.message ?? error) });
     }
   }
+  await stopPostgres();
   printSummaryAndExit(rows);
 }

@@ -27,6 +27,7 @@ const EXCLUDED = {
   "tests/property_test.ts":
     "also compares the memory adapter with the libSQL and KV adapters (native bindings)",
   "tests/load_test.ts": "starts a server process and drives it with autocannon over sockets",
+  "tests/postgres_test.ts": "a PostgreSQL server, child processes, and PGlite's Node build",
   "tests/http_fuzz_test.ts": "also serves over node:http and the libSQL adapter (native bindings, files)",
 };
 

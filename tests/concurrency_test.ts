@@ -3,6 +3,9 @@
 // extends the session; the other seven fail with CheckpointConflictError, write nothing, and the session
 // stays one linear chain ending in the winner's checkpoints.
 //
+// Through a libSQL file, a KV file and a PostgreSQL database (a new one per round, on the server of
+// tests/_postgres.ts).
+//
 // `npm test`: one round per adapter. `npm run test:stress`: 20 rounds per adapter (see tests/_stress.ts).
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -15,11 +18,27 @@ import { lastJson, spawnFixture } from "./_child.ts";
 import { Budget, figure, scale } from "./_stress.ts";
 import { approvals, type ChildReport } from "./fixtures/hitl_workflow.ts";
 import { openStorage, type StorageKind } from "./fixtures/open_storage.ts";
+import { freshDatabase, usePostgres } from "./_postgres.ts";
 
 const WRITERS = 8;
+const KINDS = ["libsql", "kv", "postgres"] as const;
+usePostgres();
 const dir = mkdtempSync(join(tmpdir(), "superstep-concurrency-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
+
+/** A new, empty store of `kind`: its location, and how to remove it. */
+async function freshStore(
+  kind: StorageKind,
+  label: string,
+): Promise<{ location: string; remove(): Promise<void> }> {
+  if (kind === "postgres") {
+    const database = await freshDatabase(label);
+    return { location: database.url, remove: database.drop };
+  }
+  const path = join(dir, `${label}-${++files}.${kind === "libsql" ? "sqlite" : "kv"}`);
+  return { location: kind === "libsql" ? pathToFileURL(path).href : path, remove: () => Promise.resolve() };
+}
 
 interface Tally {
   /** Losers that failed the head compare-and-set of their first save. */
@@ -30,8 +49,7 @@ interface Tally {
 
 /** One round: pause a run, race eight processes to resume its head, check the session. */
 async function round(kind: StorageKind, tally: Tally): Promise<void> {
-  const path = join(dir, `race-${++files}.${kind === "libsql" ? "sqlite" : "kv"}`);
-  const location = kind === "libsql" ? pathToFileURL(path).href : path;
+  const { location, remove } = await freshStore(kind, "race");
   const storage = await openStorage(kind, location);
   try {
     const paused = await approvals(storage).run(["x"]);
@@ -79,13 +97,13 @@ async function round(kind: StorageKind, tally: Tally): Promise<void> {
     assert.deepStrictEqual(finished?.pendingRequests, []);
   } finally {
     await storage.close();
+    await remove();
   }
 }
 
 /** One round: pause a run, let three processes whose clocks lag 60 s fork its head at once, check their ids. */
 async function skewedForks(kind: StorageKind): Promise<void> {
-  const path = join(dir, `skew-${++files}.${kind === "libsql" ? "sqlite" : "kv"}`);
-  const location = kind === "libsql" ? pathToFileURL(path).href : path;
+  const { location, remove } = await freshStore(kind, "skew");
   const storage = await openStorage(kind, location);
   try {
     const paused = await approvals(storage).run(["x"]);
@@ -112,34 +130,40 @@ async function skewedForks(kind: StorageKind): Promise<void> {
     }
   } finally {
     await storage.close();
+    await remove();
   }
 }
 
+/** How a test names the store of `kind`. */
+function where(kind: StorageKind): string {
+  return kind === "postgres" ? "postgres server" : `${kind} file`;
+}
+
 describe("concurrency: processes whose clocks lag fork one checkpoint at once", () => {
-  for (const kind of ["libsql", "kv"] as const) {
+  for (const kind of KINDS) {
     const rounds = scale(1, 10);
-    test(`${kind} file: three forks 60 s behind all succeed, with distinct ids after the parent (${rounds} rounds)`, async () => {
+    test(`${where(kind)}: three forks 60 s behind all succeed, with distinct ids after the parent (${rounds} rounds)`, async () => {
       const budget = new Budget(rounds);
       while (budget.next()) await skewedForks(kind);
       figure(
         "concurrency",
-        `${kind} file: ${budget.done} rounds of 3 forks by processes 60 s behind: all succeeded`,
+        `${where(kind)}: ${budget.done} rounds of 3 forks by processes 60 s behind: all succeeded`,
       );
     });
   }
 });
 
 describe("concurrency: eight processes resume the same session head at once", () => {
-  for (const kind of ["libsql", "kv"] as const) {
+  for (const kind of KINDS) {
     const rounds = scale(1, 20);
-    test(`${kind} file: exactly one extends the session, seven get CheckpointConflictError (${rounds} rounds)`, async () => {
+    test(`${where(kind)}: exactly one extends the session, seven get CheckpointConflictError (${rounds} rounds)`, async () => {
       const budget = new Budget(rounds);
       const tally: Tally = { atSave: 0, atResume: 0 };
       const started = Date.now();
       while (budget.next()) await round(kind, tally);
       figure(
         "concurrency",
-        `${kind} file: ${budget.done} rounds of ${WRITERS} processes passed in ` +
+        `${where(kind)}: ${budget.done} rounds of ${WRITERS} processes passed in ` +
           `${((Date.now() - started) / 1000).toFixed(1)} s: ${budget.done} winners, ` +
           `${tally.atSave + tally.atResume} CheckpointConflictError (${tally.atSave} lost the head ` +
           `compare-and-set of a save, ${tally.atResume} found the head moved when resuming)` +

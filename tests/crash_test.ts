@@ -5,6 +5,9 @@
 // an uninterrupted run's, the session holds exactly one checkpoint per superstep in one unbroken chain from a
 // single root, every checkpoint loads, and the KV store keeps no chunk of a save that never committed.
 //
+// Through a libSQL file, a KV file and a PostgreSQL database (a new one per trial, on the server of
+// tests/_postgres.ts; there the check is also that every session head names a stored checkpoint).
+//
 // `npm test`: 3 trials per adapter. `npm run test:stress`: 100 per adapter (see tests/_stress.ts).
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -33,6 +36,15 @@ import {
   type StorageKind,
 } from "./fixtures/open_storage.ts";
 import { assertNoOrphanedChunks, assertSessionConsistent, kvKeys } from "./_kv_inspect.ts";
+import { freshDatabase, usePostgres } from "./_postgres.ts";
+import postgres from "postgres";
+
+const KINDS = ["libsql", "kv", "postgres"] as const;
+/** The Postgres databases this file made, dropped at the end. */
+const databases: { drop(): Promise<void> }[] = [];
+usePostgres(async () => {
+  for (const database of databases.splice(0)) await database.drop();
+});
 
 const dir = mkdtempSync(join(tmpdir(), "superstep-crash-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,15 +57,37 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function location(kind: StorageKind): string {
+async function location(kind: StorageKind): Promise<string> {
+  if (kind === "postgres") {
+    const database = await freshDatabase(`crash_${++files}`);
+    databases.push(database);
+    return database.url;
+  }
   const path = join(dir, `crash-${++files}.${kind === "libsql" ? "sqlite" : "kv"}`);
   return kind === "libsql" ? pathToFileURL(path).href : path;
+}
+
+/** How a test names the store of `kind`. */
+function where(kind: StorageKind): string {
+  return kind === "postgres" ? "postgres server" : `${kind} file`;
+}
+
+/** Postgres: every session head names a stored checkpoint; no head is left naming one that is gone. */
+async function assertPostgresHeads(url: string): Promise<void> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const dangling = await sql`SELECT h.session_id, h.head_id FROM superstep_heads AS h
+      WHERE h.head_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM superstep_checkpoints AS c WHERE c.id = h.head_id)`;
+    assert.deepStrictEqual([...dangling], [], "no head names a missing checkpoint");
+  } finally {
+    await sql.end();
+  }
 }
 
 /** How long an uninterrupted child run takes here, start to exit: the range of the random kill delays. */
 async function childRunMs(kind: StorageKind): Promise<number> {
   const started = Date.now();
-  const child = spawnFixture("crash_child.ts", [kind, location(kind), "calibration"]);
+  const child = spawnFixture("crash_child.ts", [kind, await location(kind), "calibration"]);
   const { lines, stderr, code } = await child.exited;
   assert.strictEqual(code, 0, `the uninterrupted child failed:\n${stderr}`);
   assert.strictEqual(lines.filter((line) => line.startsWith("checkpoint ")).length, CRASH_STEPS + 1);
@@ -82,7 +116,7 @@ async function withKv<T>(path: string, body: (kv: OpenKv) => Promise<T>): Promis
 
 /** One trial: start a child, kill it at a random moment, resume, check. */
 async function trial(kind: StorageKind, rng: ReturnType<typeof random>, runMs: number, tally: Tally) {
-  const where = location(kind);
+  const where = await location(kind);
   const sessionId = `crash-session-${files}`;
   const child = spawnFixture("crash_child.ts", [kind, where, sessionId]);
   if (rng.float() < 0.25) {
@@ -160,6 +194,7 @@ async function trial(kind: StorageKind, rng: ReturnType<typeof random>, runMs: n
     await storage.close();
   }
   if (kind === "kv") await withKv(where, assertNoOrphanedChunks);
+  else if (kind === "postgres") await assertPostgresHeads(where);
   else {
     const client = createClient({ url: where });
     try {
@@ -172,9 +207,9 @@ async function trial(kind: StorageKind, rng: ReturnType<typeof random>, runMs: n
 }
 
 describe("crash-resume: a child killed with SIGKILL at a random moment, resumed from the session head", () => {
-  for (const [index, kind] of (["libsql", "kv"] as const).entries()) {
+  for (const [index, kind] of KINDS.entries()) {
     const trials = scale(3, 100);
-    test(`${kind} file: ${trials} trials lose nothing and keep one unbroken chain`, async () => {
+    test(`${where(kind)}: ${trials} trials lose nothing and keep one unbroken chain`, async () => {
       const runMs = await childRunMs(kind);
       const rng = random(SEED + index);
       const budget = new Budget(trials);
@@ -183,7 +218,7 @@ describe("crash-resume: a child killed with SIGKILL at a random moment, resumed 
       while (budget.next()) await trial(kind, rng, runMs, tally);
       figure(
         "crash",
-        `${kind} file: ${budget.done} trials passed in ${((Date.now() - started) / 1000).toFixed(1)} s ` +
+        `${where(kind)}: ${budget.done} trials passed in ${((Date.now() - started) / 1000).toFixed(1)} s ` +
           `(seed ${
             SEED + index
           }; killed before the entry checkpoint ${tally.fresh}, mid-run ${tally.resumed}, ` +
@@ -216,7 +251,7 @@ describe("crash: a child killed with SIGKILL in the middle of a KV deleteSession
   test(`kv file: ${trials} trials of a ${SIZE}-checkpoint deleteSession never leave a head naming a deleted checkpoint`, async () => {
     const rng = random(SEED + 7);
     // How long an uninterrupted delete takes here: the range of the random kill delays.
-    const calibration = location("kv");
+    const calibration = await location("kv");
     await kvSession(calibration, "calibration", SIZE);
     const measured = spawnFixture("delete_session_child.ts", [calibration, "calibration"]);
     await measured.waitForLine((line) => line === "deleting");
@@ -227,7 +262,7 @@ describe("crash: a child killed with SIGKILL in the middle of a KV deleteSession
     const budget = new Budget(trials);
     const tally = { untouched: 0, partial: 0, done: 0 };
     while (budget.next()) {
-      const where = location("kv");
+      const where = await location("kv");
       const sessionId = `deleted-${files}`;
       await kvSession(where, sessionId, SIZE);
       const child = spawnFixture("delete_session_child.ts", [where, sessionId]);
@@ -262,9 +297,9 @@ describe("crash: a child killed with SIGKILL in the middle of a KV deleteSession
 });
 
 describe("crash: a child killed while the handlers of a person's answers run", () => {
-  for (const kind of ["libsql", "kv"] as const) {
-    test(`${kind} file: the answers' checkpoint resumes on a fresh instance to what they lead to`, async () => {
-      const where = location(kind);
+  for (const kind of KINDS) {
+    test(`${where(kind)}: the answers' checkpoint resumes on a fresh instance to what they lead to`, async () => {
+      const where = await location(kind);
       let storage = await openStorage(kind, where);
       let paused: WorkflowResult;
       try {

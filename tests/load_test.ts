@@ -1,9 +1,10 @@
 // A load test with autocannon against the Node example server: the demo app (examples/_demo_app.ts) over a
-// libSQL file, on @hono/node-server at 127.0.0.1, in a child process of the runtime running the test
-// (tests/fixtures/load_server.ts). Every connection loops over: a `wordlen` run, an `approval` run (it stops
-// for a human answer), the resume of that run's checkpoint with the answer and, from another connection, a
-// second resume of a head some other connection is resuming at the same moment (so exactly one of the two
-// wins, the other is a 409), or a read of its own session when no head is waiting.
+// libSQL file, then over a PostgreSQL database (on the server of tests/_postgres.ts), on @hono/node-server
+// at 127.0.0.1, in a child process of the runtime running the test (tests/fixtures/load_server.ts). Every
+// connection loops over: a `wordlen` run, an `approval` run (it stops for a human answer), the resume of
+// that run's checkpoint with the answer and, from another connection, a second resume of a head some other
+// connection is resuming at the same moment (so exactly one of the two wins, the other is a 409), or a read
+// of its own session when no head is waiting.
 //
 // Checked: no response but 200s and the 409 checkpoint conflicts of the contested heads; no socket errors or
 // timeouts; exactly one resume of each head won; and afterwards the database holds exactly the checkpoints
@@ -20,11 +21,13 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import autocannonUntyped from "autocannon";
 import { LibsqlCheckpointStorage } from "../adapters/libsql/mod.ts";
+import { PostgresCheckpointStorage } from "../adapters/postgres/mod.ts";
 import { type CheckpointStorage, MemoryCheckpointStorage } from "../mod.ts";
 import { approval, wordlen } from "../examples/_demo_workflows.ts";
 import { spawnFixture } from "./_child.ts";
 import { figure, scale } from "./_stress.ts";
 import type { LedgerEntry } from "./fixtures/load_server.ts";
+import { freshDatabase, usePostgres } from "./_postgres.ts";
 
 /** The part of autocannon's programmatic API this test uses (the package ships no types). */
 interface LoadRequest {
@@ -66,8 +69,27 @@ const SECONDS = scale(2, 10);
 const JSON_HEADERS = { "content-type": "application/json" };
 const WORDS = ["checkpoint", "superstep", "resume", "lineage", "fork", "head", "session", "edge"];
 
+usePostgres();
 const dir = mkdtempSync(join(tmpdir(), "superstep-load-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The stores the app runs on: a libSQL file, and a PostgreSQL database (dropped when the test is done). */
+const BACKENDS = {
+  "libSQL file": () =>
+    Promise.resolve({
+      url: pathToFileURL(join(dir, "load.db")).href,
+      open: (url: string) => new LibsqlCheckpointStorage({ url }),
+      remove: () => Promise.resolve(),
+    }),
+  "PostgreSQL": async () => {
+    const database = await freshDatabase("load");
+    return {
+      url: database.url,
+      open: (url: string) => new PostgresCheckpointStorage({ url }),
+      remove: database.drop,
+    };
+  },
+};
 
 /** How many checkpoints each kind of call writes. */
 interface PerCall {
@@ -243,80 +265,93 @@ function account(ledger: LedgerEntry[], perCall: PerCall, why: string) {
   return { expected, heads, contested, cutOff };
 }
 
-describe("load: the example server (demo app, libSQL file, @hono/node-server) under autocannon", () => {
-  test(`${CONNECTIONS} connections for ${SECONDS} s of runs and resumes: only 200s and the expected 409s, every checkpoint accounted for`, async () => {
-    const perCall = await checkpointsPerCall();
-    const database = pathToFileURL(join(dir, "load.db")).href;
-    const ledgerFile = join(dir, "ledger.json");
-    const server = spawnFixture("load_server.ts", [database, ledgerFile]);
-    let driven: Awaited<ReturnType<typeof drive>>;
-    try {
-      const port = Number((await server.waitForLine((line) => line.startsWith("listening "))).split(" ")[1]);
-      driven = await drive(port);
-    } catch (error) {
-      server.kill();
-      throw error;
-    }
-    const { result, seen } = driven;
-    server.sendLine("drain");
-    await server.waitForLine((line) => line === "drained");
-    const exited = await server.exited;
-    assert.equal(exited.code, 0, exited.stderr);
-    const ledger = JSON.parse(readFileSync(ledgerFile, "utf8")) as LedgerEntry[];
-
-    // What the clients saw: 200s, and 409 checkpoint conflicts of resumes only.
-    const statuses = sortedEntries(seen.labels).map(([label, count]) => `${label}: ${count}`).join(", ");
-    for (const [label] of seen.labels) {
-      assert.match(
-        label,
-        /^(run (wordlen|approval)|read own) 200$|^resume (own|other) (200|409 urn:superstep:problem:checkpoint-conflict)$/,
-        statuses,
-      );
-    }
-    const conflicts = [...seen.labels].filter(([label]) => label.includes(" 409 ")).reduce(
-      (n, [, c]) => n + c,
-      0,
-    );
-    assert.equal(result.non2xx, conflicts, statuses);
-    assert.equal(result.errors, 0, "no socket errors");
-    assert.equal(result.timeouts, 0, "no timeouts");
-
-    // What the server answered, including what the clients did not wait for.
-    const { expected, heads, contested, cutOff } = account(ledger, perCall, exited.stderr);
-    const answered = new Set(ledger.map((entry) => entry.checkpointId));
-    for (const id of seen.checkpoints) assert.ok(answered.has(id), `the server's ledger has ${id}`);
-
-    // The database: exactly the checkpoints of the answered calls, session by session, heads where they ended.
-    const storage = new LibsqlCheckpointStorage({ url: database });
-    try {
-      const stored = await storedBySession(storage);
-      assert.deepEqual(sortedEntries(stored), sortedEntries(expected), "checkpoints per session");
-      for (const [sessionId, head] of heads) assert.equal(await storage.head(sessionId), head, sessionId);
-      const total = [...stored.values()].reduce((a, b) => a + b, 0);
-      const want = [...expected.values()].reduce((a, b) => a + b, 0);
-      assert.equal(total, want);
-
-      const n = (x: number) => x.toLocaleString("en-US");
-      const unseen = ledger.filter((e) => e.status === 200 && !seen.checkpoints.has(e.checkpointId!)).length;
-      figure(
-        "load",
-        `${CONNECTIONS} connections × ${SECONDS} s: ${n(result.requests.total)} requests answered, ` +
-          `${n(Math.round(result.requests.average))} req/s; latency p50 ${n(result.latency.p50)} ms, ` +
-          `p90 ${n(result.latency.p90)} ms, p99 ${n(result.latency.p99)} ms, max ${n(result.latency.max)} ms`,
-      );
-      figure("load", `statuses seen by the clients: ${statuses}; 0 socket errors, 0 timeouts`);
-      figure(
-        "load",
-        `server ledger: ${n(ledger.length)} runs and resumes answered (${n(unseen)} of its 200s after the ` +
-          `clients left, ${cutOff} cut off before their body was read), ${
-            n(contested)
-          } heads resumed twice at ` +
-          `once, each won once; checkpoints stored ${n(total)} = expected ${n(want)} in ${
-            n(expected.size)
-          } sessions`,
-      );
-    } finally {
-      await storage.close();
-    }
-  });
+describe("load: the example server (demo app, @hono/node-server) under autocannon", () => {
+  for (const [backend, make] of Object.entries(BACKENDS)) {
+    test(`${backend}: ${CONNECTIONS} connections for ${SECONDS} s of runs and resumes: only 200s and the expected 409s, every checkpoint accounted for`, async () => {
+      const store = await make();
+      try {
+        await loadAndAccount(backend, store.url, store.open);
+      } finally {
+        await store.remove();
+      }
+    });
+  }
 });
+
+/** Drive the server over `database`, then check what it answered and what the database holds. */
+async function loadAndAccount(
+  backend: string,
+  database: string,
+  open: (url: string) => CheckpointStorage & { close(): Promise<void> },
+): Promise<void> {
+  const perCall = await checkpointsPerCall();
+  const ledgerFile = join(dir, `ledger-${backend.replace(/\W+/g, "-")}.json`);
+  const server = spawnFixture("load_server.ts", [database, ledgerFile]);
+  let driven: Awaited<ReturnType<typeof drive>>;
+  try {
+    const port = Number((await server.waitForLine((line) => line.startsWith("listening "))).split(" ")[1]);
+    driven = await drive(port);
+  } catch (error) {
+    server.kill();
+    throw error;
+  }
+  const { result, seen } = driven;
+  server.sendLine("drain");
+  await server.waitForLine((line) => line === "drained");
+  const exited = await server.exited;
+  assert.equal(exited.code, 0, exited.stderr);
+  const ledger = JSON.parse(readFileSync(ledgerFile, "utf8")) as LedgerEntry[];
+
+  // What the clients saw: 200s, and 409 checkpoint conflicts of resumes only.
+  const statuses = sortedEntries(seen.labels).map(([label, count]) => `${label}: ${count}`).join(", ");
+  for (const [label] of seen.labels) {
+    assert.match(
+      label,
+      /^(run (wordlen|approval)|read own) 200$|^resume (own|other) (200|409 urn:superstep:problem:checkpoint-conflict)$/,
+      statuses,
+    );
+  }
+  const conflicts = [...seen.labels].filter(([label]) => label.includes(" 409 ")).reduce(
+    (n, [, c]) => n + c,
+    0,
+  );
+  assert.equal(result.non2xx, conflicts, statuses);
+  assert.equal(result.errors, 0, "no socket errors");
+  assert.equal(result.timeouts, 0, "no timeouts");
+
+  // What the server answered, including what the clients did not wait for.
+  const { expected, heads, contested, cutOff } = account(ledger, perCall, exited.stderr);
+  const answered = new Set(ledger.map((entry) => entry.checkpointId));
+  for (const id of seen.checkpoints) assert.ok(answered.has(id), `the server's ledger has ${id}`);
+
+  // The database: exactly the checkpoints of the answered calls, session by session, heads where they ended.
+  const storage = open(database);
+  try {
+    const stored = await storedBySession(storage);
+    assert.deepEqual(sortedEntries(stored), sortedEntries(expected), "checkpoints per session");
+    for (const [sessionId, head] of heads) assert.equal(await storage.head(sessionId), head, sessionId);
+    const total = [...stored.values()].reduce((a, b) => a + b, 0);
+    const want = [...expected.values()].reduce((a, b) => a + b, 0);
+    assert.equal(total, want);
+
+    const n = (x: number) => x.toLocaleString("en-US");
+    const unseen = ledger.filter((e) => e.status === 200 && !seen.checkpoints.has(e.checkpointId!)).length;
+    figure(
+      "load",
+      `${backend}: ${CONNECTIONS} connections × ${SECONDS} s: ` +
+        `${n(result.requests.total)} requests answered, ` +
+        `${n(Math.round(result.requests.average))} req/s; latency p50 ${n(result.latency.p50)} ms, ` +
+        `p90 ${n(result.latency.p90)} ms, p99 ${n(result.latency.p99)} ms, max ${n(result.latency.max)} ms`,
+    );
+    figure("load", `${backend}: statuses seen by the clients: ${statuses}; 0 socket errors, 0 timeouts`);
+    figure(
+      "load",
+      `${backend}: server ledger: ${n(ledger.length)} runs and resumes answered ` +
+        `(${n(unseen)} of its 200s after the clients left, ${cutOff} cut off before their body was read), ` +
+        `${n(contested)} heads resumed twice at once, each won once; ` +
+        `checkpoints stored ${n(total)} = expected ${n(want)} in ${n(expected.size)} sessions`,
+    );
+  } finally {
+    await storage.close();
+  }
+}

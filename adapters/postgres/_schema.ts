@@ -1,0 +1,108 @@
+/**
+ * The schema of the Postgres checkpoint storage and its migrations (package-private): versioned, applied
+ * once per version in one transaction each, serialized by an advisory lock so that hosts starting at once
+ * never race (DDL and the version row commit together, or not at all).
+ *
+ * @module
+ */
+import { StorageSchemaError } from "../../src/errors.ts";
+import type { Sql } from "./_sql.ts";
+
+/** Rows as arrays of column values. */
+export type Rows = unknown[][];
+/** Run one statement. */
+export type Run = (text: string, params: unknown[]) => Promise<Rows>;
+/** Run `body` in one transaction: committed when it resolves, rolled back when it rejects. */
+export type Transact = <T>(body: (run: Run) => Promise<T>) => Promise<T>;
+
+/**
+ * The schema migrations, in order: entry `i` takes the schema from version `i` to `i + 1`. Append, never
+ * edit: later versions (a session index, an inbox, leases) add tables and columns in new entries.
+ */
+export const MIGRATIONS: readonly ((sql: Sql) => readonly string[])[] = [
+  ({ checkpoints, heads }) => [
+    // Ids, sessions and workflow names compare byte-wise (COLLATE "C"), as in every other adapter: id
+    // order is the ULIDs' time order whatever the database's locale, and the indexes compare bytes.
+    // Summary columns are small and fixed; the payload (the codec's text, TOASTed and compressed by
+    // Postgres when large) is read only by `load`.
+    `CREATE TABLE ${checkpoints} (
+      id text COLLATE "C" PRIMARY KEY,
+      parent_id text COLLATE "C",
+      session_id text COLLATE "C" NOT NULL,
+      workflow_name text COLLATE "C" NOT NULL,
+      superstep bigint NOT NULL,
+      created_at text NOT NULL,
+      metadata text NOT NULL,
+      payload text NOT NULL
+    )`,
+    // `list` by session or by workflow, newest first, with a `before` cursor and a limit: one backward
+    // index range scan each. Both filters at once use the session's index and filter on the workflow (a
+    // session rarely holds checkpoints of several workflows). The primary key serves the unfiltered list,
+    // `load` and each step of `lineage`.
+    `CREATE INDEX superstep_checkpoints_by_session ON ${checkpoints} (session_id, id)`,
+    `CREATE INDEX superstep_checkpoints_by_workflow ON ${checkpoints} (workflow_name, id)`,
+    // One row per session; `head_id` NULL is a tombstone: the session was emptied or deleted, and a late
+    // save that follows one of its old checkpoints must not bring it back.
+    `CREATE TABLE ${heads} (
+      session_id text COLLATE "C" PRIMARY KEY,
+      head_id text COLLATE "C"
+    )`,
+  ],
+];
+
+/** The schema version this library writes and understands. */
+export const SCHEMA_VERSION: number = MIGRATIONS.length;
+
+/**
+ * The first key of the advisory lock that serializes migrations (the second is the schema name's hash):
+ * "SSTP" in ASCII, so that it does not collide with an application's own small lock numbers.
+ */
+const LOCK_KEY = 0x53535450;
+
+/**
+ * Bring the schema to {@linkcode SCHEMA_VERSION}. A migrated database costs two catalog reads and no lock;
+ * otherwise one transaction takes the advisory lock, re-reads the version (another host may have migrated
+ * while it waited), creates what is missing and records each version it applied.
+ *
+ * @throws {StorageSchemaError} If a newer Superstep migrated the schema.
+ */
+export async function migrate(run: Run, transact: Transact, sql: Sql): Promise<void> {
+  if (await checkedVersion(run, sql) === SCHEMA_VERSION) return;
+  await transact(async (tx) => {
+    await tx(`SELECT pg_advisory_xact_lock(${LOCK_KEY}, hashtext($1::text))`, [sql.schema]);
+    const [[schemaExists]] = await tx(
+      "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1::text)",
+      [sql.schema],
+    );
+    // Checked first rather than `IF NOT EXISTS`, which makes the server send a NOTICE that Postgres.js
+    // prints by default.
+    if (schemaExists !== true) await tx(`CREATE SCHEMA "${sql.schema}"`, []);
+    if (!(await tableExists(tx, sql.migrations))) {
+      await tx(
+        `CREATE TABLE ${sql.migrations} (
+          version integer PRIMARY KEY,
+          applied_at timestamptz NOT NULL DEFAULT now()
+        )`,
+        [],
+      );
+    }
+    for (let version = await checkedVersion(tx, sql); version < SCHEMA_VERSION; version++) {
+      for (const statement of MIGRATIONS[version](sql)) await tx(statement, []);
+      await tx(`INSERT INTO ${sql.migrations} (version) VALUES ($1::integer)`, [version + 1]);
+    }
+  });
+}
+
+/** The stored schema version (0 for none), refused if newer than this library's. */
+async function checkedVersion(run: Run, sql: Sql): Promise<number> {
+  if (!(await tableExists(run, sql.migrations))) return 0;
+  const [[version]] = await run(`SELECT coalesce(max(version), 0) FROM ${sql.migrations}`, []);
+  const stored = Number(version);
+  if (stored > SCHEMA_VERSION) throw new StorageSchemaError("postgres", stored, SCHEMA_VERSION);
+  return stored;
+}
+
+async function tableExists(run: Run, table: string): Promise<boolean> {
+  const [[exists]] = await run("SELECT to_regclass($1::text) IS NOT NULL", [table]);
+  return exists === true;
+}

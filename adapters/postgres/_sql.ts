@@ -1,0 +1,183 @@
+/**
+ * The SQL of the Postgres checkpoint storage (package-private): every statement it runs on its tables, for
+ * one schema, kept apart so that tests can `EXPLAIN` exactly what the adapter executes.
+ *
+ * Parameters are positional (`$1`, `$2` …) and cast where Postgres could not infer their type, so the
+ * same text prepares on a server (Postgres.js) and in PGlite.
+ *
+ * @module
+ */
+import type { CheckpointQuery } from "../../src/checkpoint.ts";
+import type { EncodedCheckpoint } from "../../src/storage_kit.ts";
+
+/** One statement and its parameters. */
+export interface Statement {
+  text: string;
+  params: unknown[];
+}
+
+/** The summary columns, in `CheckpointSummary` order (see `toSummary` in mod.ts). */
+const SUMMARY = ["id", "parent_id", "session_id", "workflow_name", "superstep", "created_at", "metadata"];
+
+/** A schema name the storage accepts: a lowercase SQL identifier, so it never needs quoting rules. */
+export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** The statements of the storage in `schema` (already checked against {@linkcode SCHEMA_NAME}). */
+export class Sql {
+  readonly schema: string;
+  readonly checkpoints: string;
+  readonly heads: string;
+  readonly migrations: string;
+  readonly #summary: string;
+  readonly #save: string;
+  readonly #delete: string;
+  readonly #lineage: string;
+
+  constructor(schema: string) {
+    this.schema = schema;
+    const C = this.checkpoints = `"${schema}".superstep_checkpoints`;
+    const H = this.heads = `"${schema}".superstep_heads`;
+    this.migrations = `"${schema}".superstep_migrations`;
+    this.#summary = SUMMARY.join(", ");
+    const parentElsewhere = `EXISTS (SELECT 1 FROM ${C} WHERE id = $2 AND session_id <> $3)`;
+    // One statement, so one implicit transaction and one round trip:
+    // - `moved` is the head compare-and-set: a new session's head row is inserted, an existing one moves
+    //   from the parent to `id` (ON CONFLICT DO UPDATE locks the row and re-checks its WHERE against the
+    //   committed head, so of concurrent saves with the same parent exactly one moves it). A session whose
+    //   head row is a tombstone (NULL: it was emptied or deleted) takes only a new lineage or a fork, like
+    //   a session with no row: a save following a checkpoint of a deleted session must not revive it.
+    //   Only when no head row exists does the insert need the fork check itself; when one exists the
+    //   insert is only the way into DO UPDATE.
+    // - the checkpoint is inserted only if `moved` moved the head. An id that exists already violates the
+    //   primary key and the whole statement, head move included, rolls back (mod.ts maps it to id-taken).
+    this.#save = `WITH moved AS (
+        INSERT INTO ${H} AS h (session_id, head_id)
+        SELECT $3::text, $1::text
+          WHERE $2::text IS NULL OR EXISTS (SELECT 1 FROM ${H} WHERE session_id = $3) OR ${parentElsewhere}
+        ON CONFLICT (session_id) DO UPDATE SET head_id = excluded.head_id
+          WHERE h.head_id = $2 OR (h.head_id IS NULL AND ($2::text IS NULL OR ${parentElsewhere}))
+        RETURNING 1
+      )
+      INSERT INTO ${C} (id, parent_id, session_id, workflow_name, superstep, created_at, metadata, payload)
+        SELECT $1::text, $2::text, $3::text, $4::text, $5::bigint, $6::text, $7::text, $8::text FROM moved
+      RETURNING 1`;
+    // One statement: the row goes, and if it was its session's head the head moves to its parent (when
+    // that is in the same session and exists), else to the session's newest other checkpoint, else to NULL
+    // (a tombstone). The UPDATE re-checks `head_id = $1` against the committed row, so a save that moved
+    // the head meanwhile keeps it.
+    this.#delete = `WITH target AS (
+        SELECT parent_id, session_id FROM ${C} WHERE id = $1
+      ), removed AS (
+        DELETE FROM ${C} WHERE id = $1 RETURNING 1
+      ), successor AS (
+        SELECT t.session_id, coalesce(
+          (SELECT p.id FROM ${C} AS p WHERE p.id = t.parent_id AND p.session_id = t.session_id AND p.id <> $1),
+          (SELECT o.id FROM ${C} AS o WHERE o.session_id = t.session_id AND o.id <> $1
+            ORDER BY o.id DESC LIMIT 1)
+        ) AS head_id FROM target AS t
+      ), moved AS (
+        UPDATE ${H} AS h SET head_id = s.head_id FROM successor AS s
+          WHERE h.session_id = s.session_id AND h.head_id = $1
+        RETURNING 1
+      )
+      SELECT count(*) FROM removed`;
+    // Each step reads the parent's summary by primary key; the summaries travel through the recursion, so
+    // no join with the whole table follows it. `UNION` (not `UNION ALL`) drops a row seen before, so parent
+    // pointers that form a cycle end the walk; a deleted parent has no row, which ends it too. The rows come
+    // unordered: mod.ts follows the pointers.
+    this.#lineage = `WITH RECURSIVE ancestry AS (
+        SELECT ${this.#summary} FROM ${C} WHERE id = $1
+        UNION
+        SELECT ${SUMMARY.map((column) => `c.${column}`).join(", ")}
+          FROM ${C} AS c JOIN ancestry AS a ON c.id = a.parent_id
+      )
+      SELECT ${this.#summary} FROM ancestry`;
+  }
+
+  /** A save; it returns one row exactly when the checkpoint was stored and made the head. */
+  save({ summary, payload }: EncodedCheckpoint): Statement {
+    const { id, parentId, sessionId, workflowName, superstep, createdAt, metadata } = summary;
+    return {
+      text: this.#save,
+      params: [id, parentId, sessionId, workflowName, superstep, createdAt, metadata, payload],
+    };
+  }
+
+  /** After a save stored nothing: the session's head (NULL for none) and whether the id is taken. */
+  conflict(checkpoint: { id: string; sessionId: string }): Statement {
+    return {
+      text: `SELECT (SELECT head_id FROM ${this.heads} WHERE session_id = $1),
+        EXISTS (SELECT 1 FROM ${this.checkpoints} WHERE id = $2)`,
+      params: [checkpoint.sessionId, checkpoint.id],
+    };
+  }
+
+  /** One checkpoint's payload, with its session and workflow (named if the payload is damaged). */
+  load(id: string): Statement {
+    return {
+      text: `SELECT payload, session_id, workflow_name FROM ${this.checkpoints} WHERE id = $1`,
+      params: [id],
+    };
+  }
+
+  /** A session's head (no row for none, a tombstone included). */
+  head(sessionId: string): Statement {
+    return {
+      text: `SELECT head_id FROM ${this.heads} WHERE session_id = $1 AND head_id IS NOT NULL`,
+      params: [sessionId],
+    };
+  }
+
+  /** Summaries, newest first. `limit` must already be validated. */
+  list({ workflowName, sessionId, limit, before }: CheckpointQuery): Statement {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (sessionId !== undefined) {
+      params.push(sessionId);
+      where.push(`session_id = $${params.length}`);
+    }
+    if (workflowName !== undefined) {
+      params.push(workflowName);
+      where.push(`workflow_name = $${params.length}`);
+    }
+    if (before !== undefined) {
+      params.push(before);
+      where.push(`id < $${params.length}`);
+    }
+    let text = `SELECT ${this.#summary} FROM ${this.checkpoints}`;
+    if (where.length > 0) text += ` WHERE ${where.join(" AND ")}`;
+    text += " ORDER BY id DESC";
+    if (limit !== undefined) {
+      params.push(Math.min(limit, Number.MAX_SAFE_INTEGER));
+      text += ` LIMIT $${params.length}::bigint`;
+    }
+    return { text, params };
+  }
+
+  /** The summaries of `id` and all its ancestors, in one recursive query, unordered. */
+  lineage(id: string): Statement {
+    return { text: this.#lineage, params: [id] };
+  }
+
+  /** A delete that moves the head if `id` is one; it returns the number of rows deleted (0 or 1). */
+  delete(id: string): Statement {
+    return { text: this.#delete, params: [id] };
+  }
+
+  /**
+   * A session delete, as two statements of one transaction. The first makes the head a tombstone, and so
+   * locks it: a save into the session waits, then finds no head to follow. The second, a statement of its
+   * own (a new snapshot), then also sees every checkpoint a save committed before the lock, and deletes
+   * them; it returns how many.
+   */
+  deleteSession(sessionId: string): [Statement, Statement] {
+    return [
+      { text: `UPDATE ${this.heads} SET head_id = NULL WHERE session_id = $1`, params: [sessionId] },
+      {
+        text: `WITH removed AS (DELETE FROM ${this.checkpoints} WHERE session_id = $1 RETURNING 1)
+          SELECT count(*) FROM removed`,
+        params: [sessionId],
+      },
+    ];
+  }
+}
