@@ -70,6 +70,8 @@ export type {
   YieldsOf,
 } from "./src/edge_types.ts";
 export { Workflow } from "./src/workflow.ts";
+export { prune } from "./src/prune.ts";
+export type { PruneOptions, PruneResult } from "./src/prune.ts";
 export { WorkflowExecutor } from "./src/workflow_executor.ts";
 export type { RespondOptions, ResumeOptions, RunOptions } from "./src/workflow.ts";
 export type { ExecutorCall, PluginHook, RunInfo, RunKind, WorkflowPlugin } from "./src/plugin.ts";

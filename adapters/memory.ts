@@ -39,11 +39,24 @@ const ADAPTER = "memory";
  */
 export class MemoryCheckpointStorage implements CheckpointStorage {
   #records = new Map<string, kit.EncodedCheckpoint>();
+  #deltas: kit.DeltaCodec | undefined;
   /** Every id, ascending. */
   #order: string[] = [];
   /** Every id of a session, ascending. */
   #sessions = new Map<string, string[]>();
   #heads = new Map<string, string>();
+
+  /**
+   * Create an empty storage.
+   *
+   * @param options `deltas`: store each checkpoint as the change since its parent (`true`, or the
+   *   {@linkcode kit.DeltaOptions}), or whole (`false`).
+   * @throws {RangeError} If a delta option is invalid.
+   */
+  constructor(options: MemoryCheckpointStorageOptions = {}) {
+    const { deltas = true } = options;
+    this.#deltas = deltas === false ? undefined : new kit.DeltaCodec(deltas === true ? {} : deltas);
+  }
 
   /**
    * Store a checkpoint and make it its session's head: a compare-and-set on the head.
@@ -71,7 +84,7 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
   }
 
   #save(checkpoint: Checkpoint): void {
-    const encoded = kit.encodeForStorage(ADAPTER, checkpoint);
+    const encoded = kit.encodeForStorage(ADAPTER, checkpoint, this.#deltas);
     const { id, sessionId, parentId } = checkpoint;
     if (this.#records.has(id)) throw kit.idTaken(ADAPTER, checkpoint);
     const head = this.#heads.get(sessionId);
@@ -88,6 +101,7 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
     if (ids) insertSorted(ids, id);
     else this.#sessions.set(sessionId, [id]);
     this.#heads.set(sessionId, id);
+    encoded.stored();
   }
 
   /**
@@ -105,9 +119,22 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
   load(id: string): Promise<Checkpoint | undefined> {
     return settle(() => {
       const record = this.#records.get(kit.checkId(ADAPTER, "load a checkpoint", "checkpoint id", id));
-      return record && kit.decodeStoredCheckpoint(ADAPTER, record.summary, record.payload);
+      return record &&
+        kit.loadStoredCheckpoint(ADAPTER, record.summary, record.payload, this.#deltas, this.#read);
     });
   }
+
+  /** The stored payloads from `id` back along its parents, at most `count`. */
+  #read: kit.ReadChain = (id, count) => {
+    const chain: { id: string; payload: string }[] = [];
+    for (let at: string | null = id; at !== null && chain.length < count;) {
+      const record = this.#records.get(at);
+      if (record === undefined) break;
+      chain.push({ id: at, payload: record.payload });
+      at = record.summary.parentId;
+    }
+    return Promise.resolve(chain);
+  };
 
   /**
    * Summaries, newest first (by id).
@@ -184,11 +211,20 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
     return settle(() => this.#delete(kit.checkId(ADAPTER, "delete a checkpoint", "checkpoint id", id)));
   }
 
-  #delete(id: string): boolean {
+  async #delete(id: string): Promise<boolean> {
     const record = this.#records.get(id);
     if (!record) return false;
     const deleted = record.summary;
     const { sessionId } = deleted;
+    // A child stored as a delta on this checkpoint is stored whole first: nothing may need a deleted payload.
+    for (const childId of this.#sessions.get(sessionId)!) {
+      const child = this.#records.get(childId)!;
+      if (child.summary.parentId !== id || this.#deltas === undefined) continue;
+      const whole = await this.#deltas.rebase(childId, child.payload, id, this.#read);
+      if (whole !== undefined) this.#records.set(childId, { ...child, payload: whole });
+    }
+    this.#deltas?.forget(id);
+    if (!this.#records.has(id)) return false;
     this.#records.delete(id);
     removeSorted(this.#order, id);
     const ids = this.#sessions.get(sessionId)!;
@@ -222,7 +258,10 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
     return settle(() => {
       const ids = this.#sessions.get(kit.checkId(ADAPTER, "delete a session", "session id", sessionId));
       if (!ids) return 0;
-      for (const id of ids) this.#records.delete(id);
+      for (const id of ids) {
+        this.#records.delete(id);
+        this.#deltas?.forget(id);
+      }
       this.#order = this.#order.filter((id) => this.#records.has(id));
       this.#sessions.delete(sessionId);
       this.#heads.delete(sessionId);
@@ -254,8 +293,20 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
   }
 }
 
+/** Options of {@linkcode MemoryCheckpointStorage}. */
+export interface MemoryCheckpointStorageOptions {
+  /**
+   * Store each checkpoint as the change since its parent (`true`, or options of the delta codec: how
+   * deep a chain may grow, how much it remembers), or whole (`false`). Either way `load` returns whole
+   * checkpoints.
+   *
+   * @default {true}
+   */
+  deltas?: boolean | kit.DeltaOptions;
+}
+
 /** `run()`'s value as a promise, or its error as a rejection: the contract's methods never throw synchronously. */
-function settle<T>(run: () => T): Promise<T> {
+function settle<T>(run: () => T | Promise<T>): Promise<T> {
   try {
     return Promise.resolve(run());
   } catch (error) {

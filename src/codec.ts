@@ -248,6 +248,23 @@ export function encodeCheckpoint(checkpoint: Checkpoint): string {
 }
 
 /**
+ * The JSON texts of `values` if JSON keeps every one exactly and no object is met twice across all of them
+ * (package-private: delta payloads, `src/_delta.ts`, store values one by one, and JSON text of a value that
+ * grew keeps its old text as a prefix); `undefined` if not (the caller stores the checkpoint whole).
+ */
+export function plainJsonTexts(values: readonly unknown[]): string[] | undefined {
+  if (prototypesPolluted()) return undefined;
+  const seen = new Set<object>();
+  for (const value of values) if (!isPlainJson(value, seen)) return undefined;
+  return values.map((value) => JSON.stringify(value));
+}
+
+/** What is wrong with a would-be checkpoint (package-private; see `checkpointProblem`). */
+export function checkpointShapeProblem(value: unknown): string | undefined {
+  return checkpointProblem(value);
+}
+
+/**
  * Decode text made by {@linkcode encodeCheckpoint}, checking its shape and format version.
  *
  * @param text The encoded text.

@@ -38,6 +38,9 @@ import { decodeCheckpoint, decodeValue, encodeCheckpoint, encodeValue } from "./
 import { describeType } from "./_describe.ts";
 import { idProblem } from "./_ids.ts";
 import { CheckpointConflictError, CheckpointCorruptError } from "./errors.ts";
+import { DeltaCodec, isDeltaPayload, type ReadChain } from "./_delta.ts";
+
+export { DeltaCodec, type DeltaOptions, isDeltaPayload, type ReadChain } from "./_delta.ts";
 
 /** A summary as adapters store it: the summary's fields, with the metadata encoded by the core codec. */
 export interface StoredSummary extends Omit<CheckpointSummary, "metadata"> {
@@ -45,12 +48,20 @@ export interface StoredSummary extends Omit<CheckpointSummary, "metadata"> {
   metadata: string;
 }
 
-/** A checkpoint encoded for storage: the whole checkpoint's text and its summary's columns. */
+/** A checkpoint encoded for storage: the checkpoint's text and its summary's columns. */
 export interface EncodedCheckpoint {
-  /** The whole checkpoint, encoded with `encodeCheckpoint` (what `load` decodes). */
+  /**
+   * The checkpoint's text: the whole checkpoint (`encodeCheckpoint`), or with a {@linkcode DeltaCodec} a
+   * delta payload (the change since its parent; {@linkcode isDeltaPayload}). Store it as it is.
+   */
   payload: string;
   /** The summary, with its metadata encoded apart so `list` never reads a payload. */
   summary: StoredSummary;
+  /**
+   * Tell the delta codec the payload is stored (call it once the save committed, never after a failed
+   * one): the checkpoint's children can then be written as deltas on it. Does nothing without a codec.
+   */
+  stored(): void;
 }
 
 /**
@@ -116,12 +127,23 @@ function refuseBadId(
  * assert.throws(() => encodeForStorage("toy", makeCheckpoint({ sessionId: "\udfff" })), TypeError);
  * ```
  */
-export function encodeForStorage(adapter: string, checkpoint: Checkpoint): EncodedCheckpoint {
-  const payload = encodeCheckpoint(checkpoint);
+export function encodeForStorage(
+  adapter: string,
+  checkpoint: Checkpoint,
+  deltas?: DeltaCodec,
+): EncodedCheckpoint {
+  const delta = deltas?.encode(checkpoint);
+  const payload = delta?.payload ?? encodeCheckpoint(checkpoint);
   checkIds(adapter, checkpoint);
   const { metadata, ...columns } = toSummary(checkpoint);
-  return { payload, summary: { ...columns, metadata: encodeValue(metadata) } };
+  return {
+    payload,
+    summary: { ...columns, metadata: encodeValue(metadata) },
+    stored: delta?.remember ?? noop,
+  };
 }
+
+function noop(): void {}
 
 /** Every id a checkpoint holds, checked (after `encodeCheckpoint` checked its shape). */
 function checkIds(adapter: string, checkpoint: Checkpoint): void {
@@ -405,6 +427,60 @@ export function decodeStoredCheckpoint(
   } catch (error) {
     if (!(error instanceof CheckpointCorruptError)) throw error;
     throw new CheckpointCorruptError(summary.id, error.detail, { cause: error.cause, ...facts });
+  }
+}
+
+/**
+ * Load a stored payload, whole or delta (see {@linkcode DeltaCodec}): what `load` returns. A delta payload
+ * is rebuilt from its base chain, which `read` reads (unless `deltas` still knows its base).
+ *
+ * @param adapter The adapter's name, which starts the message of a corrupt payload.
+ * @param summary The stored summary's `id`, `sessionId` and `workflowName`.
+ * @param payload The stored payload.
+ * @param deltas The adapter's delta codec (needed for a delta payload).
+ * @param read Reads stored payloads by id, with their ancestors (see {@linkcode ReadChain}).
+ * @returns The checkpoint, a fresh copy.
+ * @throws {CheckpointCorruptError} If the payload, or a payload of its base chain, does not decode.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DeltaCodec, encodeForStorage, loadStoredCheckpoint } from "@superstep/superstep/storage-kit";
+ * import { makeCheckpoint } from "@superstep/superstep/testing";
+ *
+ * const deltas = new DeltaCodec();
+ * const root = makeCheckpoint({ state: { items: [1, 2, 3] } });
+ * const child = makeCheckpoint({ sessionId: root.sessionId, parentId: root.id, state: { items: [1, 2, 3, 4] } });
+ * const stored = new Map<string, string>();
+ * for (const checkpoint of [root, child]) {
+ *   const encoded = encodeForStorage("toy", checkpoint, deltas);
+ *   stored.set(checkpoint.id, encoded.payload);
+ *   encoded.stored();
+ * }
+ * const read = (id: string) => Promise.resolve(stored.has(id) ? [{ id, payload: stored.get(id)! }] : []);
+ * const fresh = new DeltaCodec(); // another process: it reads the base chain
+ * const loaded = await loadStoredCheckpoint("toy", child, stored.get(child.id)!, fresh, read);
+ * assert.deepEqual(loaded.state, { items: [1, 2, 3, 4] });
+ * ```
+ */
+export async function loadStoredCheckpoint(
+  adapter: string,
+  summary: Pick<CheckpointSummary, "id" | "sessionId" | "workflowName">,
+  payload: unknown,
+  deltas: DeltaCodec | undefined,
+  read: ReadChain,
+): Promise<Checkpoint> {
+  if (typeof payload !== "string" || !isDeltaPayload(payload)) {
+    return decodeStoredCheckpoint(adapter, summary, payload);
+  }
+  const facts = { sessionId: summary.sessionId, workflowName: summary.workflowName };
+  try {
+    return await (deltas ?? new DeltaCodec()).decode(summary.id, payload, read);
+  } catch (error) {
+    if (!(error instanceof CheckpointCorruptError)) throw error;
+    throw new CheckpointCorruptError(summary.id, `${adapter}: ${error.detail}`, {
+      cause: error.cause,
+      ...facts,
+    });
   }
 }
 

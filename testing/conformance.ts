@@ -10,6 +10,7 @@ import { type CaseBody, type ConformanceCapability, makeScope } from "./_cases_h
 import { integrityCases } from "./_integrity_cases.ts";
 import { readCases } from "./_read_cases.ts";
 import { writeCases } from "./_write_cases.ts";
+import { deltaCases, pruneCases } from "./_delta_cases.ts";
 
 export type { ConformanceCapability };
 
@@ -44,7 +45,9 @@ export interface ConformanceOptions {
  * `limit`, `before` paging and filters; `head`; the head compare-and-set (stale parent, null parent,
  * duplicate id, eight concurrent saves); forks and lineage across sessions; `delete` (and where the head
  * moves) and `deleteSession`; a 2 MiB payload; no aliasing between saved, stored and loaded values;
- * isolation between instances; keys such as `"__proto__"`; ids with lone surrogates refused by every method
+ * isolation between instances; keys such as `"__proto__"`; a 1,000-checkpoint chain of growing state, forks
+ * and deletes in the middle of chains, every checkpoint loading exactly after each (what delta payloads must
+ * survive; loaded on a second, cold storage too when the backend is shared); ids with lone surrogates refused by every method
  * (so no two ids can share a stored key); a deleted session that a late save must not bring back.
  *
  * @param name The adapter's name, shown in every case's name.
@@ -88,6 +91,20 @@ export function checkpointStorageConformance(
     readCases(it);
     writeCases(it);
     integrityCases(it);
+    pruneCases(it);
+    deltaCases(
+      it,
+      options.sharedBackend
+        ? async (body) => {
+          const other = await makeStorage();
+          try {
+            await body(other);
+          } finally {
+            await other.close?.();
+          }
+        }
+        : undefined,
+    );
 
     if (options.sharedBackend) {
       test("two storages from makeStorage() share one backend (sharedBackend)", async () => {

@@ -1,0 +1,535 @@
+// Delta payloads: a checkpoint stored as the change since its parent, so a run whose state grows by a
+// record per superstep stores about a record per checkpoint instead of the whole state each time.
+//
+// Format (payload text): "~2" + JSON index + "\n" + body. The index holds the header fields, the base (the
+// parent, or null for a keyframe), the depth (how many deltas since the last keyframe), the drift (delta
+// bytes since it) and one entry per segment: [name, 0] the base's same segment unchanged, [name, 1, n] a
+// literal of n code units from the body, [name, 2, p, q, n] the base's text with its first p and last q
+// code units kept and n body code units between them. A segment is one value as JSON text: the queued messages ("m"), pending requests ("p"), answers ("a"), versions ("v"), the
+// graph description ("g"), the metadata ("md"), and one per shared-state key ("s:" + key), executor
+// snapshot ("e:" + id) and fan-in buffer ("f:" + id).
+//
+// Only checkpoints whose every value JSON keeps exactly, with no object shared between two values, are
+// written as delta payloads (`plainJsonTexts`); others are stored whole, as `encodeCheckpoint` writes them.
+//
+// Invariants: a delta's base is its parent, in the same session (a fork's first checkpoint is a keyframe,
+// so no session's payloads need another's); a chain ends at a keyframe within `maxDepth` steps; deleting a
+// checkpoint first rewrites its delta child as a keyframe (`rebase`), so every stored checkpoint loads;
+// splits never fall inside a surrogate pair, so every stored text is well-formed.
+import type { Checkpoint } from "./checkpoint.ts";
+import { checkpointShapeProblem, plainJsonTexts } from "./codec.ts";
+import { CheckpointCorruptError } from "./errors.ts";
+import { defineEntry } from "./_records.ts";
+
+const MARK = "~2";
+
+/** A checkpoint's segments: name → encoded text. */
+type Segments = Map<string, string>;
+
+/** What is known of a stored checkpoint, to write its child as a delta or to load a delta on it. */
+interface Known {
+  id: string;
+  sessionId: string;
+  depth: number;
+  drift: number;
+  segments: Segments;
+}
+
+interface Index {
+  h: {
+    id: string;
+    parentId: string | null;
+    sessionId: string;
+    workflowName: string;
+    graphSignature: string;
+    superstep: number;
+    createdAt: string;
+  };
+  b: string | null;
+  d: number;
+  r: number;
+  s: ([string, 0] | [string, 1, number] | [string, 2, number, number, number])[];
+}
+
+/** Reads stored payloads: `id`'s and its ancestors', `id` first, at most `count` (fewer at a root). */
+export type ReadChain = (id: string, count: number) => Promise<{ id: string; payload: string }[]>;
+
+/** Options of a {@linkcode DeltaCodec}. */
+export interface DeltaOptions {
+  /**
+   * The most deltas in a row before a keyframe (a whole checkpoint); loading reads at most this many
+   * stored payloads besides the keyframe.
+   *
+   * @default {32}
+   */
+  maxDepth?: number;
+  /**
+   * How many code units of segments the codec keeps in memory, of checkpoints it saved or loaded last,
+   * to write their children as deltas.
+   *
+   * @default {16 MiB}
+   */
+  cacheSize?: number;
+}
+
+/**
+ * Whether a stored payload is a delta payload (else a whole checkpoint, as `encodeCheckpoint` writes).
+ *
+ * @param payload A stored payload.
+ * @returns `true` for a delta payload.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeCheckpoint } from "@superstep/superstep";
+ * import { DeltaCodec, encodeForStorage, isDeltaPayload } from "@superstep/superstep/storage-kit";
+ * import { makeCheckpoint } from "@superstep/superstep/testing";
+ *
+ * const checkpoint = makeCheckpoint();
+ * assert.equal(isDeltaPayload(encodeCheckpoint(checkpoint)), false);
+ * assert.equal(isDeltaPayload(encodeForStorage("toy", checkpoint, new DeltaCodec()).payload), true);
+ * ```
+ */
+export function isDeltaPayload(payload: string): boolean {
+  return payload.startsWith(MARK);
+}
+
+/**
+ * Writes checkpoints as the change since their parent (delta payloads), for an adapter: pass it to
+ * `encodeForStorage` (and call the result's `stored()` once the save committed), load with
+ * `loadStoredCheckpoint`, and before deleting a checkpoint store {@linkcode DeltaCodec.rebase}'s payload in
+ * place of its delta child. A checkpoint's child is written as a delta when this codec saved or loaded the
+ * parent (it remembers the last ones, up to `cacheSize`), the parent is in the same session, and the chain is
+ * shorter than `maxDepth` and its deltas smaller than the checkpoint; else as a keyframe, a whole checkpoint
+ * in the same format. One codec per storage instance.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DeltaCodec, encodeForStorage } from "@superstep/superstep/storage-kit";
+ * import { makeCheckpoint } from "@superstep/superstep/testing";
+ *
+ * const deltas = new DeltaCodec();
+ * const items = Array.from({ length: 100 }, (_, i) => ({ id: i, text: "a record of some length" }));
+ * const root = makeCheckpoint({ state: { items } });
+ * const first = encodeForStorage("toy", root, deltas);
+ * first.stored();
+ * const child = makeCheckpoint({
+ *   sessionId: root.sessionId,
+ *   parentId: root.id,
+ *   state: { items: [...items, { id: 100, text: "one more" }] },
+ * });
+ * const second = encodeForStorage("toy", child, deltas);
+ * assert.ok(second.payload.length < first.payload.length / 10);
+ * ```
+ */
+export class DeltaCodec {
+  readonly #maxDepth: number;
+  readonly #cacheSize: number;
+  /** By checkpoint id, least recently used first. */
+  #known = new Map<string, Known>();
+  #cached = 0;
+
+  /**
+   * Create a codec.
+   *
+   * @param options `maxDepth` and `cacheSize`.
+   * @throws {RangeError} If an option is not a non-negative integer.
+   */
+  constructor(options: DeltaOptions = {}) {
+    const { maxDepth = 32, cacheSize = 16 * 1024 * 1024 } = options;
+    if (!Number.isSafeInteger(maxDepth) || maxDepth < 0) {
+      throw new RangeError(`Invalid maxDepth: ${maxDepth} (a non-negative integer)`);
+    }
+    if (!Number.isSafeInteger(cacheSize) || cacheSize < 0) {
+      throw new RangeError(`Invalid cacheSize: ${cacheSize} (a non-negative integer)`);
+    }
+    this.#maxDepth = maxDepth;
+    this.#cacheSize = cacheSize;
+  }
+
+  /**
+   * The payload of `checkpoint`: a delta on its parent when the parent's segments are known here (it was
+   * saved or loaded through this codec) and the chain may grow, else a keyframe; `undefined` when the
+   * checkpoint's containers are not plain objects (the caller stores it whole, which keeps them exactly).
+   * `remember` is to be called once the payload is stored. (`encodeForStorage` calls this.)
+   *
+   * @param checkpoint The checkpoint to store.
+   * @returns The payload and what to call once it is stored, or `undefined`.
+   * @throws {TypeError} If the checkpoint is malformed.
+   * @throws {CheckpointEncodeError} If a value cannot be encoded.
+   */
+  encode(checkpoint: Checkpoint): { payload: string; remember: () => void } | undefined {
+    const segments = segmentsOf(checkpoint);
+    if (segments === undefined) return undefined;
+    const parent = checkpoint.parentId === null ? undefined : this.#known.get(checkpoint.parentId);
+    const base = parent !== undefined && parent.sessionId === checkpoint.sessionId &&
+        parent.depth < this.#maxDepth
+      ? parent
+      : undefined;
+    let written = base === undefined ? undefined : delta(segments, base);
+    if (written !== undefined && base!.drift + written.bytes > sizeOf(segments)) written = undefined;
+    const depth = written === undefined ? 0 : base!.depth + 1;
+    const drift = written === undefined ? 0 : base!.drift + written.bytes;
+    const { entries, body } = written ?? keyframe(segments);
+    const index: Index = {
+      h: headerOf(checkpoint),
+      b: written === undefined ? null : base!.id,
+      d: depth,
+      r: drift,
+      s: entries,
+    };
+    const payload = MARK + JSON.stringify(index) + "\n" + body;
+    const known: Known = { id: checkpoint.id, sessionId: checkpoint.sessionId, depth, drift, segments };
+    return { payload, remember: () => this.#remember(known) };
+  }
+
+  /**
+   * Decode a delta payload stored under `id`, reading its base chain with `read` when it is not known here.
+   * (`loadStoredCheckpoint` calls this.)
+   *
+   * @param id The id it is stored under.
+   * @param payload The delta payload.
+   * @param read Reads the base chain.
+   * @returns The checkpoint.
+   * @throws {CheckpointCorruptError} If it or its base chain does not decode.
+   */
+  async decode(id: string, payload: string, read: ReadChain): Promise<Checkpoint> {
+    const known = await this.#resolve(id, payload, read);
+    return assemble(id, parse(id, payload).h, known.segments);
+  }
+
+  /**
+   * The keyframe payload of the delta payload `payload` (stored under `id`), or `undefined` if it is one
+   * already or its base is not `deleted`: what its adapter writes in its place before deleting `deleted`,
+   * in the same transaction, so that nothing stored needs a deleted payload.
+   *
+   * @param id The child's id.
+   * @param payload The child's stored payload.
+   * @param deleted The checkpoint about to be deleted.
+   * @param read Reads the child's base chain.
+   * @returns The child's payload as a keyframe, or `undefined` if it needs no rewrite.
+   * @throws {CheckpointCorruptError} If the child or its base chain does not decode.
+   */
+  async rebase(id: string, payload: string, deleted: string, read: ReadChain): Promise<string | undefined> {
+    if (!isDeltaPayload(payload)) return undefined;
+    const index = parse(id, payload);
+    if (index.b !== deleted) return undefined;
+    const known = await this.#resolve(id, payload, read);
+    const { entries, body } = keyframe(known.segments);
+    const rewritten: Index = { ...index, b: null, d: 0, r: 0, s: entries };
+    this.#remember({ ...known, depth: 0, drift: 0 });
+    return MARK + JSON.stringify(rewritten) + "\n" + body;
+  }
+
+  /**
+   * Forget what is known of `id` (its payload was deleted or replaced).
+   *
+   * @param id The checkpoint.
+   */
+  forget(id: string): void {
+    const known = this.#known.get(id);
+    if (known === undefined) return;
+    this.#known.delete(id);
+    this.#cached -= sizeOf(known.segments);
+  }
+
+  async #resolve(id: string, payload: string, read: ReadChain, given?: Known): Promise<Known> {
+    const cached = this.#known.get(id);
+    if (cached !== undefined) return this.#touch(cached);
+    const index = parse(id, payload);
+    let base: Known | undefined;
+    if (index.b !== null) {
+      base = given?.id === index.b ? given : this.#known.get(index.b);
+      if (base === undefined) base = await this.#resolveChain(id, index, read);
+    }
+    const known: Known = {
+      id,
+      sessionId: index.h.sessionId,
+      depth: index.d,
+      drift: index.r,
+      segments: apply(id, index, payload, base?.segments),
+    };
+    this.#remember(known);
+    return known;
+  }
+
+  /** The base of `index` (stored under `id`), from its chain of stored payloads back to a keyframe. */
+  async #resolveChain(id: string, index: Index, read: ReadChain): Promise<Known> {
+    const chain = await read(index.b!, Math.max(index.d, 1));
+    // The chain as read, newest first: decode from its keyframe (or a known checkpoint) forwards.
+    let start = chain.findIndex(({ id, payload }) =>
+      this.#known.has(id) || !isDeltaPayload(payload) ||
+      parse(id, payload).b === null
+    );
+    if (start === -1) {
+      throw new CheckpointCorruptError(
+        id,
+        `its base chain from ${index.b} does not reach a whole checkpoint`,
+      );
+    }
+    let base: Known | undefined;
+    const none: ReadChain = () => Promise.resolve([]);
+    for (; start >= 0; start--) {
+      const { id: at, payload } = chain[start];
+      if (!isDeltaPayload(payload)) {
+        throw new CheckpointCorruptError(id, `its base ${at} is not a delta payload`);
+      }
+      // Each step's base is the one before it, passed on: a small cache may have let it go already.
+      base = await this.#resolve(at, payload, none, base);
+    }
+    if (base === undefined || base.id !== index.b) {
+      throw new CheckpointCorruptError(id, `its base ${index.b} is missing`);
+    }
+    return base;
+  }
+
+  #touch(known: Known): Known {
+    this.#known.delete(known.id);
+    this.#known.set(known.id, known);
+    return known;
+  }
+
+  #remember(known: Known): void {
+    this.forget(known.id);
+    const size = sizeOf(known.segments);
+    if (size > this.#cacheSize) return;
+    this.#known.set(known.id, known);
+    this.#cached += size;
+    for (const [id, old] of this.#known) {
+      if (this.#cached <= this.#cacheSize) break;
+      this.#known.delete(id);
+      this.#cached -= sizeOf(old.segments);
+    }
+  }
+}
+
+function headerOf(checkpoint: Checkpoint): Index["h"] {
+  const { id, parentId, sessionId, workflowName, graphSignature, superstep, createdAt } = checkpoint;
+  return { id, parentId, sessionId, workflowName, graphSignature, superstep, createdAt };
+}
+
+/** Whether `value` is an object whose own keys are exactly its enumerable string keys, on Object.prototype. */
+function isPlainContainer(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Object.getPrototypeOf(value) !== Object.prototype) {
+    return false;
+  }
+  return Reflect.ownKeys(value).length === Object.keys(value).length;
+}
+
+/**
+ * The segments of a checkpoint, or `undefined` if it cannot be stored as segments exactly: a container
+ * that is not a plain object, a value JSON does not keep, or an object shared between values.
+ */
+function segmentsOf(checkpoint: Checkpoint): Segments | undefined {
+  const problem = checkpointShapeProblem(checkpoint);
+  if (problem !== undefined) throw new TypeError(`Cannot encode checkpoint: ${problem}`);
+  const { state, executorState, edgeState } = checkpoint;
+  if (!isPlainContainer(state) || !isPlainContainer(executorState) || !isPlainContainer(edgeState)) {
+    return undefined;
+  }
+  const names: string[] = ["m", "p"];
+  const values: unknown[] = [checkpoint.messages, checkpoint.pendingRequests];
+  const add = (name: string, value: unknown) => {
+    names.push(name);
+    values.push(value);
+  };
+  if (checkpoint.answers !== undefined && checkpoint.answers.length > 0) add("a", checkpoint.answers);
+  if (checkpoint.versions !== undefined && Object.keys(checkpoint.versions).length > 0) {
+    add("v", checkpoint.versions);
+  }
+  if (checkpoint.graph !== undefined) add("g", checkpoint.graph);
+  add("md", checkpoint.metadata);
+  for (const [key, value] of Object.entries(state)) add(`s:${key}`, value);
+  for (const [key, value] of Object.entries(executorState)) add(`e:${key}`, value);
+  for (const [key, value] of Object.entries(edgeState)) add(`f:${key}`, value);
+  const texts = plainJsonTexts(values);
+  if (texts === undefined) return undefined;
+  return new Map(names.map((name, i) => [name, texts[i]]));
+}
+
+function sizeOf(segments: Segments): number {
+  let size = 0;
+  for (const text of segments.values()) size += text.length;
+  return size;
+}
+
+function keyframe(segments: Segments): { entries: Index["s"]; body: string } {
+  const entries: Index["s"] = [];
+  let body = "";
+  for (const [name, text] of segments) {
+    entries.push([name, 1, text.length]);
+    body += text;
+  }
+  return { entries, body };
+}
+
+/** `segments` as changes to `base`'s: unchanged, or the differing middle between a common prefix and suffix. */
+function delta(segments: Segments, base: Known): { entries: Index["s"]; body: string; bytes: number } {
+  const entries: Index["s"] = [];
+  let body = "";
+  for (const [name, text] of segments) {
+    const old = base.segments.get(name);
+    if (old === text) {
+      entries.push([name, 0]);
+      continue;
+    }
+    if (old === undefined) {
+      entries.push([name, 1, text.length]);
+      body += text;
+      continue;
+    }
+    const [p, q] = common(old, text);
+    const middle = text.slice(p, text.length - q);
+    entries.push([name, 2, p, q, middle.length]);
+    body += middle;
+  }
+  return { entries, body, bytes: body.length };
+}
+
+function isHigh(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
+}
+
+function isLow(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff;
+}
+
+/**
+ * The lengths of the common prefix and suffix of two texts (not overlapping), never splitting a surrogate
+ * pair. Native comparisons, galloping: a character loop over a large state would cost more than the rest of
+ * a save, and a value that grew (the common case: a list with records appended) shares all but its end, so
+ * the prefix is searched down from the longest and the suffix up from the shortest.
+ */
+function common(old: string, text: string): [number, number] {
+  const limit = Math.min(old.length, text.length);
+  // Comparing two slices is a memory comparison; startsWith of a slice copies it first (30× slower here).
+  const prefixed = (n: number) => text.slice(0, n) === old.slice(0, n);
+  let fits = limit;
+  let fails = limit + 1;
+  for (let step = 1; fits > 0 && !prefixed(fits); step *= 2) {
+    fails = fits;
+    fits = Math.max(0, limit - step);
+  }
+  while (fails - fits > 1) {
+    const mid = (fits + fails) >>> 1;
+    if (prefixed(mid)) fits = mid;
+    else fails = mid;
+  }
+  let p = fits;
+  if (p > 0 && isHigh(text.charCodeAt(p - 1))) p--;
+  const room = limit - p;
+  const suffixed = (n: number) => text.slice(text.length - n) === old.slice(old.length - n);
+  let ok = 0;
+  let bad = room + 1;
+  for (let n = 1; n <= room; n *= 2) {
+    if (!suffixed(n)) {
+      bad = n;
+      break;
+    }
+    ok = n;
+  }
+  if (bad === room + 1 && ok < room) {
+    if (suffixed(room)) ok = room;
+    else bad = room;
+  }
+  while (bad - ok > 1) {
+    const mid = (ok + bad) >>> 1;
+    if (suffixed(mid)) ok = mid;
+    else bad = mid;
+  }
+  let q = ok;
+  if (q > 0 && isLow(text.charCodeAt(text.length - q))) q--;
+  return [p, q];
+}
+
+function parse(id: string, payload: string): Index {
+  const end = payload.indexOf("\n");
+  let index: unknown;
+  try {
+    index = end === -1 ? undefined : JSON.parse(payload.slice(MARK.length, end));
+  } catch {
+    index = undefined;
+  }
+  const record = index as Index | undefined;
+  if (
+    typeof record !== "object" || record === null || typeof record.h !== "object" || record.h === null ||
+    !Array.isArray(record.s) || (record.b !== null && typeof record.b !== "string") ||
+    !Number.isSafeInteger(record.d) || record.h.id !== id
+  ) {
+    throw new CheckpointCorruptError(id, "its delta payload has no valid index");
+  }
+  return record;
+}
+
+/** The segments a delta payload describes, given its base's (none for a keyframe). */
+function apply(id: string, index: Index, payload: string, base: Segments | undefined): Segments {
+  const segments: Segments = new Map();
+  let at = payload.indexOf("\n") + 1;
+  const take = (length: number) => {
+    if (!Number.isSafeInteger(length) || length < 0 || at + length > payload.length) {
+      throw new CheckpointCorruptError(id, "its delta payload's body is shorter than its index says");
+    }
+    const text = payload.slice(at, at + length);
+    at += length;
+    return text;
+  };
+  for (const entry of index.s) {
+    const [name, op] = entry;
+    if (op === 1) {
+      segments.set(name, take(entry[2] as number));
+      continue;
+    }
+    const old = base?.get(name);
+    if (old === undefined) {
+      throw new CheckpointCorruptError(id, `its segment ${JSON.stringify(name)} has no base`);
+    }
+    if (op === 0) segments.set(name, old);
+    else if (op === 2) {
+      const [, , p, q, n] = entry as [string, 2, number, number, number];
+      if (!Number.isSafeInteger(p) || !Number.isSafeInteger(q) || p < 0 || q < 0 || p + q > old.length) {
+        throw new CheckpointCorruptError(id, `its segment ${JSON.stringify(name)} does not fit its base`);
+      }
+      segments.set(name, old.slice(0, p) + take(n) + old.slice(old.length - q));
+    } else throw new CheckpointCorruptError(id, `its segment ${JSON.stringify(name)} has an unknown kind`);
+  }
+  if (at !== payload.length) {
+    throw new CheckpointCorruptError(id, "its delta payload's body is longer than its index says");
+  }
+  return segments;
+}
+
+/** The checkpoint of a header and its segments, checked as `decodeCheckpoint` checks a whole one. */
+function assemble(id: string, header: Index["h"], segments: Segments): Checkpoint {
+  const value = (name: string) => {
+    const text = segments.get(name);
+    try {
+      return text === undefined ? undefined : JSON.parse(text);
+    } catch (error) {
+      throw new CheckpointCorruptError(id, `segment ${JSON.stringify(name)} is not JSON`, { cause: error });
+    }
+  };
+  const state: Record<string, unknown> = {};
+  const executorState: Record<string, unknown> = {};
+  const edgeState: Record<string, unknown> = {};
+  for (const name of segments.keys()) {
+    if (name.startsWith("s:")) defineEntry(state, name.slice(2), value(name));
+    else if (name.startsWith("e:")) defineEntry(executorState, name.slice(2), value(name));
+    else if (name.startsWith("f:")) defineEntry(edgeState, name.slice(2), value(name));
+  }
+  const checkpoint = {
+    version: 1,
+    ...header,
+    messages: value("m"),
+    state,
+    executorState,
+    edgeState,
+    pendingRequests: value("p"),
+    ...segments.has("a") && { answers: value("a") },
+    ...segments.has("v") && { versions: value("v") },
+    ...segments.has("g") && { graph: value("g") },
+    metadata: value("md"),
+  };
+  const problem = checkpointShapeProblem(checkpoint);
+  if (problem !== undefined) throw new CheckpointCorruptError(id, problem);
+  return checkpoint as Checkpoint;
+}
