@@ -157,6 +157,45 @@ export class Report {
   }
 }
 
+/** A figure measured once (no spread): sizes, counts. */
+export function once(median: number): Pick<Figure, "median" | "mad" | "min" | "max" | "reps"> {
+  return { median, mad: 0, min: median, max: median, reps: 1 };
+}
+
+/**
+ * Record benchmark 7's two figures for one library: stored and encoded bytes per checkpoint of a run of
+ * `steps` supersteps whose state grows by one record per superstep.
+ */
+export function reportGrowth(
+  report: Report,
+  { bench, steps, subject, checkpoints, fileBytes, encodedBytes }: {
+    bench: string;
+    steps: number;
+    subject: string;
+    checkpoints: number;
+    fileBytes: number;
+    encodedBytes: number;
+  },
+): void {
+  const run = `${steps} supersteps, +1 record each`;
+  report.add({
+    bench,
+    name: `database bytes per checkpoint · ${run}`,
+    subject,
+    unit: "B",
+    ...once(fileBytes / checkpoints),
+    extra: { checkpoints, fileBytes },
+  });
+  report.add({
+    bench,
+    name: `encoded bytes per checkpoint · ${run}`,
+    subject,
+    unit: "B",
+    ...once(encodedBytes / checkpoints),
+    extra: { checkpoints, encodedBytes },
+  });
+}
+
 /** The marker of the stdout line that carries a process's figures. */
 export const RESULT_PREFIX = "SUPERSTEP_BENCH_RESULT ";
 

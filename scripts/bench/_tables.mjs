@@ -141,6 +141,42 @@ export function renderTables(figures, { date, command, machine, quick }) {
     }),
   );
 
+  // 3 on PostgreSQL
+  table(
+    "3 · Durable writes, per checkpoint, PostgreSQL (a local server, fsync on, synchronous_commit on), Node",
+    [
+      "state",
+      "encode only",
+      "Postgres adapter save",
+      "raw insert, text",
+      "save ÷ raw",
+      "raw insert, jsonb",
+      "raw insert, bytea",
+      "Superstep + Postgres, per superstep",
+      "LangGraph + PostgresSaver, per superstep",
+      "LangGraph ÷ Superstep",
+    ],
+    SIZES.map((size) => {
+      const name = `save · ${size} state`;
+      const save = find("3pg", name, "superstep postgres");
+      const raw = find("3pg", name, "raw postgres text");
+      const ours = find("3pg", `workflow · ${size} state`, "superstep postgres");
+      const peer = find("3pg", `workflow · ${size} state`, "langgraph postgres");
+      return [
+        size,
+        cell(find("3pg", name, "encode only")),
+        cell(save),
+        cell(raw),
+        ratio(`3pg save ÷ raw ${size}`, save, raw),
+        cell(find("3pg", name, "raw postgres jsonb")),
+        cell(find("3pg", name, "raw postgres bytea")),
+        cell(ours),
+        cell(peer),
+        ratio(`3pg workflow langgraph ÷ superstep ${size}`, peer, ours),
+      ];
+    }),
+  );
+
   // 4 and 5
   const rows4 = HISTORY.map((
     n,
@@ -204,6 +240,20 @@ export function renderTables(figures, { date, command, machine, quick }) {
     "LangGraph + SqliteSaver",
     "LangGraph ÷ Superstep",
   ], rows7);
+
+  // 7 on PostgreSQL
+  const rows7pg = ["database", "encoded"].map((what) => {
+    const name = figures.find((f) => f.bench === "7pg" && f.name.startsWith(`${what} bytes`))?.name;
+    const ours = name && find("7pg", name, "superstep postgres");
+    const peer = name && find("7pg", name, "langgraph postgres");
+    return [name ?? what, bytes(ours), bytes(peer), ratio(`7pg ${what} langgraph ÷ superstep`, peer, ours)];
+  });
+  table("7 · Storage growth (PostgreSQL: tables with TOAST and indexes, after VACUUM)", [
+    "",
+    "Superstep + Postgres",
+    "LangGraph + PostgresSaver",
+    "LangGraph ÷ Superstep",
+  ], rows7pg);
 
   // 8
   const rows8 = [

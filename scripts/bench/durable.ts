@@ -13,7 +13,7 @@
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
 import { type Checkpoint, defineExecutor, encodeCheckpoint, WorkflowBuilder } from "../../mod.ts";
-import { args, quick, Report } from "./_harness.ts";
+import { args, quick, Report, reportGrowth } from "./_harness.ts";
 import { makeItems } from "./_shapes.ts";
 import { chain, fileSize, LibsqlCheckpointStorage, openLibsqlFile, tempDir } from "./_stores.ts";
 
@@ -233,29 +233,7 @@ const record = (i: number) => ({
 }
 
 function growth(subject: string, checkpoints: number, fileBytes: number, encodedBytes: number): void {
-  const one = (median: number) => ({
-    median,
-    mad: 0,
-    min: median,
-    max: median,
-    reps: 1,
-  });
-  report.add({
-    bench: "7",
-    name: `database bytes per checkpoint · ${GROWTH_STEPS} supersteps, +1 record each`,
-    subject,
-    unit: "B",
-    ...one(fileBytes / checkpoints),
-    extra: { checkpoints, fileBytes },
-  });
-  report.add({
-    bench: "7",
-    name: `encoded bytes per checkpoint · ${GROWTH_STEPS} supersteps, +1 record each`,
-    subject,
-    unit: "B",
-    ...one(encodedBytes / checkpoints),
-    extra: { checkpoints, encodedBytes },
-  });
+  reportGrowth(report, { bench: "7", steps: GROWTH_STEPS, subject, checkpoints, fileBytes, encodedBytes });
 }
 
 await dir.dispose();

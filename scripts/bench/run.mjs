@@ -4,9 +4,11 @@
 //
 // Usage: node scripts/bench/run.mjs [--quick] [--only=<task>,<task>…]
 //   --quick  a smoke run (few repetitions, short histories): the figures mean nothing.
-//   --only   run some tasks: node-core, deno-core, bun-core, plugins, durable, history, kv-node, kv-deno, rss.
+//   --only   run some tasks: node-core, deno-core, bun-core, plugins, durable, postgres, history, kv-node,
+//            kv-deno, rss.
 //
-// The peers (LangGraph.js, its SQLite saver, better-sqlite3) live in scripts/bench/package.json, installed
+// The peers (LangGraph.js, its SQLite and Postgres savers, better-sqlite3) live in scripts/bench/package.json,
+// installed
 // into scripts/bench/node_modules on first use, never into the main install. The Node entry points are
 // bundled with esbuild first (the main install's): Node 20 cannot run TypeScript, and tsx would add
 // esbuild's keepNames wrappers to every closure of the core, which the npm build does not have. Deno and
@@ -71,6 +73,7 @@ function run(cmd, args, { timeoutMs, cwd = ROOT, capture = true } = {}) {
 async function installPeers() {
   if (
     existsSync(join(PEERS, "@langchain", "langgraph")) &&
+    existsSync(join(PEERS, "@langchain", "langgraph-checkpoint-postgres")) &&
     existsSync(join(PEERS, "better-sqlite3"))
   ) return;
   process.stderr.write("[bench] installing the peers into scripts/bench/node_modules (first run only)\n");
@@ -85,7 +88,16 @@ async function installPeers() {
   }
 }
 
-const NODE_ENTRIES = ["node_peers", "plugins", "durable", "history", "kv", "rss_superstep", "rss_langgraph"];
+const NODE_ENTRIES = [
+  "node_peers",
+  "plugins",
+  "durable",
+  "postgres",
+  "history",
+  "kv",
+  "rss_superstep",
+  "rss_langgraph",
+];
 
 async function bundle() {
   const esbuild = await import("esbuild");
@@ -130,6 +142,7 @@ const TASKS = [
   { name: "bun-core", cmd: bun("core_main"), timeoutMs: 90_000 },
   { name: "plugins", cmd: node("plugins"), timeoutMs: 60_000 },
   { name: "durable", cmd: node("durable"), timeoutMs: 3 * 60_000 },
+  { name: "postgres", cmd: node("postgres"), timeoutMs: 3 * 60_000 },
   { name: "history", cmd: node("history"), timeoutMs: 3 * 60_000 },
   { name: "kv-node", cmd: node("kv"), timeoutMs: 90_000 },
   { name: "kv-deno", cmd: deno("kv"), timeoutMs: 90_000 },
