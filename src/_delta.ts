@@ -94,6 +94,43 @@ export function isDeltaPayload(payload: string): boolean {
 }
 
 /**
+ * The id of the checkpoint a delta payload is based on (its parent), or `null` for a keyframe or a whole
+ * payload: where a {@linkcode ReadChain} goes next.
+ *
+ * @param payload A stored payload.
+ * @returns The base's id, or `null`.
+ * @throws {CheckpointCorruptError} If it is a delta payload without a valid index.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DeltaCodec, deltaBase, encodeForStorage } from "@superstep/superstep/storage-kit";
+ * import { makeCheckpoint } from "@superstep/superstep/testing";
+ *
+ * const codec = new DeltaCodec();
+ * const root = makeCheckpoint({ state: { n: [1] } });
+ * const first = encodeForStorage("toy", root, codec);
+ * first.stored();
+ * const child = makeCheckpoint({ sessionId: root.sessionId, parentId: root.id, state: { n: [1, 2] } });
+ * assert.equal(deltaBase(first.payload), null);
+ * assert.equal(deltaBase(encodeForStorage("toy", child, codec).payload), root.id);
+ * ```
+ */
+export function deltaBase(payload: string): string | null {
+  if (!isDeltaPayload(payload)) return null;
+  const end = payload.indexOf("\n");
+  let index: { b?: unknown; h?: { id?: unknown } } | undefined;
+  try {
+    index = JSON.parse(payload.slice(MARK.length, end === -1 ? undefined : end));
+  } catch {
+    index = undefined;
+  }
+  if (typeof index?.h?.id !== "string") {
+    throw new CheckpointCorruptError(undefined, "a delta payload has no valid index");
+  }
+  return typeof index.b === "string" ? index.b : null;
+}
+
+/**
  * Writes checkpoints as the change since their parent (delta payloads), for an adapter: pass it to
  * `encodeForStorage` (and call the result's `stored()` once the save committed), load with
  * `loadStoredCheckpoint`, and before deleting a checkpoint store {@linkcode DeltaCodec.rebase}'s payload in

@@ -40,7 +40,7 @@ import { idProblem } from "./_ids.ts";
 import { CheckpointConflictError, CheckpointCorruptError } from "./errors.ts";
 import { DeltaCodec, isDeltaPayload, type ReadChain } from "./_delta.ts";
 
-export { DeltaCodec, type DeltaOptions, isDeltaPayload, type ReadChain } from "./_delta.ts";
+export { deltaBase, DeltaCodec, type DeltaOptions, isDeltaPayload, type ReadChain } from "./_delta.ts";
 
 /** A summary as adapters store it: the summary's fields, with the metadata encoded by the core codec. */
 export interface StoredSummary extends Omit<CheckpointSummary, "metadata"> {

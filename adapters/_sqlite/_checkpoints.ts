@@ -9,30 +9,46 @@ import type {
   CheckpointSummary,
 } from "../../src/checkpoint.ts";
 import * as kit from "../../src/storage_kit.ts";
-import { joinPayload, planRows } from "./_payload.ts";
+import { joinPayload, planRows, splitUtf8, utf8Length } from "./_payload.ts";
+import type { PayloadRewrite } from "./_sql.ts";
 import type { EncodedStore } from "./_store.ts";
+
+/** How often a delete retries when a delta on the checkpoint was saved while it made the children whole. */
+const DELETE_ATTEMPTS = 5;
 
 export class SqlCheckpoints implements CheckpointStorage {
   readonly #adapter: string;
   readonly #store: EncodedStore;
   readonly #maxRowBytes: number;
+  readonly #deltas: kit.DeltaCodec | undefined;
 
   /**
    * @param adapter The adapter's name, which starts every error message.
    * @param store The backend.
    * @param maxRowBytes The backend's cap on a row, in UTF-8 bytes: a larger payload is stored in parts.
+   * @param deltas Store checkpoints as deltas (`true` or the codec's options), or whole (`false`).
    */
-  constructor(adapter: string, store: EncodedStore, maxRowBytes = Infinity) {
+  constructor(
+    adapter: string,
+    store: EncodedStore,
+    maxRowBytes = Infinity,
+    deltas: boolean | kit.DeltaOptions = true,
+  ) {
     this.#adapter = adapter;
     this.#store = store;
     this.#maxRowBytes = maxRowBytes;
+    this.#deltas = deltas === false ? undefined : new kit.DeltaCodec(deltas === true ? {} : deltas);
   }
 
   async save(checkpoint: Checkpoint): Promise<void> {
     const adapter = this.#adapter;
-    const rows = planRows(adapter, kit.encodeForStorage(adapter, checkpoint), this.#maxRowBytes);
+    const encoded = kit.encodeForStorage(adapter, checkpoint, this.#deltas);
+    const rows = planRows(adapter, encoded, this.#maxRowBytes);
     const outcome = await this.#store.save(rows);
-    if (outcome.saved) return;
+    if (outcome.saved) {
+      encoded.stored();
+      return;
+    }
     if (outcome.conflict === "id-taken") throw kit.idTaken(adapter, checkpoint);
     if (outcome.conflict === "parent-missing") throw kit.parentMissing(adapter, checkpoint);
     throw kit.headMoved(adapter, checkpoint, outcome.head);
@@ -43,8 +59,23 @@ export class SqlCheckpoints implements CheckpointStorage {
     const stored = await this.#store.load(id);
     if (stored === undefined) return undefined;
     const summary = { id, sessionId: String(stored.sessionId), workflowName: String(stored.workflowName) };
-    return kit.decodeStoredCheckpoint(this.#adapter, summary, joinPayload(this.#adapter, id, stored));
+    const payload = joinPayload(this.#adapter, id, stored);
+    return await kit.loadStoredCheckpoint(this.#adapter, summary, payload, this.#deltas, this.#read);
   }
+
+  /** Stored payloads from `id` back along its delta bases, at most `count`. */
+  #read: kit.ReadChain = async (id, count) => {
+    const chain: { id: string; payload: string }[] = [];
+    for (let at: string | null = id; at !== null && chain.length < count;) {
+      const stored = await this.#store.load(at);
+      if (stored === undefined) break;
+      const payload = joinPayload(this.#adapter, at, stored);
+      if (typeof payload !== "string") break;
+      chain.push({ id: at, payload });
+      at = kit.deltaBase(payload);
+    }
+    return chain;
+  };
 
   async list(query?: CheckpointQuery): Promise<CheckpointSummary[]> {
     const checked = kit.checkListQuery(this.#adapter, query);
@@ -58,7 +89,38 @@ export class SqlCheckpoints implements CheckpointStorage {
 
   async delete(id: string): Promise<boolean> {
     kit.checkId(this.#adapter, "delete a checkpoint", "checkpoint id", id);
-    return await this.#store.delete(id);
+    const deltas = this.#deltas;
+    if (deltas === undefined) return await this.#store.delete(id);
+    for (let attempt = 0; attempt < DELETE_ATTEMPTS; attempt++) {
+      // A delta child of `id` is stored whole in the same batch: nothing may need a deleted payload.
+      const children = await this.#store.children(id);
+      const rewrites: PayloadRewrite[] = [];
+      for (const child of children) {
+        const stored = await this.#store.load(child);
+        const payload = stored === undefined ? undefined : joinPayload(this.#adapter, child, stored);
+        if (typeof payload !== "string") continue;
+        const whole = await deltas.rebase(child, payload, id, this.#read);
+        if (whole !== undefined) rewrites.push(this.#rewrite(child, whole));
+      }
+      if (await this.#store.delete(id, rewrites, children)) {
+        deltas.forget(id);
+        return true;
+      }
+      if (await this.#store.load(id) === undefined) return false;
+    }
+    throw new TypeError(
+      `${this.#adapter}: cannot delete checkpoint ${id}: checkpoints kept being saved on it (a session head ` +
+        `under constant extension); retry`,
+    );
+  }
+
+  /** `payload` as the stored payload of `id`, in parts if its row would pass the backend's cap. */
+  #rewrite(id: string, payload: string): PayloadRewrite {
+    if (this.#maxRowBytes === Infinity || payload.length * 3 + 1024 <= this.#maxRowBytes) {
+      return { id, payload, chunks: [] };
+    }
+    if (utf8Length(payload) + 1024 <= this.#maxRowBytes) return { id, payload, chunks: [] };
+    return { id, payload: "", chunks: splitUtf8(payload, this.#maxRowBytes) };
   }
 
   async deleteSession(sessionId: string): Promise<number> {

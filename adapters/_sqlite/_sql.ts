@@ -167,21 +167,67 @@ export function lineageStatement(id: string): SqlStatement {
   };
 }
 
-/** Where the changed-row count of a delete batch says whether the checkpoint existed. */
-export const DELETED_CHECKPOINT = 3;
+/** The ids of the checkpoints of `id`'s session whose parent is `id` (the ones a delta may be based on). */
+export function childrenStatement(id: string): SqlStatement {
+  return {
+    sql: `SELECT id FROM superstep_checkpoints WHERE parent_id = ?1
+      AND session_id = (SELECT session_id FROM superstep_checkpoints WHERE id = ?1)`,
+    args: [id],
+  };
+}
+
+/** A payload stored in place of another (a delta child made whole before its parent is deleted). */
+export interface PayloadRewrite {
+  /** The checkpoint whose payload it is. */
+  id: string;
+  /** The payload, or `""` when it is in `chunks`. */
+  payload: string;
+  /** Its parts, in order; empty when it is in the row. */
+  chunks: readonly string[];
+}
 
 /**
  * A delete, as one write batch that moves the head if `id` is one (heads are found through `id`'s session,
- * by primary key):
- * 0. a session left with no other checkpoint loses its head;
- * 1. otherwise the head moves to the parent when the parent is in the same session and exists, else to the
- *    session's newest other checkpoint (by id);
- * 2. the payload's chunks go;
- * 3. the delete itself: the changed-row count says whether `id` existed ({@linkcode DELETED_CHECKPOINT}).
+ * by primary key); its last statement's changed-row count says whether `id` existed:
+ * - first, each of `rewrites`: a payload stored in place of another (a delta child of `id` made whole);
+ * - a session left with no other checkpoint loses its head;
+ * - otherwise the head moves to the parent when the parent is in the same session and exists, else to the
+ *   session's newest other checkpoint (by id);
+ * - the payload's chunks go;
+ * - the delete itself.
+ * With `children`, every statement also requires that `id`'s children in its session are exactly those:
+ * a delta on `id` saved after they were read would need `id`, and then the batch does nothing.
  */
-export function deleteStatements(id: string): SqlStatement[] {
+export function deleteStatements(
+  id: string,
+  rewrites: readonly PayloadRewrite[] = [],
+  children?: readonly string[],
+): SqlStatement[] {
   const session = "(SELECT session_id FROM superstep_checkpoints WHERE id = ?1)";
+  // With `children`: only while the session's children of `id` are exactly those (a delta on `id` saved
+  // meanwhile would need it); every statement holds the guard, so a batch that loses the race does nothing.
+  const guard = children === undefined ? "1" : `NOT EXISTS (SELECT 1 FROM superstep_checkpoints
+      WHERE parent_id = ?1 AND session_id = ${session} AND id NOT IN (SELECT value FROM json_each(?9)))`;
+  const known = JSON.stringify(children ?? []);
+  const guarded = (statement: SqlStatement): SqlStatement => ({
+    sql: `${statement.sql} AND ${guard}`,
+    args: [...statement.args, ...Array(8 - statement.args.length).fill(null), known],
+  });
   return [
+    ...rewrites.flatMap(({ id: child, payload, chunks }) => [
+      guarded({
+        sql: "UPDATE superstep_checkpoints SET payload = ?2, payload_chunks = ?3 WHERE id = ?4",
+        args: [id, payload, chunks.length, child],
+      }),
+      guarded({ sql: "DELETE FROM superstep_payload_chunks WHERE checkpoint_id = ?2", args: [id, child] }),
+      ...chunks.map((data, seq) =>
+        guarded({
+          sql: `INSERT INTO superstep_payload_chunks (checkpoint_id, seq, data) SELECT ?2, ?3, ?4 WHERE 1`,
+          args: [id, child, seq, data],
+        })
+      ),
+    ]),
+  ].concat([
     {
       sql: `DELETE FROM superstep_heads WHERE session_id = ${session} AND head_id = ?1 AND NOT EXISTS (
         SELECT 1 FROM superstep_checkpoints WHERE session_id = superstep_heads.session_id AND id <> ?1
@@ -200,7 +246,7 @@ export function deleteStatements(id: string): SqlStatement[] {
     },
     { sql: "DELETE FROM superstep_payload_chunks WHERE checkpoint_id = ?1", args: [id] },
     { sql: "DELETE FROM superstep_checkpoints WHERE id = ?1", args: [id] },
-  ];
+  ].map((statement) => children === undefined ? statement : guarded(statement)));
 }
 
 /** Where the changed-row count of a session delete batch is the number of checkpoints deleted. */

@@ -7,8 +7,8 @@ import type { StoredFields } from "../../src/storage_kit.ts";
 import type { SqlConnection } from "./_connection.ts";
 import type { StoredPayload } from "./_payload.ts";
 import {
+  childrenStatement,
   conflictStatement,
-  DELETED_CHECKPOINT,
   DELETED_SESSION_CHECKPOINTS,
   deleteSessionStatements,
   deleteStatements,
@@ -16,6 +16,7 @@ import {
   lineageStatement,
   listStatement,
   loadStatement,
+  type PayloadRewrite,
   type RowsToSave,
   saveStatements,
 } from "./_sql.ts";
@@ -36,8 +37,14 @@ export interface EncodedStore {
   list(query: CheckpointQuery): Promise<StoredFields[]>;
   /** A session's head. */
   head(sessionId: string): Promise<string | undefined>;
-  /** Delete a checkpoint (moving its session's head); whether it existed. */
-  delete(id: string): Promise<boolean>;
+  /**
+   * Delete a checkpoint (moving its session's head); whether it was deleted. With `children`: first store
+   * `rewrites`, all only while `id`'s children in its session are exactly `children` (else nothing, and
+   * `false`).
+   */
+  delete(id: string, rewrites?: readonly PayloadRewrite[], children?: readonly string[]): Promise<boolean>;
+  /** The ids of `id`'s children in its session. */
+  children(id: string): Promise<string[]>;
   /** Delete a session's checkpoints and head; how many. */
   deleteSession(sessionId: string): Promise<number>;
   /** The summaries of `id` and its ancestors as stored, unordered. */
@@ -93,9 +100,21 @@ export class SqlStore implements EncodedStore {
     return rows.length === 0 ? undefined : String(rows[0].head_id);
   }
 
-  async delete(id: string): Promise<boolean> {
-    const results = await this.#connection.batch(`delete checkpoint ${id}`, deleteStatements(id));
-    return results[DELETED_CHECKPOINT].changes > 0;
+  async delete(
+    id: string,
+    rewrites?: readonly PayloadRewrite[],
+    children?: readonly string[],
+  ): Promise<boolean> {
+    const results = await this.#connection.batch(
+      `delete checkpoint ${id}`,
+      deleteStatements(id, rewrites, children),
+    );
+    return results[results.length - 1].changes > 0;
+  }
+
+  async children(id: string): Promise<string[]> {
+    const { rows } = await this.#connection.execute(`read the children of ${id}`, childrenStatement(id));
+    return rows.map((row) => String(row.id));
   }
 
   async deleteSession(sessionId: string): Promise<number> {

@@ -5,7 +5,7 @@
 // the object only stores text. The object checks every request as untrusted input.
 import type { CheckpointQuery } from "../../src/checkpoint.ts";
 import * as kit from "../../src/storage_kit.ts";
-import type { RowsToSave } from "../_sqlite/_sql.ts";
+import type { PayloadRewrite, RowsToSave } from "../_sqlite/_sql.ts";
 import type { EncodedStore } from "../_sqlite/_store.ts";
 import { ADAPTER } from "./_connection.ts";
 
@@ -18,7 +18,8 @@ export const OBJECT_URL = "https://checkpoint-object.superstep/";
 /** One storage call, as the client sends it (without `superstep`). */
 export type Call =
   | { op: "save"; rows: RowsToSave }
-  | { op: "load" | "delete" | "lineage"; id: string }
+  | { op: "load" | "delete" | "lineage" | "children"; id: string }
+  | { op: "delete"; id: string; rewrites: readonly PayloadRewrite[]; children: readonly string[] }
   | { op: "head" | "deleteSession"; sessionId: string }
   | { op: "list"; query: CheckpointQuery };
 
@@ -38,7 +39,9 @@ export function perform(store: EncodedStore, call: Call): Promise<unknown> {
     case "load":
       return store.load(call.id);
     case "delete":
-      return store.delete(call.id);
+      return "children" in call ? store.delete(call.id, call.rewrites, call.children) : store.delete(call.id);
+    case "children":
+      return store.children(call.id);
     case "lineage":
       return store.lineage(call.id);
     case "head":
@@ -70,9 +73,19 @@ export function parseCall(body: unknown): Call {
   }
   const id = (name: string) => kit.checkId(ADAPTER, OPERATION, name, fields[name]);
   switch (fields.op) {
-    case "load":
     case "delete":
+      if (fields.children !== undefined) {
+        return {
+          op: "delete",
+          id: id("id"),
+          rewrites: parseRewrites(fields.rewrites),
+          children: parseIds(fields.children),
+        };
+      }
+      return { op: "delete", id: id("id") };
+    case "load":
     case "lineage":
+    case "children":
       return { op: fields.op, id: id("id") };
     case "head":
     case "deleteSession":
@@ -126,4 +139,35 @@ function parseRows(value: unknown): RowsToSave {
     throw new TypeError(`${ADAPTER}: cannot ${OPERATION}: a payload in parts leaves the row's payload empty`);
   }
   return { summary: checked, payload, chunks: parts };
+}
+
+function parseIds(value: unknown): string[] {
+  if (!Array.isArray(value)) {
+    throw new TypeError(`${ADAPTER}: cannot ${OPERATION}: children must be an array of ids`);
+  }
+  return value.map((child) => kit.checkId(ADAPTER, OPERATION, "child id", child));
+}
+
+function parseRewrites(value: unknown): PayloadRewrite[] {
+  if (!Array.isArray(value)) {
+    throw new TypeError(`${ADAPTER}: cannot ${OPERATION}: rewrites must be an array`);
+  }
+  return value.map((entry) => {
+    const { id, payload, chunks } = (typeof entry === "object" && entry !== null ? entry : {}) as Record<
+      string,
+      unknown
+    >;
+    const parts = chunks ?? [];
+    if (
+      typeof payload !== "string" || !Array.isArray(parts) || !parts.every((part) =>
+        typeof part === "string"
+      ) ||
+      (parts.length > 0 && payload !== "")
+    ) {
+      throw new TypeError(
+        `${ADAPTER}: cannot ${OPERATION}: a rewrite's payload must be text, or parts of text`,
+      );
+    }
+    return { id: kit.checkId(ADAPTER, OPERATION, "rewritten id", id), payload, chunks: parts as string[] };
+  });
 }

@@ -10,7 +10,7 @@ import * as kit from "../../src/storage_kit.ts";
 import { SqlCheckpoints } from "../_sqlite/_checkpoints.ts";
 import { attachSql, SqliteCheckpointStorage } from "../_sqlite/storage.ts";
 import { CLOUDFLARE_MAX_ROW_BYTES, type StoredPayload } from "../_sqlite/_payload.ts";
-import type { RowsToSave } from "../_sqlite/_sql.ts";
+import type { PayloadRewrite, RowsToSave } from "../_sqlite/_sql.ts";
 import type { EncodedStore, SaveOutcome } from "../_sqlite/_store.ts";
 import { ADAPTER } from "./_connection.ts";
 import { type Call, type ErrorBody, OBJECT_URL, PROTOCOL } from "./_protocol.ts";
@@ -115,8 +115,19 @@ class ObjectStore implements EncodedStore {
     return this.#call(action, { op: "head", sessionId }) as Promise<string | undefined>;
   }
 
-  async delete(id: string): Promise<boolean> {
-    return (await this.#call(`delete checkpoint ${id}`, { op: "delete", id })) === true;
+  async delete(
+    id: string,
+    rewrites?: readonly PayloadRewrite[],
+    children?: readonly string[],
+  ): Promise<boolean> {
+    const call: Call = children === undefined
+      ? { op: "delete", id }
+      : { op: "delete", id, rewrites: rewrites ?? [], children };
+    return (await this.#call(`delete checkpoint ${id}`, call)) === true;
+  }
+
+  async children(id: string): Promise<string[]> {
+    return (await this.#call(`read the children of ${id}`, { op: "children", id })) as string[];
   }
 
   async deleteSession(sessionId: string): Promise<number> {
