@@ -20,7 +20,11 @@ export interface Prepared extends Omit<ExecuteOptions, "plugins"> {
 export interface CallOptions {
   signal?: AbortSignal;
   plugins?: readonly WorkflowPlugin[];
+  keepEvents?: number | "all";
 }
+
+/** How many of a call's last events `result.events` holds unless the call says otherwise. */
+export const KEEP_EVENTS = 1000;
 
 export class Calls {
   readonly #guard: RunGuard;
@@ -56,10 +60,12 @@ export class Calls {
     prepare: () => Promise<Prepared>,
   ): WorkflowRun<TOutput> {
     const plugins = options.plugins?.length ? [...this.#plugins, ...options.plugins] : this.#plugins;
+    const keepEvents = keptEvents(options.keepEvents, kind);
     // The closures run only after `owner` is set below (or never, if acquire throws).
     const control: RunControl = new RunControl(
       (control) => this.#execute(control, owner, options.signal, prepare, kind, plugins),
       () => this.#guard.release(owner),
+      keepEvents,
     );
     const handle = new RunHandle(control);
     // The finalizer callback must not reference the handle, or it would never be collected.
@@ -100,7 +106,7 @@ export class Calls {
           started.event(event);
         };
       }
-      runner.run.beginCall(emit, log.events);
+      runner.run.beginCall(emit, () => log.kept());
       if (host !== undefined) await host.start();
       const { runner: _, ...options } = prepared;
       const result = await runner.execute(controller.signal, { ...options, plugins: host });
@@ -126,6 +132,20 @@ export class Calls {
       signal?.removeEventListener("abort", onAbort);
     }
   }
+}
+
+/** @throws {RangeError} Unless `keep` is `"all"` or a non-negative integer. */
+function keptEvents(keep: number | "all" | undefined, kind: RunKind): number {
+  if (keep === undefined) return KEEP_EVENTS;
+  if (keep === "all") return Infinity;
+  if (!Number.isSafeInteger(keep) || keep < 0) {
+    throw new RangeError(
+      `Invalid ${kind}() keepEvents: expected a non-negative integer or "all", got ${
+        typeof keep === "number" ? keep : JSON.stringify(keep)
+      }`,
+    );
+  }
+  return keep;
 }
 
 function runInfo(runner: Runner, kind: RunKind, signal: AbortSignal): RunInfo {

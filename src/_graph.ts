@@ -145,8 +145,23 @@ export function computeGraphSignature(graph: WorkflowGraph): Promise<string> {
   return signatureOf(canonicalGraph(graph));
 }
 
-/** SHA-256 (hex) of a canonical graph description, via Web Crypto. */
-export async function signatureOf(description: string): Promise<string> {
+/** The signatures of the descriptions hashed last, oldest first: a workflow built per request hashes once. */
+const signatures = new Map<string, Promise<string>>();
+
+/** SHA-256 (hex) of a canonical graph description, via Web Crypto (remembered for the last 64). */
+export function signatureOf(description: string): Promise<string> {
+  let signature = signatures.get(description);
+  if (signature === undefined) {
+    if (signatures.size >= 64) signatures.delete(signatures.keys().next().value!);
+    signature = digestOf(description);
+    signatures.set(description, signature);
+    // A digest that fails is not remembered: the next workflow asks again.
+    signature.catch(() => signatures.delete(description));
+  }
+  return signature;
+}
+
+async function digestOf(description: string): Promise<string> {
   const bytes = new TextEncoder().encode(description);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   let hex = "";

@@ -17,8 +17,8 @@ export class RunContext {
   readonly pending: Map<string, PendingRequest> = new Map();
   /** Outputs of the current call, in deterministic order. */
   outputs: unknown[] = [];
-  /** Every event of the current call, in emission order. */
-  events: WorkflowEvent[] = [];
+  /** The events of the current call that its result reports (the last ones it keeps), in emission order. */
+  keptEvents: () => WorkflowEvent[] = () => [];
 
   /**
    * Record an event of the current call. The call chooses it once, so a call
@@ -28,10 +28,10 @@ export class RunContext {
     throw new Error("RunContext.emit before beginCall");
   };
 
-  /** Start a call (run, resume or respond): its events go to `emit` and are kept in `events`. */
-  beginCall(emit: (event: WorkflowEvent) => void, events: WorkflowEvent[]): void {
+  /** Start a call (run, resume or respond): its events go to `emit`, `keptEvents` reports them. */
+  beginCall(emit: (event: WorkflowEvent) => void, keptEvents: () => WorkflowEvent[]): void {
     this.emit = emit;
-    this.events = events;
+    this.keptEvents = keptEvents;
     this.outputs = [];
   }
 

@@ -4,11 +4,11 @@
 // FinalizationRegistry then aborts the work). An awaited run pins its handle
 // until it settles, so awaiting never races collection.
 import type { WorkflowEvent, WorkflowResult } from "./events.ts";
-import { EventLog } from "./_event_log.ts";
+import { type Cursor, EventLog } from "./_event_log.ts";
 import type { WorkflowRun } from "./workflow_run.ts";
 
 export class RunControl {
-  readonly log: EventLog = new EventLog();
+  readonly log: EventLog;
   readonly controller: AbortController = new AbortController();
   promise: Promise<WorkflowResult> | undefined;
   /** Holds the handle while someone awaits the result. */
@@ -16,7 +16,13 @@ export class RunControl {
   #start: (control: RunControl) => Promise<WorkflowResult>;
   #release: () => void;
 
-  constructor(start: (control: RunControl) => Promise<WorkflowResult>, release: () => void) {
+  /** @param keepEvents How many of the last events the log keeps besides those a live reader has yet to read. */
+  constructor(
+    start: (control: RunControl) => Promise<WorkflowResult>,
+    release: () => void,
+    keepEvents: number,
+  ) {
+    this.log = new EventLog(keepEvents);
     this.#start = start;
     this.#release = release;
   }
@@ -90,28 +96,31 @@ class RunIterator implements AsyncIterator<WorkflowEvent>, AsyncIterable<Workflo
   // Keeps the handle (and so the run guard's lock) alive while this iterator is.
   readonly handle: RunHandle;
   #control: RunControl;
-  #index = 0;
+  #cursor: Cursor;
   #finished = false;
 
   constructor(handle: RunHandle, control: RunControl) {
     this.handle = handle;
     this.#control = control;
+    this.#cursor = control.log.open();
   }
 
   async next(): Promise<IteratorResult<WorkflowEvent>> {
     if (this.#finished) return { done: true, value: undefined };
-    const read = await this.#control.log.read(this.#index);
-    if ("value" in read) {
-      this.#index++;
-      return { done: false, value: read.value };
-    }
-    this.#finished = true;
+    const read = await this.#control.log.read(this.#cursor);
+    if ("value" in read) return { done: false, value: read.value };
+    this.#finish();
     if ("error" in read) throw read.error;
     return { done: true, value: undefined };
   }
 
-  async return(): Promise<IteratorResult<WorkflowEvent>> {
+  #finish(): void {
     this.#finished = true;
+    this.#control.log.release(this.#cursor);
+  }
+
+  async return(): Promise<IteratorResult<WorkflowEvent>> {
+    this.#finish();
     if (!this.#control.log.closed) {
       this.#control.stop(new DOMException("The event stream was closed early", "AbortError"));
       await this.#control.promise?.catch(() => {});

@@ -283,7 +283,7 @@ export class Runner {
       status,
       outputs: this.run.outputs,
       pendingRequests: this.run.pendingList(),
-      events: this.run.events,
+      events: this.run.keptEvents(),
       checkpointId: this.previousCheckpointId ?? undefined,
       sessionId: this.sessionId,
       stranded: status === "cancelled" ? [] : this.#router.stranded(),

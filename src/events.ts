@@ -98,7 +98,10 @@ export interface WorkflowResult<TOutput = unknown> {
   outputs: TOutput[];
   /** Requests still unanswered when the run stopped. */
   pendingRequests: PendingRequest[];
-  /** Every event of this call, in emission order. */
+  /**
+   * The call's events in emission order: all of them, or the last `keepEvents` (1,000 unless the call
+   * says otherwise) of a longer call.
+   */
   events: WorkflowEvent<TOutput>[];
   /** The newest checkpoint of the run's state (the one to resume from), when checkpointing is on. */
   checkpointId?: string;

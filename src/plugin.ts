@@ -99,7 +99,7 @@ export interface WorkflowPlugin {
   readonly name: string;
   /** Before the call's first event (`started`). */
   onRunStart?(info: RunInfo): void | Promise<void>;
-  /** Every event of the call, in emission order (what the stream and `result.events` hold). */
+  /** Every event of the call, in emission order (what the stream holds). */
   onEvent?(event: WorkflowEvent, info: RunInfo): void | Promise<void>;
   /**
    * Middleware around every handler call (`handle` and `onResponse`; for

@@ -56,6 +56,14 @@ export interface RunOptions {
    * @default {none}
    */
   plugins?: readonly WorkflowPlugin[];
+  /**
+   * How many of the call's last events `result.events` holds (and a reader that starts iterating late
+   * sees): `"all"`, or a count. A reader iterating from the start sees every event either way; a long run
+   * that kept them all would hold every event it emitted until it ends.
+   *
+   * @default {1000}
+   */
+  keepEvents?: number | "all";
 }
 
 /** Options of `Workflow.resume`. */
@@ -104,6 +112,14 @@ export interface ResumeOptions {
    * @default {none}
    */
   plugins?: readonly WorkflowPlugin[];
+  /**
+   * How many of the call's last events `result.events` holds (and a reader that starts iterating late
+   * sees): `"all"`, or a count. A reader iterating from the start sees every event either way; a long run
+   * that kept them all would hold every event it emitted until it ends.
+   *
+   * @default {1000}
+   */
+  keepEvents?: number | "all";
 }
 
 /** Options of `Workflow.respond`. */
@@ -123,6 +139,14 @@ export interface RespondOptions {
    * @default {none}
    */
   plugins?: readonly WorkflowPlugin[];
+  /**
+   * How many of the call's last events `result.events` holds (and a reader that starts iterating late
+   * sees): `"all"`, or a count. A reader iterating from the start sees every event either way; a long run
+   * that kept them all would hold every event it emitted until it ends.
+   *
+   * @default {1000}
+   */
+  keepEvents?: number | "all";
 }
 
 /**

@@ -8,8 +8,10 @@ import type { WorkflowEvent, WorkflowResult } from "./events.ts";
 /**
  * A run of a workflow: lazy (nothing runs until it is awaited or iterated),
  * awaitable for its {@linkcode WorkflowResult} and async-iterable for its
- * events, streamed live. Await it and iterate it as often as you like: every
- * reader sees every event of the call from the start.
+ * events, streamed live. Await it and iterate it as often as you like: a
+ * reader that starts before the run does sees every event of the call; one
+ * that starts later sees the events the call still keeps (its last
+ * `keepEvents`, 1,000 by default) and every event after them.
  *
  * A failed run rejects (the stream yields a `failed` event, then throws).
  * `TOutput` is the workflow's output type: `result.outputs` and `output` events carry it.

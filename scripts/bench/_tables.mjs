@@ -74,7 +74,40 @@ export function renderTables(figures, { date, command, machine, quick }) {
     "",
     "",
   ]);
-  table("1 · Cost per superstep", [
+  // 1, cold
+  const rows1cold = [
+    [
+      "cold · loop, memory checkpoints",
+      "loop: 1 executor × 1,000 supersteps, memory checkpoints, runs 1–3",
+      "loop",
+    ],
+    [
+      "cold · a new workflow per run",
+      "a new workflow per run (loop of 10 supersteps, memory checkpoints) × 300",
+      "request",
+    ],
+  ].map(([name, label, key]) => {
+    const ours = RUNTIMES.map((rt) => find("1", name, "superstep", rt));
+    const peer = find("1", name, "langgraph");
+    return [
+      label,
+      ...ours.map(cell),
+      cell(peer),
+      ratio(`1 cold ${key} langgraph ÷ superstep`, peer, ours[0]),
+    ];
+  });
+  table(
+    "1 · Cold: the first 3,000 supersteps of a fresh process, per superstep",
+    ["", "Superstep Node", "Superstep Deno", "Superstep Bun", "LangGraph.js Node", "LangGraph ÷ Superstep"],
+    rows1cold,
+    `Each figure is the median over ${
+      figures.find((f) => f.name === "cold · loop, memory checkpoints")?.extra?.processes ?? "?"
+    } fresh processes per library and runtime, started in turns (± spreads across processes); the time ` +
+      "runs from the first run's start, after the imports and the graph's build (a new workflow per run " +
+      "includes each build). LangGraph.js builds and compiles the same graphs.",
+  );
+
+  table("1 · Cost per superstep, warm (after 10 untimed runs)", [
     "shape",
     "Superstep Node",
     "Superstep Deno",
@@ -305,14 +338,22 @@ function evaluateGoals(r) {
   const goals = [];
   const lg = r["1 loop memory checkpoints langgraph ÷ superstep"];
   goals.push({
-    goal: "1: ≥ 50× faster than LangGraph.js per superstep on the loop, with checkpoints",
-    met: lg === undefined ? undefined : lg >= 50,
+    goal: "1: ≥ 100× faster than LangGraph.js per superstep warm on the loop, with checkpoints",
+    met: lg === undefined ? undefined : lg >= 100,
     detail: `LangGraph ÷ Superstep ${fmt(lg)} (Node)`,
+  });
+  const cold = r["1 cold loop langgraph ÷ superstep"];
+  goals.push({
+    goal: "1: ≥ 50× faster than LangGraph.js over the first 3,000 supersteps of a fresh process (loop)",
+    met: cold === undefined ? undefined : cold >= 50,
+    detail: `LangGraph ÷ Superstep ${fmt(cold)} (Node); a new workflow per run ${
+      fmt(r["1 cold request langgraph ÷ superstep"])
+    }`,
   });
   const floors = RUNTIMES.map((rt) => r[`1 loop ÷ floor ${rt}`]);
   goals.push({
-    goal: "1: within 3× of the floor (loop, memory checkpoints)",
-    met: floors[0] === undefined ? undefined : floors[0] <= 3,
+    goal: "1: within 2× of the floor warm on every runtime (loop, memory checkpoints)",
+    met: floors.some((f) => f === undefined) ? undefined : floors.every((f) => f <= 2),
     detail: `Superstep ÷ floor ${floors.map(fmt).join(" / ")} (Node / Deno / Bun)`,
   });
   const perStep = (

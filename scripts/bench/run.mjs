@@ -4,7 +4,7 @@
 //
 // Usage: node scripts/bench/run.mjs [--quick] [--only=<task>,<task>…]
 //   --quick  a smoke run (few repetitions, short histories): the figures mean nothing.
-//   --only   run some tasks: node-core, deno-core, bun-core, plugins, durable, postgres, history, kv-node,
+//   --only   run some tasks: cold, node-core, deno-core, bun-core, plugins, durable, postgres, history, kv-node,
 //            kv-deno, rss.
 //
 // The peers (LangGraph.js, its SQLite and Postgres savers, better-sqlite3) live in scripts/bench/package.json,
@@ -90,6 +90,7 @@ async function installPeers() {
 
 const NODE_ENTRIES = [
   "node_peers",
+  "cold",
   "plugins",
   "durable",
   "postgres",
@@ -132,11 +133,30 @@ function bun(entry) {
   return [bin("bun"), [join(HERE, `${entry}.ts`), ...q]];
 }
 
-/** All tasks together may take this long (they take about 2.5 minutes); a task past it is stopped. */
-const TASKS_BUDGET_MS = 6.5 * 60_000;
+/** Fresh processes per library in the cold column of benchmark 1. */
+const COLD_PROCESSES = quick ? 1 : 5;
+
+/** All tasks together may take this long (they take about 4 minutes); a task past it is stopped. */
+const TASKS_BUDGET_MS = 8 * 60_000;
 
 /** Every task: its name, its command, its time limit. */
 const TASKS = [
+  {
+    // Benchmark 1's cold column: fresh processes, the libraries and runtimes taking turns.
+    name: "cold",
+    alternate: [
+      node("cold"),
+      withArgs(node("cold"), "--subject=langgraph"),
+      deno("cold"),
+      bun("cold"),
+      withArgs(node("cold"), "--shape=request"),
+      withArgs(node("cold"), "--subject=langgraph", "--shape=request"),
+      withArgs(deno("cold"), "--shape=request"),
+      withArgs(bun("cold"), "--shape=request"),
+    ],
+    processes: COLD_PROCESSES,
+    timeoutMs: 3 * 60_000,
+  },
   { name: "node-core", cmd: node("node_peers"), timeoutMs: 4 * 60_000 },
   { name: "deno-core", cmd: deno("core_main"), timeoutMs: 90_000 },
   { name: "bun-core", cmd: bun("core_main"), timeoutMs: 90_000 },
@@ -149,6 +169,52 @@ const TASKS = [
   { name: "rss", cmd: node("rss_superstep"), timeoutMs: 60_000 },
   { name: "rss", cmd: node("rss_langgraph"), timeoutMs: 2 * 60_000 },
 ];
+
+function withArgs([cmd, args], ...more) {
+  return [cmd, [...args, ...more]];
+}
+
+/** One process's figures, or its failure. */
+async function runOne([cmd, args], timeoutMs, name, failures) {
+  process.stderr.write(`[bench] ── ${name}: ${[cmd, ...args].join(" ").replaceAll(ROOT + "/", "")}\n`);
+  const { code, stdout, error } = await run(cmd, args, { timeoutMs });
+  const line = stdout.split("\n").reverse().find((l) => l.startsWith(RESULT_PREFIX));
+  if (code !== 0 || !line) failures.push(`${name}: exit ${code ?? error?.message}`);
+  return line ? JSON.parse(line.slice(RESULT_PREFIX.length)) : { figures: [], notes: {} };
+}
+
+/** The processes of an alternating task, in turns; each figure is then the median over its processes. */
+async function runAlternating(task, deadline, failures) {
+  const byKey = new Map();
+  for (let round = 0; round < task.processes; round++) {
+    for (const cmd of task.alternate) {
+      const left = Math.min(task.timeoutMs, deadline - Date.now());
+      if (left <= 0) return [];
+      const { figures } = await runOne(cmd, left, task.name, failures);
+      for (const figure of figures) {
+        const key = [figure.bench, figure.name, figure.subject, figure.runtime].join("\0");
+        if (!byKey.has(key)) byKey.set(key, []);
+        byKey.get(key).push(figure);
+      }
+    }
+  }
+  return [...byKey.values()].map((series) => {
+    const values = series.map((f) => f.median).sort((a, b) => a - b);
+    const mid = values.length >> 1;
+    const median = values.length % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+    const deviations = values.map((v) => Math.abs(v - median)).sort((a, b) => a - b);
+    const mad = deviations.length % 2 ? deviations[mid] : (deviations[mid - 1] + deviations[mid]) / 2;
+    return {
+      ...series[0],
+      median,
+      mad,
+      min: values[0],
+      max: values[values.length - 1],
+      reps: values.length,
+      extra: { ...series[0].extra, processes: values.length },
+    };
+  });
+}
 
 async function version(cmd, args) {
   const { stdout } = await run(cmd, args, { timeoutMs: 30_000 });
@@ -169,6 +235,13 @@ async function main() {
     const left = deadline - Date.now();
     if (left <= 0) {
       failures.push(`${task.name}: not run (the time budget of all tasks is spent)`);
+      continue;
+    }
+    if (task.alternate) {
+      const t0 = Date.now();
+      figures.push(...await runAlternating(task, deadline, failures));
+      process.stderr.write(`[bench] ── ${task.name} done in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+      load.push(loadavg()[0]);
       continue;
     }
     const [cmd, args] = task.cmd;

@@ -1,0 +1,42 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { defineExecutor, MemoryCheckpointStorage, WorkflowBuilder } from "../mod.ts";
+
+function factory(name: string, id = "echo") {
+  const echo = defineExecutor({ id, handle: (text: string, ctx) => ctx.yieldOutput(text) });
+  return new WorkflowBuilder({ name, start: echo }).withCheckpointing(new MemoryCheckpointStorage()).build();
+}
+
+describe("a workflow per request", () => {
+  test("workflows of one factory hash their graph once between them, and another graph anew", async () => {
+    const subtle = crypto.subtle;
+    const digest = subtle.digest;
+    let hashed = 0;
+    Object.defineProperty(subtle, "digest", {
+      configurable: true,
+      value: (...args: Parameters<SubtleCrypto["digest"]>) => {
+        hashed++;
+        return digest.apply(subtle, args);
+      },
+    });
+    try {
+      // An id no other test's graph has, so no other test hashed this graph before.
+      const name = `per-request-${Math.random()}`;
+      const signatures = new Set<string>();
+      for (let i = 0; i < 5; i++) {
+        const workflow = factory(name, name);
+        assert.deepEqual((await workflow.run(`r${i}`)).outputs, [`r${i}`]);
+        signatures.add(await workflow.graphSignature());
+      }
+      assert.equal(signatures.size, 1);
+      assert.equal(hashed, 1);
+      const other = await factory(name, `${name}-other`).graphSignature();
+      assert.equal(hashed, 2);
+      assert.notEqual(other, [...signatures][0]);
+      assert.match(other, /^[0-9a-f]{64}$/);
+    } finally {
+      delete (subtle as { digest?: unknown }).digest;
+    }
+    assert.equal(crypto.subtle.digest, digest);
+  });
+});
