@@ -71,6 +71,9 @@ export type {
 } from "./src/edge_types.ts";
 export { Workflow } from "./src/workflow.ts";
 export { prune } from "./src/prune.ts";
+export { listPendingRequests, listSessions } from "./src/sessions.ts";
+export { answerRequest } from "./src/answer_request.ts";
+export type { AnswerRequestOptions } from "./src/answer_request.ts";
 export type { PruneOptions, PruneResult } from "./src/prune.ts";
 export { WorkflowExecutor } from "./src/workflow_executor.ts";
 export type { RespondOptions, ResumeOptions, RunOptions } from "./src/workflow.ts";
@@ -85,19 +88,25 @@ export type {
   WorkflowEventType,
   WorkflowResult,
 } from "./src/events.ts";
-export { CHECKPOINT_VERSION, toSummary } from "./src/checkpoint.ts";
+export { CHECKPOINT_VERSION, sessionStatus, toSummary } from "./src/checkpoint.ts";
 export type {
   Answer,
   Checkpoint,
   CheckpointQuery,
   CheckpointStorage,
   CheckpointSummary,
+  PendingRequestQuery,
   QueuedMessage,
+  SessionQuery,
+  SessionStatus,
+  SessionSummary,
+  WaitingRequest,
 } from "./src/checkpoint.ts";
 export { decodeCheckpoint, decodeValue, encodeCheckpoint, encodeValue } from "./src/codec.ts";
 export { children, head, lineage } from "./src/ancestry.ts";
 export { MemoryCheckpointStorage } from "./adapters/memory.ts";
 export {
+  AmbiguousRequestError,
   CheckpointConflictError,
   CheckpointCorruptError,
   CheckpointEncodeError,
@@ -107,6 +116,7 @@ export {
   ExecutorFailedError,
   PluginError,
   RequestNotPendingError,
+  StorageCapabilityError,
   StorageError,
   StorageSchemaError,
   SuperstepError,

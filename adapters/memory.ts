@@ -14,7 +14,16 @@
  *
  * @module
  */
-import type { Checkpoint, CheckpointQuery, CheckpointStorage, CheckpointSummary } from "../src/checkpoint.ts";
+import type {
+  Checkpoint,
+  CheckpointQuery,
+  CheckpointStorage,
+  CheckpointSummary,
+  PendingRequestQuery,
+  SessionQuery,
+  SessionSummary,
+  WaitingRequest,
+} from "../src/checkpoint.ts";
 import * as kit from "../src/storage_kit.ts";
 
 const ADAPTER = "memory";
@@ -23,7 +32,8 @@ const ADAPTER = "memory";
  * A {@linkcode CheckpointStorage} that keeps checkpoints in memory, in this process only.
  *
  * `save` and `load` cost one encode or decode of the checkpoint; `list` walks ids newest first from the
- * `before` cursor and stops at `limit`.
+ * `before` cursor and stops at `limit`. The session index is the heads, kept sorted by head id;
+ * `listPendingRequests` reads the heads that wait.
  *
  * @example
  * ```ts
@@ -45,6 +55,10 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
   /** Every id of a session, ascending. */
   #sessions = new Map<string, string[]>();
   #heads = new Map<string, string>();
+  /** Every head id, ascending: the session index. */
+  #headOrder: string[] = [];
+  /** The sessions whose head waits for answers: the inbox. */
+  #waiting = new Set<string>();
 
   /**
    * Create an empty storage.
@@ -100,8 +114,22 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
     const ids = this.#sessions.get(sessionId);
     if (ids) insertSorted(ids, id);
     else this.#sessions.set(sessionId, [id]);
-    this.#heads.set(sessionId, id);
+    this.#setHead(sessionId, id);
     encoded.stored();
+  }
+
+  /** Move a session's head (`undefined`: it has none left), and its index entries with it. */
+  #setHead(sessionId: string, id: string | undefined): void {
+    const old = this.#heads.get(sessionId);
+    if (old !== undefined) removeSorted(this.#headOrder, old);
+    this.#waiting.delete(sessionId);
+    if (id === undefined) {
+      this.#heads.delete(sessionId);
+      return;
+    }
+    this.#heads.set(sessionId, id);
+    insertSorted(this.#headOrder, id);
+    if (this.#records.get(id)!.index.status === "waiting") this.#waiting.add(sessionId);
   }
 
   /**
@@ -231,13 +259,10 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
     removeSorted(ids, id);
     if (ids.length === 0) {
       this.#sessions.delete(sessionId);
-      this.#heads.delete(sessionId);
+      this.#setHead(sessionId, undefined);
     } else if (this.#heads.get(sessionId) === id) {
       const parent = deleted.parentId === null ? undefined : this.#records.get(deleted.parentId);
-      this.#heads.set(
-        sessionId,
-        kit.headAfterDelete(deleted, parent?.summary.sessionId, ids[ids.length - 1])!,
-      );
+      this.#setHead(sessionId, kit.headAfterDelete(deleted, parent?.summary.sessionId, ids[ids.length - 1])!);
     }
     return true;
   }
@@ -258,14 +283,107 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
     return settle(() => {
       const ids = this.#sessions.get(kit.checkId(ADAPTER, "delete a session", "session id", sessionId));
       if (!ids) return 0;
+      this.#setHead(sessionId, undefined);
       for (const id of ids) {
         this.#records.delete(id);
         this.#deltas?.forget(id);
       }
       this.#order = this.#order.filter((id) => this.#records.has(id));
       this.#sessions.delete(sessionId);
-      this.#heads.delete(sessionId);
       return ids.length;
+    });
+  }
+
+  /**
+   * The session index: every session with a head, newest head first, with the status its head says.
+   *
+   * @param query Filters (`workflowName`, `status`) and paging (`limit`; `before`: an exclusive head id).
+   * @returns The sessions.
+   * @throws {RangeError} If `limit` is not a positive integer.
+   * @throws {TypeError} If `status` or an id is invalid.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
+   * import { makeCheckpoint } from "@superstep/superstep/testing";
+   *
+   * const storage = new MemoryCheckpointStorage();
+   * await storage.save(makeCheckpoint({ messages: [{ source: "a", data: 1 }] }));
+   * const [session] = await storage.listSessions({ status: "interrupted" });
+   * assert.equal(session.pendingRequests, 0);
+   * ```
+   */
+  listSessions(query: SessionQuery = {}): Promise<SessionSummary[]> {
+    return settle(() => {
+      const { workflowName, status, limit, before } = kit.checkSessionQuery(ADAPTER, query);
+      const order = this.#headOrder;
+      const out: SessionSummary[] = [];
+      const start = before === undefined ? order.length : lowerBound(order, before);
+      for (let i = start - 1; i >= 0 && out.length < (limit ?? Infinity); i--) {
+        const { summary, index } = this.#records.get(order[i])!;
+        if (workflowName !== undefined && summary.workflowName !== workflowName) continue;
+        if (status !== undefined && index.status !== status) continue;
+        out.push(
+          kit.decodeSession(ADAPTER, {
+            status: index.status,
+            pendingRequests: index.requests.length,
+            head: summary,
+          }),
+        );
+      }
+      return out;
+    });
+  }
+
+  /**
+   * The inbox: every request pending in a session head, newest request first.
+   *
+   * @param query Filters (`workflowName`, `sessionId`, `requestId`) and paging (`limit`; `before`: an
+   *   entry's `cursor`).
+   * @returns The waiting requests.
+   * @throws {RangeError} If `limit` is not a positive integer.
+   * @throws {TypeError} If an id or the cursor is invalid.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
+   * import { makeCheckpoint } from "@superstep/superstep/testing";
+   *
+   * const storage = new MemoryCheckpointStorage();
+   * await storage.save(makeCheckpoint({ pendingRequests: [{ requestId: "r1", executorId: "ask", data: 1 }] }));
+   * assert.equal((await storage.listPendingRequests({ requestId: "r1" })).length, 1);
+   * ```
+   */
+  listPendingRequests(query: PendingRequestQuery = {}): Promise<WaitingRequest[]> {
+    return settle(() => {
+      const { workflowName, sessionId, requestId, limit, before } = kit.checkPendingRequestQuery(
+        ADAPTER,
+        query,
+      );
+      const sessions = sessionId === undefined
+        ? this.#waiting
+        : this.#waiting.has(sessionId)
+        ? [sessionId]
+        : [];
+      const found: (kit.StoredRequest & { sessionId: string; head: kit.EncodedCheckpoint })[] = [];
+      for (const session of sessions) {
+        const head = this.#records.get(this.#heads.get(session)!)!;
+        if (workflowName !== undefined && head.summary.workflowName !== workflowName) continue;
+        for (const request of head.index.requests) {
+          if (requestId !== undefined && request.requestId !== requestId) continue;
+          const entry = { ...request, sessionId: session, head };
+          if (kit.afterCursor(entry, before)) found.push(entry);
+        }
+      }
+      found.sort(kit.compareWaiting);
+      return found.slice(0, limit ?? Infinity).map(({ head, ...request }) =>
+        kit.decodeWaitingRequest(ADAPTER, {
+          ...request,
+          workflowName: head.summary.workflowName,
+          checkpointId: head.summary.id,
+          createdAt: head.summary.createdAt,
+        })
+      );
     });
   }
 

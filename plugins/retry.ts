@@ -42,6 +42,7 @@
  * @module
  */
 import type { WorkflowPlugin } from "../src/plugin.ts";
+import { abortableSleep } from "../src/_promise.ts";
 
 /** How random the backoff is (see {@linkcode RetryOptions.jitter}). */
 export type RetryJitter = "full" | "equal" | "none";
@@ -210,19 +211,4 @@ function optionalFunction<T>(value: T | undefined, what: string): T | undefined 
     throw new TypeError(`Invalid retry ${what}: expected a function, got ${typeof value}`);
   }
   return value;
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -26,6 +26,31 @@ export interface Answer {
   response: unknown;
 }
 
+/**
+ * The status a checkpoint gives its session when it is the head (see {@linkcode SessionStatus}).
+ *
+ * @param checkpoint The checkpoint.
+ * @returns `"waiting"` with pending requests, else `"interrupted"` with queued messages or unhandled
+ *   answers, else `"completed"`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sessionStatus } from "@superstep/superstep";
+ * import { makeCheckpoint } from "@superstep/superstep/testing";
+ *
+ * assert.equal(sessionStatus(makeCheckpoint({ messages: [{ source: "a", data: 1 }] })), "interrupted");
+ * assert.equal(sessionStatus(makeCheckpoint()), "completed");
+ * ```
+ * @experimental
+ */
+export function sessionStatus(
+  checkpoint: Pick<Checkpoint, "pendingRequests" | "messages" | "answers">,
+): SessionStatus {
+  if (checkpoint.pendingRequests.length > 0) return "waiting";
+  if (checkpoint.messages.length > 0 || (checkpoint.answers?.length ?? 0) > 0) return "interrupted";
+  return "completed";
+}
+
 /** Everything needed to continue a run, written after every superstep. */
 export interface Checkpoint {
   /** Schema version of the checkpoint format. */
@@ -106,6 +131,81 @@ export interface CheckpointQuery {
 }
 
 /**
+ * What a session's head says about it (see {@linkcode sessionStatus}):
+ * - `"waiting"`: the head holds pending requests (answer them with `answerRequest` or `resume`);
+ * - `"interrupted"`: no request pending, but work left — queued messages, or answers not yet handled: a run
+ *   still going, or one that stopped mid-way (a crash, a cancel, a failed superstep, a run that did not
+ *   converge), resumable from its head;
+ * - `"completed"`: nothing queued, nothing pending.
+ *
+ * A failed run writes no checkpoint of its own (the superstep that failed is not committed), so a failure
+ * shows as `"interrupted"`: its head still holds the messages of the superstep that failed.
+ *
+ * @experimental
+ */
+export type SessionStatus = "waiting" | "interrupted" | "completed";
+
+/** One session as the session index holds it: its head's summary and the status its head says. */
+export interface SessionSummary {
+  /** The session. */
+  sessionId: string;
+  /** The workflow of its head. */
+  workflowName: string;
+  /** What its head says (see {@linkcode SessionStatus}). */
+  status: SessionStatus;
+  /** How many requests its head holds pending. */
+  pendingRequests: number;
+  /** Its head's summary (`head.id` is the head; `head.createdAt` when the session last moved). */
+  head: CheckpointSummary;
+}
+
+/** Filters and paging of the session index (`CheckpointStorage.listSessions`, `listSessions`). */
+export interface SessionQuery {
+  /** Only sessions whose head is of this workflow. */
+  workflowName?: string;
+  /** Only sessions of this status. */
+  status?: SessionStatus;
+  /** At most this many. A positive integer; anything else is a `RangeError`. */
+  limit?: number;
+  /**
+   * Only sessions whose head id is less than this (exclusive): the cursor of the next page is the last
+   * session's `head.id`. Sessions come newest head first.
+   */
+  before?: string;
+}
+
+/** A request waiting for an answer, as the inbox holds it: the request and where it waits. */
+export interface WaitingRequest extends PendingRequest {
+  /** The session whose head holds it. */
+  sessionId: string;
+  /** The workflow of that head. */
+  workflowName: string;
+  /** The head checkpoint that holds it (what an answer resumes). */
+  checkpointId: string;
+  /** When that checkpoint was written (ISO-8601). */
+  createdAt: string;
+  /**
+   * The paging cursor of this entry: pass it as `before` for the entries after it. Opaque (it names the
+   * request and its session: a fork holds its source's requests under the same ids).
+   */
+  cursor: string;
+}
+
+/** Filters and paging of the inbox (`CheckpointStorage.listPendingRequests`, `listPendingRequests`). */
+export interface PendingRequestQuery {
+  /** Only requests of sessions whose head is of this workflow. */
+  workflowName?: string;
+  /** Only requests of this session. */
+  sessionId?: string;
+  /** Only this request (one entry per session holding it: a fork copies its source's requests). */
+  requestId?: string;
+  /** At most this many. A positive integer; anything else is a `RangeError`. */
+  limit?: number;
+  /** Only entries after this one: an entry's `cursor`. Entries come newest request first. */
+  before?: string;
+}
+
+/**
  * Where checkpoints live. Implement it to add a storage; run
  * `checkpointStorageConformance` from `@superstep/superstep/testing` to prove it.
  *
@@ -129,6 +229,10 @@ export interface CheckpointQuery {
  *   checkpoints left has no head.
  * - `lineage` returns `[]` for an unknown id and stops cleanly at a parent that
  *   was deleted.
+ * - An adapter with the index capabilities (`listSessions`, `listPendingRequests`) derives each session's
+ *   entry from the whole checkpoint given to `save` (the kit's `encodeForStorage` hands it over as `index`),
+ *   never by decoding stored payloads, and keeps it in the same atomic write as the head; when `delete`
+ *   moves a head, the entry follows the new head.
  */
 export interface CheckpointStorage {
   /** Store a checkpoint and make it its session's head, atomically. */
@@ -145,6 +249,18 @@ export interface CheckpointStorage {
   deleteSession(sessionId: string): Promise<number>;
   /** Optional fast path: the summaries from `id` back to its root, `id` first; `[]` if `id` does not exist. */
   lineage?(id: string): Promise<CheckpointSummary[]>;
+  /**
+   * Optional capability, the session index: every session with a head, newest head first, from an index
+   * kept atomically with the heads in `save`, `delete` and `deleteSession` (never a scan of all
+   * checkpoints). Queries are checked with the storage kit's `checkSessionQuery`.
+   */
+  listSessions?(query: SessionQuery): Promise<SessionSummary[]>;
+  /**
+   * Optional capability, the inbox: every request pending in a session head, newest request first, from an
+   * index kept atomically with the heads like `listSessions`. Queries are checked with the storage kit's
+   * `checkPendingRequestQuery`.
+   */
+  listPendingRequests?(query: PendingRequestQuery): Promise<WaitingRequest[]>;
   /** Release resources the adapter opened itself. */
   close?(): Promise<void>;
 }

@@ -242,15 +242,18 @@ export class ExecutorFailedError extends SuperstepError {
  * ```
  */
 export class RequestNotPendingError extends SuperstepError {
+  /** The request that is not pending, when one was named (`answerRequest` names it). */
+  readonly requestId?: string;
   /**
    * Create the error.
    *
    * @param message What was wrong, naming the request id.
-   * @param options Standard error options (`cause`).
+   * @param options Standard error options (`cause`), and the `requestId` concerned.
    */
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: ErrorOptions & { requestId?: string }) {
     super(message, options);
     this.name = "RequestNotPendingError";
+    if (options?.requestId !== undefined) this.requestId = options.requestId;
   }
 }
 
@@ -722,5 +725,77 @@ export class StorageError extends SuperstepError {
     this.name = "StorageError";
     this.adapter = adapter;
     this.operation = operation;
+  }
+}
+
+/**
+ * A storage lacks an optional capability a helper needs (`listSessions`, `listPendingRequests`): the helper
+ * refuses instead of scanning every checkpoint. Every adapter of this package has both; a third-party one
+ * declares what it implements.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { StorageCapabilityError } from "@superstep/superstep";
+ * const error = new StorageCapabilityError("listSessions");
+ * assert.equal(error.capability, "listSessions");
+ * ```
+ * @experimental
+ */
+export class StorageCapabilityError extends SuperstepError {
+  /** The missing method. */
+  readonly capability: string;
+  /**
+   * Create the error.
+   *
+   * @param capability The method the storage lacks.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(capability: string, options?: ErrorOptions) {
+    super(
+      `The storage has no ${capability}(): it keeps no session index (an adapter declares the capability by ` +
+        `implementing the method)`,
+      options,
+    );
+    this.name = "StorageCapabilityError";
+    this.capability = capability;
+  }
+}
+
+/**
+ * `answerRequest` found the request pending in more than one session (a fork copies its source's pending
+ * requests under the same ids) and was not told which: pass `sessionId`. Nothing was answered.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AmbiguousRequestError } from "@superstep/superstep";
+ * const error = new AmbiguousRequestError("01JR", ["s1", "s2"]);
+ * assert.deepEqual(error.sessionIds, ["s1", "s2"]);
+ * ```
+ * @experimental
+ */
+export class AmbiguousRequestError extends SuperstepError {
+  /** The request. */
+  readonly requestId: string;
+  /** The sessions whose heads hold it. */
+  readonly sessionIds: string[];
+  /**
+   * Create the error.
+   *
+   * @param requestId The request.
+   * @param sessionIds The sessions whose heads hold it.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(requestId: string, sessionIds: string[], options?: ErrorOptions) {
+    super(
+      `Cannot answer request ${requestId}: it is pending in ${sessionIds.length} sessions (${
+        sessionIds.join(", ")
+      }): name one with sessionId`,
+      options,
+    );
+    this.name = "AmbiguousRequestError";
+    this.requestId = requestId;
+    this.sessionIds = sessionIds;
   }
 }

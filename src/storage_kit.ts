@@ -33,13 +33,34 @@
  *
  * @module
  */
-import { type Checkpoint, type CheckpointQuery, type CheckpointSummary, toSummary } from "./checkpoint.ts";
+import {
+  type Checkpoint,
+  type CheckpointQuery,
+  type CheckpointSummary,
+  type SessionStatus,
+  type SessionSummary,
+  toSummary,
+} from "./checkpoint.ts";
+import { indexOf, STATUSES, type StoredIndex } from "./_session_index.ts";
 import { decodeCheckpoint, decodeValue, encodeCheckpoint, encodeValue } from "./codec.ts";
 import { describeType } from "./_describe.ts";
 import { idProblem } from "./_ids.ts";
 import { CheckpointConflictError, CheckpointCorruptError } from "./errors.ts";
 import { DeltaCodec, isDeltaPayload, type ReadChain } from "./_delta.ts";
 
+export {
+  afterCursor,
+  type CheckedRequestQuery,
+  checkPendingRequestQuery,
+  checkSessionQuery,
+  compareWaiting,
+  decodeWaitingRequest,
+  indexOf,
+  requestCursor,
+  type StoredIndex,
+  type StoredRequest,
+  type StoredWaitingRequest,
+} from "./_session_index.ts";
 export { deltaBase, DeltaCodec, type DeltaOptions, isDeltaPayload, type ReadChain } from "./_delta.ts";
 
 /** A summary as adapters store it: the summary's fields, with the metadata encoded by the core codec. */
@@ -57,6 +78,8 @@ export interface EncodedCheckpoint {
   payload: string;
   /** The summary, with its metadata encoded apart so `list` never reads a payload. */
   summary: StoredSummary;
+  /** What the session index and the inbox hold for the checkpoint while it is its session's head. */
+  index: StoredIndex;
   /**
    * Tell the delta codec the payload is stored (call it once the save committed, never after a failed
    * one): the checkpoint's children can then be written as deltas on it. Does nothing without a codec.
@@ -139,6 +162,7 @@ export function encodeForStorage(
   return {
     payload,
     summary: { ...columns, metadata: encodeValue(metadata) },
+    index: indexOf(checkpoint),
     stored: delta?.remember ?? noop,
   };
 }
@@ -549,4 +573,62 @@ export function headAfterDelete(
 ): string | undefined {
   if (deleted.parentId !== null && parentSessionId === deleted.sessionId) return deleted.parentId;
   return newestRemaining;
+}
+
+/** A session index row read back from a backend, not trusted yet. */
+export interface StoredSession {
+  /** The status stored with the head. */
+  status: unknown;
+  /** The head's stored requests (`StoredIndex.requestsJson`), or their count. */
+  pendingRequests: unknown;
+  /** The head's summary, as `decodeSummary` takes it. */
+  head: StoredFields;
+}
+
+/**
+ * Decode a session index row, checking every field.
+ *
+ * @param adapter The adapter's name, named in errors.
+ * @param stored The row: status, pending request count (or the stored requests' JSON) and the head summary.
+ * @returns The session's summary.
+ * @throws {CheckpointCorruptError} Naming the head, if a field is missing or mistyped.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeSession, encodeForStorage } from "@superstep/superstep/storage-kit";
+ * import { makeCheckpoint } from "@superstep/superstep/testing";
+ *
+ * const { summary, index } = encodeForStorage("toy", makeCheckpoint());
+ * const session = decodeSession("toy", { status: index.status, pendingRequests: 0, head: summary });
+ * assert.equal(session.status, "completed");
+ * ```
+ */
+export function decodeSession(
+  adapter: string,
+  stored: StoredSession,
+): SessionSummary {
+  const head = decodeSummary(adapter, stored.head);
+  const status = stored.status as SessionStatus;
+  let pending = stored.pendingRequests;
+  if (typeof pending === "string") {
+    try {
+      const parsed: unknown = JSON.parse(pending);
+      pending = Array.isArray(parsed) ? parsed.length : undefined;
+    } catch {
+      pending = undefined;
+    }
+  } else if (typeof pending === "bigint") pending = Number(pending);
+  if (!STATUSES.includes(status) || typeof pending !== "number" || !Number.isSafeInteger(pending)) {
+    throw new CheckpointCorruptError(head.id, `${adapter}: its session index entry is not valid`, {
+      sessionId: head.sessionId,
+      workflowName: head.workflowName,
+    });
+  }
+  return {
+    sessionId: head.sessionId,
+    workflowName: head.workflowName,
+    status,
+    pendingRequests: pending,
+    head,
+  };
 }

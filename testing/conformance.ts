@@ -11,6 +11,7 @@ import { integrityCases } from "./_integrity_cases.ts";
 import { readCases } from "./_read_cases.ts";
 import { writeCases } from "./_write_cases.ts";
 import { deltaCases, pruneCases } from "./_delta_cases.ts";
+import { indexCases } from "./_index_cases.ts";
 
 export type { ConformanceCapability };
 
@@ -29,7 +30,9 @@ export interface ConformanceOptions {
   /**
    * Capabilities the adapter declares it lacks, each with the reason. Their cases are registered as skipped,
    * with the reason, so a report shows them: `"concurrent-saves"` (eight concurrent saves with the same
-   * parent: exactly one wins), `"large-payload"` (a 2 MiB checkpoint round-trips).
+   * parent: exactly one wins), `"large-payload"` (a 2 MiB checkpoint round-trips). The optional index
+   * capabilities (`listSessions`, `listPendingRequests`) are declared by implementing both methods: the
+   * suite tests them on a storage that has them, and that the helpers refuse one that has neither.
    *
    * @default {{}}
    */
@@ -48,7 +51,10 @@ export interface ConformanceOptions {
  * isolation between instances; keys such as `"__proto__"`; a 1,000-checkpoint chain of growing state, forks
  * and deletes in the middle of chains, every checkpoint loading exactly after each (what delta payloads must
  * survive; loaded on a second, cold storage too when the backend is shared); ids with lone surrogates refused by every method
- * (so no two ids can share a stored key); a deleted session that a late save must not bring back.
+ * (so no two ids can share a stored key); a deleted session that a late save must not bring back; the
+ * session index and the inbox (statuses through run, pause, answer, completion, crash, delete and fork,
+ * paging, filters, a thousand sessions) on a storage that implements them, and else that `listSessions` and
+ * `listPendingRequests` refuse it with `StorageCapabilityError`.
  *
  * @param name The adapter's name, shown in every case's name.
  * @param makeStorage Makes a new storage for one case.
@@ -92,6 +98,7 @@ export function checkpointStorageConformance(
     writeCases(it);
     integrityCases(it);
     pruneCases(it);
+    indexCases(it);
     deltaCases(
       it,
       options.sharedBackend

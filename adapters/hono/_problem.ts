@@ -7,6 +7,7 @@ import {
   CheckpointNotFoundError,
   ExecutorFailedError,
   RequestNotPendingError,
+  StorageCapabilityError,
   WorkflowAlreadyRunningError,
   WorkflowConvergenceError,
   WorkflowInputError,
@@ -31,6 +32,16 @@ export function problem(status: number, slug: string, title: string, detail: str
 }
 
 /** A 400: the request is malformed. */
+/** A checkpoint of a workflow this app does not serve: nothing here can resume it. */
+export function workflowNotServed(checkpointId: string, workflowName: string): ProblemError {
+  return new ProblemError(
+    422,
+    "checkpoint-mismatch",
+    "Checkpoint does not fit the workflow",
+    `Checkpoint ${checkpointId} belongs to the workflow "${workflowName}", which is not served here`,
+  );
+}
+
 export function badRequest(detail: string): ProblemError {
   return new ProblemError(400, "bad-request", "Bad request", detail);
 }
@@ -80,6 +91,9 @@ export function problemFor(error: unknown): ProblemDocument {
   }
   if (error instanceof RequestNotPendingError) {
     return problem(409, "request-not-pending", "Request not pending", error.message);
+  }
+  if (error instanceof StorageCapabilityError) {
+    return problem(501, "storage-capability-missing", "Storage lacks a capability", error.message);
   }
   if (error instanceof WorkflowConvergenceError) {
     return {

@@ -5,7 +5,8 @@
  *
  * Routes: `GET /workflows`, `POST /workflows/:name/runs`, `POST /checkpoints/:id/resume`,
  * `GET /sessions/:id/checkpoints`, `GET /checkpoints/:id`, `GET /checkpoints/:id/lineage`,
- * `DELETE /sessions/:id`.
+ * `DELETE /sessions/:id`; operating: `GET /sessions` (the session index), `GET /requests` (the inbox of
+ * waiting requests), `POST /requests/:id` (answer one).
  *
  * @example
  * ```ts
@@ -37,9 +38,10 @@ import type { Checkpoint, CheckpointStorage, CheckpointSummary } from "../../src
 import { lineage } from "../../src/ancestry.ts";
 import { CheckpointCorruptError } from "../../src/errors.ts";
 import type { Workflow } from "../../src/workflow.ts";
-import { checkpointCorrupt, problem, ProblemError, problemFor } from "./_problem.ts";
+import { checkpointCorrupt, problem, ProblemError, problemFor, workflowNotServed } from "./_problem.ts";
 import { runInput } from "./_input.ts";
 import { answerOtherMethods } from "./_methods.ts";
+import { operateRoutes, type Visible } from "./_operate.ts";
 import { idParam, limitBodies, pageSize, readBody, readResumeBody, wellFormedUrl } from "./_request.ts";
 import { jsonResponse, problemResponse, respondWithRun } from "./_respond.ts";
 import type {
@@ -51,16 +53,20 @@ import type {
 } from "./types.ts";
 
 export type {
+  AnswerRequestBody,
+  AuthorizeFilter,
   AuthorizeRequest,
   CheckpointPage,
   DeleteSessionBody,
   LineageBody,
   ProblemDocument,
   ProblemStatus,
+  RequestPage,
   ResumeRequestBody,
   RouteSchema,
   RunRequestBody,
   RunResponseBody,
+  SessionPage,
   WorkflowAction,
   WorkflowApp,
   WorkflowAppOptions,
@@ -105,6 +111,13 @@ const MAX_PAGE = 1000;
  * then as `{ "$ref": "#/json/pointer" }` to where it was first written, so an answer grows with its value,
  * not with the number of paths through it; an answer (or SSE event) over `responseLimit` bytes is a 500
  * `response-too-large` instead.
+ *
+ * `GET /sessions?status=&workflow=&limit=&before=` lists sessions newest head first with the status their
+ * head says (`SessionPage`), `GET /requests?workflow=&session=&limit=&before=` the requests waiting for an
+ * answer (`RequestPage`); both show only sessions the caller may read (see `authorize`). `POST /requests/:id`
+ * answers a request by id (`AnswerRequestBody`: `{ response, sessionId? }`) with `answerRequest`, JSON or
+ * SSE like a resume; a request no longer pending is a 409 `request-not-pending`. They need a storage with
+ * the session index (every adapter of this package has it), else 501 `storage-capability-missing`.
  *
  * `POST /checkpoints/:id/resume` asks `authorize` for `"resume"` (continue the checkpoint's session) or
  * `"fork"` (`fork: true`, or a body `sessionId` other than the checkpoint's: write a new session, or the one
@@ -159,13 +172,23 @@ export function createWorkflowApp<E extends Env = BlankEnv, W extends WorkflowFa
   }
   const limit = byteLimit(options.bodyLimit ?? DEFAULT_BODY_LIMIT, "bodyLimit");
   const responseLimit = byteLimit(options.responseLimit ?? DEFAULT_RESPONSE_LIMIT, "responseLimit");
-  const authorize = async (c: Context<E>, request: AuthorizeRequest): Promise<void> => {
-    if (options.authorize === undefined) return;
+  const ask = async (c: Context<E>, request: AuthorizeRequest) => {
+    if (options.authorize === undefined) return true;
     // What is not known is left out, not set to `undefined`.
     const asked = Object.fromEntries(Object.entries(request).filter(([, value]) => value !== undefined));
-    if ((await options.authorize(c, asked as unknown as AuthorizeRequest)) !== true) {
-      throw new ProblemError(403, "forbidden", "Forbidden", "You may not do this");
-    }
+    return await options.authorize(c, asked as unknown as AuthorizeRequest);
+  };
+  const forbidden = () => new ProblemError(403, "forbidden", "Forbidden", "You may not do this");
+  const authorize = async (c: Context<E>, request: AuthorizeRequest): Promise<void> => {
+    if ((await ask(c, request)) !== true) throw forbidden();
+  };
+  /** A listing: asked once (403 if denied), then per session, or through the filter `authorize` returned. */
+  const listing = async (c: Context<E>, request: AuthorizeRequest): Promise<Visible> => {
+    const answer = await ask(c, request);
+    if (options.authorize === undefined) return () => Promise.resolve(true);
+    if (typeof answer === "function") return async (session) => (await answer(session)) === true;
+    if (answer !== true) throw forbidden();
+    return async ({ sessionId, workflow }) => (await ask(c, { ...request, sessionId, workflow })) === true;
   };
   const storageOf = (c: Context<E>): Promise<CheckpointStorage> =>
     Promise.resolve(typeof options.storage === "function" ? options.storage(c) : options.storage);
@@ -259,14 +282,7 @@ export function createWorkflowApp<E extends Env = BlankEnv, W extends WorkflowFa
         : { action: "resume", checkpointId: id, sessionId, workflow, targetSessionId: sessionId };
     });
     const factory = factories.get(checkpoint.workflowName);
-    if (factory === undefined) {
-      throw new ProblemError(
-        422,
-        "checkpoint-mismatch",
-        "Checkpoint does not fit the workflow",
-        `Checkpoint ${checkpoint.id} belongs to the workflow "${checkpoint.workflowName}", which is not served here`,
-      );
-    }
+    if (factory === undefined) throw workflowNotServed(checkpoint.id, checkpoint.workflowName);
     return respondWithRun(
       c,
       (signal) => factory().resume(checkpoint.id, { storage, responses, fork, sessionId: target, signal }),
@@ -340,6 +356,16 @@ export function createWorkflowApp<E extends Env = BlankEnv, W extends WorkflowFa
     return json(c, { sessionId, deleted });
   });
 
+  operateRoutes(app, {
+    factories,
+    storageOf,
+    authorize,
+    listing,
+    json: (c, body) => json(c, body),
+    responseLimit,
+    defaultPage: DEFAULT_PAGE,
+    maxPage: MAX_PAGE,
+  });
   answerOtherMethods(app);
 
   // The schema type is declared by hand (WorkflowAppSchema): JSR forbids inferred ("slow") public types.

@@ -6,7 +6,13 @@
  */
 import type { Context, Env, Hono } from "hono";
 import type { BlankEnv } from "hono/types";
-import type { Checkpoint, CheckpointStorage, CheckpointSummary } from "../../src/checkpoint.ts";
+import type {
+  Checkpoint,
+  CheckpointStorage,
+  CheckpointSummary,
+  SessionSummary,
+  WaitingRequest,
+} from "../../src/checkpoint.ts";
 import type { PendingRequest, RunStatus } from "../../src/events.ts";
 import type { Workflow } from "../../src/workflow.ts";
 import type { JsonElementForm } from "./json_form.ts";
@@ -15,6 +21,8 @@ import type { JsonElementForm } from "./json_form.ts";
  * What a request asks to do; passed to `authorize`. `POST /checkpoints/:id/resume` is `"resume"` when it
  * continues the checkpoint's own session, and `"fork"` when it branches into another one (`fork: true`, or
  * a `sessionId` other than the checkpoint's): a fork only reads the checkpoint and writes its target.
+ * `GET /sessions` is `"list-sessions"`, `GET /requests` `"list-requests"` (both asked once for the listing,
+ * then per listed session: see `WorkflowAppOptions.authorize`), `POST /requests/:id` `"answer"`.
  */
 export type WorkflowAction =
   | "list-workflows"
@@ -24,7 +32,10 @@ export type WorkflowAction =
   | "list-checkpoints"
   | "read-checkpoint"
   | "read-lineage"
-  | "delete-session";
+  | "delete-session"
+  | "list-sessions"
+  | "list-requests"
+  | "answer";
 
 /**
  * What `authorize` is asked about. For checkpoint routes, `sessionId` is the checkpoint's session: absent
@@ -40,8 +51,10 @@ export interface AuthorizeRequest {
    * exist). For `"fork"` it is the session read from, the checkpoint's; the one written is `targetSessionId`.
    */
   sessionId?: string;
-  /** The checkpoint concerned, for checkpoint routes. */
+  /** The checkpoint concerned, for checkpoint routes (and for `"answer"`: the head holding the request). */
   checkpointId?: string;
+  /** For `"answer"`: the request answered. */
+  requestId?: string;
   /**
    * For `"resume"` and `"fork"`: the session the run will write. A resume writes the checkpoint's own
    * session (equal to `sessionId`); a fork writes the `sessionId` its body names, or, when it names none, a
@@ -49,6 +62,15 @@ export interface AuthorizeRequest {
    */
   targetSessionId?: string;
 }
+
+/**
+ * What `authorize` may return for a listing (`"list-sessions"`, `"list-requests"`, asked without a
+ * `sessionId`) instead of `true`: whether the caller may see one listed session. The listing then shows only
+ * the sessions (and their requests) it accepts, and `authorize` is not asked per session.
+ */
+export type AuthorizeFilter = (
+  session: { sessionId: string; workflow: string },
+) => boolean | Promise<boolean>;
 
 /**
  * Workflow factories by name, as {@linkcode createWorkflowApp} serves them. Typed factories (returning a
@@ -83,9 +105,21 @@ export interface WorkflowAppOptions<
    * exist. It may throw an `HTTPException` (e.g. 401) to answer with that status instead (a problem document
    * `urn:superstep:problem:http-<status>`, with the headers of the exception's `res`).
    *
+   * The listings (`GET /sessions`: `"list-sessions"`, `GET /requests`: `"list-requests"`) filter to what the
+   * caller may read. `authorize` is asked once for the listing, without a `sessionId` (with the `workflow`
+   * and, for requests, the `sessionId` the query names): `false` answers 403. `true` lets it list, and then
+   * each listed session is asked about with the same action, its `sessionId` and `workflow`: a session it
+   * denies is left out, with its requests (so an `authorize` written before the listings, that allows
+   * exactly the sessions a caller owns, keeps them private). Or it returns an {@linkcode AuthorizeFilter},
+   * which decides per session instead of those calls. `POST /requests/:id` is asked `"answer"` with the
+   * request, the session and workflow holding it, and the head `checkpointId`.
+   *
    * @default {allow everything}
    */
-  authorize?: (c: Context<E>, request: AuthorizeRequest) => boolean | Promise<boolean>;
+  authorize?: (
+    c: Context<E>,
+    request: AuthorizeRequest,
+  ) => boolean | AuthorizeFilter | Promise<boolean | AuthorizeFilter>;
   /**
    * The largest request body accepted, in bytes; larger ones are answered 413.
    *
@@ -199,6 +233,46 @@ export interface LineageBody {
   parentDeleted: boolean;
 }
 
+/**
+ * The answer of `GET /sessions?status=&workflow=&limit=&before=`: the session index, newest head first, only
+ * the sessions the caller may read. `status` is `waiting`, `interrupted` or `completed`; `limit` 1 to 1000
+ * (default 50); `before` the `next` of the previous page.
+ */
+export interface SessionPage {
+  /** The sessions: each `{ sessionId, workflowName, status, pendingRequests, head }` (`head` a summary). */
+  sessions: SessionSummary[];
+  /** The `before` cursor of the next page (a head id), or `null` on the last page. */
+  next: string | null;
+}
+
+/**
+ * The answer of `GET /requests?workflow=&session=&limit=&before=`: the inbox, newest request first, only
+ * requests of sessions the caller may read. Answer one with `POST /requests/:id`.
+ */
+export interface RequestPage {
+  /**
+   * The waiting requests: each `{ requestId, executorId, data, path?, sessionId, workflowName, checkpointId,
+   * createdAt, cursor }` (`data` in its JSON form).
+   */
+  requests: WaitingRequest[];
+  /** The `before` cursor of the next page (an entry's `cursor`), or `null` on the last page. */
+  next: string | null;
+}
+
+/**
+ * The JSON body of `POST /requests/:id`: the answer. The route finds the session head holding the request,
+ * resumes it with the answer (retrying when another writer moved the head first) and answers like a resume:
+ * a {@linkcode RunResponseBody}, or Server-Sent Events. A request no longer pending (answered already, or
+ * unknown) is a 409 `request-not-pending`; one pending in several sessions (a fork) without `sessionId` a
+ * 409 `request-ambiguous`.
+ */
+export interface AnswerRequestBody {
+  /** The answer (JSON). */
+  response?: unknown;
+  /** The session holding the request, when a fork holds it too. */
+  sessionId?: string;
+}
+
 /** The answer of `DELETE /sessions/:id`. */
 export interface DeleteSessionBody {
   /** The session. */
@@ -208,7 +282,7 @@ export interface DeleteSessionBody {
 }
 
 /** The statuses of the problem documents the routes answer with. */
-export type ProblemStatus = 400 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 500;
+export type ProblemStatus = 400 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 500 | 501;
 
 /** One route in Hono's schema form: input `I`, a 200 JSON answer `O`, or a problem document. */
 export type RouteSchema<I, O> =
@@ -256,6 +330,24 @@ export type WorkflowAppSchema<W extends WorkflowFactories = WorkflowFactories> =
     "/checkpoints/:id": { $get: RouteSchema<{ param: { id: string } }, Checkpoint> };
     "/checkpoints/:id/lineage": { $get: RouteSchema<{ param: { id: string } }, LineageBody> };
     "/sessions/:id": { $delete: RouteSchema<{ param: { id: string } }, DeleteSessionBody> };
+    "/sessions": {
+      $get: RouteSchema<
+        { query: { status?: string; workflow?: string; limit?: string; before?: string } },
+        SessionPage
+      >;
+    };
+    "/requests": {
+      $get: RouteSchema<
+        { query: { workflow?: string; session?: string; limit?: string; before?: string } },
+        RequestPage
+      >;
+    };
+    "/requests/:id": {
+      $post: RouteSchema<
+        { param: { id: string } } & { json: AnswerRequestBody },
+        RunResponseBody<WorkflowOutputOf<W[keyof W]>>
+      >;
+    };
   }
   // Only for names that are known: a `string` index would turn every path into a workflow name.
   & (string extends keyof W ? Record<never, never> : {
