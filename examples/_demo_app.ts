@@ -5,8 +5,10 @@
  * @module
  */
 import type { CheckpointStorage } from "../mod.ts";
+import { Hono } from "hono";
 import type { BlankEnv } from "hono/types";
 import { createWorkflowApp, type WorkflowApp } from "../adapters/hono/mod.ts";
+import { createInspector } from "../adapters/inspector/mod.ts";
 import { createBearerTokenApp } from "./auth.ts";
 import { demoWorkflows } from "./_demo_workflows.ts";
 
@@ -18,10 +20,12 @@ export interface DemoFlags {
   port: number;
   /** `--tokens=alice,bob`: require one of these bearer tokens; each may only touch its own sessions. */
   tokens?: string[];
+  /** `--inspector`: serve the browser inspector at `/inspector` (off by default). */
+  inspector: boolean;
 }
 
 /** The usage line of the example servers. */
-export const DEMO_USAGE = "flags: [--memory] [--port=8787] [--tokens=alice,bob]";
+export const DEMO_USAGE = "flags: [--memory] [--port=8787] [--tokens=alice,bob] [--inspector]";
 
 /**
  * Parse the example servers' flags.
@@ -29,10 +33,11 @@ export const DEMO_USAGE = "flags: [--memory] [--port=8787] [--tokens=alice,bob]"
  * @throws {TypeError} On an unknown flag or a bad value.
  */
 export function parseDemoFlags(args: readonly string[]): DemoFlags {
-  const flags: DemoFlags = { memory: false, port: 8787 };
+  const flags: DemoFlags = { memory: false, port: 8787, inspector: false };
   for (const arg of args) {
     const [name, value] = arg.split(/=(.*)/s, 2);
     if (name === "--memory" && value === undefined) flags.memory = true;
+    else if (name === "--inspector" && value === undefined) flags.inspector = true;
     else if (name === "--port" && /^\d{1,5}$/.test(value ?? "") && Number(value) < 65536) {
       flags.port = Number(value);
     } else if (name === "--tokens" && value) flags.tokens = value.split(",").filter(Boolean);
@@ -44,9 +49,18 @@ export function parseDemoFlags(args: readonly string[]): DemoFlags {
 /** The demo servers' app: `hc<DemoApp>(url)` is a client typed with the demo workflows' inputs and outputs. */
 export type DemoApp = WorkflowApp<BlankEnv, typeof demoWorkflows>;
 
-/** The demo workflows on `storage`, behind bearer `tokens` when given. */
-export function demoApp(storage: CheckpointStorage, tokens?: readonly string[]): DemoApp {
-  return tokens?.length
+/**
+ * The demo workflows on `storage`, behind bearer `tokens` when given, with the browser inspector at
+ * `/inspector` when `inspector` is set (it calls the same routes, so the tokens apply to it too).
+ */
+export function demoApp(storage: CheckpointStorage, tokens?: readonly string[], inspector = false): DemoApp {
+  const app = tokens?.length
     ? createBearerTokenApp({ workflows: demoWorkflows, storage, tokens })
     : createWorkflowApp({ workflows: demoWorkflows, storage });
+  if (!inspector) return app;
+  // The inspector's routes first: the bearer-token app answers every path it is given.
+  const outer = new Hono();
+  outer.route("/inspector", createInspector({ enabled: true }));
+  outer.all("*", (c) => app.fetch(c.req.raw, c.env));
+  return outer as unknown as DemoApp;
 }

@@ -30,7 +30,7 @@ interface BunServe {
 
 const flags = parseDemoFlags(process.argv.slice(2));
 const demo = openDemoStorage(flags.memory);
-const app = demoApp(demo.storage, flags.tokens);
+const app = demoApp(demo.storage, flags.tokens, flags.inspector);
 
 const bun = (globalThis as unknown as { Bun: BunServe }).Bun;
 const server = bun.serve({

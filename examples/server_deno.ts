@@ -20,7 +20,7 @@ const KV_PATH = "./superstep-kv.db";
 
 const flags = parseDemoFlags(Deno.args);
 const kv = await Deno.openKv(flags.memory ? ":memory:" : KV_PATH);
-const app = demoApp(new KvCheckpointStorage({ kv }), flags.tokens);
+const app = demoApp(new KvCheckpointStorage({ kv }), flags.tokens, flags.inspector);
 
 const server = Deno.serve({
   hostname: "127.0.0.1",

@@ -21,7 +21,7 @@ import { openDemoStorage, stopOnSignals } from "./_demo_server.ts";
 
 const flags = parseDemoFlags(process.argv.slice(2));
 const demo = openDemoStorage(flags.memory);
-const app = demoApp(demo.storage, flags.tokens);
+const app = demoApp(demo.storage, flags.tokens, flags.inspector);
 
 const server = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: flags.port }, (info) => {
   console.log(

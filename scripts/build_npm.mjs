@@ -21,7 +21,7 @@ const JSR_NAME = /@superstep\/superstep(?![\w-])/g;
 
 /**
  * The packages an export may import besides the runtime dependencies (package.json "dependencies"), each an
- * optional peer: hono (./hono), @libsql/client (./libsql), @deno/kv (./kv takes an injected handle, which on
+ * optional peer: hono (./hono, ./inspector), @libsql/client (./libsql), @deno/kv (./kv takes an injected handle, which on
  * Node and Bun comes from its `openKv`), postgres (./postgres creates a Postgres.js pool from a URL; a PGlite
  * database is only ever injected, never imported), @opentelemetry/api (./otel). A new one is a deliberate
  * choice (list it in README's Dependencies table too); scripts/npm_audit.mjs fails on an import of anything

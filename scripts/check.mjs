@@ -1,10 +1,12 @@
 // `npm run check`: the static gates, one check each: deno fmt --check; deno lint; deno check (every JSR
 // export, tests/, examples/); deno doc --lint (every export); deno test --doc (every JSDoc example of the
 // published code runs); deno publish --dry-run; tsc over the type tests (tests/types/tsconfig.json); no import
-// cycle among the project's modules. Paths come from
+// cycle among the project's modules; the inspector's committed bundle (adapters/inspector/_assets.ts) is what
+// its sources build (scripts/build_inspector.mjs). Paths come from
 // deno.json ("exports", "publish.include").
 import { bin, denoJson, entryPoints, run, runChecks, withTypeScript } from "./_shared.mjs";
 import { findImportCycles } from "./import_cycles.mjs";
+import { checkInspectorAssets } from "./build_inspector.mjs";
 
 const GATE_TIMEOUT_MS = 5 * 60_000;
 
@@ -56,6 +58,16 @@ export function check() {
     gate("deno publish --dry-run", ["publish", "--dry-run", "--allow-dirty"]),
     // The type tests again under tsc, as a consumer's strict project checks them (deno check has its own).
     gate("tsc: type tests", () => run(bin("tsc"), ["-p", "tests/types/tsconfig.json"], { echo: true })),
+    gate("inspector assets up to date", async () => {
+      try {
+        const output = await checkInspectorAssets();
+        console.log(output);
+        return { code: 0, output, timedOut: false };
+      } catch (error) {
+        console.error(error.message);
+        return { code: 1, output: error.message, timedOut: false };
+      }
+    }),
     gate("no import cycles", () => {
       const cycles = findImportCycles();
       const output = cycles.map((cycle) => `import cycle: ${cycle.join(" <-> ")}`).join("\n");

@@ -67,6 +67,13 @@ export function auditChecks() {
       if (used.length) throw new Error(`the core uses ${used.join(", ")}`);
     },
   }, {
+    name: 'npm audit: the inspector ("./inspector") touches no runtime global and no node: module (workerd)',
+    run: async () => {
+      const { imports, globals } = await analyseJs(manifest().exports["./inspector"].import);
+      const used = [...globals, ...imports.filter((path) => path.startsWith("node:"))];
+      if (used.length) throw new Error(`the inspector uses ${used.join(", ")}`);
+    },
+  }, {
     name: "npm audit: every export imports only the package's dependencies and peers",
     run: async () => {
       const { exports, dependencies = {}, peerDependencies = {} } = manifest();

@@ -7,6 +7,8 @@
 //                     worker that serves over HTTP has Hono anyway)
 //   core+d1, core+durable-object
 //                     the core with a Cloudflare storage adapter (the shared SQLite layer included)
+//   inspector         the inspector (./inspector) alone, Hono external: what serving it adds to a worker that
+//                     serves the Hono adapter (its page's script and style sheet are strings in it)
 //   core+libsql       the core with the libSQL adapter, without `@libsql/client` (its web build is the
 //                     client's own weight: about 19 KiB gzipped more)
 // `export *` keeps every public symbol, so these are upper bounds: a worker that imports less ships less.
@@ -24,7 +26,11 @@ const BUNDLES = [
   { name: "core+d1", exports: [".", "./d1"], external: [] },
   { name: "core+durable-object", exports: [".", "./durable-object"], external: [] },
   { name: "core+libsql", exports: [".", "./libsql"], external: ["@libsql/client"] },
+  { name: "inspector", exports: ["./inspector"], external: ["hono", "hono/*"] },
 ];
+
+/** Bundles that must not contain the inspector (its assets are large): the core's and the Hono adapter's. */
+const WITHOUT_INSPECTOR = new Set(["core+memory", "core+memory+hono"]);
 
 /** Bundles, minifies and gzips `bundle`; throws over its budget (or without one). */
 async function measure({ name, exports, external }) {
@@ -48,6 +54,9 @@ async function measure({ name, exports, external }) {
     logLevel: "silent",
   });
   const code = result.outputFiles[0].contents;
+  if (WITHOUT_INSPECTOR.has(name) && result.outputFiles[0].text.includes("superstep-inspector")) {
+    throw new Error(`${name} contains the inspector: it must stay in its own export`);
+  }
   const gzip = gzipSync(code, { level: 9 }).length;
   const budgets = JSON.parse(readFileSync(join(ROOT, "scripts", "size-budget.json"), "utf8"));
   const budget = budgets[name]?.gzip;

@@ -40,6 +40,7 @@ import { CheckpointCorruptError } from "../../src/errors.ts";
 import type { Workflow } from "../../src/workflow.ts";
 import { checkpointCorrupt, problem, ProblemError, problemFor, workflowNotServed } from "./_problem.ts";
 import { runInput } from "./_input.ts";
+import { graphBody } from "./_graph_body.ts";
 import { answerOtherMethods } from "./_methods.ts";
 import { operateRoutes, type Visible } from "./_operate.ts";
 import { idParam, limitBodies, pageSize, readBody, readResumeBody, wellFormedUrl } from "./_request.ts";
@@ -77,6 +78,7 @@ export type {
   WorkflowOutputOf,
 } from "./types.ts";
 export type { JsonElementForm, JsonForm } from "./json_form.ts";
+export type { GraphBody, GraphEdgeBody, GraphNodeBody } from "./graph_body.ts";
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
 const DEFAULT_RESPONSE_LIMIT = 16 * 1024 * 1024;
@@ -168,7 +170,7 @@ export function createWorkflowApp<E extends Env = BlankEnv, W extends WorkflowFa
       );
     }
     factories.set(name, factory);
-    infos.push({ name, mermaid: workflow.toMermaid() });
+    infos.push({ name, mermaid: workflow.toMermaid(), graph: graphBody(workflow) });
   }
   const limit = byteLimit(options.bodyLimit ?? DEFAULT_BODY_LIMIT, "bodyLimit");
   const responseLimit = byteLimit(options.responseLimit ?? DEFAULT_RESPONSE_LIMIT, "responseLimit");

@@ -16,6 +16,7 @@ import type {
 import type { PendingRequest, RunStatus } from "../../src/events.ts";
 import type { Workflow } from "../../src/workflow.ts";
 import type { JsonElementForm } from "./json_form.ts";
+import type { GraphBody } from "./graph_body.ts";
 
 /**
  * What a request asks to do; passed to `authorize`. `POST /checkpoints/:id/resume` is `"resume"` when it
@@ -143,6 +144,8 @@ export interface WorkflowInfo {
   name: string;
   /** Its graph as a Mermaid flowchart. */
   mermaid: string;
+  /** Its graph as JSON: executors (with their kinds) and edges (with theirs), what the inspector draws. */
+  graph: GraphBody;
 }
 
 /**

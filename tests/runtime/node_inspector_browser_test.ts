@@ -1,0 +1,200 @@
+// The inspector (adapters/inspector) in a real browser: Debian's Chromium, headless, driven by
+// playwright-core, against the demo workflows behind the bearer-token example (examples/auth.ts), served
+// on 127.0.0.1 by @hono/node-server. Chromium missing is a failure that says how to install it (.ci/run
+// does), never a skip. SUPERSTEP_SCREENSHOTS=docs writes the README's screenshots into docs/.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { serve } from "@hono/node-server";
+import { Hono } from "hono";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { MemoryCheckpointStorage } from "../../mod.ts";
+import { createInspector } from "../../adapters/inspector/mod.ts";
+import { createBearerTokenApp } from "../../examples/auth.ts";
+import { demoWorkflows } from "../../examples/_demo_workflows.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+// Without the networking flags Chromium's own connections are refused on a closed network, many at a time.
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+const SCREENSHOTS = process.env.SUPERSTEP_SCREENSHOTS;
+
+describe("the inspector in Chromium", () => {
+  let url: string;
+  let close: () => Promise<void>;
+  let profile: string;
+  let context: BrowserContext;
+  let page: Page;
+
+  before(async () => {
+    assert.ok(
+      existsSync(CHROMIUM),
+      `Chromium is missing: the inspector's browser tests need ${CHROMIUM} ` +
+        "(apt-get install -y chromium; .ci/run installs it)",
+    );
+    const workflowApp = createBearerTokenApp({
+      workflows: demoWorkflows,
+      storage: new MemoryCheckpointStorage(),
+      tokens: ["alice", "bob"],
+    });
+    // The inspector's routes first: the bearer-token app answers every path it is given.
+    const app = new Hono();
+    app.route("/inspector", createInspector({ enabled: true }));
+    app.all("*", (c) => workflowApp.fetch(c.req.raw, c.env));
+    const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+      const s = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(s));
+    });
+    const address = server.address();
+    assert.ok(address !== null && typeof address === "object");
+    url = `http://127.0.0.1:${address.port}`;
+    close = () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        (server as { closeAllConnections?(): void }).closeAllConnections?.();
+      });
+    profile = mkdtempSync(join(tmpdir(), "superstep-chromium-"));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: FLAGS,
+      viewport: { width: 1280, height: 860 },
+    });
+    page = context.pages()[0] ?? await context.newPage();
+  });
+
+  after(async () => {
+    await context?.close();
+    await close?.();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  const shot = async (name: string) => {
+    if (SCREENSHOTS) {
+      await page.screenshot({ path: join(SCREENSHOTS, `inspector-${name}.png`), fullPage: true });
+    }
+  };
+  const violations: string[] = [];
+  const useToken = async (token: string) => {
+    await page.fill("#token", token);
+    await page.click("#token-form button");
+  };
+
+  test("without a token the page says 401 clearly instead of breaking", async () => {
+    page.on("console", (message) => {
+      if (/Content Security Policy|Refused to/i.test(message.text())) violations.push(message.text());
+    });
+    page.on("pageerror", (error) => violations.push(`page error: ${error.message}`));
+    const response = await page.goto(`${url}/inspector`);
+    assert.equal(response?.status(), 200);
+    assert.match(response?.headers()["content-security-policy"] ?? "", /script-src 'self'/);
+    await page.waitForSelector("#banner:not([hidden])");
+    assert.match(await page.textContent("#banner") ?? "", /401 Unauthorized.*bearer token/);
+  });
+
+  test("with a token: the graph is an SVG with a node per executor, kinds and edges shown", async () => {
+    await useToken("alice");
+    await page.click('a[href="#/workflows/approval"]');
+    await page.waitForSelector('.graph-box[data-workflow="approval"] svg.graph');
+    const nodes = await page.$$eval(
+      '.graph-box[data-workflow="approval"] g.node',
+      (elements) => elements.map((e) => e.getAttribute("data-executor")),
+    );
+    assert.deepEqual(nodes, ["draft", "review", "publish"]);
+    assert.equal(await page.locator("g.node.start").getAttribute("data-executor"), "draft");
+    assert.equal(await page.locator("g.node.asks").getAttribute("data-executor"), "review");
+    assert.equal(await page.locator("g.edge").count(), 2);
+    assert.equal(await page.isHidden("#banner"), true);
+    await shot("graph");
+  });
+
+  let sessionId: string;
+
+  test("an approval run: its request appears live, is answered in the page, the run completes", async () => {
+    await page.fill('textarea[aria-label="Input (JSON)"]', "not json");
+    assert.equal(await page.isDisabled("button.start"), true); // the editor validates
+    await page.fill('textarea[aria-label="Input (JSON)"]', '"v2.0"');
+    await page.click("button.start");
+    // The request arrives as an SSE event while the run goes on, then stays pending with an answer form.
+    await page.waitForSelector('.events li[data-event="request"]');
+    assert.match(await page.textContent('.events li[data-event="request"]') ?? "", /Publish this draft\?/);
+    await page.waitForSelector(".run-status.status-idle-pending-requests");
+    assert.match(await page.textContent(".pending-request") ?? "", /Publish this draft\?/);
+    await page.waitForSelector(".run-lineage li.checkpoint");
+    const before = await page.locator(".run-lineage li.checkpoint").count();
+    sessionId = (await page.getAttribute(".run-lineage li.checkpoint", "data-session"))!;
+    await page.fill(".pending-request textarea", '"yes"');
+    await page.click(".pending-request button.answer");
+    await page.waitForSelector(".run-status.status-idle");
+    assert.match(await page.textContent(".outputs") ?? "", /"approved": true/);
+    await page.locator(".run-lineage li.checkpoint").nth(before).waitFor(); // one more than before
+    const after = await page.locator(".run-lineage li.checkpoint").count();
+    assert.ok(after > before, `the lineage grew from ${before} to ${after} checkpoints`);
+    await shot("run");
+  });
+
+  test("the graph highlights the executors of the running superstep", async () => {
+    // A live run paints `active` on invoked executors; after the run, the last superstep's stay `done`.
+    assert.equal(await page.locator("g.node.active").count(), 0);
+    assert.ok((await page.locator("g.node.done").count()) >= 1);
+  });
+
+  test("fork from a middle checkpoint: the branch shows in the lineage tree", async () => {
+    await page.goto(`${url}/inspector#/sessions/${encodeURIComponent(sessionId)}`);
+    await page.waitForSelector(".checkpoint-detail h2");
+    const steps = await page.$$eval(
+      `.lineage li.checkpoint[data-session="${sessionId}"]`,
+      (elements) => elements.map((e) => Number(e.getAttribute("data-superstep"))),
+    );
+    assert.ok(steps.length >= 4, `the session has ${steps.length} checkpoints`);
+    const middle = steps[Math.floor(steps.length / 2) - 1];
+    await page.click(`.lineage li.checkpoint[data-superstep="${middle}"] > button`);
+    await page.waitForSelector(`.checkpoint-detail h2:text("superstep ${middle}")`);
+    assert.equal(await page.isDisabled("button.resume"), true); // not the head: only a fork
+    await page.click("button.fork");
+    await page.waitForSelector(".lineage .branch");
+    const branch = await page.getAttribute(".lineage .branch", "data-branch-session");
+    assert.ok(branch && branch !== sessionId);
+    assert.equal(await page.getAttribute(".lineage", "data-sessions"), "2");
+    await shot("lineage");
+  });
+
+  test("a checkpoint shows its state, messages, requests, snapshots and a diff against its parent", async () => {
+    const asking = await page.$$eval(
+      `.lineage li.checkpoint[data-session="${sessionId}"]`,
+      (elements) => elements.map((e) => e.getAttribute("data-superstep")),
+    );
+    await page.click(
+      `.lineage li.checkpoint[data-session="${sessionId}"][data-superstep="${asking[2]}"] > button`,
+    );
+    await page.waitForSelector(`.checkpoint-detail h2:text("superstep ${asking[2]}")`);
+    const text = await page.textContent(".checkpoint-detail") ?? "";
+    for (
+      const part of ["Pending requests", "State", "Queued messages", "Executor snapshots", "Diff against"]
+    ) {
+      assert.ok(text.includes(part), `the detail shows ${part}`);
+    }
+    assert.ok(await page.locator("table.diff tr").count() > 1, "the diff lists changes");
+    await shot("checkpoint");
+  });
+
+  test("another token's session: a 403 from authorize shows a clear message", async () => {
+    await useToken("bob");
+    await page.waitForSelector("#banner:not([hidden])");
+    assert.match(
+      await page.textContent("#banner") ?? "",
+      /403 Forbidden: the server's authorize hook refused/,
+    );
+    await shot("forbidden");
+    assert.deepEqual(violations, []);
+  });
+});
