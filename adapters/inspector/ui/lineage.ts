@@ -34,7 +34,14 @@ export async function lineageOf(sessionId: string, candidates: string[] = []): P
   const head = await headOf(sessionId);
   if (head === undefined) return nodes;
   for (const summary of await chainOf(head)) nodes.set(summary.id, summary);
-  const others = [...new Set([...candidates, ...knownSessions(head.workflowName).map((k) => k.sessionId)])]
+  // Forks are found among the sessions of the same workflow: the session index's, when the storage keeps
+  // one, and those this browser knows.
+  const indexed = await get<{ sessions: { sessionId: string }[] }>(
+    `/sessions?workflow=${encodeURIComponent(head.workflowName)}&limit=200`,
+  ).then((page) => page.sessions.map((s) => s.sessionId), () => [] as string[]);
+  const others = [
+    ...new Set([...candidates, ...indexed, ...knownSessions(head.workflowName).map((k) => k.sessionId)]),
+  ]
     .filter((id) => id !== sessionId);
   const chains = new Map<string, Summary[]>();
   await Promise.all(others.map(async (other) => {

@@ -1,7 +1,7 @@
 // The inspector's page: workflows (graph and live runs), sessions, one session's lineage and checkpoints.
 // Routed by the URL's hash (#/workflows/approval, #/sessions, #/sessions/<id>/<checkpoint>).
 /// <reference lib="dom" />
-import { explain, get, setToken, token } from "./api.ts";
+import { ApiError, explain, get, setToken, token } from "./api.ts";
 import { fill, h, jsonBlock, time } from "./dom.ts";
 import { drawGraph, type Graph } from "./graph.ts";
 import { diff, diffTable, jsonEditor } from "./json.ts";
@@ -142,6 +142,7 @@ interface SessionRow {
   sessionId: string;
   workflow: string;
   status: string;
+  pendingRequests?: number;
   updatedAt: string;
 }
 
@@ -154,7 +155,42 @@ function statusOf(head: Checkpoint): string {
   return "completed";
 }
 
-async function sessionRows(): Promise<SessionRow[]> {
+interface SessionPage {
+  sessions: {
+    sessionId: string;
+    workflowName: string;
+    status: string;
+    pendingRequests: number;
+    head: Summary;
+  }[];
+  next: string | null;
+}
+
+/** One page of `GET /sessions` (the session index), or `undefined` when the storage has none (501). */
+async function indexPage(status: string, workflow: string, before?: string) {
+  const query = new URLSearchParams({ limit: String(PAGE) });
+  if (status) query.set("status", status);
+  if (workflow) query.set("workflow", workflow);
+  if (before) query.set("before", before);
+  try {
+    const page = await get<SessionPage>(`/sessions?${query}`);
+    const rows = page.sessions.map((s): SessionRow => ({
+      sessionId: s.sessionId,
+      workflow: s.workflowName,
+      status: s.status,
+      pendingRequests: s.pendingRequests,
+      updatedAt: s.head.createdAt,
+    }));
+    return { rows, next: page.next };
+  } catch (error) {
+    // No index (501), an app without the route (404), or one whose authorize keeps the listing closed (403).
+    if (error instanceof ApiError && [403, 404, 501].includes(error.status)) return undefined;
+    throw error;
+  }
+}
+
+/** Without a session index: the sessions this browser knows, each read from its head. */
+async function knownRows(): Promise<SessionRow[]> {
   const rows = await Promise.all(
     knownSessions().map(async (known): Promise<SessionRow | undefined> => {
       try {
@@ -166,6 +202,7 @@ async function sessionRows(): Promise<SessionRow[]> {
           sessionId: known.sessionId,
           workflow: head.workflowName,
           status: statusOf(head),
+          pendingRequests: head.pendingRequests.length,
           updatedAt: head.createdAt,
         };
       } catch {
@@ -178,14 +215,11 @@ async function sessionRows(): Promise<SessionRow[]> {
 }
 
 async function sessionsView() {
-  const all = await sessionRows();
   const names = (await loadWorkflows()).map((w) => w.name);
   const status = h(
     "select",
     { "aria-label": "Status" },
-    ["", "waiting", "interrupted", "completed", "failed"].map((v) =>
-      h("option", { value: v }, v || "any status")
-    ),
+    ["", "waiting", "interrupted", "completed"].map((v) => h("option", { value: v }, v || "any status")),
   );
   const workflow = h(
     "select",
@@ -196,19 +230,37 @@ async function sessionsView() {
   const open = h("button", { type: "submit" }, "Open");
   const body = h("tbody", {});
   const pager = h("div", { class: "pager" });
-  let page = 0;
-  const render = () => {
-    const rows = all.filter((r) =>
-      (!status.value || r.status === status.value) && (!workflow.value || r.workflow === workflow.value)
-    );
-    const shown = rows.slice(page * PAGE, (page + 1) * PAGE);
+  const source = h("p", { class: "muted" });
+  // The cursors of the pages before this one (the session index pages by `before`).
+  let cursors: (string | undefined)[] = [undefined];
+  let local: SessionRow[] | undefined;
+  const render = async () => {
+    const before = cursors[cursors.length - 1];
+    const page = local === undefined ? await indexPage(status.value, workflow.value, before) : undefined;
+    let rows: SessionRow[];
+    let next: string | null;
+    if (page !== undefined) {
+      source.textContent = "From the session index (GET /sessions), newest first.";
+      ({ rows, next } = page);
+    } else {
+      local ??= await knownRows();
+      source.textContent =
+        "No session index here (the storage keeps none, or authorize keeps the listing closed): the " +
+        "sessions this browser started, resumed or forked, with the status of each session's head.";
+      const filtered = local.filter((r) =>
+        (!status.value || r.status === status.value) && (!workflow.value || r.workflow === workflow.value)
+      );
+      const at = cursors.length - 1;
+      rows = filtered.slice(at * PAGE, (at + 1) * PAGE);
+      next = (at + 1) * PAGE < filtered.length ? String(at + 1) : null;
+    }
     fill(
       body,
-      shown.length
-        ? shown.map((r) =>
+      rows.length
+        ? rows.map((r) =>
           h(
             "tr",
-            { "data-session": r.sessionId },
+            { "data-session": r.sessionId, "data-status": r.status },
             h(
               "td",
               {},
@@ -216,42 +268,43 @@ async function sessionsView() {
             ),
             h("td", {}, r.workflow),
             h("td", {}, h("span", { class: `badge status-${r.status}` }, r.status)),
+            h("td", {}, r.pendingRequests ? String(r.pendingRequests) : ""),
             h("td", {}, time(r.updatedAt)),
           )
         )
-        : h("tr", {}, h("td", { colspan: 4, class: "muted" }, "No session.")),
+        : h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No session.")),
     );
-    const prev = h(
-      "button",
-      { type: "button", disabled: page === 0, onclick: () => (page--, render()) },
-      "‹ Newer",
-    );
-    const next = h("button", {
+    const newer = h("button", {
       type: "button",
-      disabled: (page + 1) * PAGE >= rows.length,
-      onclick: () => (page++, render()),
+      disabled: cursors.length === 1,
+      onclick: () => (cursors = cursors.slice(0, -1), render().catch(showError)),
+    }, "‹ Newer");
+    const older = h("button", {
+      type: "button",
+      disabled: next === null,
+      onclick: () => (cursors = [...cursors, next ?? undefined], render().catch(showError)),
     }, "Older ›");
-    fill(pager, prev, ` page ${page + 1} of ${Math.max(1, Math.ceil(rows.length / PAGE))} `, next);
+    fill(pager, newer, ` page ${cursors.length} `, older);
   };
-  status.addEventListener("change", () => (page = 0, render()));
-  workflow.addEventListener("change", () => (page = 0, render()));
+  const restart = () => {
+    cursors = [undefined];
+    render().catch(showError);
+  };
+  status.addEventListener("change", restart);
+  workflow.addEventListener("change", restart);
   const form = h("form", { class: "open-session" }, byId, open);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     if (byId.value.trim()) location.hash = `#/sessions/${encodeURIComponent(byId.value.trim())}`;
   });
-  render();
+  await render();
   fill(
     main,
     h(
       "div",
       { class: "content wide" },
       h("h2", {}, "Sessions"),
-      h(
-        "p",
-        { class: "muted" },
-        "The sessions this browser started, resumed or forked; status from each session's head.",
-      ),
+      source,
       h("div", { class: "filters" }, status, workflow, form),
       h(
         "table",
@@ -265,6 +318,7 @@ async function sessionsView() {
             h("th", {}, "session"),
             h("th", {}, "workflow"),
             h("th", {}, "status"),
+            h("th", {}, "pending"),
             h("th", {}, "last update"),
           ),
         ),
@@ -377,6 +431,7 @@ async function sessionView(sessionId: string, checkpointId?: string) {
       },
     )
     : undefined;
+  detail.dataset.checkpoint = checkpoint.id;
   fill(
     detail,
     h("h2", {}, `Checkpoint at superstep ${checkpoint.superstep}`),
