@@ -11,6 +11,7 @@ import process from "node:process";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { createWorkflowApp } from "../../adapters/hono/mod.ts";
 import { MemoryCheckpointStorage } from "../../mod.ts";
 import { createInspector } from "../../adapters/inspector/mod.ts";
 import { createBearerTokenApp } from "../../examples/auth.ts";
@@ -29,19 +30,55 @@ const FLAGS = [
 ];
 const SCREENSHOTS = process.env.SUPERSTEP_SCREENSHOTS;
 
-describe("the inspector in Chromium", () => {
+/** A server on 127.0.0.1 (a free port) and a fresh Chromium profile on it; `stop` ends both. */
+interface Harness {
+  url: string;
+  page: Page;
+  stop(): Promise<void>;
+}
+
+async function startHarness(app: Hono): Promise<Harness> {
+  assert.ok(
+    existsSync(CHROMIUM),
+    `Chromium is missing: the inspector's browser tests need ${CHROMIUM} ` +
+      "(apt-get install -y chromium; .ci/run installs it)",
+  );
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(s));
+  });
+  const address = server.address();
+  assert.ok(address !== null && typeof address === "object");
+  const profile = mkdtempSync(join(tmpdir(), "superstep-chromium-"));
+  let context: BrowserContext | undefined;
+  const stop = async () => {
+    await context?.close();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      (server as { closeAllConnections?(): void }).closeAllConnections?.();
+    });
+    rmSync(profile, { recursive: true, force: true });
+  };
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: FLAGS,
+      viewport: { width: 1280, height: 860 },
+    });
+    const page = context.pages()[0] ?? await context.newPage();
+    return { url: `http://127.0.0.1:${address.port}`, page, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+describe("the inspector in Chromium, behind the bearer-token example", () => {
   let url: string;
-  let close: () => Promise<void>;
-  let profile: string;
-  let context: BrowserContext;
   let page: Page;
+  let harness: Harness | undefined;
 
   before(async () => {
-    assert.ok(
-      existsSync(CHROMIUM),
-      `Chromium is missing: the inspector's browser tests need ${CHROMIUM} ` +
-        "(apt-get install -y chromium; .ci/run installs it)",
-    );
     const workflowApp = createBearerTokenApp({
       workflows: demoWorkflows,
       storage: new MemoryCheckpointStorage(),
@@ -51,32 +88,11 @@ describe("the inspector in Chromium", () => {
     const app = new Hono();
     app.route("/inspector", createInspector({ enabled: true }));
     app.all("*", (c) => workflowApp.fetch(c.req.raw, c.env));
-    const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-      const s = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(s));
-    });
-    const address = server.address();
-    assert.ok(address !== null && typeof address === "object");
-    url = `http://127.0.0.1:${address.port}`;
-    close = () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        (server as { closeAllConnections?(): void }).closeAllConnections?.();
-      });
-    profile = mkdtempSync(join(tmpdir(), "superstep-chromium-"));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: FLAGS,
-      viewport: { width: 1280, height: 860 },
-    });
-    page = context.pages()[0] ?? await context.newPage();
+    harness = await startHarness(app);
+    ({ url, page } = harness);
   });
 
-  after(async () => {
-    await context?.close();
-    await close?.();
-    if (profile) rmSync(profile, { recursive: true, force: true });
-  });
+  after(() => harness?.stop());
 
   const shot = async (name: string) => {
     if (SCREENSHOTS) {
@@ -208,5 +224,76 @@ describe("the inspector in Chromium", () => {
     );
     await shot("forbidden");
     assert.deepEqual(violations, []);
+  });
+});
+
+describe("the inspector in Chromium, beside a workflow app with a session index", () => {
+  let url: string;
+  let page: Page;
+  let harness: Harness | undefined;
+  const asked: string[] = [];
+
+  before(async () => {
+    const app = new Hono();
+    app.use("*", async (c, next) => {
+      asked.push(`${c.req.method} ${new URL(c.req.url).pathname}`);
+      await next();
+    });
+    app.route("/inspector", createInspector({ enabled: true, api: "/api" }));
+    app.route(
+      "/api",
+      createWorkflowApp({ workflows: demoWorkflows, storage: new MemoryCheckpointStorage() }),
+    );
+    harness = await startHarness(app);
+    ({ url, page } = harness);
+  });
+
+  after(() => harness?.stop());
+
+  const run = async (workflow: string, input: string, status: string) => {
+    await page.goto(`${url}/inspector#/workflows/${workflow}`);
+    await page.fill('textarea[aria-label="Input (JSON)"]', input);
+    await page.click("button.start");
+    await page.waitForSelector(`.run-status.status-${status}`);
+  };
+
+  test("runs, then the sessions table from GET /sessions, filtered by status and workflow", async () => {
+    await run("wordlen", '"hello big world"', "idle");
+    assert.match(await page.textContent(".outputs") ?? "", /\[\s*5,\s*3,\s*5\s*\]/);
+    await run("approval", '"a"', "idle-pending-requests");
+    await run("approval", '"b"', "idle-pending-requests");
+    await page.click('nav a[data-view="sessions"]');
+    await page.waitForSelector("table.sessions tbody tr[data-session]");
+    assert.match(await page.textContent(".content") ?? "", /From the session index/);
+    assert.ok(asked.includes("GET /api/sessions"), "the page asked the session index");
+    assert.equal(await page.locator("table.sessions tbody tr[data-session]").count(), 3);
+    await page.selectOption('select[aria-label="Status"]', "waiting");
+    await page.locator('table.sessions tbody tr[data-status="completed"]').waitFor({ state: "detached" });
+    assert.equal(await page.locator("table.sessions tbody tr[data-session]").count(), 2);
+    await page.selectOption('select[aria-label="Status"]', "");
+    await page.selectOption('select[aria-label="Workflow"]', "wordlen");
+    await page.locator('table.sessions tbody tr[data-status="waiting"]').first().waitFor({
+      state: "detached",
+    });
+    assert.equal(await page.locator("table.sessions tbody tr[data-session]").count(), 1);
+  });
+
+  test("a waiting session's request is answered from its head through POST /requests/:id", async () => {
+    await page.selectOption('select[aria-label="Workflow"]', "approval");
+    await page.locator('table.sessions tbody tr[data-status="waiting"]').nth(1).waitFor();
+    const sessionId = await page.getAttribute(
+      'table.sessions tbody tr[data-status="waiting"]',
+      "data-session",
+    );
+    await page.click(`table.sessions tbody tr[data-session="${sessionId}"] a`);
+    await page.waitForSelector(".checkpoint-detail[data-checkpoint] .pending-request");
+    const requestId = await page.getAttribute(".checkpoint-detail .pending-request", "data-request");
+    await page.fill(".checkpoint-detail .pending-request textarea", "{ not json");
+    assert.equal(await page.isDisabled(".checkpoint-detail .pending-request button.answer"), true);
+    await page.fill(".checkpoint-detail .pending-request textarea", '"no"');
+    await page.click(".checkpoint-detail .pending-request button.answer");
+    await page.waitForSelector(".run-status.status-idle");
+    assert.ok(asked.includes(`POST /api/requests/${requestId}`), "answered through the inbox's route");
+    assert.match(await page.textContent(".run-panel .outputs") ?? "", /"approved": false/);
   });
 });

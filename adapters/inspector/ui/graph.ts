@@ -2,28 +2,12 @@
 // edge, marked with its edge kind and condition.
 /// <reference lib="dom" />
 import { graphlib, layout } from "@dagrejs/dagre";
+import type { GraphBody, GraphEdgeBody, GraphNodeBody } from "../../hono/graph_body.ts";
 import { s } from "./dom.ts";
 
-export interface GraphNode {
-  id: string;
-  kind: "executor" | "sub-workflow";
-  start: boolean;
-  requests: boolean;
-  snapshot: boolean;
-  version?: string;
-}
-export interface GraphEdge {
-  group: string;
-  kind: string;
-  source: string;
-  target: string;
-  condition?: string;
-}
-export interface Graph {
-  start: string;
-  nodes: GraphNode[];
-  edges: GraphEdge[];
-}
+export type Graph = GraphBody;
+type GraphNode = GraphNodeBody;
+type GraphEdge = GraphEdgeBody;
 
 const CHAR = 7.4;
 const NODE_HEIGHT = 46;

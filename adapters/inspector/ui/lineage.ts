@@ -1,18 +1,13 @@
 // A session's lineage as a tree across sessions: its chain back to the root (through the sessions it was
 // forked from) and every known session forked off it, each fork a branch.
 /// <reference lib="dom" />
+import type { CheckpointSummary } from "../../../src/checkpoint.ts";
 import { get } from "./api.ts";
 import { h, time } from "./dom.ts";
 import { knownSessions } from "./sessions.ts";
 
-export interface Summary {
-  id: string;
-  parentId: string | null;
-  sessionId: string;
-  workflowName: string;
-  superstep: number;
-  createdAt: string;
-}
+/** A checkpoint's summary, as the workflow app's routes answer it. */
+export type Summary = CheckpointSummary;
 
 async function headOf(sessionId: string): Promise<Summary | undefined> {
   const page = await get<{ checkpoints: Summary[] }>(

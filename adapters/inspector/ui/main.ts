@@ -3,25 +3,13 @@
 /// <reference lib="dom" />
 import { ApiError, explain, get, setToken, token } from "./api.ts";
 import { fill, h, jsonBlock, time } from "./dom.ts";
-import { drawGraph, type Graph } from "./graph.ts";
+import { drawGraph } from "./graph.ts";
 import { diff, diffTable, jsonEditor } from "./json.ts";
 import { lineageOf, lineageTree, type Summary } from "./lineage.ts";
-import { runPanel, type RunResult } from "./run_panel.ts";
+import { type RunPanel, runPanel } from "./run_panel.ts";
 import { knownSessions } from "./sessions.ts";
-
-interface WorkflowInfo {
-  name: string;
-  graph: Graph;
-}
-
-interface Checkpoint extends Summary {
-  messages: unknown[];
-  state: Record<string, unknown>;
-  executorState: Record<string, unknown>;
-  edgeState: Record<string, unknown>;
-  pendingRequests: RunResult["pendingRequests"];
-  metadata: Record<string, unknown>;
-}
+import type { Checkpoint } from "../../../src/checkpoint.ts";
+import type { SessionPage, WorkflowInfo } from "../../hono/types.ts";
 
 const main = document.getElementById("main")!;
 const banner = document.getElementById("banner")!;
@@ -153,17 +141,6 @@ function statusOf(head: Checkpoint): string {
   if (head.pendingRequests.length) return "waiting";
   if (head.messages.length) return "interrupted";
   return "completed";
-}
-
-interface SessionPage {
-  sessions: {
-    sessionId: string;
-    workflowName: string;
-    status: string;
-    pendingRequests: number;
-    head: Summary;
-  }[];
-  next: string | null;
 }
 
 /** One page of `GET /sessions` (the session index), or `undefined` when the storage has none (501). */
@@ -329,6 +306,8 @@ async function sessionsView() {
   );
 }
 
+let sessionPanel: { workflow: string; graphBox: HTMLElement; panel: RunPanel } | undefined;
+
 async function sessionView(sessionId: string, checkpointId?: string) {
   const nodes = await lineageOf(sessionId);
   const own = [...nodes.values()].filter((n) => n.sessionId === sessionId).sort((
@@ -342,12 +321,18 @@ async function sessionView(sessionId: string, checkpointId?: string) {
   const head = own[0];
   const selected = nodes.get(checkpointId ?? "") ?? head;
   const info = (await loadWorkflows()).find((w) => w.name === head.workflowName);
-  const graphBox = h("div", { class: "graph-box small" }, info ? drawGraph(info.graph) : "");
-  const panel = runPanel(head.workflowName, () => graphBox.querySelector("svg"), (result) => {
-    location.hash = `#/sessions/${encodeURIComponent(result.sessionId)}/${
-      encodeURIComponent(result.checkpointId ?? "")
-    }`;
-  });
+  // One graph and run panel per workflow, kept across the views of its sessions: a call's result stays in
+  // sight after the view moves to the checkpoint it wrote.
+  if (sessionPanel?.workflow !== head.workflowName) {
+    const box = h("div", { class: "graph-box small" }, info ? drawGraph(info.graph) : "");
+    const panel = runPanel(head.workflowName, () => box.querySelector("svg"), (result) => {
+      location.hash = `#/sessions/${encodeURIComponent(result.sessionId)}/${
+        encodeURIComponent(result.checkpointId ?? "")
+      }`;
+    });
+    sessionPanel = { workflow: head.workflowName, graphBox: box, panel };
+  }
+  const { graphBox, panel } = sessionPanel;
   const detail = h("div", { class: "checkpoint-detail" }, "Loading…");
   fill(
     main,
@@ -389,14 +374,11 @@ async function sessionView(sessionId: string, checkpointId?: string) {
   const requests = checkpoint.pendingRequests.map((request) => {
     const answer = h("button", { type: "button", class: "answer" }, isHead ? "Answer" : "Answer in a fork");
     const editor = jsonEditor('"yes"', `Answer to ${request.requestId}`, answer);
-    answer.addEventListener(
-      "click",
-      () =>
-        panel.start(resumePath, {
-          responses: { [request.requestId]: editor.value() },
-          ...(!isHead && { fork: true }),
-        }),
-    );
+    // At the head, the inbox's route answers (it finds the head itself); elsewhere only a fork can.
+    answer.addEventListener("click", () => {
+      if (isHead) panel.answer(request.requestId, editor.value(), sessionId, checkpoint.id);
+      else panel.start(resumePath, { responses: { [request.requestId]: editor.value() }, fork: true });
+    });
     return h(
       "div",
       { class: "pending-request", "data-request": request.requestId },

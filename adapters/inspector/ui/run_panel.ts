@@ -1,24 +1,25 @@
 // A live run: its SSE events as they arrive, the graph's executors of the running superstep highlighted,
 // then its result, with an answer form for each request it left pending.
 /// <reference lib="dom" />
-import { explain, stream, type StreamEvent } from "./api.ts";
+import { ApiError, explain, stream, type StreamEvent } from "./api.ts";
 import { fill, h, jsonBlock } from "./dom.ts";
 import { highlight } from "./graph.ts";
 import { jsonEditor } from "./json.ts";
 import { rememberSession } from "./sessions.ts";
+import type { RunResponseBody } from "../../hono/types.ts";
 
-export interface RunResult {
-  status: string;
-  outputs: unknown[];
-  pendingRequests: { requestId: string; executorId: string; data: unknown; path?: string[] }[];
-  checkpointId: string | null;
-  sessionId: string;
-}
+/** What a run or resume answers. */
+export type RunResult = RunResponseBody;
 
 export interface RunPanel {
   element: HTMLElement;
   /** Stream a run or resume (`path` and `body` of the POST) into the panel. */
   start(path: string, body: unknown): Promise<RunResult | undefined>;
+  /**
+   * Answer `requestId`, pending in the head of `sessionId`: `POST /requests/:id` (the inbox's route), or, when
+   * the storage keeps no inbox (501), a resume of `checkpointId` with the answer.
+   */
+  answer(requestId: string, response: unknown, sessionId: string, checkpointId: string): Promise<unknown>;
 }
 
 /** A run panel for `workflow`, highlighting in `svg`; `onResult` is called after each call that ended. */
@@ -73,14 +74,28 @@ export function runPanel(
     );
     log.scrollTop = log.scrollHeight;
   };
-  const start = async (path: string, body: unknown): Promise<RunResult | undefined> => {
+  const start = (path: string, body: unknown, fallback?: { path: string; body: unknown }) =>
+    call(path, body, fallback);
+  const answer = (requestId: string, response: unknown, sessionId: string, checkpointId: string) =>
+    call(`/requests/${encodeURIComponent(requestId)}`, { response, sessionId }, {
+      path: `/checkpoints/${encodeURIComponent(checkpointId)}/resume`,
+      body: { responses: { [requestId]: response } },
+    });
+  const call = async (
+    path: string,
+    body: unknown,
+    fallback?: { path: string; body: unknown },
+  ): Promise<RunResult | undefined> => {
     fill(log);
     fill(requests);
     fill(outputs);
     status.textContent = "Starting…";
     status.className = "run-status running";
     try {
-      const result = await stream(path, body, onEvent) as RunResult;
+      const result = await stream(path, body, onEvent).catch((error) => {
+        if (fallback === undefined || !(error instanceof ApiError) || error.status !== 501) throw error;
+        return stream(fallback.path, fallback.body, onEvent);
+      }) as RunResult;
       active = new Set();
       paint();
       rememberSession(result.sessionId, workflow);
@@ -106,9 +121,7 @@ export function runPanel(
         const editor = jsonEditor('"yes"', `Answer to ${request.requestId}`, button);
         button.addEventListener("click", () => {
           if (result.checkpointId === null) return;
-          start(`/checkpoints/${encodeURIComponent(result.checkpointId)}/resume`, {
-            responses: { [request.requestId]: editor.value() },
-          });
+          answer(request.requestId, editor.value(), result.sessionId, result.checkpointId);
         });
         return h(
           "div",
@@ -126,7 +139,7 @@ export function runPanel(
       }),
     );
   };
-  return { element, start };
+  return { element, start, answer };
 }
 
 function eventSummary(event: string, e: Record<string, unknown>): string {
