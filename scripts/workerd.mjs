@@ -18,6 +18,8 @@ const EXCLUDED = {
   "tests/kv_test.ts": "@deno/kv is a native Node binding; Deno KV exists only on Deno and Deno Deploy",
   "tests/crash_test.ts": "kills child processes",
   "tests/concurrency_test.ts": "spawns 8 processes",
+  "tests/answer_request_test.ts":
+    "child processes on libSQL and KV files and PostgreSQL (answerRequest across processes)",
   "tests/sub_workflow_durable_test.ts": "libSQL and KV files, and a child process",
   "tests/evolution_durable_test.ts": "a libSQL file and child processes",
   "tests/hono_test.ts": "covered inside workerd by the worker example's checks (workerd: example)",

@@ -69,10 +69,10 @@ export class Calls {
     );
     const handle = new RunHandle(control);
     // The finalizer callback must not reference the handle, or it would never be collected.
-    const controller = control.controller;
+    const abort = control.abort;
     const owner = this.#guard.acquire(
       handle.liveness,
-      () => controller.abort(new DOMException("The run handle was garbage-collected", "AbortError")),
+      () => abort.cancel(new DOMException("The run handle was garbage-collected", "AbortError")),
     );
     this.#newest = owner;
     // The run's outputs are what the workflow's executors yield: its builder typed them.
@@ -87,8 +87,8 @@ export class Calls {
     kind: RunKind,
     plugins: readonly WorkflowPlugin[],
   ): Promise<WorkflowResult> {
-    const { log, controller } = control;
-    const onAbort = () => controller.abort(signal!.reason);
+    const { log, abort } = control;
+    const onAbort = () => abort.cancel(signal!.reason);
     if (signal?.aborted) onAbort();
     else signal?.addEventListener("abort", onAbort, { once: true });
     // Until the call has started, its events reach the log only: plugins see a call from `started` on.
@@ -100,7 +100,7 @@ export class Calls {
       runner = prepared.runner;
       if (this.#newest === owner) this.live = undefined;
       if (plugins.length > 0) {
-        const started = host = new PluginHost(plugins, runInfo(runner, kind, controller.signal));
+        const started = host = new PluginHost(plugins, runInfo(runner, kind, abort.signal));
         emit = (event) => {
           log.push(event);
           started.event(event);
@@ -109,7 +109,7 @@ export class Calls {
       runner.run.beginCall(emit, () => log.kept());
       if (host !== undefined) await host.start();
       const { runner: _, ...options } = prepared;
-      const result = await runner.execute(controller.signal, { ...options, plugins: host });
+      const result = await runner.execute(abort, { ...options, plugins: host });
       if (host !== undefined) {
         await host.flush();
         await host.end(result);

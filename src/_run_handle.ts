@@ -5,11 +5,12 @@
 // until it settles, so awaiting never races collection.
 import type { WorkflowEvent, WorkflowResult } from "./events.ts";
 import { type Cursor, EventLog } from "./_event_log.ts";
+import { CallAbort } from "./_call_abort.ts";
 import type { WorkflowRun } from "./workflow_run.ts";
 
 export class RunControl {
   readonly log: EventLog;
-  readonly controller: AbortController = new AbortController();
+  readonly abort: CallAbort = new CallAbort();
   promise: Promise<WorkflowResult> | undefined;
   /** Holds the handle while someone awaits the result. */
   pinned: object | undefined;
@@ -38,7 +39,7 @@ export class RunControl {
 
   /** Abort the work and free the workflow now (for `return()` and `cancel()`). */
   stop(reason: unknown): void {
-    this.controller.abort(reason);
+    this.abort.cancel(reason);
     this.#release();
   }
 }

@@ -19,6 +19,7 @@ import {
 } from "./errors.ts";
 import type { RunStatus, WorkflowResult } from "./events.ts";
 import type { Executor } from "./executor.ts";
+import type { CallAbort } from "./_call_abort.ts";
 import { ExecutorContext, type SuperstepScope } from "./_executor_context.ts";
 import { compareIds, INPUT_SOURCE, type WorkflowGraph } from "./_graph.ts";
 import { type Inbox, invoke, refusal } from "./_invoke.ts";
@@ -92,13 +93,7 @@ export class Runner {
   #startsSession = false;
   /** The plugins of the current call, if it has any. */
   #plugins: PluginHost | undefined;
-  /**
-   * The current call's controller; executors see its signal. One per call, not per superstep: an
-   * AbortController and its listeners cost more than the rest of a small superstep on Node, and any abort
-   * ends the call, so no later superstep of the call ever sees an aborted signal.
-   */
-  #controller: AbortController | undefined;
-  /** Ends the running superstep when the call's controller aborts. */
+  /** Ends the running superstep when the call aborts. */
   #abortSuperstep: (() => void) | undefined;
   /** The metadata the current call stores on every checkpoint it writes. */
   #metadata: Record<string, unknown> = {};
@@ -168,12 +163,13 @@ export class Runner {
   /**
    * Run supersteps until no message is left, the call's superstep budget is
    * spent, the signal aborts or something fails (then it throws; reporting the
-   * failure is the caller's). `run.beginCall` must have started the call.
+   * failure is the caller's). `run.beginCall` must have started the call. `abort` is the call's: a
+   * cancel ends it `cancelled`, another abort (a failing executor, a failing plugin) stops its executors.
    * `entry` writes the entry checkpoint first (a fresh run). With `plugins`
    * (started by the caller), the call waits for them at every superstep
    * boundary and fails with the first `PluginError`.
    */
-  async execute(signal: AbortSignal, options: ExecuteOptions = {}): Promise<WorkflowResult> {
+  async execute(abort: CallAbort, options: ExecuteOptions = {}): Promise<WorkflowResult> {
     const run = this.run;
     const plugins = this.#plugins = options.plugins;
     if (options.fork) this.#startsSession = true;
@@ -183,12 +179,9 @@ export class Runner {
       run.pending.delete(delivery.request.requestId);
       this.#answered.push(delivery);
     }
-    const controller = this.#controller = new AbortController();
-    // Registered before any handler can listen, so contexts go inert before a handler reacts to the abort.
-    const onCallAbort = () => this.#abortSuperstep?.();
-    controller.signal.addEventListener("abort", onCallAbort, { once: true });
-    const onAbort = () => controller.abort(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
+    // One abort per call, not per superstep: any abort ends the call, so no later superstep sees it.
+    // Called before any signal listener, so contexts go inert before a handler reacts to the abort.
+    abort.onAbort = () => this.#abortSuperstep?.();
     try {
       run.emit({ type: "started", workflowName: this.graph.name, sessionId: this.sessionId });
       run.emit({
@@ -199,7 +192,7 @@ export class Runner {
         // What a resumed run waits for, streamed again so a reader of this call sees it.
         for (const request of run.pending.values()) run.emit({ type: "request", ...request });
       }
-      if (signal.aborted) return this.#finish("cancelled");
+      if (abort.cancelled) return this.#finish("cancelled");
       if ((responses.length > 0 || options.fork) && this.storage !== undefined) {
         // No superstep ran: the checkpoint records the answers (or the fork) under the same superstep number.
         const checkpointId = await this.#checkpoint();
@@ -215,7 +208,7 @@ export class Runner {
       }
       let executed = 0;
       while (run.messages.length > 0 || this.#answered.length > 0) {
-        if (signal.aborted) return this.#finish("cancelled");
+        if (abort.cancelled) return this.#finish("cancelled");
         if (executed === this.graph.maxSupersteps) {
           throw new WorkflowConvergenceError(
             this.graph.name,
@@ -223,7 +216,7 @@ export class Runner {
             this.previousCheckpointId ?? undefined,
           );
         }
-        const completed = await this.#superstep(signal, this.#answered);
+        const completed = await this.#superstep(abort, this.#answered);
         if (!completed) return this.#finish("cancelled");
         executed++;
       }
@@ -232,8 +225,7 @@ export class Runner {
       this.#unanswer();
       throw error;
     } finally {
-      signal.removeEventListener("abort", onAbort);
-      controller.signal.removeEventListener("abort", onCallAbort);
+      abort.onAbort = undefined;
     }
   }
 
@@ -291,15 +283,14 @@ export class Runner {
   }
 
   /** @returns `false` if the signal aborted the superstep (its effects are discarded). */
-  async #superstep(signal: AbortSignal, responses: Delivery[]): Promise<boolean> {
+  async #superstep(abort: CallAbort, responses: Delivery[]): Promise<boolean> {
     const run = this.run;
     const plugins = this.#plugins;
     const step = ++this.superstep;
     run.emit({ type: "superstep-started", superstep: step });
     if (plugins?.failure !== undefined) throw plugins.failure;
     const unroute = this.#router.mark();
-    const controller = this.#controller!;
-    const scope: SuperstepScope = { live: true, signal: controller.signal };
+    const scope = new Scope(abort);
     let aborted: () => void = () => {};
     const abortedPromise = new Promise<"aborted">((resolve) => aborted = () => resolve("aborted"));
     this.#abortSuperstep = () => {
@@ -313,14 +304,14 @@ export class Runner {
       routing.catch(() => {});
       inboxes = await Promise.race([routing.then(() => inboxes), abortedPromise]);
     }
-    if (inboxes === "aborted" || signal.aborted) {
+    if (inboxes === "aborted" || abort.cancelled) {
       this.#abortSuperstep = undefined;
       this.superstep = step - 1;
       unroute();
       return false;
     }
     // A plugin failing mid-superstep stops the executors as a failing executor would.
-    if (plugins !== undefined) plugins.onFailure = (error) => controller.abort(error);
+    if (plugins !== undefined) plugins.onFailure = (error) => abort.abort(error);
     const contexts: ExecutorContext[] = [];
     const tasks: Promise<void>[] = [];
     const reducers = this.graph.reducers;
@@ -336,9 +327,9 @@ export class Runner {
     try {
       const all = Promise.all(tasks);
       // A failure aborts the siblings at once instead of waiting for them to notice.
-      all.catch(() => controller.abort(new DOMException("A sibling executor failed", "AbortError")));
+      all.catch(() => abort.abort(new DOMException("A sibling executor failed", "AbortError")));
       const outcome = await Promise.race([all, abortedPromise]);
-      if (outcome === "aborted" || signal.aborted) {
+      if (outcome === "aborted" || abort.cancelled) {
         if (plugins?.failure !== undefined) throw plugins.failure;
         this.superstep = step - 1;
         unroute();
@@ -439,6 +430,18 @@ export class Runner {
     this.#startsSession = false;
     this.#plugins?.checkpoint(toSummary(checkpoint));
     return id;
+  }
+}
+
+/** One superstep's scope: live until it ends; its signal is the call's, made only if a context asks for it. */
+class Scope implements SuperstepScope {
+  live = true;
+  #abort: CallAbort;
+  constructor(abort: CallAbort) {
+    this.#abort = abort;
+  }
+  get signal(): AbortSignal {
+    return this.#abort.signal;
   }
 }
 

@@ -48,6 +48,11 @@ export interface AnswerRequestOptions<TOutput = unknown> {
    * @default {10}
    */
   maxAttempts?: number;
+  /**
+   * Told of every attempt that lost the head to another writer (the conflict) or found the head busy with
+   * another run's work, before the next attempt: for logs and metrics.
+   */
+  onRetry?: (retry: { attempt: number; reason: "conflict" | "busy"; error?: unknown }) => void;
 }
 
 const DEFAULT_ATTEMPTS = 10;
@@ -135,6 +140,7 @@ async function answer<TOutput>(
       // After a conflict another writer is at work on the session: let a head with work queued settle (its
       // run writes on), so that this answer does not cut in between its supersteps.
       if (contended && attempt < maxAttempts && await busy(storage, waiting.checkpointId)) {
+        options.onRetry?.({ attempt, reason: "busy" });
         await backoff(attempt, signal);
         continue;
       }
@@ -166,6 +172,7 @@ async function answer<TOutput>(
       } catch (error) {
         if (!recorded && isConflict(error) && attempt < maxAttempts && !signal.aborted) {
           contended = true;
+          options.onRetry?.({ attempt, reason: "conflict", error });
           await backoff(attempt, signal);
           continue;
         }

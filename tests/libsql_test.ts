@@ -17,12 +17,16 @@ import {
   deleteStatements,
   headStatement,
   lineageStatement,
+  listRequestsStatement,
+  listSessionsStatement,
   listStatement,
   loadStatement,
+  reindexStatements,
   saveStatements,
+  unindexedStatement,
 } from "../adapters/_sqlite/_sql.ts";
-import { SCHEMA_VERSION } from "../adapters/_sqlite/_schema.ts";
-import { encodeForStorage } from "../src/storage_kit.ts";
+import { MIGRATIONS, SCHEMA_VERSION } from "../adapters/_sqlite/_schema.ts";
+import { encodeForStorage, indexOf } from "../src/storage_kit.ts";
 import {
   CheckpointConflictError,
   CheckpointCorruptError,
@@ -298,6 +302,7 @@ describe("LibsqlCheckpointStorage", () => {
         ...saveStatements(encodeForStorage("libsql", cp)).map((st): [LibsqlStatement] => [st]),
         ...deleteStatements("x").map((st): [LibsqlStatement] => [st]),
         ...deleteSessionStatements("s").map((st): [LibsqlStatement] => [st]),
+        ...indexStatements(),
       ];
       for (const [{ sql, args }, expected] of statements) {
         const plan = (await rows(client, `EXPLAIN QUERY PLAN ${sql}`, args as string[]))
@@ -310,6 +315,102 @@ describe("LibsqlCheckpointStorage", () => {
           assert.ok(!fullScan && !/TEMP B-TREE/.test(step), `${step}${where}`);
         }
       }
+    } finally {
+      await storage.close();
+      client.close();
+    }
+  });
+
+  test("1,000 sessions are listed by status from the heads' index, never a scan of the checkpoints", async () => {
+    const client = createClient({ url: ":memory:" });
+    const storage = new LibsqlCheckpointStorage({ client });
+    try {
+      const waiting: string[] = [];
+      for (let i = 0; i < 1000; i++) {
+        const asks = i % 4 === 0;
+        const checkpoint = makeCheckpoint({
+          workflowName: i % 2 === 0 ? "even" : "odd",
+          pendingRequests: asks ? [{ requestId: `r${i}`, executorId: "ask", data: i }] : [],
+          messages: asks ? [] : [{ source: "a", data: i }],
+        });
+        await storage.save(checkpoint);
+        // A longer history under each head: what a scan of the checkpoints would have to read.
+        await storage.save(
+          makeCheckpoint({ ...checkpoint, id: `${checkpoint.id}x`, parentId: checkpoint.id }),
+        );
+        if (asks) waiting.push(checkpoint.sessionId);
+      }
+      const listed = await storage.listSessions({ status: "waiting", workflowName: "even" });
+      assert.deepEqual(listed.map((session) => session.sessionId), waiting.reverse());
+      for (
+        const query of [
+          { status: "waiting" as const, workflowName: "even" },
+          { status: "waiting" as const },
+          {},
+        ]
+      ) {
+        const { sql, args } = listSessionsStatement({ ...query, limit: 100 });
+        const plan = (await rows(client, `EXPLAIN QUERY PLAN ${sql}`, args as string[])).map((r) =>
+          String(r.detail)
+        );
+        assert.match(
+          plan[0],
+          /^SEARCH h USING (COVERING )?INDEX superstep_heads_by_\w+|^SCAN h USING (COVERING )?INDEX superstep_heads_by_head/,
+          plan.join(" | "),
+        );
+        assert.match(
+          plan[1],
+          /^SEARCH c USING INDEX sqlite_autoindex_superstep_checkpoints_1 \(id=\?\)/,
+          plan.join(" | "),
+        );
+        assert.ok(!plan.some((step) => /TEMP B-TREE/.test(step)), plan.join(" | "));
+      }
+    } finally {
+      await storage.close();
+      client.close();
+    }
+  });
+
+  test("a database of the schema before the index migrates, and its heads are indexed on the first listing", async () => {
+    const client = createClient({ url: ":memory:" });
+    const before = MIGRATIONS.length - 1;
+    await rows(
+      client,
+      "CREATE TABLE superstep_migrations (version INTEGER PRIMARY KEY NOT NULL, applied_at TEXT NOT NULL)",
+    );
+    for (let version = 1; version <= before; version++) {
+      for (const sql of MIGRATIONS[version - 1]) await rows(client, sql);
+      await rows(client, "INSERT INTO superstep_migrations VALUES (?1, ?2)", [
+        version,
+        new Date().toISOString(),
+      ]);
+    }
+    // Written as a Superstep of that schema wrote them: the row and the head, nothing of the index.
+    const asked = { requestId: "r1", executorId: "ask", data: { question: "Ship it?" } };
+    const waiting = makeCheckpoint({ workflowName: "old", pendingRequests: [asked] });
+    const done = makeCheckpoint({ workflowName: "old" });
+    for (const checkpoint of [waiting, done]) {
+      const { summary, payload } = encodeForStorage("libsql", checkpoint);
+      await rows(
+        client,
+        `INSERT INTO superstep_checkpoints (id, parent_id, session_id, workflow_name, superstep, created_at,
+          metadata, payload) VALUES (?1, NULL, ?2, ?3, 0, ?4, ?5, ?6)`,
+        [summary.id, summary.sessionId, summary.workflowName, summary.createdAt, summary.metadata, payload],
+      );
+      await rows(client, "INSERT INTO superstep_heads VALUES (?1, ?2)", [summary.sessionId, summary.id]);
+    }
+    const storage = new LibsqlCheckpointStorage({ client });
+    try {
+      const sessions = await storage.listSessions({ workflowName: "old" });
+      assert.deepEqual(sessions.map((session) => [session.sessionId, session.status]), [
+        [done.sessionId, "completed"],
+        [waiting.sessionId, "waiting"],
+      ]);
+      const [entry] = await storage.listPendingRequests({ workflowName: "old" });
+      assert.deepEqual([entry.requestId, entry.data, entry.checkpointId], ["r1", asked.data, waiting.id]);
+      const versions = await rows(client, "SELECT max(version) AS v FROM superstep_migrations");
+      assert.equal(Number(versions[0].v), SCHEMA_VERSION);
+      assert.deepEqual(await rows(client, "SELECT session_id FROM superstep_heads WHERE status IS NULL"), []);
     } finally {
       await storage.close();
       client.close();
@@ -659,3 +760,49 @@ describe("deleting a session while a run writes to it (libsql :memory:)", () => 
     }
   });
 });
+
+/** The index's statements, in every shape the adapter runs (for the query plan test). */
+function indexStatements(): [LibsqlStatement, RegExp?][] {
+  const asks = makeCheckpoint({ pendingRequests: [{ requestId: "r", executorId: "a", data: 1 }] });
+  const headsBy = (index: string, terms: string) =>
+    new RegExp(`SEARCH h USING (COVERING )?INDEX superstep_heads_by_${index} \\(${terms}\\)`);
+  const requestsBy = (index: string, terms: string) =>
+    new RegExp(`USING (COVERING )?INDEX ${index} \\(${terms}\\)`);
+  const cursor = { requestId: "r", sessionId: "s" };
+  return [
+    [listSessionsStatement({ limit: 10 }), /SCAN h USING (COVERING )?INDEX superstep_heads_by_head/],
+    [listSessionsStatement({ limit: 10, before: "x" }), headsBy("head", "head_id<\\?")],
+    [listSessionsStatement({ status: "waiting", limit: 10 }), headsBy("status", "status=\\?")],
+    [listSessionsStatement({ workflowName: "w", limit: 10 }), headsBy("workflow", "workflow_name=\\?")],
+    [
+      listSessionsStatement({ workflowName: "w", status: "waiting", before: "x", limit: 10 }),
+      headsBy("workflow_status", "workflow_name=\\? AND status=\\? AND head_id<\\?"),
+    ],
+    [
+      listRequestsStatement({ limit: 10 }),
+      /SCAN superstep_requests USING (COVERING )?INDEX superstep_requests_by_request/,
+    ],
+    [
+      listRequestsStatement({ limit: 10, before: cursor }),
+      requestsBy("superstep_requests_by_request", "\\(request_id,session_id\\)<\\(\\?,\\?\\)"),
+    ],
+    [
+      listRequestsStatement({ requestId: "r" }),
+      requestsBy("superstep_requests_by_request", "request_id=\\?"),
+    ],
+    [listRequestsStatement({ sessionId: "s", limit: 10 }), /USING PRIMARY KEY \(session_id=\?\)/],
+    [
+      listRequestsStatement({ workflowName: "w", limit: 10, before: cursor }),
+      requestsBy(
+        "superstep_requests_by_workflow",
+        "workflow_name=\\? AND \\(request_id,session_id\\)<\\(\\?,\\?\\)",
+      ),
+    ],
+    [
+      unindexedStatement(100),
+      /SEARCH superstep_heads USING (COVERING )?INDEX superstep_heads_by_status \(status=\?\)/,
+    ],
+    ...saveStatements(encodeForStorage("libsql", asks)).map((st): [LibsqlStatement] => [st]),
+    ...reindexStatements("s", "x", indexOf(asks)).map((st): [LibsqlStatement] => [st]),
+  ];
+}

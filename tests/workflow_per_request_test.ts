@@ -1,5 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { createWorkflowApp } from "../adapters/hono/mod.ts";
 import { defineExecutor, MemoryCheckpointStorage, WorkflowBuilder } from "../mod.ts";
 
 function factory(name: string, id = "echo") {
@@ -38,5 +39,45 @@ describe("a workflow per request", () => {
       delete (subtle as { digest?: unknown }).digest;
     }
     assert.equal(crypto.subtle.digest, digest);
+  });
+
+  test("the Hono adapter answers a JSON run with a declared length without reading request.body", async () => {
+    // On @hono/node-server, reading `body` builds a whole Request (a stream, an AbortSignal) per request.
+    let bodyReads = 0;
+    class Watched extends Request {
+      override get body(): Request["body"] {
+        bodyReads++;
+        return super.body;
+      }
+    }
+    const app = createWorkflowApp({
+      workflows: { echo: () => factory("echo") },
+      storage: new MemoryCheckpointStorage(),
+    });
+    const text = JSON.stringify({ input: "hi" });
+    const request = new Watched("http://localhost/workflows/echo/runs", {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-length": String(text.length) },
+      body: text,
+    });
+    const response = await app.fetch(request);
+    assert.equal(response.status, 200);
+    assert.deepEqual((await response.json()).outputs, ["hi"]);
+    assert.equal(bodyReads, 0);
+    // Over the limit by its declared length: refused as before, still without reading the body.
+    const small = createWorkflowApp({
+      workflows: { echo: () => factory("echo") },
+      storage: new MemoryCheckpointStorage(),
+      bodyLimit: 4,
+    });
+    const refused = await small.fetch(
+      new Watched("http://localhost/workflows/echo/runs", {
+        method: "POST",
+        headers: { "content-type": "application/json", "content-length": String(text.length) },
+        body: text,
+      }),
+    );
+    assert.equal(refused.status, 413);
+    assert.equal(bodyReads, 0);
   });
 });

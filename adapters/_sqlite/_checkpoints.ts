@@ -7,6 +7,10 @@ import type {
   CheckpointQuery,
   CheckpointStorage,
   CheckpointSummary,
+  PendingRequestQuery,
+  SessionQuery,
+  SessionSummary,
+  WaitingRequest,
 } from "../../src/checkpoint.ts";
 import * as kit from "../../src/storage_kit.ts";
 import { joinPayload, planRows, splitUtf8, utf8Length } from "./_payload.ts";
@@ -137,6 +141,41 @@ export class SqlCheckpoints implements CheckpointStorage {
     }
     // The query returns the ancestors unordered: follow the parent pointers.
     return await kit.walkLineage(id, (current) => byId.get(current), (summary) => summary.parentId);
+  }
+
+  async listSessions(query?: SessionQuery): Promise<SessionSummary[]> {
+    const checked = kit.checkSessionQuery(this.#adapter, query);
+    await this.#indexOldHeads();
+    return (await this.#store.listSessions(checked)).map((row) => kit.decodeSession(this.#adapter, row));
+  }
+
+  async listPendingRequests(query?: PendingRequestQuery): Promise<WaitingRequest[]> {
+    const checked = kit.checkPendingRequestQuery(this.#adapter, query);
+    await this.#indexOldHeads();
+    return (await this.#store.listRequests(checked)).map((row) =>
+      kit.decodeWaitingRequest(this.#adapter, row)
+    );
+  }
+
+  /**
+   * Index the heads written before the index existed (a database migrated from an older schema, or a head
+   * a delete moved back onto such a checkpoint): each loaded once, whole, and indexed as `save` would have.
+   * Nothing to do — one indexed query — once they all are.
+   */
+  async #indexOldHeads(): Promise<void> {
+    const seen = new Set<string>();
+    while (true) {
+      const heads = (await this.#store.unindexed(100)).filter(({ headId }) => !seen.has(headId));
+      // Each head is tried once per call: one that cannot be indexed (its row is gone) does not loop.
+      if (heads.length === 0) return;
+      for (const { sessionId, headId } of heads) {
+        seen.add(headId);
+        const checkpoint = await this.load(headId);
+        // A head whose row went meanwhile: the delete that removed it moved the head and its index.
+        if (checkpoint === undefined) continue;
+        await this.#store.reindex(sessionId, headId, kit.indexOf(checkpoint));
+      }
+    }
   }
 
   close(): Promise<void> {

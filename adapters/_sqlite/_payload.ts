@@ -70,7 +70,7 @@ export function planRows(adapter: string, encoded: EncodedCheckpoint, maxRowByte
     );
   }
   if (summaryBytes + utf8Length(payload) <= maxRowBytes) return encoded;
-  return { summary, payload: "", chunks: splitUtf8(payload, maxRowBytes) };
+  return { summary, payload: "", chunks: splitUtf8(payload, maxRowBytes), index: encoded.index };
 }
 
 /** A stored checkpoint's payload parts, as `loadStatement` reads them: the row (`seq` -1), then its chunks. */

@@ -48,6 +48,42 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
       PRIMARY KEY (checkpoint_id, seq)
     )`,
   ],
+  [
+    // Children by parent: a delete finds the delta children it must make whole (and prune deletes many
+    // checkpoints) by index, not by a scan of every checkpoint.
+    "CREATE INDEX superstep_checkpoints_by_parent ON superstep_checkpoints (parent_id)",
+  ],
+  [
+    // The session index and the inbox (issue 19). Each checkpoint keeps what it says of its session when it
+    // is the head (`status`, `requests`: the storage kit's index, derived from the whole checkpoint when it
+    // is saved), so that a delete moving a head moves the index without decoding a payload. Rows written
+    // before this version have `status` NULL until the first listing indexes their heads.
+    "ALTER TABLE superstep_checkpoints ADD COLUMN status TEXT",
+    "ALTER TABLE superstep_checkpoints ADD COLUMN requests TEXT NOT NULL DEFAULT '[]'",
+    // The heads carry their session's workflow and status, kept by the save's head compare-and-set itself.
+    "ALTER TABLE superstep_heads ADD COLUMN workflow_name TEXT",
+    "ALTER TABLE superstep_heads ADD COLUMN status TEXT",
+    // listSessions, newest head first, by each combination of filters: one index range scan each.
+    "CREATE INDEX superstep_heads_by_head ON superstep_heads (head_id)",
+    "CREATE INDEX superstep_heads_by_status ON superstep_heads (status, head_id)",
+    "CREATE INDEX superstep_heads_by_workflow ON superstep_heads (workflow_name, head_id)",
+    "CREATE INDEX superstep_heads_by_workflow_status ON superstep_heads (workflow_name, status, head_id)",
+    // The inbox: the pending requests of every head, one row each, newest request first.
+    `CREATE TABLE superstep_requests (
+      session_id TEXT NOT NULL,
+      request_id TEXT NOT NULL,
+      checkpoint_id TEXT NOT NULL,
+      workflow_name TEXT NOT NULL,
+      executor_id TEXT NOT NULL,
+      data TEXT NOT NULL,
+      path TEXT,
+      created_at TEXT NOT NULL,
+      PRIMARY KEY (session_id, request_id)
+    ) WITHOUT ROWID`,
+    "CREATE INDEX superstep_requests_by_request ON superstep_requests (request_id, session_id)",
+    "CREATE INDEX superstep_requests_by_workflow ON superstep_requests (workflow_name, request_id, session_id)",
+    "CREATE INDEX superstep_requests_by_checkpoint ON superstep_requests (checkpoint_id)",
+  ],
 ];
 
 /** The schema version this library writes and understands. */

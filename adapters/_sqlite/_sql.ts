@@ -9,8 +9,8 @@
  *
  * @module
  */
-import type { CheckpointQuery } from "../../src/checkpoint.ts";
-import type { StoredSummary } from "../../src/storage_kit.ts";
+import type { CheckpointQuery, SessionQuery } from "../../src/checkpoint.ts";
+import type { CheckedRequestQuery, StoredIndex, StoredSummary } from "../../src/storage_kit.ts";
 
 /** A statement with positional arguments (`?1` is `args[0]`). */
 export interface SqlStatement {
@@ -32,7 +32,16 @@ export interface RowsToSave {
   payload: string;
   /** The payload's parts, in order; empty (or absent) when it is in the row. */
   chunks?: readonly string[];
+  /** What the session index and the inbox hold for the checkpoint as its session's head. */
+  index: IndexColumns;
 }
+
+/** The index columns of a checkpoint: its status as a head, and its pending requests as JSON. */
+export type IndexColumns = Pick<StoredIndex, "status" | "requestsJson">;
+
+/** The columns of an inbox row, from the `value` of `json_each` over a checkpoint's `requests`. */
+const REQUEST_FIELDS = `json_extract(value, '$.requestId'), json_extract(value, '$.executorId'),
+  json_extract(value, '$.data'), json_extract(value, '$.path')`;
 
 /** The summary columns, in `CheckpointSummary` order. */
 const SUMMARY = "id, parent_id, session_id, workflow_name, superstep, created_at, metadata";
@@ -55,27 +64,41 @@ const SAVING = `EXISTS (SELECT 1 FROM superstep_heads WHERE session_id = ?2 AND 
  *    `superstep_checkpoints` would make SQLite copy the row, payload included, through a temporary table.
  * A conflict is explained afterwards by {@linkcode conflictStatement}.
  */
-export function saveStatements({ summary, payload, chunks = [] }: RowsToSave): SqlStatement[] {
+export function saveStatements({ summary, payload, chunks = [], index }: RowsToSave): SqlStatement[] {
   const { id, sessionId, parentId } = summary;
+  const hasRequests = index.requestsJson !== "[]";
   return [
     {
-      sql: `INSERT INTO superstep_heads (session_id, head_id)
-        SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM superstep_checkpoints WHERE id = ?2) AND (
+      sql: `INSERT INTO superstep_heads (session_id, head_id, workflow_name, status)
+        SELECT ?1, ?2, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM superstep_checkpoints WHERE id = ?2) AND (
           ?3 IS NULL OR EXISTS (SELECT 1 FROM superstep_heads WHERE session_id = ?1)
           OR EXISTS (SELECT 1 FROM superstep_checkpoints WHERE id = ?3 AND session_id <> ?1)
         )
-        ON CONFLICT (session_id) DO UPDATE SET head_id = excluded.head_id WHERE superstep_heads.head_id = ?3`,
-      args: [sessionId, id, parentId],
+        ON CONFLICT (session_id) DO UPDATE SET head_id = excluded.head_id,
+          workflow_name = excluded.workflow_name, status = excluded.status
+        WHERE superstep_heads.head_id = ?3`,
+      args: [sessionId, id, parentId, summary.workflowName, index.status],
     },
     ...chunks.map((data, seq) => ({
       sql: `INSERT INTO superstep_payload_chunks (checkpoint_id, seq, data)
         SELECT ?1, ?3, ?4 WHERE ${SAVING}`,
       args: [id, sessionId, seq, data],
     })),
+    // The inbox follows the head: the old head's requests go, the new head's come, in the same batch.
+    { sql: `DELETE FROM superstep_requests WHERE session_id = ?2 AND ${SAVING}`, args: [id, sessionId] },
+    ...hasRequests
+      ? [{
+        sql: `INSERT INTO superstep_requests
+            (session_id, request_id, executor_id, data, path, checkpoint_id, workflow_name, created_at)
+          SELECT ?2, ${REQUEST_FIELDS}, ?1, ?3, ?4 FROM json_each(?5) WHERE ${SAVING}`,
+        args: [id, sessionId, summary.workflowName, summary.createdAt, index.requestsJson],
+      }]
+      : [],
     {
       sql: `INSERT INTO superstep_checkpoints
-          (id, parent_id, session_id, workflow_name, superstep, created_at, metadata, payload, payload_chunks)
-        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
+          (id, parent_id, session_id, workflow_name, superstep, created_at, metadata, payload, payload_chunks,
+            status, requests)
+        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11
         WHERE EXISTS (SELECT 1 FROM superstep_heads WHERE session_id = ?3 AND head_id = ?1)
         ON CONFLICT (id) DO NOTHING`,
       args: [
@@ -88,6 +111,8 @@ export function saveStatements({ summary, payload, chunks = [] }: RowsToSave): S
         summary.metadata,
         payload,
         chunks.length,
+        index.status,
+        index.requestsJson,
       ],
     },
   ];
@@ -244,17 +269,37 @@ export function deleteStatements(
         WHERE session_id = ${session} AND head_id = ?1`,
       args: [id],
     },
+    // The index follows a head that moved: the new head's status, and its requests in place of the old's.
+    {
+      sql: `UPDATE superstep_heads SET
+          status = (SELECT c.status FROM superstep_checkpoints AS c WHERE c.id = superstep_heads.head_id),
+          workflow_name = (SELECT c.workflow_name FROM superstep_checkpoints AS c WHERE c.id = superstep_heads.head_id)
+        WHERE session_id = ${session} AND head_id <> ?1`,
+      args: [id],
+    },
+    { sql: "DELETE FROM superstep_requests WHERE checkpoint_id = ?1 AND 1", args: [id] },
+    {
+      sql: `INSERT INTO superstep_requests
+          (session_id, request_id, executor_id, data, path, checkpoint_id, workflow_name, created_at)
+        SELECT h.session_id, ${REQUEST_FIELDS}, c.id, c.workflow_name, c.created_at
+          FROM superstep_heads AS h JOIN superstep_checkpoints AS c ON c.id = h.head_id, json_each(c.requests)
+        WHERE h.session_id = ${session} AND h.head_id <> ?1 AND NOT EXISTS (
+          SELECT 1 FROM superstep_requests AS r WHERE r.session_id = h.session_id AND r.checkpoint_id = h.head_id
+        )`,
+      args: [id],
+    },
     { sql: "DELETE FROM superstep_payload_chunks WHERE checkpoint_id = ?1", args: [id] },
     { sql: "DELETE FROM superstep_checkpoints WHERE id = ?1", args: [id] },
   ].map((statement) => children === undefined ? statement : guarded(statement)));
 }
 
 /** Where the changed-row count of a session delete batch is the number of checkpoints deleted. */
-export const DELETED_SESSION_CHECKPOINTS = 2;
+export const DELETED_SESSION_CHECKPOINTS = 3;
 
 /** A session delete, as one write batch ({@linkcode DELETED_SESSION_CHECKPOINTS}: the count). */
 export function deleteSessionStatements(sessionId: string): SqlStatement[] {
   return [
+    { sql: "DELETE FROM superstep_requests WHERE session_id = ?1", args: [sessionId] },
     { sql: "DELETE FROM superstep_heads WHERE session_id = ?1", args: [sessionId] },
     {
       sql: `DELETE FROM superstep_payload_chunks WHERE checkpoint_id IN (
@@ -263,5 +308,82 @@ export function deleteSessionStatements(sessionId: string): SqlStatement[] {
       args: [sessionId],
     },
     { sql: "DELETE FROM superstep_checkpoints WHERE session_id = ?1", args: [sessionId] },
+  ];
+}
+
+/**
+ * The session index, newest head first: each head's status, its pending request count and its summary.
+ * `limit` must already be validated. Heads not indexed yet (`status` NULL: written before the index) are
+ * left out until {@linkcode reindexStatements} indexes them.
+ */
+export function listSessionsStatement({ workflowName, status, limit, before }: SessionQuery): SqlStatement {
+  const where = ["h.status IS NOT NULL"];
+  const args: (string | number)[] = [];
+  const bind = (value: string | number) => `?${args.push(value)}`;
+  if (workflowName !== undefined) where.push(`h.workflow_name = ${bind(workflowName)}`);
+  if (status !== undefined) where.push(`h.status = ${bind(status)}`);
+  if (before !== undefined) where.push(`h.head_id < ${bind(before)}`);
+  let sql = `SELECT h.status AS index_status, json_array_length(c.requests) AS index_pending,
+      ${SUMMARY.split(", ").map((column) => `c.${column}`).join(", ")}
+    FROM superstep_heads AS h JOIN superstep_checkpoints AS c ON c.id = h.head_id
+    WHERE ${where.join(" AND ")} ORDER BY h.head_id DESC`;
+  if (limit !== undefined) sql += ` LIMIT ${bind(Math.min(limit, Number.MAX_SAFE_INTEGER))}`;
+  return { sql, args };
+}
+
+/** The inbox, newest request first (then by session), from the `before` entry on. */
+export function listRequestsStatement(
+  { workflowName, sessionId, requestId, limit, before }: CheckedRequestQuery,
+): SqlStatement {
+  const where: string[] = [];
+  const args: (string | number)[] = [];
+  const bind = (value: string | number) => `?${args.push(value)}`;
+  if (workflowName !== undefined) where.push(`workflow_name = ${bind(workflowName)}`);
+  if (sessionId !== undefined) where.push(`session_id = ${bind(sessionId)}`);
+  if (requestId !== undefined) where.push(`request_id = ${bind(requestId)}`);
+  if (before !== undefined) {
+    where.push(`(request_id, session_id) < (${bind(before.requestId)}, ${bind(before.sessionId)})`);
+  }
+  let sql = `SELECT session_id, request_id, checkpoint_id, workflow_name, executor_id, data, path, created_at
+    FROM superstep_requests`;
+  if (where.length > 0) sql += ` WHERE ${where.join(" AND ")}`;
+  sql += " ORDER BY request_id DESC, session_id DESC";
+  if (limit !== undefined) sql += ` LIMIT ${bind(Math.min(limit, Number.MAX_SAFE_INTEGER))}`;
+  return { sql, args };
+}
+
+/** Heads not indexed yet (written before the index existed), at most `limit`. */
+export function unindexedStatement(limit: number): SqlStatement {
+  return {
+    sql: "SELECT session_id, head_id FROM superstep_heads WHERE status IS NULL LIMIT ?1",
+    args: [limit],
+  };
+}
+
+/**
+ * Index a head written before the index (what `save` would have stored for it), as one write batch, only
+ * while it is still its session's head.
+ */
+export function reindexStatements(sessionId: string, headId: string, index: IndexColumns): SqlStatement[] {
+  const isHead = "EXISTS (SELECT 1 FROM superstep_heads WHERE session_id = ?1 AND head_id = ?2)";
+  return [
+    {
+      sql: `UPDATE superstep_checkpoints SET status = ?3, requests = ?4 WHERE id = ?2 AND ${isHead}`,
+      args: [sessionId, headId, index.status, index.requestsJson],
+    },
+    { sql: `DELETE FROM superstep_requests WHERE session_id = ?1 AND ${isHead}`, args: [sessionId, headId] },
+    {
+      sql: `INSERT INTO superstep_requests
+          (session_id, request_id, executor_id, data, path, checkpoint_id, workflow_name, created_at)
+        SELECT ?1, ${REQUEST_FIELDS}, c.id, c.workflow_name, c.created_at
+          FROM superstep_checkpoints AS c, json_each(c.requests) WHERE c.id = ?2 AND ${isHead}`,
+      args: [sessionId, headId],
+    },
+    {
+      sql: `UPDATE superstep_heads SET status = ?3,
+          workflow_name = (SELECT workflow_name FROM superstep_checkpoints WHERE id = ?2)
+        WHERE session_id = ?1 AND head_id = ?2`,
+      args: [sessionId, headId, index.status],
+    },
   ];
 }

@@ -2,8 +2,13 @@
 // a load, a list … reads and writes, as stored — over one SqlConnection. `_checkpoints.ts` puts the
 // encoding, checks and decoding on top; the Durable Object adapter also serves this level over its
 // protocol, so that the payload is encoded and decoded in the caller's isolate, not in the object.
-import type { CheckpointQuery } from "../../src/checkpoint.ts";
-import type { StoredFields } from "../../src/storage_kit.ts";
+import type { CheckpointQuery, SessionQuery } from "../../src/checkpoint.ts";
+import type {
+  CheckedRequestQuery,
+  StoredFields,
+  StoredSession,
+  StoredWaitingRequest,
+} from "../../src/storage_kit.ts";
 import type { SqlConnection } from "./_connection.ts";
 import type { StoredPayload } from "./_payload.ts";
 import {
@@ -13,12 +18,17 @@ import {
   deleteSessionStatements,
   deleteStatements,
   headStatement,
+  type IndexColumns,
   lineageStatement,
+  listRequestsStatement,
+  listSessionsStatement,
   listStatement,
   loadStatement,
   type PayloadRewrite,
+  reindexStatements,
   type RowsToSave,
   saveStatements,
+  unindexedStatement,
 } from "./_sql.ts";
 
 /** Why a save wrote nothing. */
@@ -49,6 +59,14 @@ export interface EncodedStore {
   deleteSession(sessionId: string): Promise<number>;
   /** The summaries of `id` and its ancestors as stored, unordered. */
   lineage(id: string): Promise<StoredFields[]>;
+  /** The session index as stored, newest head first (heads not indexed yet left out). */
+  listSessions(query: SessionQuery): Promise<StoredSession[]>;
+  /** The inbox as stored, newest request first. */
+  listRequests(query: CheckedRequestQuery): Promise<StoredWaitingRequest[]>;
+  /** Heads written before the index, not indexed yet: at most `limit`. */
+  unindexed(limit: number): Promise<{ sessionId: string; headId: string }[]>;
+  /** Index a head written before the index, while it is still the head. */
+  reindex(sessionId: string, headId: string, index: IndexColumns): Promise<void>;
   /** Stop; later calls reject. */
   close(): Promise<void>;
 }
@@ -129,6 +147,41 @@ export class SqlStore implements EncodedStore {
     const action = `read the lineage of checkpoint ${id}`;
     const { rows } = await this.#connection.execute(action, lineageStatement(id));
     return rows.map(toStoredFields);
+  }
+
+  async listSessions(query: SessionQuery): Promise<StoredSession[]> {
+    const { rows } = await this.#connection.execute("list sessions", listSessionsStatement(query));
+    return rows.map((row) => ({
+      status: row.index_status,
+      pendingRequests: row.index_pending,
+      head: toStoredFields(row),
+    }));
+  }
+
+  async listRequests(query: CheckedRequestQuery): Promise<StoredWaitingRequest[]> {
+    const { rows } = await this.#connection.execute("list pending requests", listRequestsStatement(query));
+    return rows.map((row) => ({
+      requestId: row.request_id,
+      executorId: row.executor_id,
+      data: row.data,
+      path: row.path,
+      sessionId: row.session_id,
+      workflowName: row.workflow_name,
+      checkpointId: row.checkpoint_id,
+      createdAt: row.created_at,
+    }));
+  }
+
+  async unindexed(limit: number): Promise<{ sessionId: string; headId: string }[]> {
+    const { rows } = await this.#connection.execute("find heads to index", unindexedStatement(limit));
+    return rows.map((row) => ({ sessionId: String(row.session_id), headId: String(row.head_id) }));
+  }
+
+  async reindex(sessionId: string, headId: string, index: IndexColumns): Promise<void> {
+    await this.#connection.batch(
+      `index the head of session ${sessionId}`,
+      reindexStatements(sessionId, headId, index),
+    );
   }
 
   close(): Promise<void> {

@@ -10,6 +10,10 @@ import type {
   CheckpointQuery,
   CheckpointStorage,
   CheckpointSummary,
+  PendingRequestQuery,
+  SessionQuery,
+  SessionSummary,
+  WaitingRequest,
 } from "../../src/checkpoint.ts";
 import type { SqlCheckpoints } from "./_checkpoints.ts";
 
@@ -215,6 +219,55 @@ export class SqliteCheckpointStorage implements CheckpointStorage {
    */
   async lineage(id: string): Promise<CheckpointSummary[]> {
     return await sqlOf(this).lineage(id);
+  }
+
+  /**
+   * The session index: every session with a head, newest head first, with the status its head says, in one
+   * query on the heads table (an index range per filter, then the head's row by primary key; never a scan
+   * of the checkpoints). The save and delete batches keep it with the heads. Heads written before the index
+   * (a database of an older schema) are indexed on the first listing, each loaded once.
+   *
+   * @param query Filters (`workflowName`, `status`) and paging (`limit`; `before`: an exclusive head id).
+   * @returns The sessions.
+   * @throws {RangeError} If `limit` is not a positive integer.
+   * @throws {TypeError} If `status` or an id is invalid.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { LibsqlCheckpointStorage } from "@superstep/superstep/libsql";
+   * import { makeCheckpoint } from "@superstep/superstep/testing";
+   * const storage = new LibsqlCheckpointStorage({ url: ":memory:" });
+   * await storage.save(makeCheckpoint({ messages: [{ source: "a", data: 1 }] }));
+   * assert.equal((await storage.listSessions({ status: "interrupted" })).length, 1);
+   * await storage.close();
+   * ```
+   */
+  async listSessions(query?: SessionQuery): Promise<SessionSummary[]> {
+    return await sqlOf(this).listSessions(query);
+  }
+
+  /**
+   * The inbox: every request pending in a session head, newest request first, from the requests table the
+   * save and delete batches keep with the heads (an index range per filter).
+   *
+   * @param query Filters (`workflowName`, `sessionId`, `requestId`) and paging (`limit`; `before`: an
+   *   entry's `cursor`).
+   * @returns The waiting requests.
+   * @throws {RangeError} If `limit` is not a positive integer.
+   * @throws {TypeError} If an id or the cursor is invalid.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { LibsqlCheckpointStorage } from "@superstep/superstep/libsql";
+   * import { makeCheckpoint } from "@superstep/superstep/testing";
+   * const storage = new LibsqlCheckpointStorage({ url: ":memory:" });
+   * await storage.save(makeCheckpoint({ pendingRequests: [{ requestId: "r1", executorId: "ask", data: 1 }] }));
+   * assert.equal((await storage.listPendingRequests({ requestId: "r1" }))[0].data, 1);
+   * await storage.close();
+   * ```
+   */
+  async listPendingRequests(query?: PendingRequestQuery): Promise<WaitingRequest[]> {
+    return await sqlOf(this).listPendingRequests(query);
   }
 
   /**

@@ -3,9 +3,9 @@
 // or `{ error: { name, message, … } }` (400 for a request the object refuses, 405, 415, 500). The calls
 // are the encoded store's (adapters/_sqlite/_store.ts): the payload is encoded and decoded by the Worker,
 // the object only stores text. The object checks every request as untrusted input.
-import type { CheckpointQuery } from "../../src/checkpoint.ts";
+import type { CheckpointQuery, PendingRequestQuery, SessionQuery } from "../../src/checkpoint.ts";
 import * as kit from "../../src/storage_kit.ts";
-import type { PayloadRewrite, RowsToSave } from "../_sqlite/_sql.ts";
+import type { IndexColumns, PayloadRewrite, RowsToSave } from "../_sqlite/_sql.ts";
 import type { EncodedStore } from "../_sqlite/_store.ts";
 import { ADAPTER } from "./_connection.ts";
 
@@ -21,7 +21,11 @@ export type Call =
   | { op: "load" | "delete" | "lineage" | "children"; id: string }
   | { op: "delete"; id: string; rewrites: readonly PayloadRewrite[]; children: readonly string[] }
   | { op: "head" | "deleteSession"; sessionId: string }
-  | { op: "list"; query: CheckpointQuery };
+  | { op: "list"; query: CheckpointQuery }
+  | { op: "listSessions"; query: SessionQuery }
+  | { op: "listRequests"; query: kit.CheckedRequestQuery }
+  | { op: "unindexed"; limit: number }
+  | { op: "reindex"; sessionId: string; headId: string; index: IndexColumns };
 
 /** The body of an error answer. */
 export interface ErrorBody {
@@ -50,6 +54,14 @@ export function perform(store: EncodedStore, call: Call): Promise<unknown> {
       return store.deleteSession(call.sessionId);
     case "list":
       return store.list(call.query);
+    case "listSessions":
+      return store.listSessions(call.query);
+    case "listRequests":
+      return store.listRequests(call.query);
+    case "unindexed":
+      return store.unindexed(call.limit);
+    case "reindex":
+      return store.reindex(call.sessionId, call.headId, call.index);
   }
 }
 
@@ -102,6 +114,50 @@ export function parseCall(body: unknown): Call {
       }
       return { op: "list", query: kit.checkListQuery(ADAPTER, known) };
     }
+    case "listSessions": {
+      const { workflowName, status, limit, before } = queryOf(fields.query);
+      return {
+        op: "listSessions",
+        query: kit.checkSessionQuery(
+          ADAPTER,
+          defined({ workflowName, status, limit, before }) as SessionQuery,
+        ),
+      };
+    }
+    case "listRequests": {
+      const { workflowName, sessionId, requestId, limit, before } = queryOf(fields.query);
+      // The client sends `before` split; the object checks it joined, as the kit's cursor.
+      const cursor = before === undefined
+        ? undefined
+        : (typeof before === "object" && before !== null
+          ? kit.requestCursor(
+            String((before as Record<string, unknown>).requestId),
+            String((before as Record<string, unknown>).sessionId),
+          )
+          : String(before));
+      const query = defined({
+        workflowName,
+        sessionId,
+        requestId,
+        limit,
+        before: cursor,
+      }) as PendingRequestQuery;
+      return { op: "listRequests", query: kit.checkPendingRequestQuery(ADAPTER, query) };
+    }
+    case "unindexed": {
+      const limit = fields.limit;
+      if (!Number.isSafeInteger(limit) || (limit as number) < 1) {
+        throw new RangeError(`${ADAPTER}: cannot ${OPERATION}: limit must be a positive integer`);
+      }
+      return { op: "unindexed", limit: limit as number };
+    }
+    case "reindex":
+      return {
+        op: "reindex",
+        sessionId: id("sessionId"),
+        headId: id("headId"),
+        index: parseIndex(fields.index),
+      };
     case "save":
       return { op: "save", rows: parseRows(fields.rows) };
     default:
@@ -109,11 +165,51 @@ export function parseCall(body: unknown): Call {
   }
 }
 
-function parseRows(value: unknown): RowsToSave {
-  const { summary, payload, chunks } = (typeof value === "object" && value !== null ? value : {}) as Record<
+function queryOf(query: unknown): Record<string, unknown> {
+  if (typeof query !== "object" || query === null || Array.isArray(query)) {
+    throw new TypeError(`${ADAPTER}: cannot ${OPERATION}: query must be an object`);
+  }
+  return query as Record<string, unknown>;
+}
+
+/** `fields` without its `undefined` members. */
+function defined<T extends Record<string, unknown>>(fields: T): T {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as T;
+}
+
+/**
+ * A checkpoint's index columns, checked: a status, and its requests as the JSON array `indexOf` makes (the
+ * object expands it with `json_each`, so every entry must have its fields, as text).
+ */
+function parseIndex(value: unknown): IndexColumns {
+  const { status, requestsJson } = (typeof value === "object" && value !== null ? value : {}) as Record<
     string,
     unknown
   >;
+  let requests: unknown;
+  try {
+    requests = typeof requestsJson === "string" ? JSON.parse(requestsJson) : undefined;
+  } catch {
+    requests = undefined;
+  }
+  const valid = ["waiting", "interrupted", "completed"].includes(status as string) &&
+    Array.isArray(requests) &&
+    requests.every((entry) => {
+      const { requestId, executorId, data, path } = (entry ?? {}) as Record<string, unknown>;
+      return typeof requestId === "string" && requestId !== "" && typeof executorId === "string" &&
+        typeof data === "string" && (path === null || typeof path === "string") &&
+        kit.checkId(ADAPTER, OPERATION, "request id", requestId) === requestId;
+    });
+  if (!valid) throw new TypeError(`${ADAPTER}: cannot ${OPERATION}: the checkpoint's index is not valid`);
+  return { status: status as IndexColumns["status"], requestsJson: requestsJson as string };
+}
+
+function parseRows(value: unknown): RowsToSave {
+  const { summary, payload, chunks, index } =
+    (typeof value === "object" && value !== null ? value : {}) as Record<
+      string,
+      unknown
+    >;
   const fields = (typeof summary === "object" && summary !== null ? summary : {}) as kit.StoredFields;
   let checked: kit.StoredSummary;
   try {
@@ -138,7 +234,7 @@ function parseRows(value: unknown): RowsToSave {
   if (parts.length > 0 && payload !== "") {
     throw new TypeError(`${ADAPTER}: cannot ${OPERATION}: a payload in parts leaves the row's payload empty`);
   }
-  return { summary: checked, payload, chunks: parts };
+  return { summary: checked, payload, chunks: parts, index: parseIndex(index) };
 }
 
 function parseIds(value: unknown): string[] {

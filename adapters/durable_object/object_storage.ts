@@ -4,13 +4,13 @@
  *
  * @module
  */
-import type { CheckpointQuery } from "../../src/checkpoint.ts";
+import type { CheckpointQuery, SessionQuery } from "../../src/checkpoint.ts";
 import { StorageError, StorageSchemaError } from "../../src/errors.ts";
 import * as kit from "../../src/storage_kit.ts";
 import { SqlCheckpoints } from "../_sqlite/_checkpoints.ts";
 import { attachSql, SqliteCheckpointStorage } from "../_sqlite/storage.ts";
 import { CLOUDFLARE_MAX_ROW_BYTES, type StoredPayload } from "../_sqlite/_payload.ts";
-import type { PayloadRewrite, RowsToSave } from "../_sqlite/_sql.ts";
+import type { IndexColumns, PayloadRewrite, RowsToSave } from "../_sqlite/_sql.ts";
 import type { EncodedStore, SaveOutcome } from "../_sqlite/_store.ts";
 import { ADAPTER } from "./_connection.ts";
 import { type Call, type ErrorBody, OBJECT_URL, PROTOCOL } from "./_protocol.ts";
@@ -99,7 +99,10 @@ class ObjectStore implements EncodedStore {
   }
 
   save(rows: RowsToSave): Promise<SaveOutcome> {
-    return this.#call(`save checkpoint ${rows.summary.id}`, { op: "save", rows }) as Promise<SaveOutcome>;
+    // Only what the object stores: the index's requests go as their JSON text alone.
+    const { summary, payload, chunks, index: { status, requestsJson } } = rows;
+    const sent: RowsToSave = { summary, payload, chunks, index: { status, requestsJson } };
+    return this.#call(`save checkpoint ${summary.id}`, { op: "save", rows: sent }) as Promise<SaveOutcome>;
   }
 
   load(id: string): Promise<StoredPayload | undefined> {
@@ -137,6 +140,26 @@ class ObjectStore implements EncodedStore {
   lineage(id: string): Promise<kit.StoredFields[]> {
     const action = `read the lineage of checkpoint ${id}`;
     return this.#call(action, { op: "lineage", id }) as Promise<kit.StoredFields[]>;
+  }
+
+  listSessions(query: SessionQuery): Promise<kit.StoredSession[]> {
+    return this.#call("list sessions", { op: "listSessions", query }) as Promise<kit.StoredSession[]>;
+  }
+
+  listRequests(query: kit.CheckedRequestQuery): Promise<kit.StoredWaitingRequest[]> {
+    const call: Call = { op: "listRequests", query };
+    return this.#call("list pending requests", call) as Promise<kit.StoredWaitingRequest[]>;
+  }
+
+  unindexed(limit: number): Promise<{ sessionId: string; headId: string }[]> {
+    const call: Call = { op: "unindexed", limit };
+    return this.#call("find heads to index", call) as Promise<{ sessionId: string; headId: string }[]>;
+  }
+
+  async reindex(sessionId: string, headId: string, index: IndexColumns): Promise<void> {
+    const { status, requestsJson } = index;
+    const call: Call = { op: "reindex", sessionId, headId, index: { status, requestsJson } };
+    await this.#call(`index the head of session ${sessionId}`, call);
   }
 
   close(): Promise<void> {

@@ -305,6 +305,35 @@ export function renderTables(figures, { date, command, machine, quick }) {
     "LangGraph ÷ Superstep",
   ], rows8);
 
+  // H
+  const httpName = "POST /workflows/wordlen/runs · 20 connections";
+  const bareRate = find("H", httpName, "bare hono");
+  const bareCpu = find("H", "server CPU per request", "bare hono");
+  const rowsH = [
+    ["bare hono", "bare Hono route, same answer computed inline"],
+    ["superstep memory", "createWorkflowApp, MemoryCheckpointStorage"],
+    ["superstep libsql", "createWorkflowApp, libSQL file (`npm start`)"],
+  ].map(([subject, label]) => {
+    const rate = find("H", httpName, subject);
+    const cpu = find("H", "server CPU per request", subject);
+    return [
+      label,
+      rate ? `${Math.round(rate.median).toLocaleString("en-US")} ±${spread(rate)}%` : "—",
+      ratio(`H ${subject} bare ÷ rate`, bareRate, rate),
+      cell(cpu),
+      ratio(`H ${subject} cpu ÷ bare`, cpu, bareCpu),
+    ];
+  });
+  const disk = find("H", "fsyncs per second of the disk (4 KiB page, fdatasync)", "disk");
+  table(
+    "HTTP · a workflow per request: POST /workflows/wordlen/runs, 20 connections (autocannon), Node",
+    ["server", "requests/s", "bare ÷ this (req/s)", "server CPU per request", "this ÷ bare (CPU)"],
+    rowsH,
+    `The disk's own fdatasyncs per second (one 4 KiB page rewritten): ${
+      disk ? Math.round(disk.median).toLocaleString("en-US") : "—"
+    }. Each run writes 3 checkpoints.`,
+  );
+
   // P
   const none = find("P", "no plugin", "superstep");
   const rowsP = ["no plugin", "a plugin without hooks", "a no-op onEvent", "a pass-through wrapExecutor"].map(
@@ -389,6 +418,10 @@ function evaluateGoals(r) {
       .join(", "),
   });
   return goals;
+}
+
+function spread(figure) {
+  return (figure.median === 0 ? 0 : (figure.mad / figure.median) * 100).toFixed(0);
 }
 
 function cell(figure) {

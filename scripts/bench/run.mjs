@@ -91,6 +91,8 @@ async function installPeers() {
 const NODE_ENTRIES = [
   "node_peers",
   "cold",
+  "http",
+  "http_server",
   "plugins",
   "durable",
   "postgres",
@@ -161,6 +163,7 @@ const TASKS = [
   { name: "deno-core", cmd: deno("core_main"), timeoutMs: 90_000 },
   { name: "bun-core", cmd: bun("core_main"), timeoutMs: 90_000 },
   { name: "plugins", cmd: node("plugins"), timeoutMs: 60_000 },
+  { name: "http", cmd: node("http"), timeoutMs: 2 * 60_000 },
   { name: "durable", cmd: node("durable"), timeoutMs: 3 * 60_000 },
   { name: "postgres", cmd: node("postgres"), timeoutMs: 3 * 60_000 },
   { name: "history", cmd: node("history"), timeoutMs: 3 * 60_000 },

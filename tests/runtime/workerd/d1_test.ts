@@ -75,11 +75,11 @@ describe("D1CheckpointStorage", () => {
     await storage.head(root.sessionId); // migrations, if this isolate has not checked this binding yet
     calls.length = 0;
     await storage.save(root);
-    assert.deepStrictEqual(calls, ["batch:2"]);
+    assert.deepStrictEqual(calls, ["batch:3"], "the head, the inbox's rows of the session, the row");
     const big = makeCheckpoint({ sessionId: root.sessionId, parentId: root.id, state: bigState(2_500_000) });
     calls.length = 0;
     await storage.save(big);
-    assert.deepStrictEqual(calls, ["batch:5"], "the head, three parts and the row, in one batch");
+    assert.deepStrictEqual(calls, ["batch:6"], "the head, three parts, the inbox and the row, in one batch");
     calls.length = 0;
     const stale = makeCheckpoint({
       sessionId: root.sessionId,
@@ -87,7 +87,7 @@ describe("D1CheckpointStorage", () => {
       state: bigState(2_500_000),
     });
     await assert.rejects(storage.save(stale), { name: "CheckpointConflictError", reason: "head-moved" });
-    assert.deepStrictEqual(calls, ["batch:5", "query"]);
+    assert.deepStrictEqual(calls, ["batch:6", "query"]);
     assert.strictEqual(await storage.load(stale.id), undefined);
     const parts = await rows(
       testEnv().DB,

@@ -67,8 +67,8 @@ describe("DurableObjectCheckpointStorage", () => {
     const statements = calls.filter((call) => call !== "changes");
     assert.deepStrictEqual(
       statements,
-      ["tx", "sql", "sql", "sql", "sql", "sql"],
-      "the head, 3 parts, the row",
+      ["tx", "sql", "sql", "sql", "sql", "sql", "sql"],
+      "the head, 3 parts, the inbox, the row",
     );
     const other = makeCheckpoint();
     const stale = makeCheckpoint({
