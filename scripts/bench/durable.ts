@@ -7,15 +7,28 @@
 //     with a primary key, on the same kind of file (WAL, the client's default `synchronous`).
 // 3b. The same workflow end to end, per superstep: a loop whose state holds the records, Superstep with the
 //     libSQL adapter against LangGraph.js with `@langchain/langgraph-checkpoint-sqlite` (better-sqlite3,
-//     WAL, as it sets itself up). Both libraries use SQLite's default `synchronous` (FULL).
+//     WAL, as it sets itself up), at equal durability: `PRAGMA synchronous` set to FULL on both sides, then
+//     NORMAL on both. (Left alone they differ: libSQL keeps SQLite's FULL; better-sqlite3 is built with
+//     SQLITE_DEFAULT_WAL_SYNCHRONOUS=1, so every connection to an existing WAL file runs NORMAL.)
 // 7.  A run of 200 supersteps whose state grows by one record per superstep: database bytes per checkpoint
 //     (the file after a WAL checkpoint) and encoded bytes per checkpoint, both libraries.
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
-import { type Checkpoint, defineExecutor, encodeCheckpoint, WorkflowBuilder } from "../../mod.ts";
+import {
+  type Checkpoint,
+  defineExecutor,
+  encodeCheckpoint,
+  WorkflowBuilder,
+} from "../../mod.ts";
 import { args, quick, Report, reportGrowth } from "./_harness.ts";
 import { makeItems } from "./_shapes.ts";
-import { chain, fileSize, LibsqlCheckpointStorage, openLibsqlFile, tempDir } from "./_stores.ts";
+import {
+  chain,
+  fileSize,
+  LibsqlCheckpointStorage,
+  openLibsqlFile,
+  tempDir,
+} from "./_stores.ts";
 
 const isQuick = quick(args());
 const report = new Report();
@@ -37,7 +50,9 @@ type Items = ReturnType<typeof makeItems>;
 // ── 3a: one checkpoint write ──────────────────────────────────────────────────────────────────────────
 for (const size of SIZES) {
   const items = makeItems(size.bytes);
-  const checkpoints = () => [...chain(size.writes, { workflowName: "durable", state: { items } })];
+  const checkpoints = () => [
+    ...chain(size.writes, { workflowName: "durable", state: { items } }),
+  ];
   const sample = checkpoints()[0];
   report.notes[`encodedBytes ${size.label}`] = encodeCheckpoint(sample).length;
   await report.time("3", `save · ${size.label} state`, "encode only", {
@@ -74,9 +89,13 @@ for (const size of SIZES) {
     ops: size.writes,
     setup: async () => {
       const client = await openLibsqlFile(newPath("raw"));
-      await client.execute("CREATE TABLE raw (id TEXT PRIMARY KEY NOT NULL, payload TEXT NOT NULL)");
+      await client.execute(
+        "CREATE TABLE raw (id TEXT PRIMARY KEY NOT NULL, payload TEXT NOT NULL)",
+      );
       // The same encoded bytes the adapter writes, encoded beforehand: the raw side only stores.
-      const rows = checkpoints().map((c: Checkpoint) => [c.id, encodeCheckpoint(c)]);
+      const rows = checkpoints().map((
+        c: Checkpoint,
+      ) => [c.id, encodeCheckpoint(c)]);
       return { client, rows };
     },
     run: async ({ client, rows }) => {
@@ -122,40 +141,69 @@ function langGraphLoop(steps: number, checkpointer: SqliteSaver) {
 }
 
 let thread = 0;
-for (const size of SIZES) {
-  const items = makeItems(size.bytes);
-  const workflow = superstepLoop(size.steps);
-  await report.time("3", `workflow · ${size.label} state`, "superstep libsql", {
-    warmup: 1,
-    reps,
-    budgetMs: 10_000,
-    ops: size.steps,
-    setup: async () => {
-      const storage = new LibsqlCheckpointStorage({
-        url: `file:${newPath("wf")}`,
-      });
-      await storage.head("migrate");
-      return storage;
-    },
-    run: (storage) => workflow.run({ n: 0, items }, { storage }),
-    teardown: (storage) => storage.close(),
-  });
-  await report.time("3", `workflow · ${size.label} state`, "langgraph sqlite", {
-    warmup: 1,
-    reps,
-    budgetMs: 15_000,
-    ops: size.steps,
-    setup: () => {
-      const saver = SqliteSaver.fromConnString(newPath("lg"));
-      return { saver, graph: langGraphLoop(size.steps, saver) };
-    },
-    run: ({ graph }) =>
-      graph.invoke({ n: 0, items }, {
-        recursionLimit: 10 * size.steps,
-        configurable: { thread_id: `t${++thread}` },
-      }),
-    teardown: ({ saver }) => saver.db.close(),
-  });
+for (const synchronous of ["FULL", "NORMAL"]) {
+  for (const size of SIZES) {
+    const items = makeItems(size.bytes);
+    const workflow = superstepLoop(size.steps);
+    const name = `workflow · ${size.label} state · synchronous=${synchronous}`;
+    await report.time("3", name, "superstep libsql", {
+      warmup: 1,
+      reps,
+      budgetMs: 8_000,
+      ops: size.steps,
+      setup: async () => {
+        const client = await openLibsqlFile(newPath("wf"));
+        await client.execute(`PRAGMA synchronous = ${synchronous}`);
+        const storage = new LibsqlCheckpointStorage({ client });
+        await storage.head("migrate");
+        return { storage, client };
+      },
+      run: ({ storage }) => workflow.run({ n: 0, items }, { storage }),
+      teardown: async ({ client }) => {
+        await expectSynchronous(
+          synchronous,
+          (await client.execute("PRAGMA synchronous")).rows[0][0],
+        );
+        client.close();
+      },
+    });
+    await report.time("3", name, "langgraph sqlite", {
+      warmup: 1,
+      reps,
+      budgetMs: 10_000,
+      ops: size.steps,
+      setup: () => {
+        const saver = SqliteSaver.fromConnString(newPath("lg"));
+        saver.db.pragma(`synchronous = ${synchronous}`);
+        return { saver, graph: langGraphLoop(size.steps, saver) };
+      },
+      run: ({ graph }) =>
+        graph.invoke({ n: 0, items }, {
+          recursionLimit: 10 * size.steps,
+          configurable: { thread_id: `t${++thread}` },
+        }),
+      teardown: async ({ saver }) => {
+        await expectSynchronous(
+          synchronous,
+          saver.db.pragma("synchronous", { simple: true }),
+        );
+        saver.db.close();
+      },
+    });
+  }
+}
+
+/** Fail the benchmark if a side did not run at the `synchronous` level it is reported at. */
+function expectSynchronous(name: string, level: unknown): Promise<void> {
+  const expected = { FULL: 2, NORMAL: 1 }[name];
+  if (Number(level) !== expected) {
+    return Promise.reject(
+      new Error(
+        `synchronous is ${String(level)}, expected ${name} (${expected})`,
+      ),
+    );
+  }
+  return Promise.resolve();
 }
 
 // ── 7: storage growth ─────────────────────────────────────────────────────────────────────────────────
@@ -170,7 +218,10 @@ const record = (i: number) => ({
   const grow = defineExecutor({
     id: "grow",
     handle: async (n: number, ctx) => {
-      ctx.state.set("items", [...(ctx.state.get<unknown[]>("items") ?? []), record(n)]);
+      ctx.state.set("items", [
+        ...(ctx.state.get<unknown[]>("items") ?? []),
+        record(n),
+      ]);
       if (n + 1 < GROWTH_STEPS) await ctx.send(n + 1);
     },
   });
@@ -219,7 +270,9 @@ const record = (i: number) => ({
   const { n, bytes } = db.prepare(
     "SELECT count(*) AS n, sum(length(checkpoint) + length(metadata)) AS bytes FROM checkpoints",
   ).get() as { n: number; bytes: number };
-  const writes = db.prepare("SELECT coalesce(sum(length(value)), 0) AS bytes FROM writes").get() as {
+  const writes = db.prepare(
+    "SELECT coalesce(sum(length(value)), 0) AS bytes FROM writes",
+  ).get() as {
     bytes: number;
   };
   db.pragma("wal_checkpoint(TRUNCATE)");
@@ -232,8 +285,20 @@ const record = (i: number) => ({
   );
 }
 
-function growth(subject: string, checkpoints: number, fileBytes: number, encodedBytes: number): void {
-  reportGrowth(report, { bench: "7", steps: GROWTH_STEPS, subject, checkpoints, fileBytes, encodedBytes });
+function growth(
+  subject: string,
+  checkpoints: number,
+  fileBytes: number,
+  encodedBytes: number,
+): void {
+  reportGrowth(report, {
+    bench: "7",
+    steps: GROWTH_STEPS,
+    subject,
+    checkpoints,
+    fileBytes,
+    encodedBytes,
+  });
 }
 
 await dir.dispose();
