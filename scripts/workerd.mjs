@@ -15,6 +15,7 @@ const STEP_TIMEOUT_MS = 120_000;
 const EXCLUDED = {
   "tests/run_guard_test.ts": "forces garbage collection (gc() / Bun.gc), which workerd does not expose",
   "tests/libsql_test.ts": "file: databases and child processes (workerd cannot open file: libSQL URLs)",
+  "tests/libsql_group_commit_test.ts": "file: databases (workerd cannot open file: libSQL URLs)",
   "tests/kv_test.ts": "@deno/kv is a native Node binding; Deno KV exists only on Deno and Deno Deploy",
   "tests/crash_test.ts": "kills child processes",
   "tests/concurrency_test.ts": "spawns 8 processes",

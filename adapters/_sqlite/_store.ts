@@ -10,6 +10,7 @@ import type {
   StoredWaitingRequest,
 } from "../../src/storage_kit.ts";
 import type { SqlConnection } from "./_connection.ts";
+import { GroupCommit } from "./_group_commit.ts";
 import type { StoredPayload } from "./_payload.ts";
 import {
   childrenStatement,
@@ -74,15 +75,19 @@ export interface EncodedStore {
 /** The {@linkcode EncodedStore} of a SQLite database, in the shared schema (`_schema.ts`). */
 export class SqlStore implements EncodedStore {
   readonly #connection: SqlConnection;
+  /** Where saves go: the connection, or a group commit sharing one transaction between concurrent saves. */
+  readonly #saves: Pick<SqlConnection, "batch">;
 
-  constructor(connection: SqlConnection) {
+  /** @param options.groupCommit Let concurrent saves share one write transaction (`_group_commit.ts`). */
+  constructor(connection: SqlConnection, options: { groupCommit?: boolean } = {}) {
     this.#connection = connection;
+    this.#saves = options.groupCommit ? new GroupCommit(connection) : connection;
   }
 
   async save(rows: RowsToSave): Promise<SaveOutcome> {
     const { summary } = rows;
     const action = `save checkpoint ${summary.id}`;
-    const results = await this.#connection.batch(action, saveStatements(rows));
+    const results = await this.#saves.batch(action, saveStatements(rows));
     if (results[0].changes === 1 && results[results.length - 1].changes === 1) return { saved: true };
     // A conflict (rare): read what explains it only now, so that a save is one batch and nothing more.
     const { rows: [row] } = await this.#connection.execute(action, conflictStatement(summary));

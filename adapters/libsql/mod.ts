@@ -107,6 +107,7 @@ export class LibsqlCheckpointStorage extends SqliteCheckpointStorage {
       throw new TypeError("libsql: cannot create the storage: client must be an @libsql/client Client");
     }
     super();
-    attachSql(this, new SqlCheckpoints(ADAPTER, new SqlStore(libsqlConnection(options))));
+    const store = new SqlStore(libsqlConnection(options), { groupCommit: true });
+    attachSql(this, new SqlCheckpoints(ADAPTER, store));
   }
 }
