@@ -12,7 +12,7 @@ import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { createWorkflowApp } from "../../adapters/hono/mod.ts";
-import { MemoryCheckpointStorage } from "../../mod.ts";
+import { defineExecutor, MemoryCheckpointStorage, type Workflow, WorkflowBuilder } from "../../mod.ts";
 import { createInspector } from "../../adapters/inspector/mod.ts";
 import { createBearerTokenApp } from "../../examples/auth.ts";
 import { demoWorkflows } from "../../examples/_demo_workflows.ts";
@@ -29,6 +29,13 @@ const FLAGS = [
   "--no-first-run",
 ];
 const SCREENSHOTS = process.env.SUPERSTEP_SCREENSHOTS;
+
+/** With SUPERSTEP_SCREENSHOTS=<dir>, the page as docs/inspector-<name>.png shows it. */
+async function screenshot(page: Page, name: string): Promise<void> {
+  if (SCREENSHOTS) {
+    await page.screenshot({ path: join(SCREENSHOTS, `inspector-${name}.png`), fullPage: true });
+  }
+}
 
 /** A server on 127.0.0.1 (a free port) and a fresh Chromium profile on it; `stop` ends both. */
 interface Harness {
@@ -94,11 +101,6 @@ describe("the inspector in Chromium, behind the bearer-token example", () => {
 
   after(() => harness?.stop());
 
-  const shot = async (name: string) => {
-    if (SCREENSHOTS) {
-      await page.screenshot({ path: join(SCREENSHOTS, `inspector-${name}.png`), fullPage: true });
-    }
-  };
   const violations: string[] = [];
   const useToken = async (token: string) => {
     await page.fill("#token", token);
@@ -130,7 +132,7 @@ describe("the inspector in Chromium, behind the bearer-token example", () => {
     assert.equal(await page.locator("g.node.asks").getAttribute("data-executor"), "review");
     assert.equal(await page.locator("g.edge").count(), 2);
     assert.equal(await page.isHidden("#banner"), true);
-    await shot("graph");
+    await screenshot(page, "graph");
   });
 
   let sessionId: string;
@@ -155,7 +157,7 @@ describe("the inspector in Chromium, behind the bearer-token example", () => {
     await page.locator(".run-lineage li.checkpoint").nth(before).waitFor(); // one more than before
     const after = await page.locator(".run-lineage li.checkpoint").count();
     assert.ok(after > before, `the lineage grew from ${before} to ${after} checkpoints`);
-    await shot("run");
+    await screenshot(page, "run");
   });
 
   test("the graph highlights the executors of the running superstep", async () => {
@@ -187,7 +189,7 @@ describe("the inspector in Chromium, behind the bearer-token example", () => {
     assert.equal(await page.getAttribute(".lineage", "data-sessions"), "2");
     // The fork ran on from there: `review` asked again, in the new session.
     await page.waitForSelector(`.lineage .branch li.checkpoint[data-session="${branch}"]`);
-    await shot("lineage");
+    await screenshot(page, "lineage");
   });
 
   test("a checkpoint shows its state, messages, requests, snapshots and a diff against its parent", async () => {
@@ -199,7 +201,7 @@ describe("the inspector in Chromium, behind the bearer-token example", () => {
       assert.ok(text.includes(part), `the detail shows ${part}`);
     }
     assert.ok(await page.locator("table.diff tr").count() > 1, "the diff lists changes");
-    await shot("checkpoint");
+    await screenshot(page, "checkpoint");
   });
 
   test("the sessions table lists the sessions with their status, filtered by status", async () => {
@@ -207,7 +209,7 @@ describe("the inspector in Chromium, behind the bearer-token example", () => {
     await page.waitForSelector(`tr[data-session="${sessionId}"]`);
     assert.equal(await page.getAttribute(`tr[data-session="${sessionId}"]`, "data-status"), "completed");
     assert.equal(await page.locator("table.sessions tbody tr").count(), 2); // the run and its fork
-    await shot("sessions");
+    await screenshot(page, "sessions");
     await page.selectOption('select[aria-label="Status"]', "waiting");
     await page.waitForSelector(`tr[data-session="${sessionId}"]`, { state: "detached" });
     assert.equal(await page.locator('tr[data-status="waiting"]').count(), 1);
@@ -222,10 +224,26 @@ describe("the inspector in Chromium, behind the bearer-token example", () => {
       await page.textContent("#banner") ?? "",
       /403 Forbidden: the server's authorize hook refused/,
     );
-    await shot("forbidden");
+    await screenshot(page, "forbidden");
     assert.deepEqual(violations, []);
   });
 });
+
+/** `slow`: `first` sends its input on to `wait`, which emits `progress` and holds until `release()`. */
+let release: () => void = () => {};
+const held = new Promise<void>((resolve) => release = resolve);
+function slow(): Workflow<string, string> {
+  const first = defineExecutor<string, string, never>({ id: "first", handle: (text, ctx) => ctx.send(text) });
+  const wait = defineExecutor<string, never, string>({
+    id: "wait",
+    handle: async (text, ctx) => {
+      ctx.emit("progress", { waiting: true });
+      await held;
+      await ctx.yieldOutput(text);
+    },
+  });
+  return new WorkflowBuilder({ name: "slow", start: first }).addEdge(first, wait).build();
+}
 
 describe("the inspector in Chromium, beside a workflow app with a session index", () => {
   let url: string;
@@ -242,7 +260,7 @@ describe("the inspector in Chromium, beside a workflow app with a session index"
     app.route("/inspector", createInspector({ enabled: true, api: "/api" }));
     app.route(
       "/api",
-      createWorkflowApp({ workflows: demoWorkflows, storage: new MemoryCheckpointStorage() }),
+      createWorkflowApp({ workflows: { ...demoWorkflows, slow }, storage: new MemoryCheckpointStorage() }),
     );
     harness = await startHarness(app);
     ({ url, page } = harness);
@@ -257,6 +275,23 @@ describe("the inspector in Chromium, beside a workflow app with a session index"
     await page.waitForSelector(`.run-status.status-${status}`);
   };
 
+  test("a live run: the running superstep's executor is highlighted and its custom event shown", async () => {
+    await page.goto(`${url}/inspector#/workflows/slow`);
+    await page.fill('textarea[aria-label="Input (JSON)"]', '"tick"');
+    await page.click("button.start");
+    // `wait` holds its superstep open: the page shows it running, and what it emitted so far.
+    await page.waitForSelector('g.node.active[data-executor="wait"]');
+    assert.equal(await page.locator('g.node.done[data-executor="first"]').count(), 0); // another superstep
+    await page.waitForSelector('.events li[data-event="custom"]');
+    assert.match(await page.textContent('.events li[data-event="custom"]') ?? "", /progress from wait/);
+    assert.match(await page.textContent(".run-status") ?? "", /Running: superstep 2/);
+    await screenshot(page, "live");
+    release();
+    await page.waitForSelector(".run-status.status-idle");
+    assert.equal(await page.locator("g.node.active").count(), 0);
+    assert.equal(await page.locator('g.node.done[data-executor="wait"]').count(), 1);
+  });
+
   test("runs, then the sessions table from GET /sessions, filtered by status and workflow", async () => {
     await run("wordlen", '"hello big world"', "idle");
     assert.match(await page.textContent(".outputs") ?? "", /\[\s*5,\s*3,\s*5\s*\]/);
@@ -266,9 +301,11 @@ describe("the inspector in Chromium, beside a workflow app with a session index"
     await page.waitForSelector("table.sessions tbody tr[data-session]");
     assert.match(await page.textContent(".content") ?? "", /From the session index/);
     assert.ok(asked.includes("GET /api/sessions"), "the page asked the session index");
-    assert.equal(await page.locator("table.sessions tbody tr[data-session]").count(), 3);
+    assert.equal(await page.locator("table.sessions tbody tr[data-session]").count(), 4); // and `slow`
     await page.selectOption('select[aria-label="Status"]', "waiting");
-    await page.locator('table.sessions tbody tr[data-status="completed"]').waitFor({ state: "detached" });
+    await page.locator('table.sessions tbody tr[data-status="completed"]').first().waitFor({
+      state: "detached",
+    });
     assert.equal(await page.locator("table.sessions tbody tr[data-session]").count(), 2);
     await page.selectOption('select[aria-label="Status"]', "");
     await page.selectOption('select[aria-label="Workflow"]', "wordlen");

@@ -99,7 +99,12 @@ export function drawGraph(graph: Graph): SVGElement {
       { class: classes.join(" "), "data-executor": node.id, transform: `translate(${x},${y})` },
       s("title", {}, `${node.id} (${badges(node).join(", ") || node.kind})`),
       s("rect", { width: laid.width, height: laid.height, rx: node.kind === "sub-workflow" ? 2 : 10 }),
-      s("text", { x: laid.width / 2, y: 19, "text-anchor": "middle", class: "node-id" }, node.id),
+      s("text", {
+        x: laid.width / 2,
+        y: badges(node).length ? 19 : 28,
+        "text-anchor": "middle",
+        class: "node-id",
+      }, node.id),
       s(
         "text",
         { x: laid.width / 2, y: 36, "text-anchor": "middle", class: "node-kind" },
