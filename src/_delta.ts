@@ -12,6 +12,10 @@
 // Only checkpoints whose every value JSON keeps exactly, with no object shared between two values, are
 // written as delta payloads (`plainJsonTexts`); others are stored whole, as `encodeCheckpoint` writes them.
 //
+// The index's first field is the base, so a payload that starts with DELTA_WITH_BASE (`~2{"b":"`) is a delta
+// on its parent and any other is whole (a keyframe, or as `encodeCheckpoint` writes it): SQL can tell them
+// apart by prefix.
+//
 // Invariants: a delta's base is its parent, in the same session (a fork's first checkpoint is a keyframe,
 // so no session's payloads need another's); a chain ends at a keyframe within `maxDepth` steps; deleting a
 // checkpoint first rewrites its delta child as a keyframe (`rebase`), so every stored checkpoint loads;
@@ -22,6 +26,8 @@ import { CheckpointCorruptError } from "./errors.ts";
 import { defineEntry } from "./_records.ts";
 
 const MARK = "~2";
+/** How every delta payload whose base is a checkpoint (not a keyframe) starts: see the format above. */
+export const DELTA_WITH_BASE = '~2{"b":"';
 
 /** A checkpoint's segments: name → encoded text. */
 type Segments = Map<string, string>;
@@ -209,8 +215,9 @@ export class DeltaCodec {
     const drift = written === undefined ? 0 : base!.drift + written.bytes;
     const { entries, body } = written ?? keyframe(segments);
     const index: Index = {
-      h: headerOf(checkpoint),
+      // First, so a backend can tell a delta from its payload's first bytes (DELTA_WITH_BASE).
       b: written === undefined ? null : base!.id,
+      h: headerOf(checkpoint),
       d: depth,
       r: drift,
       s: entries,

@@ -26,7 +26,7 @@ import {
 } from "../mod.ts";
 import { assertDeleteWhileRunning, Tally } from "./_fixtures.ts";
 import { faultyKv } from "./_fault_injection.ts";
-import { assertSessionConsistent } from "./_kv_inspect.ts";
+import { assertNoOrphanedChunks, assertSessionConsistent, rawPayload, rawSummary } from "./_kv_inspect.ts";
 import { assertFinishedByAnotherProcess } from "./_child.ts";
 import { type OpenKv, openKv, OwningKvStorage } from "./fixtures/open_storage.ts";
 import { checkpointStorageConformance, makeCheckpoint } from "../testing/mod.ts";
@@ -441,6 +441,104 @@ function linear(storage: KvCheckpointStorage) {
   return new WorkflowBuilder({ name: "linear", start: tally }).addChain([tally, double, emit])
     .withCheckpointing(storage).build();
 }
+
+describe("KvCheckpointStorage: delta payloads", () => {
+  /** A session of `length` checkpoints whose state (`base` records, then one more each) grows. */
+  async function grow(storage: KvCheckpointStorage, length: number, record = 40): Promise<Checkpoint[]> {
+    const sessionId = `grow-${crypto.randomUUID()}`;
+    const chain: Checkpoint[] = [];
+    for (let i = 0, parentId: string | null = null; i < length; i++) {
+      const items = Array.from({ length: i + 1 }, (_, n) => `record ${n} `.padEnd(record, "."));
+      const checkpoint = makeCheckpoint({ sessionId, parentId, superstep: i, state: { items } });
+      await storage.save(checkpoint);
+      chain.push(checkpoint);
+      parentId = checkpoint.id;
+    }
+    return chain;
+  }
+
+  /** "delta" (on its parent), "keyframe" or "whole", from the first bytes of each stored payload. */
+  async function kinds(kv: KvHandle, checkpoints: Checkpoint[]): Promise<string[]> {
+    const out = [];
+    for (const checkpoint of checkpoints) {
+      const start = new TextDecoder().decode((await rawPayload(kv, checkpoint.id)).slice(0, 8));
+      out.push(start === '~2{"b":"' ? "delta" : start.startsWith("~2") ? "keyframe" : "whole");
+    }
+    return out;
+  }
+
+  test("a growing session is stored as deltas; deleting a delta's base makes it whole and leaves no entry", async () => {
+    const kv = await openKv(":memory:");
+    try {
+      const storage = new KvCheckpointStorage({ kv });
+      const chain = await grow(storage, 10);
+      assert.deepStrictEqual(await kinds(kv, chain), ["keyframe", ...Array(9).fill("delta")]);
+      assert.strictEqual((await keysUnder(kv, ["superstep", "delta_child"])).length, 9);
+      assert.strictEqual(await storage.delete(chain[3].id), true);
+      assert.strictEqual(await storage.delete(chain[6].id), true);
+      assert.deepStrictEqual(await kinds(kv, [chain[4], chain[7]]), ["keyframe", "keyframe"]);
+      const cold = new KvCheckpointStorage({ kv, deltas: false });
+      for (const checkpoint of chain.filter((_, i) => i !== 3 && i !== 6)) {
+        assert.deepStrictEqual(await cold.load(checkpoint.id), checkpoint);
+      }
+      await assertNoOrphanedChunks(kv);
+      assert.strictEqual(await cold.deleteSession(chain[0].sessionId), 8);
+      assert.deepStrictEqual(await keysUnder(kv, ["superstep"]), []);
+      assert.throws(() => new KvCheckpointStorage({ kv, deltas: 1 as never }), /deltas must be a boolean/);
+    } finally {
+      kv.close();
+    }
+  });
+
+  test("a delta child whose whole payload outgrows one atomic is staged when its base is deleted", async () => {
+    const kv = await openKv(":memory:");
+    try {
+      const storage = new KvCheckpointStorage({ kv });
+      const chain = await grow(storage, 3, 400_000);
+      assert.deepStrictEqual(await kinds(kv, chain), ["keyframe", "delta", "delta"]);
+      assert.strictEqual(await storage.delete(chain[1].id), true);
+      assert.deepStrictEqual(await kinds(kv, [chain[2]]), ["keyframe"]);
+      assert.ok((await rawSummary(kv, chain[2].id)).chunks > 10, "the keyframe takes many chunks");
+      await assertNoOrphanedChunks(kv);
+      const cold = new KvCheckpointStorage({ kv });
+      assert.deepStrictEqual(await cold.load(chain[2].id), chain[2]);
+      assert.deepStrictEqual(await cold.load(chain[0].id), chain[0]);
+    } finally {
+      kv.close();
+    }
+  });
+
+  test("deleting the head while another handle saves a delta on it: whatever is stored loads, 20 rounds", async () => {
+    const path = tempFile();
+    const [one, two] = [await openKv(path), await openKv(path)];
+    try {
+      const deleter = new KvCheckpointStorage({ kv: one });
+      const saver = new KvCheckpointStorage({ kv: two });
+      for (let round = 0; round < 20; round++) {
+        const chain = await grow(saver, 3);
+        const head = chain.at(-1)!;
+        const child = makeCheckpoint({
+          sessionId: head.sessionId,
+          parentId: head.id,
+          superstep: 3,
+          state: { items: [...(head.state.items as string[]), "one more"] },
+        });
+        const [deleted, saved] = await Promise.allSettled([deleter.delete(head.id), saver.save(child)]);
+        assert.ok(deleted.status === "fulfilled", String((deleted as PromiseRejectedResult).reason));
+        if (saved.status === "rejected") assert.ok(saved.reason instanceof CheckpointConflictError);
+        const cold = new KvCheckpointStorage({ kv: one });
+        const expected = new Map([...chain, child].map((checkpoint) => [checkpoint.id, checkpoint]));
+        for (const summary of await cold.list({ sessionId: head.sessionId })) {
+          assert.deepStrictEqual(await cold.load(summary.id), expected.get(summary.id), `round ${round}`);
+        }
+      }
+      await assertNoOrphanedChunks(one);
+    } finally {
+      one.close();
+      two.close();
+    }
+  });
+});
 
 describe("KvCheckpointStorage with a Workflow", () => {
   test("a run checkpoints to a KV file and a fresh instance on another handle resumes it with fork", async () => {

@@ -160,7 +160,7 @@ describe("PostgresCheckpointStorage: construction", () => {
 });
 
 describe("PostgresCheckpointStorage: schema and migrations", () => {
-  test("eight storages with their own pools migrate one new schema at once: one version row, all usable", async () => {
+  test("eight storages with their own pools migrate one new schema at once: one row per version, all usable", async () => {
     const schema = freshSchema();
     const storages = Array.from(
       { length: 8 },
@@ -173,13 +173,14 @@ describe("PostgresCheckpointStorage: schema and migrations", () => {
         assert.deepStrictEqual(await storages[0].load(checkpoint.id), checkpoint);
       }
       const versions = await pool.unsafe(`SELECT version FROM "${schema}".superstep_migrations`);
-      assert.deepStrictEqual(versions.map((row) => row.version), [SCHEMA_VERSION]);
+      const every = Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1);
+      assert.deepStrictEqual(versions.map((row) => row.version).sort((a, b) => a - b), every);
       // Opening it again changes nothing.
       const again = new PostgresCheckpointStorage({ client: pool, schema });
       assert.strictEqual((await again.list()).length, 8);
       assert.strictEqual(
         (await pool.unsafe(`SELECT version FROM "${schema}".superstep_migrations`)).length,
-        1,
+        SCHEMA_VERSION,
       );
     } finally {
       await Promise.all(storages.map((storage) => storage.close()));
@@ -403,6 +404,109 @@ describe("PostgresCheckpointStorage: concurrent writers", () => {
       await assertDeleteWhileRunning(storage);
     } finally {
       await storage.close();
+    }
+  });
+});
+
+describe("PostgresCheckpointStorage: delta payloads", () => {
+  /** A session of `length` checkpoints whose state grows by a record each, saved through `storage`. */
+  async function grow(storage: PostgresCheckpointStorage, length: number) {
+    const sessionId = `grow-${crypto.randomUUID()}`;
+    const chain = [];
+    for (let i = 0, parentId: string | null = null; i < length; i++) {
+      const items = Array.from({ length: i + 1 }, (_, n) => ({ n, text: `record ${n}`.padEnd(40, ".") }));
+      const checkpoint = makeCheckpoint({ sessionId, parentId, superstep: i, state: { items } });
+      await storage.save(checkpoint);
+      chain.push(checkpoint);
+      parentId = checkpoint.id;
+    }
+    return chain;
+  }
+
+  /** How each stored payload of `ids` starts: "delta", "keyframe" (delta format, no base) or "whole". */
+  async function kinds(ids: string[]): Promise<string[]> {
+    const kinds = [];
+    for (const id of ids) {
+      const [{ start }] = await pool.unsafe(
+        "SELECT left(payload, 8) AS start FROM public.superstep_checkpoints WHERE id = $1",
+        [id],
+      );
+      kinds.push(start === '~2{"b":"' ? "delta" : start.startsWith("~2") ? "keyframe" : "whole");
+    }
+    return kinds;
+  }
+
+  test("a growing session is stored as deltas on a keyframe, and a cold storage loads each exactly", async () => {
+    const chain = await grow(new PostgresCheckpointStorage({ client: pool }), 40);
+    const stored = await kinds(chain.map((checkpoint) => checkpoint.id));
+    // A keyframe, then deltas until the chain reaches the codec's maxDepth (32): a load reads at most 33.
+    assert.deepStrictEqual(stored, chain.map((_, i) => i % 33 === 0 ? "keyframe" : "delta"));
+    const cold = new PostgresCheckpointStorage({ client: pool });
+    for (const checkpoint of chain) assert.deepStrictEqual(await cold.load(checkpoint.id), checkpoint);
+    const [{ bytes }] = await pool.unsafe(
+      "SELECT sum(octet_length(payload))::bigint AS bytes FROM public.superstep_checkpoints WHERE session_id = $1",
+      [chain[0].sessionId],
+    );
+    const whole = chain.reduce((sum, checkpoint) => sum + JSON.stringify(checkpoint.state).length, 0);
+    assert.ok(Number(bytes) * 2 < whole, `${bytes} B stored for ${whole} B of states`);
+  });
+
+  test("a storage with deltas off writes whole payloads, loads deltas, and deletes a delta's base safely", async () => {
+    const chain = await grow(new PostgresCheckpointStorage({ client: pool }), 6);
+    const plain = new PostgresCheckpointStorage({ client: pool, deltas: false });
+    const child = makeCheckpoint({
+      sessionId: chain[0].sessionId,
+      parentId: chain.at(-1)!.id,
+      superstep: 6,
+      state: chain.at(-1)!.state,
+    });
+    await plain.save(child);
+    assert.deepStrictEqual(await kinds([child.id]), ["whole"]);
+    assert.strictEqual(await plain.delete(chain[2].id), true);
+    assert.deepStrictEqual(await kinds([chain[3].id]), ["keyframe"]);
+    for (const checkpoint of [...chain.filter((_, i) => i !== 2), child]) {
+      assert.deepStrictEqual(await plain.load(checkpoint.id), checkpoint);
+    }
+    assert.throws(
+      () => new PostgresCheckpointStorage({ client: pool, deltas: "yes" as never }),
+      /^TypeError: postgres: cannot create the storage: deltas must be/,
+    );
+  });
+
+  test("delete() of a head waits for a save of a delta on it that is in flight, then makes that child whole", async () => {
+    const schema = freshSchema();
+    const saver = new PostgresCheckpointStorage({ client: pool, schema });
+    const chain = await grow(saver, 4);
+    const head = chain.at(-1)!;
+    // The child's save holds the session's head row for a while after its insert, before its commit: the
+    // window in which a delete that did not wait would remove the child's base.
+    await pool.unsafe(`CREATE FUNCTION "${schema}".slow() RETURNS trigger LANGUAGE plpgsql AS
+      $$ BEGIN PERFORM pg_sleep(0.3); RETURN NEW; END $$`);
+    await pool.unsafe(`CREATE TRIGGER slow AFTER INSERT ON "${schema}".superstep_checkpoints
+      FOR EACH ROW WHEN (NEW.superstep = 4) EXECUTE FUNCTION "${schema}".slow()`);
+    const child = makeCheckpoint({
+      sessionId: head.sessionId,
+      parentId: head.id,
+      superstep: 4,
+      state: { items: [...(head.state.items as unknown[]), { n: 99 }] },
+    });
+    const saving = saver.save(child);
+    while ((await pool.unsafe("SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep'")).length === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const deleter = new PostgresCheckpointStorage({ client: pool, schema });
+    assert.strictEqual(await deleter.delete(head.id), true);
+    await saving;
+    const [{ start }] = await pool.unsafe(
+      `SELECT left(payload, 8) AS start FROM "${schema}".superstep_checkpoints WHERE id = $1`,
+      [child.id],
+    );
+    assert.notStrictEqual(start, '~2{"b":"', "the child is no delta on the deleted head");
+    const cold = new PostgresCheckpointStorage({ client: pool, schema });
+    assert.deepStrictEqual(await cold.load(child.id), child);
+    assert.strictEqual(await cold.head(head.sessionId), child.id);
+    for (const checkpoint of chain.slice(0, -1)) {
+      assert.deepStrictEqual(await cold.load(checkpoint.id), checkpoint);
     }
   });
 });

@@ -1,10 +1,11 @@
 // Deleting checkpoints of the Deno KV storage (package-private): optimistic atomics that check what they
 // read, move a session's head off a deleted head, and delete chunks inline or through a trash record.
+import type { Checkpoint } from "../../src/checkpoint.ts";
 import { StorageError } from "../../src/errors.ts";
-import { headAfterDelete } from "../../src/storage_kit.ts";
+import { type DeltaCodec, headAfterDelete, type ReadChain } from "../../src/storage_kit.ts";
 import type { KvAtomicOperation, KvHandle, KvKey } from "./handle.ts";
 import { collect, lastPart, type Layout } from "./_layout.ts";
-import { fitsOneAtomic, keySize, MAX_CHECKS, type MutationSize } from "./_limits.ts";
+import { fitsOneAtomic, keySize, MAX_CHECKS, type MutationSize, sizesOf, splitChunks } from "./_limits.ts";
 import type { Payloads } from "./_payloads.ts";
 import {
   decodeStored,
@@ -37,15 +38,27 @@ interface Deletion {
   sizes: MutationSize[];
 }
 
+/** What deleting needs of the storage's delta payloads: a delta child is made whole before its parent goes. */
+export interface DeltaAccess {
+  /** Re-bases a delta child of a checkpoint about to be deleted. */
+  codec: DeltaCodec;
+  /** A checkpoint's summary and payload text, or `undefined` if it does not exist. */
+  payload(id: string): Promise<{ stored: StoredSummary; text: string } | undefined>;
+  /** Reads a delta's base chain. */
+  read: ReadChain;
+}
+
 export class Deletions {
   readonly #kv: KvHandle;
   readonly #keys: Layout;
   readonly #payloads: Payloads;
+  readonly #deltas: DeltaAccess;
 
-  constructor(kv: KvHandle, keys: Layout, payloads: Payloads) {
+  constructor(kv: KvHandle, keys: Layout, payloads: Payloads, deltas: DeltaAccess) {
     this.#kv = kv;
     this.#keys = keys;
     this.#payloads = payloads;
+    this.#deltas = deltas;
   }
 
   /** See `KvCheckpointStorage.delete`. */
@@ -57,6 +70,11 @@ export class Deletions {
       const summary = decodeStored(id, entry.value);
       const headKey = keys.head(summary.sessionId);
       const head = await this.#kv.get(headKey);
+      // The delta children listed after the head was read are all there are: a later one would have moved
+      // the head, which the deleting atomic checks. Made whole first (each in its own atomic: harmless if
+      // the delete then fails), none of them needs this checkpoint's payload any more.
+      const children = await collect(this.#kv.list({ prefix: keys.deltaChild(id) }));
+      for (const child of children) await this.#makeWhole(lastPart(child.key), id, head.versionstamp);
       // The head is always checked: a concurrent delete of the head could move it onto this checkpoint.
       const op = this.#kv.atomic().check({ key: headKey, versionstamp: head.versionstamp });
       if (head.versionstamp !== null && decodeText(head.value) === id) {
@@ -70,6 +88,7 @@ export class Deletions {
       this.#addDeletion(op, plan);
       if ((await op.commit()).ok) {
         if (plan.trash) await this.#payloads.emptyTrash(plan.trash.record);
+        this.#deltas.codec.forget(id);
         return true;
       }
     }
@@ -94,7 +113,10 @@ export class Deletions {
         // A save moved the head meanwhile: go round again.
         if (!result.ok) continue;
       }
-      const page = await collect(this.#kv.list({ prefix: this.#keys.bySession(sessionId) }, { limit: 100 }));
+      // Newest first: a delete cut short leaves older checkpoints, whose delta bases are all still there.
+      const page = await collect(
+        this.#kv.list({ prefix: this.#keys.bySession(sessionId) }, { limit: 100, reverse: true }),
+      );
       if (page.length === 0) {
         // A new lineage (parent null) may have started the session again meanwhile: then round again.
         if ((await this.#kv.get(headKey)).versionstamp === null) return count;
@@ -119,21 +141,98 @@ export class Deletions {
    */
   #planDeletion(doomed: Doomed): Deletion {
     const keys = this.#keys;
-    const { id, token, chunks, sessionId, workflowName } = doomed.summary;
+    const { id, parentId, sessionId, workflowName } = doomed.summary;
     const deletes = [keys.checkpoint(id), keys.bySession(sessionId, id), keys.byWorkflow(workflowName, id)];
-    const chunkKeys = Array.from({ length: chunks }, (_, i) => keys.chunk(id, token, i));
-    const chunkKeyBytes = chunkKeys.reduce((sum, key) => sum + keySize(key), 0);
-    let trash: Deletion["trash"];
-    if (chunks <= INLINE_CHUNK_DELETES && chunkKeyBytes <= INLINE_KEY_BYTES) deletes.push(...chunkKeys);
-    else {
-      const record: TrashRecord = { id, token, chunks };
-      trash = { key: keys.trash(id, token), record, value: encodeRecord(record) };
-    }
+    if (parentId !== null) deletes.push(keys.deltaChild(parentId, id));
+    const trash = this.#deleteChunks(doomed.summary, deletes);
     const sizes: MutationSize[] = deletes.map((key) => ({ keyBytes: keySize(key), valueBytes: 0 }));
     // The check's key counts against the key budget too.
     sizes.push({ keyBytes: keySize(deletes[0]), valueBytes: 0 });
     if (trash) sizes.push({ keyBytes: keySize(trash.key), valueBytes: trash.value.length });
     return { doomed, deletes, trash, sizes };
+  }
+
+  /** Adds to `deletes` the chunk keys of `summary`'s payload, or returns the trash record for too many. */
+  #deleteChunks({ id, token, chunks }: StoredSummary, deletes: KvKey[]): Deletion["trash"] {
+    const chunkKeys = Array.from({ length: chunks }, (_, i) => this.#keys.chunk(id, token, i));
+    const chunkKeyBytes = chunkKeys.reduce((sum, key) => sum + keySize(key), 0);
+    if (chunks <= INLINE_CHUNK_DELETES && chunkKeyBytes <= INLINE_KEY_BYTES) {
+      deletes.push(...chunkKeys);
+      return undefined;
+    }
+    const record: TrashRecord = { id, token, chunks };
+    return { key: this.#keys.trash(id, token), record, value: encodeRecord(record) };
+  }
+
+  /**
+   * Store delta child `id` of `parent` whole (a keyframe under a new token, its old chunks removed), in one
+   * atomic that checks the child is unchanged since it was read; its entry under `parent` goes with it.
+   */
+  async #makeWhole(id: string, parent: string, headVersionstamp: string | null): Promise<void> {
+    const keys = this.#keys;
+    const entryKey = keys.deltaChild(parent, id);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const entry = await this.#kv.get(keys.checkpoint(id));
+      const found = await this.#deltas.payload(id);
+      const current = await this.#kv.get(keys.checkpoint(id));
+      // Changed while read (another deletion made it whole meanwhile): read it again.
+      if (current.versionstamp !== entry.versionstamp) continue;
+      const whole = found === undefined
+        ? undefined
+        : await this.#deltas.codec.rebase(id, found.text, parent, this.#deltas.read);
+      if (found === undefined || whole === undefined) {
+        // Gone, or whole already: only its entry under the parent is left to remove.
+        await this.#kv.atomic().delete(entryKey).commit();
+        return;
+      }
+      const bytes = encodeText(whole);
+      const chunks = splitChunks(bytes);
+      const stored: StoredSummary = {
+        ...found.stored,
+        token: crypto.randomUUID(),
+        chunks: chunks.length,
+        bytes: bytes.length,
+      };
+      const summary = encodeRecord(stored);
+      const sets: [KvKey, Uint8Array][] = [
+        [keys.checkpoint(id), summary],
+        [keys.bySession(stored.sessionId, id), summary],
+        [keys.byWorkflow(stored.workflowName, id), summary],
+      ];
+      const chunkWrites: [KvKey, Uint8Array][] = chunks.map((
+        chunk,
+        i,
+      ) => [keys.chunk(id, stored.token, i), chunk]);
+      const deletes = [entryKey];
+      const trash = this.#deleteChunks(found.stored, deletes);
+      const sizes = [
+        ...sizesOf([
+          ...sets,
+          ...chunkWrites,
+          ...(trash ? [[trash.key, trash.value] as [KvKey, Uint8Array]] : []),
+        ]),
+        ...deletes.map((key) => ({ keyBytes: keySize(key), valueBytes: 0 })),
+      ];
+      // Staged like a large save (a crash leaves chunks a cleaner removes, never a half-written payload).
+      const staging = fitsOneAtomic(sizes, 2) ? undefined : await this.#payloads
+        .stage({ id, sessionId: stored.sessionId } as Checkpoint, stored, headVersionstamp, chunkWrites)
+        .catch(() => null);
+      if (staging === null) continue;
+      const op = this.#kv.atomic().check({ key: keys.checkpoint(id), versionstamp: entry.versionstamp });
+      if (staging) op.check({ key: staging.key, versionstamp: staging.versionstamp }).delete(staging.key);
+      else for (const [key, value] of chunkWrites) op.set(key, value);
+      for (const [key, value] of sets) op.set(key, value);
+      for (const key of deletes) op.delete(key);
+      if (trash) op.set(trash.key, trash.value);
+      if ((await op.commit()).ok) {
+        if (trash) await this.#payloads.emptyTrash(trash.record);
+        return;
+      }
+      if (staging) await this.#payloads.discardQuietly(staging);
+    }
+    throw new StorageError("kv", `delete checkpoint ${parent}`, {
+      detail: `concurrent writes kept changing its child ${id}`,
+    });
   }
 
   /** Adds a planned deletion to `op`, with a check that the checkpoint is unchanged since it was read. */

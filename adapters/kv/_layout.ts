@@ -48,6 +48,15 @@ export class Layout {
       ? [...this.#prefix, "staging", sessionId]
       : [...this.#prefix, "staging", sessionId, token];
   }
+  /**
+   * A checkpoint stored as a delta on its parent (`parentId`): the parent's deletion lists these and makes
+   * each child whole first, since a delta's payload needs its parent's.
+   */
+  deltaChild(parentId: string, childId?: string): KvKey {
+    return childId === undefined
+      ? [...this.#prefix, "delta_child", parentId]
+      : [...this.#prefix, "delta_child", parentId, childId];
+  }
   /** The chunks of a deleted checkpoint that did not fit into the deleting atomic. */
   trash(id?: string, token?: string): KvKey {
     if (id === undefined) return [...this.#prefix, "trash"];

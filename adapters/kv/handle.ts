@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { DeltaOptions } from "../../src/storage_kit.ts";
 
 /**
  * One part of a KV key.
@@ -127,6 +128,14 @@ export interface KvCheckpointStorageOptions {
    * @default {900000} (15 minutes)
    */
   staleAfterMs?: number;
+  /**
+   * Store each checkpoint as the change since its parent (`true`, or options of the delta codec: how deep
+   * a chain may grow, how much it remembers), or whole (`false`). Either way `load` returns whole
+   * checkpoints, and a store holds both kinds.
+   *
+   * @default {true}
+   */
+  deltas?: boolean | DeltaOptions;
 }
 
 /**

@@ -45,6 +45,10 @@ import { fitsOneAtomic, MAX_LIST_BATCH, MAX_VALUE_BYTES, sizesOf, splitChunks } 
 import { Payloads, type Staging } from "./_payloads.ts";
 import { decodeStored, decodeText, encodeRecord, encodeText, type StoredSummary } from "./_records.ts";
 import { retryingLocks } from "./_retry.ts";
+import { DELTA_WITH_BASE } from "../../src/_delta.ts";
+
+/** The value of a key whose presence is the fact. */
+const EMPTY = new Uint8Array(0);
 
 export type {
   KvAtomicOperation,
@@ -104,6 +108,7 @@ export class KvCheckpointStorage implements CheckpointStorage {
   readonly #payloads: Payloads;
   readonly #deletions: Deletions;
   readonly #staleAfterMs: number;
+  readonly #deltas: kit.DeltaCodec | undefined;
 
   /**
    * Create a storage on a KV store.
@@ -123,7 +128,8 @@ export class KvCheckpointStorage implements CheckpointStorage {
    * ```
    */
   constructor(options: KvCheckpointStorageOptions) {
-    const { kv, prefix = ["superstep"], staleAfterMs = DEFAULT_STALE_AFTER_MS } = options ?? {};
+    const { kv, prefix = ["superstep"], staleAfterMs = DEFAULT_STALE_AFTER_MS, deltas = true } = options ??
+      {};
     if (typeof kv !== "object" || kv === null || typeof kv.atomic !== "function") {
       throw new TypeError(
         `kv: cannot create the storage: options.kv must be a Deno.Kv, got ${describeType(kv)}`,
@@ -137,10 +143,19 @@ export class KvCheckpointStorage implements CheckpointStorage {
         `kv: cannot create the storage: staleAfterMs must be a non-negative number, got ${staleAfterMs}`,
       );
     }
+    if (typeof deltas !== "boolean" && (typeof deltas !== "object" || deltas === null)) {
+      throw new TypeError(`kv: cannot create the storage: deltas must be a boolean or delta options`);
+    }
+    this.#deltas = deltas === false ? undefined : new kit.DeltaCodec(deltas === true ? {} : deltas);
     this.#kv = retryingLocks(kv);
     this.#keys = new Layout([...prefix]);
     this.#payloads = new Payloads(this.#kv, this.#keys, staleAfterMs);
-    this.#deletions = new Deletions(this.#kv, this.#keys, this.#payloads);
+    // Delta payloads may be stored even when this storage writes none (by another, or an earlier one).
+    this.#deletions = new Deletions(this.#kv, this.#keys, this.#payloads, {
+      codec: this.#deltas ?? new kit.DeltaCodec(),
+      payload: (id) => this.#payload(id),
+      read: this.#read,
+    });
     this.#staleAfterMs = staleAfterMs;
   }
 
@@ -169,7 +184,7 @@ export class KvCheckpointStorage implements CheckpointStorage {
    * ```
    */
   async save(checkpoint: Checkpoint): Promise<void> {
-    const encoded = kit.encodeForStorage(ADAPTER, checkpoint);
+    const encoded = kit.encodeForStorage(ADAPTER, checkpoint, this.#deltas);
     const { id, sessionId, parentId, workflowName } = checkpoint;
     const keys = this.#keys;
     const token = crypto.randomUUID();
@@ -210,6 +225,10 @@ export class KvCheckpointStorage implements CheckpointStorage {
       [keys.byWorkflow(workflowName, id), summary],
       [headKey, encodeText(id)],
     ];
+    // A delta's base is its parent: the parent's deletion finds it here and makes it whole first.
+    if (parentId !== null && encoded.payload.startsWith(DELTA_WITH_BASE)) {
+      visible.push([keys.deltaChild(parentId, id), EMPTY]);
+    }
     const chunkWrites: [KvKey, Uint8Array][] = chunks.map((chunk, i) => [keys.chunk(id, token, i), chunk]);
     const inline = fitsOneAtomic(sizesOf([...visible, ...chunkWrites]), parentCheck ? 3 : 2);
     const staging = inline
@@ -234,6 +253,7 @@ export class KvCheckpointStorage implements CheckpointStorage {
       if (staging) await this.#payloads.discardQuietly(staging);
       throw error;
     }
+    encoded.stored();
     await this.#payloads.sweep(staged, committed);
   }
 
@@ -254,6 +274,25 @@ export class KvCheckpointStorage implements CheckpointStorage {
    */
   async load(id: string): Promise<Checkpoint | undefined> {
     kit.checkId(ADAPTER, "load a checkpoint", "checkpoint id", id);
+    const found = await this.#payload(id);
+    if (found === undefined) return undefined;
+    return await kit.loadStoredCheckpoint(ADAPTER, found.stored, found.text, this.#deltas, this.#read);
+  }
+
+  /** Stored payloads from `id` back along its delta bases, at most `count`. */
+  #read: kit.ReadChain = async (id, count) => {
+    const chain: { id: string; payload: string }[] = [];
+    for (let at: string | null = id; at !== null && chain.length < count;) {
+      const found = await this.#payload(at);
+      if (found === undefined) break;
+      chain.push({ id: at, payload: found.text });
+      at = kit.deltaBase(found.text);
+    }
+    return chain;
+  };
+
+  /** A checkpoint's summary and stored payload text, or `undefined` if there is none with that id. */
+  async #payload(id: string): Promise<{ stored: StoredSummary; text: string } | undefined> {
     const key = this.#keys.checkpoint(id);
     for (let attempt = 0;; attempt++) {
       const entry = await this.#kv.get(key);
@@ -271,7 +310,7 @@ export class KvCheckpointStorage implements CheckpointStorage {
       if (text === undefined) {
         throw new CheckpointCorruptError(id, "kv: its payload is not valid UTF-8", stored);
       }
-      return kit.decodeStoredCheckpoint(ADAPTER, stored, text);
+      return { stored, text };
     }
   }
 

@@ -48,6 +48,11 @@ export const MIGRATIONS: readonly ((sql: Sql) => readonly string[])[] = [
       head_id text COLLATE "C"
     )`,
   ],
+  ({ checkpoints }) => [
+    // Children by parent: a delete finds the delta children it must make whole (and prune deletes many
+    // checkpoints) by index, not by a scan of every checkpoint.
+    `CREATE INDEX superstep_checkpoints_by_parent ON ${checkpoints} (parent_id)`,
+  ],
 ];
 
 /** The schema version this library writes and understands. */

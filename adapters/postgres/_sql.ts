@@ -9,6 +9,12 @@
  */
 import type { CheckpointQuery } from "../../src/checkpoint.ts";
 import type { EncodedCheckpoint } from "../../src/storage_kit.ts";
+import { DELTA_WITH_BASE } from "../../src/_delta.ts";
+
+/** SQL that is true when `column` holds a delta payload on its parent (not a keyframe nor a whole checkpoint). */
+function isDelta(column: string): string {
+  return `left(${column}, ${DELTA_WITH_BASE.length}) = '${DELTA_WITH_BASE}'`;
+}
 
 /** One statement and its parameters. */
 export interface Statement {
@@ -64,11 +70,14 @@ export class Sql {
     // One statement: the row goes, and if it was its session's head the head moves to its parent (when
     // that is in the same session and exists), else to the session's newest other checkpoint, else to NULL
     // (a tombstone). The UPDATE re-checks `head_id = $1` against the committed row, so a save that moved
-    // the head meanwhile keeps it.
+    // the head meanwhile keeps it. Nothing happens while a delta payload is based on the row (a delta's
+    // base is its parent): mod.ts makes those children whole first, in the same transaction.
     this.#delete = `WITH target AS (
         SELECT parent_id, session_id FROM ${C} WHERE id = $1
       ), removed AS (
-        DELETE FROM ${C} WHERE id = $1 RETURNING 1
+        DELETE FROM ${C} WHERE id = $1 AND NOT EXISTS (
+          SELECT 1 FROM ${C} AS k WHERE k.parent_id = $1 AND ${isDelta("k.payload")}
+        ) RETURNING 1
       ), successor AS (
         SELECT t.session_id, coalesce(
           (SELECT p.id FROM ${C} AS p WHERE p.id = t.parent_id AND p.session_id = t.session_id AND p.id <> $1),
@@ -77,7 +86,7 @@ export class Sql {
         ) AS head_id FROM target AS t
       ), moved AS (
         UPDATE ${H} AS h SET head_id = s.head_id FROM successor AS s
-          WHERE h.session_id = s.session_id AND h.head_id = $1
+          WHERE h.session_id = s.session_id AND h.head_id = $1 AND EXISTS (SELECT 1 FROM removed)
         RETURNING 1
       )
       SELECT count(*) FROM removed`;
@@ -118,6 +127,54 @@ export class Sql {
       text: `SELECT payload, session_id, workflow_name FROM ${this.checkpoints} WHERE id = $1`,
       params: [id],
     };
+  }
+
+  /**
+   * The stored payloads from `id` back along its parents while each is a delta (a delta's base is its
+   * parent), at most `count`, in one recursive query, `id` first.
+   */
+  chain(id: string, count: number): Statement {
+    return {
+      text: `WITH RECURSIVE chain AS (
+          SELECT id, parent_id, payload, 1 AS depth FROM ${this.checkpoints} WHERE id = $1
+          UNION ALL
+          SELECT c.id, c.parent_id, c.payload, a.depth + 1
+            FROM ${this.checkpoints} AS c JOIN chain AS a ON c.id = a.parent_id
+            WHERE a.depth < $2::integer AND ${isDelta("a.payload")}
+        )
+        SELECT id, payload FROM chain ORDER BY depth`,
+      params: [id, Math.min(count, 2 ** 31 - 1)],
+    };
+  }
+
+  /** The children of `id` stored as deltas (a delta's base is its parent), with their payloads. */
+  deltaChildren(id: string): Statement {
+    return {
+      text: `SELECT id, payload FROM ${this.checkpoints} WHERE parent_id = $1 AND ${isDelta("payload")}`,
+      params: [id],
+    };
+  }
+
+  /**
+   * Lock the head row of `id`'s session (a save into the session waits until the transaction ends), so
+   * that no delta on `id` can be saved while a delete makes its children whole.
+   */
+  lockHeadOf(id: string): Statement {
+    return {
+      text: `SELECT 1 FROM ${this.heads}
+        WHERE session_id = (SELECT session_id FROM ${this.checkpoints} WHERE id = $1) FOR UPDATE`,
+      params: [id],
+    };
+  }
+
+  /** Whether checkpoint `id` exists (one row, one boolean). */
+  exists(id: string): Statement {
+    return { text: `SELECT EXISTS (SELECT 1 FROM ${this.checkpoints} WHERE id = $1)`, params: [id] };
+  }
+
+  /** `payload` stored in place of `id`'s (a delta child made whole before its parent is deleted). */
+  rewrite(id: string, payload: string): Statement {
+    return { text: `UPDATE ${this.checkpoints} SET payload = $2::text WHERE id = $1`, params: [id, payload] };
   }
 
   /** A session's head (no row for none, a tombstone included). */

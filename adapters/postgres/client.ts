@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { DeltaOptions } from "../../src/storage_kit.ts";
 
 /**
  * A query of a {@linkcode PostgresJsClient}: the part of Postgres.js's `PendingQuery` the storage uses.
@@ -171,6 +172,14 @@ export interface PostgresCommonOptions {
    * @default {"public"}
    */
   schema?: string;
+  /**
+   * Store each checkpoint as the change since its parent (`true`, or options of the delta codec: how deep
+   * a chain may grow, how much it remembers), or whole (`false`). Either way `load` returns whole
+   * checkpoints, and a store holds both kinds.
+   *
+   * @default {true}
+   */
+  deltas?: boolean | DeltaOptions;
 }
 
 /** Options of {@linkcode PostgresCheckpointStorage} that use a client you created (and close). */

@@ -47,6 +47,9 @@ export type {
   PostgresUrlOptions,
 } from "./client.ts";
 
+/** How often a delete retries when a delta on the checkpoint was saved while it made the children whole. */
+const DELETE_ATTEMPTS = 5;
+
 /** SQLSTATE unique_violation: the checkpoint's id exists (the one unique key a save can violate). */
 const UNIQUE_VIOLATION = "23505";
 
@@ -82,6 +85,7 @@ const UNIQUE_VIOLATION = "23505";
 export class PostgresCheckpointStorage implements CheckpointStorage {
   readonly #connection: Connection;
   readonly #sql: Sql;
+  readonly #deltas: kit.DeltaCodec | undefined;
 
   /**
    * Create the storage. Nothing is opened until the first call.
@@ -106,12 +110,13 @@ export class PostgresCheckpointStorage implements CheckpointStorage {
    * ```
    */
   constructor(options: PostgresCheckpointStorageOptions) {
-    const { client, url, schema = "public", max, connectTimeout } = (options ?? {}) as {
+    const { client, url, schema = "public", max, connectTimeout, deltas = true } = (options ?? {}) as {
       client?: unknown;
       url?: unknown;
       schema?: unknown;
       max?: unknown;
       connectTimeout?: unknown;
+      deltas?: unknown;
     };
     const refuse = (what: string) => `postgres: cannot create the storage: ${what}`;
     if ((client === undefined) === (url === undefined)) {
@@ -139,6 +144,10 @@ export class PostgresCheckpointStorage implements CheckpointStorage {
         refuse(`connectTimeout must be a positive number of milliseconds, got ${connectTimeout}`),
       );
     }
+    if (typeof deltas !== "boolean" && (typeof deltas !== "object" || deltas === null)) {
+      throw new TypeError(refuse(`deltas must be a boolean or delta options, got ${deltas}`));
+    }
+    this.#deltas = deltas === false ? undefined : new kit.DeltaCodec(deltas === true ? {} : deltas);
     this.#sql = new Sql(schema);
     this.#connection = new Connection(options, this.#sql);
   }
@@ -174,9 +183,12 @@ export class PostgresCheckpointStorage implements CheckpointStorage {
    */
   async save(checkpoint: Checkpoint): Promise<void> {
     const action = `save checkpoint ${checkpoint.id}`;
-    const statement = this.#sql.save(kit.encodeForStorage(ADAPTER, checkpoint));
+    const encoded = kit.encodeForStorage(ADAPTER, checkpoint, this.#deltas);
     try {
-      if ((await this.#connection.run(action, statement)).length === 1) return;
+      if ((await this.#connection.run(action, this.#sql.save(encoded))).length === 1) {
+        encoded.stored();
+        return;
+      }
     } catch (error) {
       if (sqlState(error) === UNIQUE_VIOLATION) throw kit.idTaken(ADAPTER, checkpoint);
       throw error;
@@ -217,8 +229,14 @@ export class PostgresCheckpointStorage implements CheckpointStorage {
     if (rows.length === 0) return undefined;
     const [[payload, sessionId, workflowName]] = rows;
     const summary = { id, sessionId: String(sessionId), workflowName: String(workflowName) };
-    return kit.decodeStoredCheckpoint(ADAPTER, summary, payload);
+    return await kit.loadStoredCheckpoint(ADAPTER, summary, payload, this.#deltas, this.#read);
   }
+
+  /** Stored payloads from `id` back along its delta bases, at most `count`: one query. */
+  #read: kit.ReadChain = async (id, count) => {
+    const rows = await this.#connection.run(`load checkpoint ${id}`, this.#sql.chain(id, count));
+    return rows.map(([id, payload]) => ({ id: String(id), payload: String(payload) }));
+  };
 
   /**
    * Summaries, newest first (by id), read from indexed columns without touching payloads.
@@ -310,8 +328,30 @@ export class PostgresCheckpointStorage implements CheckpointStorage {
    */
   async delete(id: string): Promise<boolean> {
     kit.checkId(ADAPTER, "delete a checkpoint", "checkpoint id", id);
-    const [[deleted]] = await this.#connection.run(`delete checkpoint ${id}`, this.#sql.delete(id));
-    return Number(deleted) > 0;
+    const action = `delete checkpoint ${id}`;
+    // Delta payloads may be stored even when this storage writes none (by another, or an earlier one).
+    const deltas = this.#deltas ?? new kit.DeltaCodec();
+    for (let attempt = 0; attempt < DELETE_ATTEMPTS; attempt++) {
+      // A delta child of `id` is stored whole in the same transaction, which holds the session's head row
+      // so that no new delta on `id` is saved meanwhile: nothing may need a deleted payload. The delete
+      // itself does nothing if one was saved before the lock; then this retries.
+      const rewrites = [this.#sql.lockHeadOf(id)];
+      for (const [child, payload] of await this.#connection.run(action, this.#sql.deltaChildren(id))) {
+        const whole = await deltas.rebase(String(child), String(payload), id, this.#read);
+        if (whole !== undefined) rewrites.push(this.#sql.rewrite(String(child), whole));
+      }
+      const results = await this.#connection.transact(action, [...rewrites, this.#sql.delete(id)]);
+      if (Number(results.at(-1)![0][0]) > 0) {
+        deltas.forget(id);
+        return true;
+      }
+      const [[exists]] = await this.#connection.run(action, this.#sql.exists(id));
+      if (exists !== true) return false;
+    }
+    throw new TypeError(
+      `${ADAPTER}: cannot delete checkpoint ${id}: checkpoints kept being saved on it (a session head ` +
+        `under constant extension); retry`,
+    );
   }
 
   /**
