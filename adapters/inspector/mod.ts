@@ -43,6 +43,20 @@ import { DIGEST, SCRIPT, STYLE } from "./_assets.ts";
  * The options of {@linkcode createInspector}.
  *
  * @typeParam E The Hono environment of the requests.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createInspector, type InspectorOptions } from "@superstep/superstep/inspector";
+ *
+ * // On only where a Worker's variable says so; the workflow app under /api.
+ * const options: InspectorOptions<{ Bindings: { INSPECTOR?: string } }> = {
+ *   enabled: (c) => c.env.INSPECTOR === "on",
+ *   api: "/api",
+ * };
+ * const inspector = createInspector(options);
+ * assert.equal((await inspector.request("/", {}, { INSPECTOR: "on" })).status, 200);
+ * assert.equal((await inspector.request("/", {}, {})).status, 404);
+ * ```
  */
 export interface InspectorOptions<E extends Env = BlankEnv> {
   /**
