@@ -43,6 +43,7 @@ import { runInput } from "./_input.ts";
 import { graphBody } from "./_graph_body.ts";
 import { answerOtherMethods } from "./_methods.ts";
 import { operateRoutes, type Visible } from "./_operate.ts";
+import { pruneRoutes } from "./_prune.ts";
 import { idParam, limitBodies, pageSize, readBody, readResumeBody, wellFormedUrl } from "./_request.ts";
 import { jsonResponse, problemResponse, respondWithRun } from "./_respond.ts";
 import type {
@@ -62,6 +63,8 @@ export type {
   LineageBody,
   ProblemDocument,
   ProblemStatus,
+  PruneRequestBody,
+  PruneResponseBody,
   RequestPage,
   ResumeRequestBody,
   RouteSchema,
@@ -368,6 +371,7 @@ export function createWorkflowApp<E extends Env = BlankEnv, W extends WorkflowFa
     defaultPage: DEFAULT_PAGE,
     maxPage: MAX_PAGE,
   });
+  pruneRoutes(app, { storageOf, authorize, json: (c, body) => json(c, body) });
   answerOtherMethods(app);
 
   // The schema type is declared by hand (WorkflowAppSchema): JSR forbids inferred ("slow") public types.

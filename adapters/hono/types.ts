@@ -36,7 +36,8 @@ export type WorkflowAction =
   | "delete-session"
   | "list-sessions"
   | "list-requests"
-  | "answer";
+  | "answer"
+  | "prune";
 
 /**
  * What `authorize` is asked about. For checkpoint routes, `sessionId` is the checkpoint's session: absent
@@ -284,6 +285,25 @@ export interface DeleteSessionBody {
   deleted: number;
 }
 
+/**
+ * The body of `POST /sessions/:id/prune` and `POST /workflows/:name/prune`: which checkpoints go (see
+ * `prune` in the core; at least one of the two).
+ */
+export interface PruneRequestBody {
+  /** Keep the newest `keepLast` checkpoints of each session. */
+  keepLast?: number;
+  /** Remove only checkpoints created before this ISO-8601 time. */
+  olderThan?: string;
+}
+
+/** The answer of the prune routes: what was removed, and how many were kept as heads or waiting. */
+export interface PruneResponseBody {
+  /** The summaries of the removed checkpoints, newest first. */
+  removed: CheckpointSummary[];
+  /** Checkpoints the rule would remove but that were kept: session heads, and those waiting for answers. */
+  protected: number;
+}
+
 /** The statuses of the problem documents the routes answer with. */
 export type ProblemStatus = 400 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 500 | 501;
 
@@ -333,6 +353,12 @@ export type WorkflowAppSchema<W extends WorkflowFactories = WorkflowFactories> =
     "/checkpoints/:id": { $get: RouteSchema<{ param: { id: string } }, Checkpoint> };
     "/checkpoints/:id/lineage": { $get: RouteSchema<{ param: { id: string } }, LineageBody> };
     "/sessions/:id": { $delete: RouteSchema<{ param: { id: string } }, DeleteSessionBody> };
+    "/sessions/:id/prune": {
+      $post: RouteSchema<{ param: { id: string } } & { json: PruneRequestBody }, PruneResponseBody>;
+    };
+    "/workflows/:name/prune": {
+      $post: RouteSchema<{ param: { name: string } } & { json: PruneRequestBody }, PruneResponseBody>;
+    };
     "/sessions": {
       $get: RouteSchema<
         { query: { status?: string; workflow?: string; limit?: string; before?: string } },
