@@ -171,7 +171,7 @@ export function createInspector<E extends Env = BlankEnv>(options: InspectorOpti
 <body>
 <header>
 <h1>${title}</h1>
-<nav><a href="#/workflows" data-view="workflows">Workflows</a><a href="#/sessions" data-view="sessions">Sessions</a></nav>
+<nav><a href="#/workflows" data-view="workflows">Workflows</a><a href="#/sessions" data-view="sessions">Sessions</a><a href="#/requests" data-view="requests">Requests</a></nav>
 <form id="token-form"><label for="token">Token</label><input id="token" type="password" autocomplete="off" placeholder="bearer token"><button type="submit">Use</button></form>
 </header>
 <div id="banner" role="alert" hidden></div>

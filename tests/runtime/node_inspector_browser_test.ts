@@ -333,4 +333,16 @@ describe("the inspector in Chromium, beside a workflow app with a session index"
     assert.ok(asked.includes(`POST /api/requests/${requestId}`), "answered through the inbox's route");
     assert.match(await page.textContent(".run-panel .outputs") ?? "", /"approved": false/);
   });
+
+  test("the inbox (GET /requests) lists the request still waiting and answers it", async () => {
+    await page.click('nav a[data-view="requests"]');
+    await page.waitForSelector(".inbox .pending-request");
+    assert.equal(await page.locator(".inbox .pending-request").count(), 1); // the other approval run's
+    assert.match(await page.textContent(".inbox .pending-request") ?? "", /Publish this draft\?/);
+    await screenshot(page, "requests");
+    await page.click(".inbox .pending-request button.answer");
+    await page.waitForSelector(".inbox-result .run-status.status-idle");
+    await page.waitForSelector('.inbox p.muted:text("No request is waiting.")');
+    assert.equal(asked.filter((line) => line.startsWith("POST /api/requests/")).length, 2);
+  });
 });

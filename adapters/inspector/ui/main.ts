@@ -9,7 +9,7 @@ import { lineageOf, lineageTree, type Summary } from "./lineage.ts";
 import { type RunPanel, runPanel } from "./run_panel.ts";
 import { knownSessions } from "./sessions.ts";
 import type { Checkpoint } from "../../../src/checkpoint.ts";
-import type { SessionPage, WorkflowInfo } from "../../hono/types.ts";
+import type { RequestPage, SessionPage, WorkflowInfo } from "../../hono/types.ts";
 
 const main = document.getElementById("main")!;
 const banner = document.getElementById("banner")!;
@@ -42,6 +42,7 @@ async function route() {
   try {
     if (view === "sessions" && rest[0]) await sessionView(rest[0], rest[1]);
     else if (view === "sessions") await sessionsView();
+    else if (view === "requests") await requestsView();
     else await workflowsView(rest[0]);
   } catch (error) {
     showError(error);
@@ -301,6 +302,116 @@ async function sessionsView() {
         ),
         body,
       ),
+      pager,
+    ),
+  );
+}
+
+/** The inbox: every request waiting in a session head (`GET /requests`), each answerable here. */
+async function requestsView() {
+  const names = (await loadWorkflows()).map((w) => w.name);
+  const workflow = h(
+    "select",
+    { "aria-label": "Workflow" },
+    ["", ...names].map((v) => h("option", { value: v }, v || "any workflow")),
+  );
+  const list = h("div", { class: "inbox" });
+  const pager = h("div", { class: "pager" });
+  const result = h("div", { class: "inbox-result" });
+  let cursors: (string | undefined)[] = [undefined];
+  const render = async () => {
+    const query = new URLSearchParams({ limit: String(PAGE) });
+    if (workflow.value) query.set("workflow", workflow.value);
+    const before = cursors[cursors.length - 1];
+    if (before) query.set("before", before);
+    let page: RequestPage;
+    try {
+      page = await get<RequestPage>(`/requests?${query}`);
+    } catch (error) {
+      if (!(error instanceof ApiError) || ![403, 404, 501].includes(error.status)) throw error;
+      fill(
+        list,
+        h(
+          "p",
+          { class: "muted" },
+          `No inbox here (${explain(error)}). Open a session to answer what its head waits for.`,
+        ),
+      );
+      fill(pager);
+      return;
+    }
+    fill(
+      list,
+      page.requests.length
+        ? page.requests.map((request) => {
+          const button = h("button", { type: "button", class: "answer" }, "Answer");
+          const editor = jsonEditor('"yes"', `Answer to ${request.requestId}`, button);
+          const panel = runPanel(request.workflowName, () => null, () => {
+            render().catch(showError);
+          });
+          button.addEventListener("click", () => {
+            fill(result, panel.element);
+            panel.answer(request.requestId, editor.value(), request.sessionId, request.checkpointId);
+          });
+          return h(
+            "div",
+            {
+              class: "pending-request",
+              "data-request": request.requestId,
+              "data-session": request.sessionId,
+            },
+            h(
+              "h4",
+              {},
+              `${request.workflowName}: `,
+              h("code", {}, [...request.path ?? [request.executorId]].join(" › ")),
+              " in session ",
+              h(
+                "a",
+                { href: `#/sessions/${encodeURIComponent(request.sessionId)}` },
+                h("code", {}, request.sessionId),
+              ),
+              " · ",
+              time(request.createdAt),
+            ),
+            jsonBlock(request.data),
+            editor.element,
+            button,
+          );
+        })
+        : h("p", { class: "muted" }, "No request is waiting."),
+    );
+    const next = page.next;
+    fill(
+      pager,
+      h("button", {
+        type: "button",
+        disabled: cursors.length === 1,
+        onclick: () => (cursors = cursors.slice(0, -1), render().catch(showError)),
+      }, "‹ Newer"),
+      ` page ${cursors.length} `,
+      h("button", {
+        type: "button",
+        disabled: next === null,
+        onclick: () => (cursors = [...cursors, next ?? undefined], render().catch(showError)),
+      }, "Older ›"),
+    );
+  };
+  workflow.addEventListener("change", () => {
+    cursors = [undefined];
+    render().catch(showError);
+  });
+  await render();
+  fill(
+    main,
+    h(
+      "div",
+      { class: "content wide" },
+      h("h2", {}, "Requests"),
+      h("p", { class: "muted" }, "What session heads wait for (GET /requests), newest first."),
+      h("div", { class: "filters" }, workflow),
+      result,
+      list,
       pager,
     ),
   );
