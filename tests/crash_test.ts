@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createClient } from "@libsql/client";
-import { lineage, type WorkflowResult } from "../mod.ts";
+import { type Checkpoint, lineage, prune, type WorkflowResult } from "../mod.ts";
 import { approvals } from "./fixtures/hitl_workflow.ts";
 import { makeCheckpoint } from "../testing/mod.ts";
 import { spawnFixture } from "./_child.ts";
@@ -294,6 +294,79 @@ describe("crash: a child killed with SIGKILL in the middle of a KV deleteSession
         `every head absent or loadable` + (budget.cut ? `; time limit reached before ${budget.count}` : ""),
     );
   });
+});
+
+describe("crash: a child killed with SIGKILL in the middle of a prune", () => {
+  const trials = scale(2, 60);
+  const SIZE = 60;
+  const KEEP = 5;
+  for (const kind of KINDS) {
+    test(`${where(kind)}: ${trials} prunes of a ${SIZE}-checkpoint delta session, killed at random, leave every checkpoint loadable`, async () => {
+      const rng = random(SEED + 11);
+      const budget = new Budget(trials);
+      const tally = { untouched: 0, partial: 0, done: 0 };
+      while (budget.next()) {
+        const at = await location(kind);
+        const sessionId = `pruned-${files}`;
+        // A state growing by a record per checkpoint: stored as deltas, so each delete re-bases a child.
+        const saved = new Map<string, Checkpoint>();
+        const writer = await openStorage(kind, at);
+        try {
+          let parentId: string | null = null;
+          for (let superstep = 0; superstep < SIZE; superstep++) {
+            const items = Array.from({ length: superstep + 1 }, (_, n) => `record ${n}`.padEnd(60, "."));
+            const checkpoint = makeCheckpoint({ sessionId, parentId, superstep, state: { items } });
+            await writer.save(checkpoint);
+            saved.set(checkpoint.id, checkpoint);
+            parentId = checkpoint.id;
+          }
+        } finally {
+          await writer.close();
+        }
+        const child = spawnFixture("prune_child.ts", [kind, at, sessionId, String(KEEP)]);
+        await child.waitForLine((line) => line === "pruning").catch(() => {});
+        await sleep(rng.int(400));
+        child.kill();
+        const exit = await child.exited;
+        assert.ok(
+          exit.signal === "SIGKILL" || exit.code === 0,
+          `the child failed by itself:\n${exit.stderr}`,
+        );
+        const storage = await openStorage(kind, at);
+        try {
+          const left = await storage.list({ sessionId });
+          tally[left.length === SIZE ? "untouched" : left.length === KEEP ? "done" : "partial"]++;
+          for (const summary of left) {
+            assert.deepStrictEqual(
+              await storage.load(summary.id),
+              saved.get(summary.id),
+              `left ${left.length}`,
+            );
+          }
+          assert.strictEqual(await storage.head(sessionId), [...saved.keys()].at(-1));
+          // Pruning again finishes the job.
+          await prune(storage, { sessionId, keepLast: KEEP });
+          const kept = await storage.list({ sessionId });
+          assert.deepStrictEqual(kept.map((summary) => summary.id), [...saved.keys()].slice(-KEEP).reverse());
+          for (const summary of kept) {
+            assert.deepStrictEqual(await storage.load(summary.id), saved.get(summary.id));
+          }
+        } finally {
+          await storage.close();
+        }
+        if (kind === "kv") await withKv(at, assertNoOrphanedChunks);
+        if (kind === "postgres") await assertPostgresHeads(at);
+      }
+      figure(
+        "crash",
+        `${where(kind)}: ${budget.done} prunes of ${SIZE} delta checkpoints killed at random (seed ${
+          SEED + 11
+        }): ` +
+          `before any delete ${tally.untouched}, midway ${tally.partial}, after all ${tally.done}; every ` +
+          `checkpoint left loads exactly` + (budget.cut ? `; time limit reached before ${budget.count}` : ""),
+      );
+    });
+  }
 });
 
 describe("crash: a child killed while the handlers of a person's answers run", () => {
