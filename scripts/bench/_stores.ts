@@ -11,6 +11,7 @@ import { encodeForStorage } from "../../src/storage_kit.ts";
 import type { KvHandle, KvKey as Key } from "../../adapters/kv/mod.ts";
 import { LibsqlCheckpointStorage } from "../../adapters/libsql/mod.ts";
 import { saveStatements } from "../../adapters/_sqlite/_sql.ts";
+import { planRows } from "../../adapters/_sqlite/_payload.ts";
 import { Layout } from "../../adapters/kv/_layout.ts";
 import { splitChunks } from "../../adapters/kv/_limits.ts";
 import { encodeRecord, encodeText, type StoredSummary } from "../../adapters/kv/_records.ts";
@@ -87,8 +88,8 @@ export async function bulkLibsql(storage: LibsqlCheckpointStorage, client: {
   let batch: { sql: string; args: (string | number | null)[] }[] = [];
   for (const checkpoint of checkpoints) {
     ids.push(checkpoint.id);
-    // The adapter's own save statements (the head compare-and-set and the insert; the first two).
-    batch.push(...saveStatements(encodeForStorage("libsql", checkpoint)).slice(0, 2));
+    // The adapter's own save statements: the head compare-and-set, the session index and the insert.
+    batch.push(...saveStatements(planRows("libsql", encodeForStorage("libsql", checkpoint), Infinity)));
     if (batch.length >= 2000) {
       await client.batch(batch, "write");
       batch = [];
