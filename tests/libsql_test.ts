@@ -70,6 +70,10 @@ function newFileUrl(): string {
 }
 
 checkpointStorageConformance("libsql :memory:", () => new LibsqlCheckpointStorage({ url: ":memory:" }));
+checkpointStorageConformance(
+  "libsql :memory:, checkpoints stored whole (deltas: false)",
+  () => new LibsqlCheckpointStorage({ url: ":memory:", deltas: false }),
+);
 
 const sharedFile = newFileUrl();
 checkpointStorageConformance(
@@ -644,6 +648,50 @@ describe("LibsqlCheckpointStorage", () => {
     await assert.rejects(own.save(makeCheckpoint()), /it is closed/);
     // Closing a storage that never opened anything is fine too.
     await new LibsqlCheckpointStorage({ url: ":memory:" }).close();
+  });
+});
+
+describe("LibsqlCheckpointStorage: delta payloads", () => {
+  test("deltas: false stores whole payloads, still loads deltas, and deletes a delta's base safely", async () => {
+    const url = newFileUrl();
+    const writer = new LibsqlCheckpointStorage({ url });
+    const plain = new LibsqlCheckpointStorage({ url, deltas: false });
+    const client = createClient({ url });
+    try {
+      const sessionId = "delta-mix";
+      const chain = [];
+      for (let i = 0, parentId: string | null = null; i < 5; i++) {
+        const items = Array.from({ length: i + 1 }, (_, n) => `record ${n}`.padEnd(40, "."));
+        const checkpoint = makeCheckpoint({ sessionId, parentId, superstep: i, state: { items } });
+        await (i < 4 ? writer : plain).save(checkpoint);
+        chain.push(checkpoint);
+        parentId = checkpoint.id;
+      }
+      const start = async (id: string) =>
+        String(
+          (await client.execute({
+            sql: "SELECT substr(payload, 1, 8) AS s FROM superstep_checkpoints WHERE id = ?",
+            args: [id],
+          })).rows[0].s,
+        );
+      assert.deepStrictEqual(
+        await Promise.all(chain.map((checkpoint) => start(checkpoint.id))),
+        ['~2{"b":n', '~2{"b":"', '~2{"b":"', '~2{"b":"', '{"versio'],
+      );
+      assert.strictEqual(await plain.delete(chain[1].id), true);
+      assert.notStrictEqual(await start(chain[2].id), '~2{"b":"');
+      for (const checkpoint of chain.filter((_, i) => i !== 1)) {
+        assert.deepStrictEqual(await plain.load(checkpoint.id), checkpoint);
+      }
+      assert.throws(
+        () => new LibsqlCheckpointStorage({ url, deltas: "no" as never }),
+        /deltas must be a boolean/,
+      );
+    } finally {
+      client.close();
+      await writer.close();
+      await plain.close();
+    }
   });
 });
 

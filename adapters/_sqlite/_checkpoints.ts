@@ -36,12 +36,19 @@ export class SqlCheckpoints implements CheckpointStorage {
     adapter: string,
     store: EncodedStore,
     maxRowBytes = Infinity,
-    deltas: boolean | kit.DeltaOptions = true,
+    deltas: boolean | kit.DeltaOptions | undefined = true,
   ) {
+    if (
+      deltas !== undefined && typeof deltas !== "boolean" && (typeof deltas !== "object" || deltas === null)
+    ) {
+      throw new TypeError(`${adapter}: cannot create the storage: deltas must be a boolean or delta options`);
+    }
     this.#adapter = adapter;
     this.#store = store;
     this.#maxRowBytes = maxRowBytes;
-    this.#deltas = deltas === false ? undefined : new kit.DeltaCodec(deltas === true ? {} : deltas);
+    this.#deltas = deltas === false
+      ? undefined
+      : new kit.DeltaCodec(typeof deltas === "object" ? deltas : {});
   }
 
   async save(checkpoint: Checkpoint): Promise<void> {
@@ -93,8 +100,8 @@ export class SqlCheckpoints implements CheckpointStorage {
 
   async delete(id: string): Promise<boolean> {
     kit.checkId(this.#adapter, "delete a checkpoint", "checkpoint id", id);
-    const deltas = this.#deltas;
-    if (deltas === undefined) return await this.#store.delete(id);
+    // Delta payloads may be stored even when this storage writes none (by another, or an earlier one).
+    const deltas = this.#deltas ?? new kit.DeltaCodec();
     for (let attempt = 0; attempt < DELETE_ATTEMPTS; attempt++) {
       // A delta child of `id` is stored whole in the same batch: nothing may need a deleted payload.
       const children = await this.#store.children(id);

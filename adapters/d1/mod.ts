@@ -86,6 +86,6 @@ export class D1CheckpointStorage extends SqliteCheckpointStorage {
     }
     super();
     const store = new SqlStore(d1Connection(options.db));
-    attachSql(this, new SqlCheckpoints(ADAPTER, store, CLOUDFLARE_MAX_ROW_BYTES));
+    attachSql(this, new SqlCheckpoints(ADAPTER, store, CLOUDFLARE_MAX_ROW_BYTES, options.deltas));
   }
 }

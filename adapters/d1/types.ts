@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { DeltaOptions } from "../../src/storage_kit.ts";
 
 /**
  * One result of a D1 statement: the part of D1's `D1Result` the storage reads.
@@ -100,4 +101,12 @@ export interface D1DatabaseLike {
 export interface D1CheckpointStorageOptions {
   /** The D1 binding (`env.DB`). The storage never closes it. */
   db: D1DatabaseLike;
+  /**
+   * Store each checkpoint as the change since its parent (`true`, or options of the delta codec: how deep
+   * a chain may grow, how much it remembers), or whole (`false`). Either way `load` returns whole
+   * checkpoints, and a store holds both kinds.
+   *
+   * @default {true}
+   */
+  deltas?: boolean | DeltaOptions;
 }

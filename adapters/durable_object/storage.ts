@@ -52,6 +52,9 @@ export class DurableObjectCheckpointStorage extends SqliteCheckpointStorage {
    */
   constructor(options: DurableObjectCheckpointStorageOptions) {
     super();
-    attachSql(this, new SqlCheckpoints(ADAPTER, objectStore(options), CLOUDFLARE_MAX_ROW_BYTES));
+    attachSql(
+      this,
+      new SqlCheckpoints(ADAPTER, objectStore(options), CLOUDFLARE_MAX_ROW_BYTES, options.deltas),
+    );
   }
 }

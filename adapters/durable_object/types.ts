@@ -9,6 +9,7 @@
  *
  * @module
  */
+import type { DeltaOptions } from "../../src/storage_kit.ts";
 
 /**
  * A cursor over a statement's rows: the part of workerd's `SqlStorageCursor` the storage uses.
@@ -169,6 +170,14 @@ export interface DurableObjectNamespaceLike {
 export interface DurableObjectCheckpointStorageOptions {
   /** The object's storage (`ctx.storage`); its class must be SQLite-backed (`new_sqlite_classes`). */
   storage: DurableObjectStorageLike;
+  /**
+   * Store each checkpoint as the change since its parent (`true`, or options of the delta codec: how deep
+   * a chain may grow, how much it remembers), or whole (`false`). Either way `load` returns whole
+   * checkpoints, and a store holds both kinds.
+   *
+   * @default {true}
+   */
+  deltas?: boolean | DeltaOptions;
 }
 
 /**

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { DeltaOptions } from "../../src/storage_kit.ts";
 
 /** A statement with positional arguments (`?1` is `args[0]`). */
 export interface LibsqlStatement {
@@ -64,6 +65,14 @@ export interface LibsqlClientOptions {
    * @default {true}
    */
   wal?: boolean;
+  /**
+   * Store each checkpoint as the change since its parent (`true`, or options of the delta codec: how deep
+   * a chain may grow, how much it remembers), or whole (`false`). Either way `load` returns whole
+   * checkpoints, and a store holds both kinds.
+   *
+   * @default {true}
+   */
+  deltas?: boolean | DeltaOptions;
 }
 
 /** Options of {@linkcode LibsqlCheckpointStorage} that let the storage create (and close) its own client. */
@@ -89,6 +98,12 @@ export interface LibsqlUrlOptions {
    * @default {true}
    */
   wal?: boolean;
+  /**
+   * Store checkpoints as deltas (see {@linkcode LibsqlClientOptions.deltas}).
+   *
+   * @default {true}
+   */
+  deltas?: boolean | DeltaOptions;
 }
 
 /** Options of {@linkcode LibsqlCheckpointStorage}: a client, or a URL to create one from. */

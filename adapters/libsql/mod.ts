@@ -108,6 +108,6 @@ export class LibsqlCheckpointStorage extends SqliteCheckpointStorage {
     }
     super();
     const store = new SqlStore(libsqlConnection(options), { groupCommit: true });
-    attachSql(this, new SqlCheckpoints(ADAPTER, store));
+    attachSql(this, new SqlCheckpoints(ADAPTER, store, Infinity, options.deltas));
   }
 }
