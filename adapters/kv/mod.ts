@@ -45,6 +45,9 @@ import { fitsOneAtomic, MAX_LIST_BATCH, MAX_VALUE_BYTES, sizesOf, splitChunks } 
 import { Payloads, type Staging } from "./_payloads.ts";
 import { decodeStored, decodeText, encodeRecord, encodeText, type StoredSummary } from "./_records.ts";
 import { retryingLocks } from "./_retry.ts";
+
+/** How many older checkpoints of a session `lineage` reads at once (see there). */
+const LINEAGE_READ_AHEAD = 1000;
 import { DELTA_WITH_BASE } from "../../src/_delta.ts";
 
 /** The value of a key whose presence is the fact. */
@@ -445,9 +448,36 @@ export class KvCheckpointStorage implements CheckpointStorage {
    */
   async lineage(id: string): Promise<CheckpointSummary[]> {
     kit.checkId(ADAPTER, "read the lineage", "checkpoint id", id);
+    const keys = this.#keys;
+    // Read ahead: a parent is almost always an older checkpoint of the same session, so the session's index
+    // just below the checkpoint holds the next ancestors; one list call brings hundreds of them, where a get
+    // per ancestor made a 10,000-deep lineage 10,000 round trips. A parent not there (in another session: a
+    // fork) is read by id.
+    const ahead = new Map<string, StoredSummary>();
     const path = await kit.walkLineage(id, async (current) => {
-      const entry = await this.#kv.get(this.#keys.checkpoint(current));
-      return entry.versionstamp === null ? undefined : decodeStored(current, entry.value);
+      let stored = ahead.get(current);
+      ahead.delete(current);
+      if (stored === undefined) {
+        const entry = await this.#kv.get(keys.checkpoint(current));
+        if (entry.versionstamp === null) return undefined;
+        stored = decodeStored(current, entry.value);
+      }
+      if (stored.parentId !== null && !ahead.has(stored.parentId)) {
+        ahead.clear();
+        const older = this.#kv.list({
+          prefix: keys.bySession(stored.sessionId),
+          end: keys.bySession(stored.sessionId, current),
+        }, {
+          reverse: true,
+          limit: LINEAGE_READ_AHEAD,
+          batchSize: MAX_LIST_BATCH,
+        });
+        for await (const entry of older) {
+          const older = decodeStored(lastPart(entry.key), entry.value);
+          ahead.set(older.id, older);
+        }
+      }
+      return stored;
     }, (stored) => stored.parentId);
     return path.map((stored) => kit.decodeSummary(ADAPTER, stored));
   }
