@@ -77,6 +77,24 @@ export class SqlCheckpoints implements CheckpointStorage {
   /** Stored payloads from `id` back along its delta bases, at most `count`. */
   #read: kit.ReadChain = async (id, count) => {
     const chain: { id: string; payload: string }[] = [];
+    if (this.#store.chain !== undefined) {
+      for (const row of await this.#store.chain(id, count)) {
+        if (row.payload !== undefined) {
+          chain.push({ id: row.id, payload: row.payload });
+          continue;
+        }
+        // In parts: read it whole, and go on from it one by one.
+        const rest = await this.#walk(row.id, count - chain.length);
+        return [...chain, ...rest];
+      }
+      return chain;
+    }
+    return await this.#walk(id, count);
+  };
+
+  /** Stored payloads from `id` back along its delta bases, at most `count`, one read each. */
+  async #walk(id: string, count: number): Promise<{ id: string; payload: string }[]> {
+    const chain: { id: string; payload: string }[] = [];
     for (let at: string | null = id; at !== null && chain.length < count;) {
       const stored = await this.#store.load(at);
       if (stored === undefined) break;
@@ -86,7 +104,7 @@ export class SqlCheckpoints implements CheckpointStorage {
       at = kit.deltaBase(payload);
     }
     return chain;
-  };
+  }
 
   async list(query?: CheckpointQuery): Promise<CheckpointSummary[]> {
     const checked = kit.checkListQuery(this.#adapter, query);

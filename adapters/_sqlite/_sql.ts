@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { DELTA_WITH_BASE } from "../../src/_delta.ts";
 import type { CheckpointQuery, SessionQuery } from "../../src/checkpoint.ts";
 import type { CheckedRequestQuery, StoredIndex, StoredSummary } from "../../src/storage_kit.ts";
 
@@ -139,6 +140,25 @@ export function loadStatement(id: string): SqlStatement {
       UNION ALL
       SELECT seq, data, NULL, NULL, NULL FROM superstep_payload_chunks WHERE checkpoint_id = ?1`,
     args: [id],
+  };
+}
+
+/**
+ * The payloads from `id` back along its parents while each is a delta on its parent (a payload that starts
+ * with DELTA_WITH_BASE), at most `count`, `id` first: one recursive query, each step by primary key. A
+ * payload stored in parts (`chunks` > 0) ends the walk: the caller reads it whole.
+ */
+export function chainStatement(id: string, count: number): SqlStatement {
+  return {
+    sql: `WITH RECURSIVE chain(id, parent_id, payload, chunks, depth) AS (
+        SELECT id, parent_id, payload, payload_chunks, 1 FROM superstep_checkpoints WHERE id = ?1
+        UNION ALL
+        SELECT c.id, c.parent_id, c.payload, c.payload_chunks, a.depth + 1
+          FROM chain AS a JOIN superstep_checkpoints AS c ON c.id = a.parent_id
+          WHERE a.depth < ?2 AND substr(a.payload, 1, ${DELTA_WITH_BASE.length}) = '${DELTA_WITH_BASE}'
+      )
+      SELECT id, payload, chunks FROM chain ORDER BY depth`,
+    args: [id, Math.min(count, 2 ** 31 - 1)],
   };
 }
 

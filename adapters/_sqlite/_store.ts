@@ -13,6 +13,7 @@ import type { SqlConnection } from "./_connection.ts";
 import { GroupCommit } from "./_group_commit.ts";
 import type { StoredPayload } from "./_payload.ts";
 import {
+  chainStatement,
   childrenStatement,
   conflictStatement,
   DELETED_SESSION_CHECKPOINTS,
@@ -56,6 +57,11 @@ export interface EncodedStore {
   delete(id: string, rewrites?: readonly PayloadRewrite[], children?: readonly string[]): Promise<boolean>;
   /** The ids of `id`'s children in its session. */
   children(id: string): Promise<string[]>;
+  /**
+   * Optional fast path: the payloads from `id` back along its parents while each is a delta, at most
+   * `count`, `id` first, in one query; a payload stored in parts is `undefined` (read it with `load`).
+   */
+  chain?(id: string, count: number): Promise<{ id: string; payload: string | undefined }[]>;
   /** Delete a session's checkpoints and head; how many. */
   deleteSession(sessionId: string): Promise<number>;
   /** The summaries of `id` and its ancestors as stored, unordered. */
@@ -95,6 +101,14 @@ export class SqlStore implements EncodedStore {
     if (Number(row?.taken ?? 0) !== 0) return { saved: false, conflict: "id-taken", head };
     if (head === null && summary.parentId !== null) return { saved: false, conflict: "parent-missing", head };
     return { saved: false, conflict: "head-moved", head };
+  }
+
+  async chain(id: string, count: number): Promise<{ id: string; payload: string | undefined }[]> {
+    const { rows } = await this.#connection.execute(`load checkpoint ${id}`, chainStatement(id, count));
+    return rows.map((row) => ({
+      id: String(row.id),
+      payload: Number(row.chunks) === 0 && typeof row.payload === "string" ? row.payload : undefined,
+    }));
   }
 
   async load(id: string): Promise<StoredPayload | undefined> {

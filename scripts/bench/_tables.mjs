@@ -380,6 +380,110 @@ export function renderTables(figures, { date, command, machine, quick }) {
     rows7pg,
   );
 
+  // 7d, 9, 3d: delta payloads (scripts/bench/delta.ts)
+  const growthName = figures.find((f) =>
+    f.bench === "7d" && f.name.startsWith("database bytes")
+  )?.name;
+  if (growthName) {
+    const deltas = find("7d", growthName, "superstep libsql deltas");
+    const whole = find("7d", growthName, "superstep libsql whole");
+    const peer = find("7d", growthName, "langgraph sqlite");
+    const envelopeName = figures.find((f) =>
+      f.bench === "7d" && f.name.startsWith("envelope")
+    )?.name;
+    const variable = find(
+      "7d",
+      "variable bytes ÷ changed bytes",
+      "superstep libsql deltas",
+    );
+    if (variable) ratios["7d variable ÷ changed"] = variable.median;
+    table(
+      "7 · Storage growth with delta payloads (SQLite files, WAL folded in)",
+      [
+        "",
+        "Superstep + libSQL, deltas",
+        "Superstep + libSQL, whole",
+        "LangGraph + SqliteSaver",
+        "LangGraph ÷ Superstep (deltas)",
+        "whole ÷ deltas",
+      ],
+      [
+        [
+          growthName,
+          bytes(deltas),
+          bytes(whole),
+          bytes(peer),
+          ratio("7d langgraph ÷ superstep deltas", peer, deltas),
+          ratio("7d whole ÷ deltas", whole, deltas),
+        ],
+        [
+          envelopeName ?? "envelope",
+          bytes(
+            envelopeName && find("7d", envelopeName, "superstep libsql deltas"),
+          ),
+          "",
+          "",
+          "",
+          "",
+        ],
+        [
+          "variable bytes ÷ changed bytes",
+          variable ? `${variable.median.toFixed(2)}×` : "—",
+          "",
+          "",
+          "",
+          "",
+        ],
+      ],
+    );
+  }
+  const loads = [
+    ...new Set(figures.filter((f) => f.bench === "9").map((f) => f.name)),
+  ];
+  if (loads.length > 0) {
+    table(
+      "9 · Head load through a fresh storage: a delta chain against a whole checkpoint (Node)",
+      [
+        "",
+        "memory, deltas",
+        "memory, whole",
+        "deltas ÷ whole",
+        "libSQL, deltas",
+        "libSQL, whole",
+        "deltas ÷ whole",
+      ],
+      loads.map((name) => {
+        const cells = [name];
+        for (const kind of ["memory", "libsql"]) {
+          const deltas = find("9", name, `${kind} deltas`);
+          const whole = find("9", name, `${kind} whole`);
+          cells.push(
+            cell(deltas),
+            cell(whole),
+            ratio(`9 ${kind} ${name} deltas ÷ whole`, deltas, whole),
+          );
+        }
+        return cells;
+      }),
+    );
+  }
+  const saveName = figures.find((f) => f.bench === "3d")?.name;
+  if (saveName) {
+    const deltas = find("3d", saveName, "deltas");
+    const whole = find("3d", saveName, "whole");
+    table("3 · A small save with and without delta payloads (Node)", [
+      "",
+      "deltas",
+      "whole",
+      "deltas ÷ whole",
+    ], [[
+      saveName,
+      cell(deltas),
+      cell(whole),
+      ratio("3d save deltas ÷ whole", deltas, whole),
+    ]]);
+  }
+
   // 8
   const rows8 = [
     "peak RSS · benchmark 1, memory checkpoints",
@@ -594,6 +698,38 @@ function evaluateGoals(r) {
     met: all(resume, (v) => v <= 1.5),
     detail: STORES.map(([, label], i) => `${label} ${fmt(r[resume[i]])}`)
       .join(", "),
+  });
+  const deltaGrowth = r["7d langgraph ÷ superstep deltas"];
+  goals.push({
+    goal:
+      "7: delta payloads store ≥ 10× fewer bytes per checkpoint than LangGraph + SqliteSaver (500 supersteps)",
+    met: deltaGrowth === undefined ? undefined : deltaGrowth >= 10,
+    detail: `LangGraph ÷ Superstep ${
+      fmt(deltaGrowth)
+    }; variable part ÷ changed bytes ${
+      fmt(r["7d variable ÷ changed"])
+    } (goal ≤ 3×)`,
+  });
+  const loadRatios = Object.keys(r).filter((key) =>
+    key.startsWith("9 ") && key.endsWith("deltas ÷ whole")
+  );
+  goals.push({
+    goal:
+      "9: a head load with a delta chain within 1.5× of a whole checkpoint's (10, 1,000, 100,000)",
+    met: loadRatios.length === 0
+      ? undefined
+      : loadRatios.every((key) => r[key] <= 1.5),
+    detail: loadRatios.map((key) =>
+      `${key.slice(2, -" deltas ÷ whole".length)} ${fmt(r[key])}`
+    ).join(", "),
+  });
+  const smallSave = r["3d save deltas ÷ whole"];
+  goals.push({
+    goal: "3: a 1 KiB save with delta payloads no slower than whole",
+    met: smallSave === undefined ? undefined : smallSave <= 1.1,
+    detail: `deltas ÷ whole ${
+      fmt(smallSave)
+    } (within 10%: the noise of one run)`,
   });
   return goals;
 }

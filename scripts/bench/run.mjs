@@ -4,7 +4,7 @@
 //
 // Usage: node scripts/bench/run.mjs [--quick] [--only=<task>,<task>…]
 //   --quick  a smoke run (few repetitions, short histories): the figures mean nothing.
-//   --only   run some tasks: cold, node-core, deno-core, bun-core, plugins, durable, postgres, history, kv-node,
+//   --only   run some tasks: cold, node-core, deno-core, bun-core, plugins, durable, delta, postgres, history, kv-node,
 //            kv-deno, rss.
 //
 // The peers (LangGraph.js, its SQLite and Postgres savers, better-sqlite3) live in scripts/bench/package.json,
@@ -52,7 +52,11 @@ function run(cmd, args, { timeoutMs, cwd = ROOT, capture = true } = {}) {
     child.stdout?.setEncoding("utf8");
     child.stdout?.on("data", (chunk) => (stdout += chunk));
     const timer = setTimeout(() => {
-      process.stderr.write(`[bench] ${cmd} ${args.join(" ")} exceeded ${timeoutMs / 1000} s: stopping it\n`);
+      process.stderr.write(
+        `[bench] ${cmd} ${args.join(" ")} exceeded ${
+          timeoutMs / 1000
+        } s: stopping it\n`,
+      );
       try {
         process.kill(-child.pid, "SIGKILL");
       } catch {
@@ -76,9 +80,17 @@ async function installPeers() {
     existsSync(join(PEERS, "@langchain", "langgraph-checkpoint-postgres")) &&
     existsSync(join(PEERS, "better-sqlite3"))
   ) return;
-  process.stderr.write("[bench] installing the peers into scripts/bench/node_modules (first run only)\n");
+  process.stderr.write(
+    "[bench] installing the peers into scripts/bench/node_modules (first run only)\n",
+  );
   const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-  const { code } = await run(npm, ["install", "--prefix", HERE, "--no-audit", "--no-fund"], {
+  const { code } = await run(npm, [
+    "install",
+    "--prefix",
+    HERE,
+    "--no-audit",
+    "--no-fund",
+  ], {
     // better-sqlite3 compiles in about a minute on 2 cores.
     timeoutMs: 3 * 60_000,
     capture: false,
@@ -96,6 +108,7 @@ const NODE_ENTRIES = [
   "workerd",
   "plugins",
   "durable",
+  "delta",
   "postgres",
   "history",
   "kv",
@@ -167,6 +180,7 @@ const TASKS = [
   { name: "http", cmd: node("http"), timeoutMs: 2 * 60_000 },
   { name: "workerd", cmd: node("workerd"), timeoutMs: 90_000 },
   { name: "durable", cmd: node("durable"), timeoutMs: 3 * 60_000 },
+  { name: "delta", cmd: node("delta"), timeoutMs: 3 * 60_000 },
   { name: "postgres", cmd: node("postgres"), timeoutMs: 3 * 60_000 },
   { name: "history", cmd: node("history"), timeoutMs: 3 * 60_000 },
   { name: "kv-node", cmd: node("kv"), timeoutMs: 90_000 },
@@ -181,11 +195,21 @@ function withArgs([cmd, args], ...more) {
 
 /** One process's figures, or its failure. */
 async function runOne([cmd, args], timeoutMs, name, failures) {
-  process.stderr.write(`[bench] ── ${name}: ${[cmd, ...args].join(" ").replaceAll(ROOT + "/", "")}\n`);
+  process.stderr.write(
+    `[bench] ── ${name}: ${
+      [cmd, ...args].join(" ").replaceAll(ROOT + "/", "")
+    }\n`,
+  );
   const { code, stdout, error } = await run(cmd, args, { timeoutMs });
-  const line = stdout.split("\n").reverse().find((l) => l.startsWith(RESULT_PREFIX));
-  if (code !== 0 || !line) failures.push(`${name}: exit ${code ?? error?.message}`);
-  return line ? JSON.parse(line.slice(RESULT_PREFIX.length)) : { figures: [], notes: {} };
+  const line = stdout.split("\n").reverse().find((l) =>
+    l.startsWith(RESULT_PREFIX)
+  );
+  if (code !== 0 || !line) {
+    failures.push(`${name}: exit ${code ?? error?.message}`);
+  }
+  return line
+    ? JSON.parse(line.slice(RESULT_PREFIX.length))
+    : { figures: [], notes: {} };
 }
 
 /** The processes of an alternating task, in turns; each figure is then the median over its processes. */
@@ -197,7 +221,8 @@ async function runAlternating(task, deadline, failures) {
       if (left <= 0) return [];
       const { figures } = await runOne(cmd, left, task.name, failures);
       for (const figure of figures) {
-        const key = [figure.bench, figure.name, figure.subject, figure.runtime].join("\0");
+        const key = [figure.bench, figure.name, figure.subject, figure.runtime]
+          .join("\0");
         if (!byKey.has(key)) byKey.set(key, []);
         byKey.get(key).push(figure);
       }
@@ -206,9 +231,15 @@ async function runAlternating(task, deadline, failures) {
   return [...byKey.values()].map((series) => {
     const values = series.map((f) => f.median).sort((a, b) => a - b);
     const mid = values.length >> 1;
-    const median = values.length % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
-    const deviations = values.map((v) => Math.abs(v - median)).sort((a, b) => a - b);
-    const mad = deviations.length % 2 ? deviations[mid] : (deviations[mid - 1] + deviations[mid]) / 2;
+    const median = values.length % 2
+      ? values[mid]
+      : (values[mid - 1] + values[mid]) / 2;
+    const deviations = values.map((v) => Math.abs(v - median)).sort((a, b) =>
+      a - b
+    );
+    const mad = deviations.length % 2
+      ? deviations[mid]
+      : (deviations[mid - 1] + deviations[mid]) / 2;
     return {
       ...series[0],
       median,
@@ -239,21 +270,35 @@ async function main() {
     if (only && !only.includes(task.name)) continue;
     const left = deadline - Date.now();
     if (left <= 0) {
-      failures.push(`${task.name}: not run (the time budget of all tasks is spent)`);
+      failures.push(
+        `${task.name}: not run (the time budget of all tasks is spent)`,
+      );
       continue;
     }
     if (task.alternate) {
       const t0 = Date.now();
       figures.push(...await runAlternating(task, deadline, failures));
-      process.stderr.write(`[bench] ── ${task.name} done in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+      process.stderr.write(
+        `[bench] ── ${task.name} done in ${
+          ((Date.now() - t0) / 1000).toFixed(0)
+        } s\n`,
+      );
       load.push(loadavg()[0]);
       continue;
     }
     const [cmd, args] = task.cmd;
-    process.stderr.write(`[bench] ── ${task.name}: ${[cmd, ...args].join(" ").replaceAll(ROOT + "/", "")}\n`);
+    process.stderr.write(
+      `[bench] ── ${task.name}: ${
+        [cmd, ...args].join(" ").replaceAll(ROOT + "/", "")
+      }\n`,
+    );
     const t0 = Date.now();
-    const { code, stdout, error } = await run(cmd, args, { timeoutMs: Math.min(task.timeoutMs, left) });
-    const line = stdout.split("\n").reverse().find((l) => l.startsWith(RESULT_PREFIX));
+    const { code, stdout, error } = await run(cmd, args, {
+      timeoutMs: Math.min(task.timeoutMs, left),
+    });
+    const line = stdout.split("\n").reverse().find((l) =>
+      l.startsWith(RESULT_PREFIX)
+    );
     if (line) {
       const payload = JSON.parse(line.slice(RESULT_PREFIX.length));
       figures.push(...payload.figures);
@@ -262,7 +307,11 @@ async function main() {
     if (code !== 0 || !line) {
       failures.push(`${task.name}: exit ${code ?? error?.message}`);
     }
-    process.stderr.write(`[bench] ── ${task.name} done in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+    process.stderr.write(
+      `[bench] ── ${task.name} done in ${
+        ((Date.now() - t0) / 1000).toFixed(0)
+      } s\n`,
+    );
     load.push(loadavg()[0]);
   }
   const machine = {
@@ -272,8 +321,12 @@ async function main() {
     node: process.version,
     deno: await version(bin("deno"), ["--version"]),
     bun: await version(bin("bun"), ["--version"]),
-    langgraph:
-      JSON.parse(readFileSync(join(PEERS, "@langchain", "langgraph", "package.json"), "utf8")).version,
+    langgraph: JSON.parse(
+      readFileSync(
+        join(PEERS, "@langchain", "langgraph", "package.json"),
+        "utf8",
+      ),
+    ).version,
     loadAverage: { min: Math.min(...load), max: Math.max(...load) },
   };
   const date = new Date().toISOString();
@@ -307,7 +360,9 @@ async function main() {
       "\n",
   );
   console.log(markdown);
-  console.log(`\n${figures.length} figures in ${seconds} s; written to bench/results.json`);
+  console.log(
+    `\n${figures.length} figures in ${seconds} s; written to bench/results.json`,
+  );
   if (failures.length > 0) {
     console.log(`Failed: ${failures.join("; ")}`);
     process.exitCode = 1;

@@ -1,0 +1,360 @@
+// Benchmarks of delta payloads (Node): what storing each checkpoint as the change since its parent saves on
+// disk, and what it costs to load and to save.
+//
+// 7d. Storage growth: a run of 500 supersteps whose state gains one ~50-byte record per superstep, through
+//     the libSQL adapter (deltas, and whole checkpoints) and LangGraph.js with SqliteSaver (its checkpoints
+//     and writes tables): database bytes per checkpoint, the file after a WAL checkpoint (TRUNCATE). The
+//     fixed envelope per checkpoint (ids, summary columns, index entries, the payload's header) is the same
+//     run with a state that only counts; the variable part is the growth run's bytes less the envelope,
+//     divided by the bytes that changed (one record's JSON).
+// 9.  Head load with a delta chain against a whole checkpoint: a session of 10, 1,000 and 100,000
+//     checkpoints of a ~4 KiB state whose cursor changes each time, stored as deltas and stored whole; each
+//     repetition loads the head through a fresh storage (nothing cached: it reads the chain back to its
+//     keyframe, at most 33 payloads); memory and libSQL (file, WAL). The two stores of a length are timed
+//     in turns.
+// 3d. One save of a 1 KiB state on a libSQL file, deltas against whole, in turns.
+import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
+import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
+import {
+  type Checkpoint,
+  type CheckpointStorage,
+  defineExecutor,
+  MemoryCheckpointStorage,
+  WorkflowBuilder,
+} from "../../mod.ts";
+import { makeCheckpoint } from "../../testing/mod.ts";
+import { DeltaCodec, encodeForStorage } from "../../src/storage_kit.ts";
+import { planRows } from "../../adapters/_sqlite/_payload.ts";
+import { saveStatements } from "../../adapters/_sqlite/_sql.ts";
+import {
+  args,
+  collectGarbage,
+  log,
+  once,
+  quick,
+  Report,
+  stats,
+} from "./_harness.ts";
+import { makeItems } from "./_shapes.ts";
+import {
+  fileSize,
+  LibsqlCheckpointStorage,
+  openLibsqlFile,
+  tempDir,
+} from "./_stores.ts";
+
+const isQuick = quick(args());
+const report = new Report();
+const dir = await tempDir();
+let files = 0;
+const newPath = (name: string) => `${dir.path}/${name}-${++files}.db`;
+
+// ── 7d: storage growth ────────────────────────────────────────────────────────────────────────────────
+const STEPS = isQuick ? 50 : 500;
+/** The record a superstep adds: about 50 bytes of JSON. */
+const record = (i: number) => ({
+  id: i,
+  text: `record ${i} `.padEnd(30, "lorem ipsum "),
+});
+const changedBytes = JSON.stringify(record(STEPS)).length + 1; // and its comma
+
+async function superstepRun(deltas: boolean, grows: boolean): Promise<number> {
+  const path = newPath(
+    `growth-${deltas ? "deltas" : "whole"}-${grows ? "grow" : "count"}`,
+  );
+  const storage = new LibsqlCheckpointStorage({ url: `file:${path}`, deltas });
+  const step = defineExecutor({
+    id: "grow",
+    handle: async (n: number, ctx) => {
+      if (grows) {
+        ctx.state.set("items", [
+          ...(ctx.state.get<unknown[]>("items") ?? []),
+          record(n),
+        ]);
+      } else ctx.state.set("n", n);
+      if (n + 1 < STEPS) await ctx.send(n + 1);
+    },
+  });
+  const workflow = new WorkflowBuilder({
+    name: "growth",
+    start: step,
+    maxSupersteps: STEPS + 10,
+  })
+    .addEdge(step, step).withCheckpointing(storage).build();
+  await workflow.run(0);
+  await storage.close();
+  const client = await openLibsqlFile(path);
+  const { rows } = await client.execute(
+    "SELECT count(*) AS n FROM superstep_checkpoints",
+  );
+  await client.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+  client.close();
+  const bytes = (await fileSize(path)) + (await fileSize(`${path}-wal`));
+  return bytes / Number(rows[0].n);
+}
+
+async function langgraphRun(): Promise<number> {
+  const path = newPath("growth-langgraph");
+  const saver = SqliteSaver.fromConnString(path);
+  const Growth = Annotation.Root({
+    n: Annotation<number>,
+    items: Annotation<unknown[]>({
+      reducer: (a, b) => a.concat(b),
+      default: () => [],
+    }),
+  });
+  const graph = new StateGraph(Growth)
+    .addNode("grow", (s) => ({ n: s.n + 1, items: [record(s.n)] }))
+    .addEdge(START, "grow")
+    .addConditionalEdges("grow", (s) => (s.n < STEPS ? "grow" : END))
+    .compile({ checkpointer: saver });
+  await graph.invoke({ n: 0 }, {
+    recursionLimit: 10 * STEPS,
+    configurable: { thread_id: "growth" },
+  });
+  const db = saver.db;
+  const { n } = db.prepare("SELECT count(*) AS n FROM checkpoints").get() as {
+    n: number;
+  };
+  db.pragma("wal_checkpoint(TRUNCATE)");
+  db.close();
+  return ((await fileSize(path)) + (await fileSize(`${path}-wal`))) / n;
+}
+
+const run = `${STEPS} supersteps, +1 record (${changedBytes} B) each`;
+const growth = {
+  deltas: await superstepRun(true, true),
+  whole: await superstepRun(false, true),
+  envelope: await superstepRun(true, false),
+  langgraph: await langgraphRun(),
+};
+const bytesFigure = (
+  name: string,
+  subject: string,
+  value: number,
+  extra?: Record<string, unknown>,
+) =>
+  report.add({
+    bench: "7d",
+    name,
+    subject,
+    unit: "B",
+    ...once(value),
+    ...(extra && { extra }),
+  });
+bytesFigure(
+  `database bytes per checkpoint · ${run}`,
+  "superstep libsql deltas",
+  growth.deltas,
+);
+bytesFigure(
+  `database bytes per checkpoint · ${run}`,
+  "superstep libsql whole",
+  growth.whole,
+);
+bytesFigure(
+  `database bytes per checkpoint · ${run}`,
+  "langgraph sqlite",
+  growth.langgraph,
+);
+bytesFigure(
+  `envelope per checkpoint · ${STEPS} supersteps, a counter only`,
+  "superstep libsql deltas",
+  growth.envelope,
+);
+report.add({
+  bench: "7d",
+  name: "variable bytes ÷ changed bytes",
+  subject: "superstep libsql deltas",
+  unit: "×",
+  ...once((growth.deltas - growth.envelope) / changedBytes),
+  extra: { changedBytes },
+});
+
+// ── 9: head load, a delta chain against a whole checkpoint ───────────────────────────────────────────────
+const LENGTHS = isQuick ? [10, 1000] : [10, 1000, 100_000];
+const template = { workflowName: "history", metadata: { source: "bench" } };
+const baseItems = makeItems(48);
+
+function* session(length: number): Generator<Checkpoint> {
+  const sessionId = crypto.randomUUID();
+  let parentId: string | null = null;
+  for (let i = 0; i < length; i++) {
+    const checkpoint: Checkpoint = makeCheckpoint({
+      ...template,
+      sessionId,
+      parentId,
+      superstep: i,
+      state: { items: baseItems, cursor: i },
+    });
+    yield checkpoint;
+    parentId = checkpoint.id;
+  }
+}
+
+interface Built {
+  label: string;
+  head: string;
+  fresh(): Promise<CheckpointStorage>;
+  close(): Promise<void>;
+}
+
+async function buildMemory(length: number, deltas: boolean): Promise<Built> {
+  // One backing map shared by fresh storages is not something the memory adapter offers: a fresh codec is
+  // had by loading through a storage that saved with deltas off and on the same records instead.
+  const storage = new MemoryCheckpointStorage({ deltas });
+  let head = "";
+  for (const checkpoint of session(length)) {
+    await storage.save(checkpoint);
+    head = checkpoint.id;
+  }
+  return {
+    label: "memory",
+    head,
+    fresh: () => Promise.resolve(storage),
+    close: () => Promise.resolve(),
+  };
+}
+
+async function buildLibsql(length: number, deltas: boolean): Promise<Built> {
+  const path = newPath(`load-${deltas ? "deltas" : "whole"}-${length}`);
+  const client = await openLibsqlFile(path);
+  const writer = new LibsqlCheckpointStorage({ client, deltas });
+  await writer.head("migrate");
+  const codec = deltas ? new DeltaCodec() : undefined;
+  let batch: { sql: string; args: (string | number | null)[] }[] = [];
+  let head = "";
+  for (const checkpoint of session(length)) {
+    const encoded = encodeForStorage("libsql", checkpoint, codec);
+    batch.push(...saveStatements(planRows("libsql", encoded, Infinity)));
+    encoded.stored();
+    head = checkpoint.id;
+    if (batch.length >= 2000) {
+      await client.batch(batch, "write");
+      batch = [];
+    }
+  }
+  if (batch.length > 0) await client.batch(batch, "write");
+  await client.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+  return {
+    label: "libsql",
+    head,
+    fresh: async () => {
+      const storage = new LibsqlCheckpointStorage({ client, deltas });
+      await storage.head("warm"); // its schema check, before the timed load
+      return storage;
+    },
+    close: () => Promise.resolve(client.close()),
+  };
+}
+
+const ROUNDS = isQuick ? 3 : 25;
+const LOADS = 20;
+for (
+  const [kind, build] of [["memory", buildMemory], [
+    "libsql",
+    buildLibsql,
+  ]] as const
+) {
+  for (const length of LENGTHS) {
+    const stores = {
+      deltas: await build(length, true),
+      whole: await build(length, false),
+    };
+    const times = { deltas: [] as number[], whole: [] as number[] };
+    collectGarbage();
+    for (let round = -2; round < ROUNDS; round++) {
+      for (const mode of ["deltas", "whole"] as const) {
+        const built = stores[mode];
+        let elapsed = 0;
+        for (let i = 0; i < LOADS; i++) {
+          // Memory: the same storage each time, whose codec may hold the head; libSQL: a fresh one.
+          const storage = await built.fresh();
+          const t0 = performance.now();
+          const loaded = await storage.load(built.head);
+          elapsed += performance.now() - t0;
+          if (loaded?.id !== built.head) {
+            throw new Error(`${kind} ${mode} ${length}: no head`);
+          }
+        }
+        if (round >= 0) times[mode].push((elapsed * 1000) / LOADS);
+      }
+    }
+    for (const mode of ["deltas", "whole"] as const) {
+      report.add({
+        bench: "9",
+        name: `head load · ${length.toLocaleString("en-US")} checkpoints`,
+        subject: `${kind} ${mode}`,
+        unit: "µs",
+        ...stats(times[mode]),
+        reps: times[mode].length,
+        extra: { ops: LOADS },
+      });
+      await stores[mode].close();
+    }
+    log(
+      `${kind} ${length}: deltas ${
+        stats(times.deltas).median.toFixed(1)
+      } µs, whole ${stats(times.whole).median.toFixed(1)} µs`,
+    );
+  }
+}
+
+// ── 3d: a 1 KiB save, deltas against whole ─────────────────────────────────────────────────────────────
+{
+  const SAVES = isQuick ? 20 : 200;
+  const items = makeItems(16);
+  const stores = {
+    deltas: new LibsqlCheckpointStorage({
+      url: `file:${newPath("save-deltas")}`,
+      deltas: true,
+    }),
+    whole: new LibsqlCheckpointStorage({
+      url: `file:${newPath("save-whole")}`,
+      deltas: false,
+    }),
+  };
+  const parents: Record<string, Checkpoint | undefined> = {};
+  const sessionIds = {
+    deltas: crypto.randomUUID(),
+    whole: crypto.randomUUID(),
+  };
+  const times = { deltas: [] as number[], whole: [] as number[] };
+  for (let round = -2; round < (isQuick ? 2 : 15); round++) {
+    for (const mode of ["deltas", "whole"] as const) {
+      const t0 = performance.now();
+      for (let i = 0; i < SAVES; i++) {
+        const parent = parents[mode];
+        const checkpoint = makeCheckpoint({
+          ...template,
+          sessionId: sessionIds[mode],
+          parentId: parent?.id ?? null,
+          superstep: (parent?.superstep ?? -1) + 1,
+          state: { items, cursor: i },
+        });
+        await stores[mode].save(checkpoint);
+        parents[mode] = checkpoint;
+      }
+      if (round >= 0) {
+        times[mode].push(((performance.now() - t0) * 1000) / SAVES);
+      }
+    }
+  }
+  for (const mode of ["deltas", "whole"] as const) {
+    report.add({
+      bench: "3d",
+      name: `save · ${
+        JSON.stringify({ items }).length.toLocaleString("en-US")
+      } B state, libSQL file`,
+      subject: mode,
+      unit: "µs",
+      ...stats(times[mode]),
+      reps: times[mode].length,
+      extra: { ops: SAVES },
+    });
+    await stores[mode].close();
+  }
+}
+
+await dir.dispose();
+report.print();
