@@ -46,6 +46,22 @@ import { Payloads, type Staging } from "./_payloads.ts";
 import { decodeStored, decodeText, encodeRecord, encodeText, type StoredSummary } from "./_records.ts";
 import { retryingLocks } from "./_retry.ts";
 
+/** Keys one `getMany` reads (Deno KV's limit): a load reads a record and up to 9 chunks at once. */
+const MAX_GET_MANY = 10;
+
+/** The payload bytes of `stored` from its chunks as read, or the index of the first missing or damaged one. */
+function joinChunks(stored: StoredSummary, chunks: { value: unknown }[]): Uint8Array | number {
+  const out = new Uint8Array(stored.bytes);
+  let offset = 0;
+  for (let index = 0; index < chunks.length; index++) {
+    const { value } = chunks[index];
+    if (!(value instanceof Uint8Array) || offset + value.length > out.length) return index;
+    out.set(value, offset);
+    offset += value.length;
+  }
+  return offset === stored.bytes ? out : chunks.length;
+}
+
 /** How many older checkpoints of a session `lineage` reads at once (see there). */
 const LINEAGE_READ_AHEAD = 1000;
 import { DELTA_WITH_BASE } from "../../src/_delta.ts";
@@ -301,6 +317,31 @@ export class KvCheckpointStorage implements CheckpointStorage {
       const entry = await this.#kv.get(key);
       if (entry.versionstamp === null) return undefined;
       const stored = decodeStored(id, entry.value);
+      if (stored.chunks < MAX_GET_MANY) {
+        // One consistent read of the record and its chunks: unchanged record, chunks of that very save.
+        const [record, ...chunks] = await this.#kv.getMany([
+          key,
+          ...Array.from({ length: stored.chunks }, (_, i) => this.#keys.chunk(id, stored.token, i)),
+        ]);
+        if (record.versionstamp === null) return undefined;
+        if (record.versionstamp === entry.versionstamp) {
+          const joined = joinChunks(stored, chunks);
+          if (typeof joined === "number") {
+            throw new CheckpointCorruptError(
+              id,
+              `kv: chunk ${joined} of ${stored.chunks} is missing or damaged`,
+              stored,
+            );
+          }
+          const text = decodeText(joined);
+          if (text === undefined) {
+            throw new CheckpointCorruptError(id, "kv: its payload is not valid UTF-8", stored);
+          }
+          return { stored, text };
+        }
+        // Saved again meanwhile: read the new record.
+        if (attempt < 2) continue;
+      }
       const payload = await this.#payloads.read(stored);
       if (typeof payload === "string") {
         const again = await this.#kv.get(key);
