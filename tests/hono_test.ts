@@ -481,7 +481,12 @@ describe("createWorkflowApp() problems", () => {
       `/checkpoints/${pending.checkpointId}/resume`,
       json({ responses: { [requestId]: "x" } }),
     );
-    await expectProblem(res, 422, "checkpoint-mismatch");
+    const mismatch = await expectProblem(res, 422, "checkpoint-mismatch");
+    const incompatibilities = mismatch.incompatibilities as { kind: string; message: string }[];
+    assert.ok(incompatibilities.length > 0, JSON.stringify(mismatch));
+    assert.ok(incompatibilities.every((entry) => typeof entry.kind === "string" && entry.message.length > 0));
+    const changes = mismatch.changes as { addedExecutors: string[]; removedExecutors: string[] };
+    assert.ok(changes.addedExecutors.length + changes.removedExecutors.length > 0, JSON.stringify(changes));
     const onlyEcho = createWorkflowApp({ workflows: {}, storage });
     await expectProblem(
       await onlyEcho.request(`/checkpoints/${pending.checkpointId}/resume`, json({})),

@@ -75,7 +75,12 @@ export function problemFor(error: unknown): ProblemDocument {
     return problem(404, "checkpoint-not-found", "Checkpoint not found", error.message);
   }
   if (error instanceof CheckpointMismatchError) {
-    return problem(422, "checkpoint-mismatch", "Checkpoint does not fit the workflow", error.message);
+    // What does not fit and what changed, so a client can tell an upgrade to make from a graph to restore.
+    return {
+      ...problem(422, "checkpoint-mismatch", "Checkpoint does not fit the workflow", error.message),
+      incompatibilities: error.incompatibilities,
+      ...(error.changes !== undefined && { changes: error.changes }),
+    };
   }
   if (error instanceof WorkflowInputError) {
     return {

@@ -435,7 +435,9 @@ export interface ProblemDocument {
   detail: string;
   /**
    * Extension members: `checkpointId`, `executorId`; and, on the problem of a run that started (it failed,
-   * or its answer was too large), its `sessionId` and last `checkpointId` (`null` if it wrote none).
+   * or its answer was too large), its `sessionId` and last `checkpointId` (`null` if it wrote none). A 422
+   * `checkpoint-mismatch` carries `incompatibilities` (what does not fit: `Incompatibility[]`) and, when the
+   * checkpoint recorded the graph that wrote it, `changes` (`GraphChanges`).
    */
   [extension: string]: unknown;
 }
