@@ -72,6 +72,8 @@ export type {
 export { Workflow } from "./src/workflow.ts";
 export { prune } from "./src/prune.ts";
 export { listPendingRequests, listSessions } from "./src/sessions.ts";
+export { claimSession, hasLeases } from "./src/leases.ts";
+export type { ClaimSessionOptions, SessionClaim } from "./src/leases.ts";
 export { answerRequest } from "./src/answer_request.ts";
 export type { AnswerRequestOptions } from "./src/answer_request.ts";
 export type { PruneOptions, PruneResult } from "./src/prune.ts";
@@ -95,8 +97,11 @@ export type {
   CheckpointQuery,
   CheckpointStorage,
   CheckpointSummary,
+  Lease,
+  LeaseRequest,
   PendingRequestQuery,
   QueuedMessage,
+  SaveOptions,
   SessionQuery,
   SessionStatus,
   SessionSummary,
@@ -114,6 +119,7 @@ export {
   CheckpointNotFoundError,
   CheckpointSaveError,
   ExecutorFailedError,
+  LeaseLostError,
   PluginError,
   RequestNotPendingError,
   StorageCapabilityError,

@@ -19,7 +19,10 @@ import type {
   CheckpointQuery,
   CheckpointStorage,
   CheckpointSummary,
+  Lease,
+  LeaseRequest,
   PendingRequestQuery,
+  SaveOptions,
   SessionQuery,
   SessionSummary,
   WaitingRequest,
@@ -59,6 +62,8 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
   #headOrder: string[] = [];
   /** The sessions whose head waits for answers: the inbox. */
   #waiting = new Set<string>();
+  /** The lease of each claimed session. */
+  #leases = new Map<string, Lease>();
 
   /**
    * Create an empty storage.
@@ -76,9 +81,11 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
    * Store a checkpoint and make it its session's head: a compare-and-set on the head.
    *
    * @param checkpoint The checkpoint to store (copied: later changes to it are not seen).
+   * @param options `lease`: save only while this lease is the session's.
    * @returns Once stored.
    * @throws {CheckpointConflictError} If the id exists already, or the session has a head and
    *   `checkpoint.parentId` is not it. Nothing is written.
+   * @throws {LeaseLostError} If `options.lease` is no longer the session's lease. Nothing is written.
    * @throws {CheckpointEncodeError} If a value cannot be encoded. Nothing is written.
    * @example
    * ```ts
@@ -93,13 +100,16 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
    * await assert.rejects(storage.save(stale), { name: "CheckpointConflictError", reason: "head-moved" });
    * ```
    */
-  save(checkpoint: Checkpoint): Promise<void> {
-    return settle(() => this.#save(checkpoint));
+  save(checkpoint: Checkpoint, options: SaveOptions = {}): Promise<void> {
+    return settle(() => this.#save(checkpoint, options.lease));
   }
 
-  #save(checkpoint: Checkpoint): void {
+  #save(checkpoint: Checkpoint, lease: Lease | undefined): void {
     const encoded = kit.encodeForStorage(ADAPTER, checkpoint, this.#deltas);
     const { id, sessionId, parentId } = checkpoint;
+    if (lease !== undefined && !this.#holds(kit.checkLease(ADAPTER, "save a checkpoint", lease), sessionId)) {
+      throw kit.leaseLost(ADAPTER, lease);
+    }
     if (this.#records.has(id)) throw kit.idTaken(ADAPTER, checkpoint);
     const head = this.#heads.get(sessionId);
     if (head !== undefined && parentId !== head) throw kit.headMoved(ADAPTER, checkpoint, head);
@@ -292,6 +302,97 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
       this.#sessions.delete(sessionId);
       return ids.length;
     });
+  }
+
+  /**
+   * Claim a session for `owner`: only when it has no lease or its lease lapsed (`expiresAt <= now`).
+   *
+   * @param sessionId The session.
+   * @param owner The claimant.
+   * @param request The claimant's clock (`now`) and the lease's length (`ttlMs`).
+   * @returns The lease, or `undefined` if another claim holds the session.
+   * @throws {TypeError} If the session id or owner is invalid, or `now` is not a finite number.
+   * @throws {RangeError} If `ttlMs` is not a positive finite number.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
+   *
+   * const storage = new MemoryCheckpointStorage();
+   * const lease = await storage.claimLease("s1", "worker-a", { now: 0, ttlMs: 1000 });
+   * assert.equal(lease?.owner, "worker-a");
+   * assert.equal(await storage.claimLease("s1", "worker-b", { now: 999, ttlMs: 1000 }), undefined);
+   * assert.equal((await storage.claimLease("s1", "worker-b", { now: 1000, ttlMs: 1000 }))?.owner, "worker-b");
+   * ```
+   */
+  claimLease(sessionId: string, owner: string, request: LeaseRequest): Promise<Lease | undefined> {
+    return settle(() => {
+      const claim = kit.checkLeaseClaim(ADAPTER, sessionId, owner, request);
+      if (!kit.leaseFree(this.#leases.get(sessionId)?.expiresAt, claim.now)) return undefined;
+      const lease = kit.newLease(claim);
+      this.#leases.set(sessionId, lease);
+      return { ...lease };
+    });
+  }
+
+  /**
+   * Extend a lease, if it is still its session's (expired or not).
+   *
+   * @param lease The lease.
+   * @param request The claimant's clock (`now`) and the new length (`ttlMs`).
+   * @returns The renewed lease, or `undefined` if another claim replaced it or it was released.
+   * @throws {TypeError} If the lease is malformed or `now` is not a finite number.
+   * @throws {RangeError} If `ttlMs` is not a positive finite number.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
+   *
+   * const storage = new MemoryCheckpointStorage();
+   * const lease = (await storage.claimLease("s1", "worker-a", { now: 0, ttlMs: 1000 }))!;
+   * assert.equal((await storage.renewLease(lease, { now: 900, ttlMs: 1000 }))?.expiresAt, 1900);
+   * ```
+   */
+  renewLease(lease: Lease, request: LeaseRequest): Promise<Lease | undefined> {
+    return settle(() => {
+      kit.checkLease(ADAPTER, "renew a lease", lease);
+      const { expiresAt } = kit.checkLeaseRequest(ADAPTER, request);
+      if (!this.#holds(lease, lease.sessionId)) return undefined;
+      const renewed = { ...this.#leases.get(lease.sessionId)!, expiresAt };
+      this.#leases.set(lease.sessionId, renewed);
+      return { ...renewed };
+    });
+  }
+
+  /**
+   * Drop a lease, if it is still its session's.
+   *
+   * @param lease The lease.
+   * @returns `true` if it was the session's lease.
+   * @throws {TypeError} If the lease is malformed.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { MemoryCheckpointStorage } from "@superstep/superstep/memory";
+   *
+   * const storage = new MemoryCheckpointStorage();
+   * const lease = (await storage.claimLease("s1", "worker-a", { now: 0, ttlMs: 1000 }))!;
+   * assert.equal(await storage.releaseLease(lease), true);
+   * assert.equal((await storage.claimLease("s1", "worker-b", { now: 1, ttlMs: 1000 }))?.owner, "worker-b");
+   * ```
+   */
+  releaseLease(lease: Lease): Promise<boolean> {
+    return settle(() => {
+      kit.checkLease(ADAPTER, "release a lease", lease);
+      if (!this.#holds(lease, lease.sessionId)) return false;
+      this.#leases.delete(lease.sessionId);
+      return true;
+    });
+  }
+
+  /** Whether `lease` is the lease of `sessionId` now. */
+  #holds(lease: Lease, sessionId: string): boolean {
+    return lease.sessionId === sessionId && this.#leases.get(sessionId)?.token === lease.token;
   }
 
   /**

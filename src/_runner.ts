@@ -14,6 +14,7 @@ import {
   CheckpointEncodeError,
   CheckpointSaveError,
   ExecutorFailedError,
+  LeaseLostError,
   WorkflowConvergenceError,
   WorkflowInputError,
 } from "./errors.ts";
@@ -422,7 +423,10 @@ export class Runner {
     try {
       await this.storage.save(checkpoint);
     } catch (error) {
-      if (error instanceof CheckpointConflictError || error instanceof CheckpointEncodeError) throw error;
+      if (
+        error instanceof CheckpointConflictError || error instanceof CheckpointEncodeError ||
+        error instanceof LeaseLostError
+      ) throw error;
       throw new CheckpointSaveError(id, error);
     }
     this.previousCheckpointId = id;

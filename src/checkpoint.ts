@@ -206,6 +206,42 @@ export interface PendingRequestQuery {
 }
 
 /**
+ * A claim on a session (`CheckpointStorage.claimLease`): its owner runs the session until `expiresAt`,
+ * renewing the claim while it runs; no other claimant gets the session meanwhile, and a save carrying a
+ * lease that another claim replaced is refused (fencing).
+ *
+ * @experimental
+ */
+export interface Lease {
+  /** The session claimed. */
+  sessionId: string;
+  /** Who claimed it (a process, a host: any non-empty string). */
+  owner: string;
+  /** Unique to this claim (a renewal keeps it): what a save, a renewal and a release check. */
+  token: string;
+  /** When the claim lapses unless renewed, in milliseconds since the epoch (the claimant's clock). */
+  expiresAt: number;
+}
+
+/** What `claimLease` and `renewLease` are asked: the claimant's clock now and how long the claim lasts. */
+export interface LeaseRequest {
+  /** The claimant's time now, in milliseconds since the epoch: a lease whose `expiresAt <= now` is free. */
+  now: number;
+  /** How long the claim lasts from `now`, in milliseconds. A positive finite number. */
+  ttlMs: number;
+}
+
+/** Options of `CheckpointStorage.save`. */
+export interface SaveOptions {
+  /**
+   * The lease the saving run holds on the checkpoint's session: the save writes nothing and throws
+   * `LeaseLostError` unless the session's lease is still this one (same `token`), checked in the same
+   * atomic write as the head compare-and-set. A storage without the lease capability ignores it.
+   */
+  lease?: Lease;
+}
+
+/**
  * Where checkpoints live. Implement it to add a storage; run
  * `checkpointStorageConformance` from `@superstep/superstep/testing` to prove it.
  *
@@ -233,10 +269,16 @@ export interface PendingRequestQuery {
  *   entry from the whole checkpoint given to `save` (the kit's `encodeForStorage` hands it over as `index`),
  *   never by decoding stored payloads, and keeps it in the same atomic write as the head; when `delete`
  *   moves a head, the entry follows the new head.
+ * - An adapter with the lease capability (`claimLease`, `renewLease`, `releaseLease`, all three) keeps one
+ *   lease per session, claims it with a single atomic compare-and-set, and checks `save`'s `lease` option in
+ *   the same atomic write as the head.
  */
 export interface CheckpointStorage {
-  /** Store a checkpoint and make it its session's head, atomically. */
-  save(checkpoint: Checkpoint): Promise<void>;
+  /**
+   * Store a checkpoint and make it its session's head, atomically. With `options.lease` (a storage with
+   * the lease capability), only while that lease is still the session's.
+   */
+  save(checkpoint: Checkpoint, options?: SaveOptions): Promise<void>;
   /** Load a checkpoint, or `undefined` if there is none with that id. */
   load(id: string): Promise<Checkpoint | undefined>;
   /** Summaries, newest first. */
@@ -261,6 +303,27 @@ export interface CheckpointStorage {
    * `checkPendingRequestQuery`.
    */
   listPendingRequests?(query: PendingRequestQuery): Promise<WaitingRequest[]>;
+  /**
+   * Optional capability, leases (with `renewLease` and `releaseLease`): claim `sessionId` for `owner` for
+   * `request.ttlMs` from `request.now`, atomically with respect to every other claimant: it succeeds only
+   * when the session has no lease or its lease expired (`expiresAt <= now`), whoever holds it (a second
+   * claim by the same owner is refused too). A lease is independent of the session's checkpoints (a
+   * session with none can be claimed) and survives `deleteSession`. Checked with the storage kit's
+   * `checkLeaseClaim`.
+   *
+   * @returns The new lease, with a fresh `token`; `undefined` if another claim holds the session.
+   */
+  claimLease?(sessionId: string, owner: string, request: LeaseRequest): Promise<Lease | undefined>;
+  /**
+   * Extend a lease to `request.ttlMs` from `request.now`, if it is still the session's (same `token`),
+   * expired or not: a lease no one else claimed meanwhile is renewed.
+   *
+   * @returns The renewed lease (same token, new `expiresAt`), or `undefined` if another claim replaced it
+   *   or it was released.
+   */
+  renewLease?(lease: Lease, request: LeaseRequest): Promise<Lease | undefined>;
+  /** Drop a lease if it is still the session's; `true` if it was. */
+  releaseLease?(lease: Lease): Promise<boolean>;
   /** Release resources the adapter opened itself. */
   close?(): Promise<void>;
 }

@@ -729,6 +729,51 @@ export class StorageError extends SuperstepError {
 }
 
 /**
+ * A save carried a lease (`SaveOptions.lease`) that is no longer its session's: another claimant took the
+ * session over after the lease expired, or it was released. Nothing was written; the run that held it must
+ * stop (its superstep is done by the new owner).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LeaseLostError } from "@superstep/superstep";
+ * const error = new LeaseLostError("memory", "s1", "worker-a");
+ * assert.equal(error.sessionId, "s1");
+ * assert.equal(error.message, 'memory: cannot save to session "s1": the lease of "worker-a" was taken over or released');
+ * ```
+ * @experimental
+ */
+export class LeaseLostError extends SuperstepError {
+  /** The adapter that refused, or `undefined` when the core found it (a renewal that failed). */
+  readonly adapter: string | undefined;
+  /** The session. */
+  readonly sessionId: string;
+  /** The owner of the lost lease. */
+  readonly owner: string;
+  /**
+   * Create the error.
+   *
+   * @param adapter The adapter's name, or `undefined`.
+   * @param sessionId The session.
+   * @param owner The owner of the lost lease.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(adapter: string | undefined, sessionId: string, owner: string, options?: ErrorOptions) {
+    super(
+      `${adapter === undefined ? "Cannot" : `${adapter}: cannot`} save to session ${
+        JSON.stringify(sessionId)
+      }: ` +
+        `the lease of ${JSON.stringify(owner)} was taken over or released`,
+      options,
+    );
+    this.name = "LeaseLostError";
+    this.adapter = adapter;
+    this.sessionId = sessionId;
+    this.owner = owner;
+  }
+}
+
+/**
  * A storage lacks an optional capability a helper needs (`listSessions`, `listPendingRequests`): the helper
  * refuses instead of scanning every checkpoint. Every adapter of this package has both; a third-party one
  * declares what it implements.

@@ -62,6 +62,15 @@ export {
   type StoredWaitingRequest,
 } from "./_session_index.ts";
 export { deltaBase, DeltaCodec, type DeltaOptions, isDeltaPayload, type ReadChain } from "./_delta.ts";
+export {
+  type CheckedLeaseClaim,
+  checkLease,
+  checkLeaseClaim,
+  checkLeaseRequest,
+  leaseFree,
+  leaseLost,
+  newLease,
+} from "./_leases.ts";
 
 /** A summary as adapters store it: the summary's fields, with the metadata encoded by the core codec. */
 export interface StoredSummary extends Omit<CheckpointSummary, "metadata"> {

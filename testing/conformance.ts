@@ -12,6 +12,7 @@ import { readCases } from "./_read_cases.ts";
 import { writeCases } from "./_write_cases.ts";
 import { deltaCases, pruneCases } from "./_delta_cases.ts";
 import { indexCases } from "./_index_cases.ts";
+import { leaseCases } from "./_lease_cases.ts";
 
 export type { ConformanceCapability };
 
@@ -31,8 +32,9 @@ export interface ConformanceOptions {
    * Capabilities the adapter declares it lacks, each with the reason. Their cases are registered as skipped,
    * with the reason, so a report shows them: `"concurrent-saves"` (eight concurrent saves with the same
    * parent: exactly one wins), `"large-payload"` (a 2 MiB checkpoint round-trips). The optional index
-   * capabilities (`listSessions`, `listPendingRequests`) are declared by implementing both methods: the
-   * suite tests them on a storage that has them, and that the helpers refuse one that has neither.
+   * capabilities (`listSessions`, `listPendingRequests`) are declared by implementing both methods, and
+   * leases by implementing `claimLease`, `renewLease` and `releaseLease`: the suite tests them on a storage
+   * that has them, and that the helpers refuse one that has none.
    *
    * @default {{}}
    */
@@ -54,7 +56,9 @@ export interface ConformanceOptions {
  * (so no two ids can share a stored key); a deleted session that a late save must not bring back; the
  * session index and the inbox (statuses through run, pause, answer, completion, crash, delete and fork,
  * paging, filters, a thousand sessions) on a storage that implements them, and else that `listSessions` and
- * `listPendingRequests` refuse it with `StorageCapabilityError`.
+ * `listPendingRequests` refuse it with `StorageCapabilityError`; leases (eight concurrent claimants get
+ * one lease, expiry, renewal, release, and fencing: a save carrying a lease taken over writes nothing) on a
+ * storage that implements them, and else that `claimSession` refuses it.
  *
  * @param name The adapter's name, shown in every case's name.
  * @param makeStorage Makes a new storage for one case.
@@ -99,6 +103,7 @@ export function checkpointStorageConformance(
     integrityCases(it);
     pruneCases(it);
     indexCases(it);
+    leaseCases(it);
     deltaCases(
       it,
       options.sharedBackend
