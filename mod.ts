@@ -74,6 +74,8 @@ export { prune } from "./src/prune.ts";
 export { listPendingRequests, listSessions } from "./src/sessions.ts";
 export { claimSession, hasLeases } from "./src/leases.ts";
 export type { ClaimSessionOptions, SessionClaim } from "./src/leases.ts";
+export { recover, recoverEvery } from "./src/recover.ts";
+export type { RecoverEveryOptions, RecoverOptions, RecoverResult } from "./src/recover.ts";
 export { answerRequest } from "./src/answer_request.ts";
 export type { AnswerRequestOptions } from "./src/answer_request.ts";
 export type { PruneOptions, PruneResult } from "./src/prune.ts";
