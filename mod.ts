@@ -124,6 +124,7 @@ export {
   LeaseLostError,
   PluginError,
   RequestNotPendingError,
+  SessionLeasedError,
   StorageCapabilityError,
   StorageError,
   StorageSchemaError,

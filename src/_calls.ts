@@ -14,6 +14,8 @@ import type { WorkflowRun } from "./workflow_run.ts";
 /** What a call's preparation hands to the runner: the runner, and how to execute it. */
 export interface Prepared extends Omit<ExecuteOptions, "plugins"> {
   runner: Runner;
+  /** Called once the run ended, before the instance is freed: drops the run's lease. */
+  release?: () => Promise<void>;
 }
 
 /** The options every call takes. */
@@ -95,9 +97,11 @@ export class Calls {
     let emit = (event: WorkflowEvent) => log.push(event);
     let runner: Runner | undefined;
     let host: PluginHost | undefined;
+    let release: Prepared["release"];
     try {
       const prepared = await prepare();
       runner = prepared.runner;
+      release = prepared.release;
       if (this.#newest === owner) this.live = undefined;
       if (plugins.length > 0) {
         const started = host = new PluginHost(plugins, runInfo(runner, kind, abort.signal));
@@ -108,7 +112,7 @@ export class Calls {
       }
       runner.run.beginCall(emit, () => log.kept());
       if (host !== undefined) await host.start();
-      const { runner: _, ...options } = prepared;
+      const { runner: _, release: _release, ...options } = prepared;
       const result = await runner.execute(abort, { ...options, plugins: host });
       if (host !== undefined) {
         await host.flush();
@@ -116,6 +120,8 @@ export class Calls {
         if (host.failure !== undefined) throw host.failure;
       }
       if (this.#newest === owner) this.live = runner;
+      // A lease that cannot be dropped lapses on its own: that is no failure of the run.
+      await release?.().catch(() => {});
       // Free the instance before anyone learns the run is over, so `await run(); run()` works.
       this.#guard.release(owner);
       log.close();
@@ -125,6 +131,7 @@ export class Calls {
       emit({ type: "status", state: "failed" });
       // Plugins learn of the failure; one failing again now cannot change what the call rejects with.
       if (host !== undefined) await host.end({ ...runner!.result("failed"), error });
+      await release?.().catch(() => {});
       this.#guard.release(owner);
       log.close({ error });
       throw error;

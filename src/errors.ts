@@ -774,6 +774,43 @@ export class LeaseLostError extends SuperstepError {
 }
 
 /**
+ * A run or resume with a `lease` option found its session claimed by another lease (a live run elsewhere,
+ * or a recovering host): it did not start.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SessionLeasedError } from "@superstep/superstep";
+ * const error = new SessionLeasedError("s1", "worker-a");
+ * assert.equal(error.sessionId, "s1");
+ * assert.equal(error.message, 'Cannot run session "s1" for "worker-a": another lease holds it');
+ * ```
+ * @experimental
+ */
+export class SessionLeasedError extends SuperstepError {
+  /** The session. */
+  readonly sessionId: string;
+  /** The owner that asked for the lease. */
+  readonly owner: string;
+  /**
+   * Create the error.
+   *
+   * @param sessionId The session.
+   * @param owner The owner that asked for the lease.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(sessionId: string, owner: string, options?: ErrorOptions) {
+    super(
+      `Cannot run session ${JSON.stringify(sessionId)} for ${JSON.stringify(owner)}: another lease holds it`,
+      options,
+    );
+    this.name = "SessionLeasedError";
+    this.sessionId = sessionId;
+    this.owner = owner;
+  }
+}
+
+/**
  * A storage lacks an optional capability a helper needs (`listSessions`, `listPendingRequests`): the helper
  * refuses instead of scanning every checkpoint. Every adapter of this package has both; a third-party one
  * declares what it implements.

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Checkpoint, CheckpointStorage, Lease, SaveOptions } from "./checkpoint.ts";
-import { LeaseLostError, StorageCapabilityError } from "./errors.ts";
+import { LeaseLostError, SessionLeasedError, StorageCapabilityError } from "./errors.ts";
 
 /** Options of {@linkcode claimSession}. */
 export interface ClaimSessionOptions {
@@ -120,6 +120,22 @@ export async function claimSession(
   const lease = await storage.claimLease(sessionId, owner, { now: clock(), ttlMs: leaseMs });
   if (lease === undefined) return undefined;
   return new Claim(storage, lease, leaseMs, clock);
+}
+
+/**
+ * The storage a run with a `lease` option writes through, and what releases the lease when the run ends
+ * (package-private: `Workflow.run` and `Workflow.resume` call it).
+ *
+ * @throws {SessionLeasedError} If another lease holds the session.
+ */
+export async function leaseForRun(
+  storage: CheckpointStorage,
+  sessionId: string,
+  options: ClaimSessionOptions,
+): Promise<{ storage: CheckpointStorage; release: () => Promise<void> }> {
+  const claim = await claimSession(storage, sessionId, options);
+  if (claim === undefined) throw new SessionLeasedError(sessionId, options.owner);
+  return { storage: claim.storage, release: () => claim.release() };
 }
 
 type LeasedStorage = CheckpointStorage & Required<Pick<CheckpointStorage, "renewLease" | "releaseLease">>;

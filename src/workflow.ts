@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { CheckpointStorage } from "./checkpoint.ts";
+import type { Checkpoint, CheckpointStorage } from "./checkpoint.ts";
 import { decodeValue, encodeValue } from "./codec.ts";
 import {
   CheckpointConflictError,
@@ -25,6 +25,8 @@ import { Calls } from "./_calls.ts";
 import { describeType } from "./_describe.ts";
 import { idProblem } from "./_ids.ts";
 import type { WorkflowRun } from "./workflow_run.ts";
+import { type ClaimSessionOptions, leaseForRun } from "./leases.ts";
+import type { Prepared } from "./_calls.ts";
 
 /** Options of `Workflow.run`. */
 export interface RunOptions {
@@ -50,6 +52,15 @@ export interface RunOptions {
   storage?: CheckpointStorage;
   /** Cancels the run: status `cancelled`, last checkpoint resumable. */
   signal?: AbortSignal;
+  /**
+   * Claim the session with a lease for the run (the storage must have leases): the run fails with
+   * `SessionLeasedError` without starting if another lease holds it, renews the lease while it goes on,
+   * saves only while the lease is still its own (`LeaseLostError` otherwise), and releases it when it ends.
+   * So `recover` on another host never takes over this live run.
+   *
+   * @default {no lease}
+   */
+  lease?: ClaimSessionOptions;
   /**
    * Plugins for this call only, after the builder's (see {@linkcode WorkflowPlugin}).
    *
@@ -85,6 +96,15 @@ export interface ResumeOptions {
   storage?: CheckpointStorage;
   /** Cancels the run. */
   signal?: AbortSignal;
+  /**
+   * Claim the session with a lease for the run (the storage must have leases): the run fails with
+   * `SessionLeasedError` without starting if another lease holds it, renews the lease while it goes on,
+   * saves only while the lease is still its own (`LeaseLostError` otherwise), and releases it when it ends.
+   * So `recover` on another host never takes over this live run.
+   *
+   * @default {no lease}
+   */
+  lease?: ClaimSessionOptions;
   /**
    * Resume a checkpoint that is not its session's head by starting a new
    * session whose first checkpoint's parent is the resumed checkpoint.
@@ -260,14 +280,22 @@ export class Workflow<TIn = unknown, TOutput = unknown> {
     assertSessionId(options.sessionId);
     assertPlugins(options.plugins, "run()");
     assertMetadata(options.metadata);
+    assertLease(options.lease, storage);
     return this.#calls.start<TOutput>("run", options, async () => {
       this.#resetExecutors();
-      const runner = this.#runner(storage, options.sessionId ?? newSessionId());
-      if (storage !== undefined && options.sessionId !== undefined) {
-        runner.previousCheckpointId = (await storage.head(options.sessionId)) ?? null;
+      const sessionId = options.sessionId ?? newSessionId();
+      const leased = options.lease && await leaseForRun(storage!, sessionId, options.lease);
+      try {
+        const runner = this.#runner(leased ? leased.storage : storage, sessionId);
+        if (storage !== undefined && options.sessionId !== undefined) {
+          runner.previousCheckpointId = (await storage.head(options.sessionId)) ?? null;
+        }
+        runner.seed(input);
+        return { runner, entry: true, metadata: options.metadata, release: leased?.release };
+      } catch (error) {
+        await leased?.release();
+        throw error;
       }
-      runner.seed(input);
-      return { runner, entry: true, metadata: options.metadata };
     });
   }
 
@@ -298,6 +326,7 @@ export class Workflow<TIn = unknown, TOutput = unknown> {
     assertResponses(options.responses);
     assertPlugins(options.plugins, "resume()");
     assertMetadata(options.metadata);
+    assertLease(options.lease, storage);
     const policy = this.#policy(options.evolution);
     return this.#calls.start<TOutput>("resume", options, async () => {
       const checkpoint = await storage.load(checkpointId);
@@ -318,43 +347,65 @@ export class Workflow<TIn = unknown, TOutput = unknown> {
       );
       const forking = options.fork === true ||
         (options.sessionId !== undefined && options.sessionId !== checkpoint.sessionId);
-      if (!forking) {
-        const head = await storage.head(checkpoint.sessionId);
-        if (head !== checkpoint.id) {
-          throw new CheckpointConflictError({
-            reason: "not-head",
-            checkpointId,
-            sessionId: checkpoint.sessionId,
-            expectedHead: checkpoint.id,
-            actualHead: head ?? null,
-          });
-        }
-      }
-      if (forking && options.sessionId !== undefined) {
-        const head = await storage.head(options.sessionId);
-        if (head !== undefined) {
-          throw new CheckpointConflictError({
-            reason: "session-exists",
-            checkpointId,
-            sessionId: options.sessionId,
-            expectedHead: null,
-            actualHead: head,
-          });
-        }
-      }
       const sessionId = forking ? options.sessionId ?? newSessionId() : checkpoint.sessionId;
-      // Executors the checkpoint holds no state of (added since it was written) start as they were built.
-      if (saved !== checkpoint) this.#resetExecutors();
-      const runner = this.#runner(storage, sessionId);
-      runner.restore({ ...checkpoint, ...saved });
-      return {
-        runner,
-        responses: runner.run.answers(options.responses),
-        replayRequests: true,
-        fork: forking,
-        metadata: options.metadata,
-      };
+      // Claimed before the head is checked: the head a lease holder reads cannot move under it.
+      const leased = options.lease && await leaseForRun(storage, sessionId, options.lease);
+      const writes = leased ? leased.storage : storage;
+      try {
+        return await this.#resumed(checkpoint, saved, forking, sessionId, writes, options, leased?.release);
+      } catch (error) {
+        await leased?.release();
+        throw error;
+      }
     });
+  }
+
+  async #resumed(
+    checkpoint: Checkpoint,
+    saved: RunState,
+    forking: boolean,
+    sessionId: string,
+    storage: CheckpointStorage,
+    options: ResumeOptions,
+    release: (() => Promise<void>) | undefined,
+  ): Promise<Prepared> {
+    const checkpointId = checkpoint.id;
+    if (!forking) {
+      const head = await storage.head(checkpoint.sessionId);
+      if (head !== checkpoint.id) {
+        throw new CheckpointConflictError({
+          reason: "not-head",
+          checkpointId,
+          sessionId: checkpoint.sessionId,
+          expectedHead: checkpoint.id,
+          actualHead: head ?? null,
+        });
+      }
+    }
+    if (forking && options.sessionId !== undefined) {
+      const head = await storage.head(options.sessionId);
+      if (head !== undefined) {
+        throw new CheckpointConflictError({
+          reason: "session-exists",
+          checkpointId,
+          sessionId: options.sessionId,
+          expectedHead: null,
+          actualHead: head,
+        });
+      }
+    }
+    // Executors the checkpoint holds no state of (added since it was written) start as they were built.
+    if (saved !== checkpoint) this.#resetExecutors();
+    const runner = this.#runner(storage, sessionId);
+    runner.restore({ ...checkpoint, ...saved });
+    return {
+      runner,
+      responses: runner.run.answers(options.responses),
+      replayRequests: true,
+      fork: forking,
+      metadata: options.metadata,
+      release,
+    };
   }
 
   /**
@@ -555,6 +606,14 @@ function assertResponses(responses: unknown): void {
       throw new TypeError(`Invalid request id ${JSON.stringify(id)} in responses: ${problem}`);
     }
   }
+}
+
+function assertLease(lease: ClaimSessionOptions | undefined, storage: CheckpointStorage | undefined): void {
+  if (lease === undefined) return;
+  if (typeof lease !== "object" || lease === null) {
+    throw new TypeError(`Invalid lease: expected the lease options (an owner), got ${describeType(lease)}`);
+  }
+  if (storage === undefined) throw new TypeError("Invalid lease: a lease needs a checkpoint storage");
 }
 
 function assertMetadata(metadata: unknown): void {

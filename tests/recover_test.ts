@@ -20,7 +20,11 @@ import {
 type Log = string[];
 
 /** a → b → c; `b` throws while `world.crash` holds (a host dying mid-superstep), `onB` runs inside it. */
-function chain(storage: CheckpointStorage, log: Log, world: { crash: boolean; onB?: () => void }) {
+function chain(
+  storage: CheckpointStorage,
+  log: Log,
+  world: { crash: boolean; onB?: () => void | Promise<void> },
+) {
   const record = (id: string, n: number) => log.push(`${id}:${n}`);
   const a = defineExecutor({
     id: "a",
@@ -32,7 +36,7 @@ function chain(storage: CheckpointStorage, log: Log, world: { crash: boolean; on
   const b = defineExecutor({
     id: "b",
     handle: async (n: number, ctx: WorkflowContext<number, never>) => {
-      world.onB?.();
+      await world.onB?.();
       if (world.crash) throw new Error("the host died");
       record("b", n);
       await ctx.send(n + 1);
@@ -249,5 +253,63 @@ describe("recoverEvery()", () => {
     assert.equal(results.length, 3);
     assert.deepEqual(results.flatMap((r) => ("resumed" in r ? r.resumed : [])), ["s0"]);
     await assert.rejects(recoverEvery({ storage, workflows, owner: "loop" } as never), TypeError);
+  });
+});
+
+describe("Workflow.run() and resume() with a lease", () => {
+  test("run() with a lease holds the session: recover() and another leased run cannot take it", async () => {
+    const storage = new MemoryCheckpointStorage();
+    const log: Log = [];
+    let inside: Promise<void> | undefined;
+    const world = {
+      crash: false,
+      onB: () =>
+        inside ??= (async () => {
+          // While the leased run is in b: a recoverer finds it busy, a second leased run is refused.
+          const pass = await recover({
+            storage,
+            workflows: [chain(storage, [], { crash: false })],
+            owner: "recoverer",
+          });
+          assert.deepEqual(pass.busy, ["live"]);
+          await assert.rejects(
+            chain(storage, [], { crash: false }).run(5, { sessionId: "live", lease: { owner: "other" } }),
+            { name: "SessionLeasedError", sessionId: "live", owner: "other" },
+          );
+        })(),
+    };
+    const workflow = chain(storage, log, world);
+    const result = await workflow.run(0, { sessionId: "live", lease: { owner: "host-1" } });
+    await inside;
+    assert.equal(result.status, "idle");
+    assert.deepEqual(log, ["a:0", "b:1", "c:2"]);
+    // Released when the run ended: another owner claims it at once.
+    const claim = await claimSession(storage, "live", { owner: "next" });
+    assert.ok(claim !== undefined);
+    await claim.release();
+  });
+
+  test("resume() with a lease releases it when the resume fails, and refuses a lease without storage", async () => {
+    const storage = new MemoryCheckpointStorage();
+    const [sessionId] = await interrupted(storage, 1);
+    const head = (await storage.head(sessionId))!;
+    const failing = chain(storage, [], { crash: true });
+    await assert.rejects(failing.resume(head, { lease: { owner: "a" } }), { name: "ExecutorFailedError" });
+    const claim = await claimSession(storage, sessionId, { owner: "b" });
+    assert.ok(claim !== undefined);
+    await assert.rejects(chain(storage, [], { crash: false }).resume(head, { lease: { owner: "c" } }), {
+      name: "SessionLeasedError",
+    });
+    await claim.release();
+    const log: Log = [];
+    const done = await chain(storage, log, { crash: false }).resume(head, { lease: { owner: "c" } });
+    assert.equal(done.status, "idle");
+    assert.deepEqual(log, ["b:1", "c:2"]);
+    const bare = new WorkflowBuilder({
+      name: "bare",
+      start: defineExecutor({ id: "x", handle: (_: number) => {} }),
+    })
+      .build();
+    assert.throws(() => bare.run(1, { lease: { owner: "a" } }), TypeError);
   });
 });
