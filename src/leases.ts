@@ -148,6 +148,11 @@ class Claim implements SessionClaim {
   #lost = false;
   #released = false;
   #timer: ReturnType<typeof setInterval> | undefined;
+  /**
+   * The claim's storage calls, one at a time: a KV renewal changes the lease's versionstamp, which a save
+   * racing it would read as a lost lease.
+   */
+  #queue: Promise<unknown> = Promise.resolve();
   readonly storage: CheckpointStorage;
 
   constructor(storage: LeasedStorage, lease: Lease, leaseMs: number, clock: () => number) {
@@ -169,7 +174,11 @@ class Claim implements SessionClaim {
     return this.#lost;
   }
 
-  async renew(): Promise<boolean> {
+  renew(): Promise<boolean> {
+    return this.#exclusive(() => this.#renew());
+  }
+
+  async #renew(): Promise<boolean> {
     if (this.#lost || this.#released) return !this.#lost;
     const renewed = await this.#storage.renewLease(this.#lease, { now: this.#clock(), ttlMs: this.#leaseMs });
     if (renewed === undefined) this.#lose();
@@ -177,20 +186,29 @@ class Claim implements SessionClaim {
     return renewed !== undefined;
   }
 
-  /** The lease a save carries: renewed first once half of it has passed. */
-  async forSave(): Promise<Lease> {
-    if (!this.#lost && this.#lease.expiresAt - this.#clock() < this.#leaseMs / 2) await this.renew();
-    if (this.#lost) throw new LeaseLostError(undefined, this.#lease.sessionId, this.#lease.owner);
-    return this.#lease;
+  /** Save with the lease: renewed first once half of it has passed; a refusal marks it lost. */
+  save(checkpoint: Checkpoint, options: SaveOptions): Promise<void> {
+    return this.#exclusive(async () => {
+      if (!this.#lost && this.#lease.expiresAt - this.#clock() < this.#leaseMs / 2) await this.#renew();
+      if (this.#lost) throw new LeaseLostError(undefined, this.#lease.sessionId, this.#lease.owner);
+      try {
+        await this.#storage.save(checkpoint, { ...options, lease: this.#lease });
+      } catch (error) {
+        if (error instanceof Error && error.name === "LeaseLostError") this.#lose();
+        throw error;
+      }
+    });
+  }
+
+  #exclusive<T>(call: () => Promise<T>): Promise<T> {
+    const done = this.#queue.then(call, call);
+    this.#queue = done.catch(() => {});
+    return done;
   }
 
   #lose(): void {
     this.#lost = true;
     this.#stop();
-  }
-
-  markLost(): void {
-    this.#lose();
   }
 
   #stop(): void {
@@ -202,7 +220,9 @@ class Claim implements SessionClaim {
     if (this.#released) return;
     this.#released = true;
     this.#stop();
-    if (!this.#lost) await this.#storage.releaseLease(this.#lease);
+    await this.#exclusive(async () => {
+      if (!this.#lost) await this.#storage.releaseLease(this.#lease);
+    });
   }
 }
 
@@ -211,15 +231,7 @@ function fenced(storage: CheckpointStorage, claim: Claim): CheckpointStorage {
   return new Proxy(storage, {
     get(target, key) {
       if (key === "save") {
-        return async (checkpoint: Checkpoint, options: SaveOptions = {}) => {
-          const lease = await claim.forSave();
-          try {
-            await target.save(checkpoint, { ...options, lease });
-          } catch (error) {
-            if (error instanceof Error && error.name === "LeaseLostError") claim.markLost();
-            throw error;
-          }
-        };
+        return (checkpoint: Checkpoint, options: SaveOptions = {}) => claim.save(checkpoint, options);
       }
       const value = Reflect.get(target, key, target);
       return typeof value === "function" ? value.bind(target) : value;
