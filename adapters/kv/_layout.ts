@@ -34,6 +34,10 @@ export class Layout {
   head(sessionId: string): KvKey {
     return [...this.#prefix, "head", sessionId];
   }
+  /** A session's lease (`claimLease`): checked by the commit of every save that carries it. */
+  lease(sessionId: string): KvKey {
+    return [...this.#prefix, "lease", sessionId];
+  }
   /** Payload chunk `index` of one save (`token`) of checkpoint `id`. */
   chunk(id: string, token: string, index: number): KvKey {
     return [...this.#prefix, "chunk", id, token, index];

@@ -28,6 +28,9 @@ import type {
   CheckpointQuery,
   CheckpointStorage,
   CheckpointSummary,
+  Lease,
+  LeaseRequest,
+  SaveOptions,
 } from "../../src/checkpoint.ts";
 import { CheckpointConflictError, CheckpointCorruptError } from "../../src/errors.ts";
 import * as kit from "../../src/storage_kit.ts";
@@ -45,6 +48,7 @@ import { fitsOneAtomic, MAX_LIST_BATCH, MAX_VALUE_BYTES, sizesOf, splitChunks } 
 import { Payloads, type Staging } from "./_payloads.ts";
 import { decodeStored, decodeText, encodeRecord, encodeText, type StoredSummary } from "./_records.ts";
 import { retryingLocks } from "./_retry.ts";
+import { KvLeases } from "./_leases.ts";
 
 /** Keys one `getMany` reads (Deno KV's limit): a load reads a record and up to 9 chunks at once. */
 const MAX_GET_MANY = 10;
@@ -128,6 +132,7 @@ export class KvCheckpointStorage implements CheckpointStorage {
   readonly #deletions: Deletions;
   readonly #staleAfterMs: number;
   readonly #deltas: kit.DeltaCodec | undefined;
+  readonly #leases: KvLeases;
 
   /**
    * Create a storage on a KV store.
@@ -176,6 +181,7 @@ export class KvCheckpointStorage implements CheckpointStorage {
       read: this.#read,
     });
     this.#staleAfterMs = staleAfterMs;
+    this.#leases = new KvLeases(this.#kv, this.#keys);
   }
 
   /**
@@ -183,9 +189,11 @@ export class KvCheckpointStorage implements CheckpointStorage {
    * Afterwards, removes the staged chunks of saves of the same session that can no longer commit.
    *
    * @param checkpoint The checkpoint to store (encoded at once: later changes to it are not seen).
+   * @param options `lease`: commit only while this lease is the session's (its key is checked in the commit).
    * @returns Once committed.
    * @throws {CheckpointConflictError} If the id exists already, or the session has a head and
    *   `checkpoint.parentId` is not it (or another writer moved it first). Nothing is visible.
+   * @throws {LeaseLostError} If `options.lease` is no longer the session's lease. Nothing is visible.
    * @throws {CheckpointEncodeError} If a value cannot be encoded. Nothing is written.
    * @throws {RangeError} If the summary (ids and metadata) encodes to more than 64 KiB.
    * @example
@@ -202,8 +210,12 @@ export class KvCheckpointStorage implements CheckpointStorage {
    * kv.close();
    * ```
    */
-  async save(checkpoint: Checkpoint): Promise<void> {
+  async save(checkpoint: Checkpoint, options: SaveOptions = {}): Promise<void> {
     const encoded = kit.encodeForStorage(ADAPTER, checkpoint, this.#deltas);
+    const { lease } = options;
+    const leaseCheck = lease === undefined
+      ? undefined
+      : await this.#leases.fence(lease, checkpoint.sessionId);
     const { id, sessionId, parentId, workflowName } = checkpoint;
     const keys = this.#keys;
     const token = crypto.randomUUID();
@@ -249,7 +261,10 @@ export class KvCheckpointStorage implements CheckpointStorage {
       visible.push([keys.deltaChild(parentId, id), EMPTY]);
     }
     const chunkWrites: [KvKey, Uint8Array][] = chunks.map((chunk, i) => [keys.chunk(id, token, i), chunk]);
-    const inline = fitsOneAtomic(sizesOf([...visible, ...chunkWrites]), parentCheck ? 3 : 2);
+    const inline = fitsOneAtomic(
+      sizesOf([...visible, ...chunkWrites]),
+      2 + (parentCheck ? 1 : 0) + (leaseCheck ? 1 : 0),
+    );
     const staging = inline
       ? undefined
       : await this.#payloads.stage(checkpoint, stored, head.versionstamp, chunkWrites);
@@ -260,11 +275,13 @@ export class KvCheckpointStorage implements CheckpointStorage {
         { key: idKey, versionstamp: null },
       );
       if (parentCheck) op.check(parentCheck);
+      if (leaseCheck) op.check(leaseCheck);
       if (staging) op.check({ key: staging.key, versionstamp: staging.versionstamp }).delete(staging.key);
       else for (const [key, value] of chunkWrites) op.set(key, value);
       for (const [key, value] of visible) op.set(key, value);
       const result = await op.commit();
       if (!result.ok) {
+        if (lease && !await this.#leases.holds(lease)) throw kit.leaseLost(ADAPTER, lease);
         throw await this.#explainFailedCommit(checkpoint, head.versionstamp, staging, parentCheck);
       }
       committed = result.versionstamp;
@@ -274,6 +291,75 @@ export class KvCheckpointStorage implements CheckpointStorage {
     }
     encoded.stored();
     await this.#payloads.sweep(staged, committed);
+  }
+
+  /**
+   * Claim a session for `owner`: only when it has no lease or its lease lapsed (`expiresAt <= now`), in
+   * one atomic checked on the lease key, so of concurrent claimants (any handles on one store) one wins.
+   *
+   * @param sessionId The session.
+   * @param owner The claimant.
+   * @param request The claimant's clock (`now`) and the lease's length (`ttlMs`).
+   * @returns The lease, or `undefined` if another claim holds the session.
+   * @throws {TypeError} If the session id or owner is invalid, or `now` is not a finite number.
+   * @throws {RangeError} If `ttlMs` is not a positive finite number.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { KvCheckpointStorage } from "@superstep/superstep/kv";
+   * const kv = await Deno.openKv(":memory:");
+   * const storage = new KvCheckpointStorage({ kv });
+   * assert.equal((await storage.claimLease("s1", "a", { now: 0, ttlMs: 1000 }))?.owner, "a");
+   * assert.equal(await storage.claimLease("s1", "b", { now: 10, ttlMs: 1000 }), undefined);
+   * kv.close();
+   * ```
+   */
+  claimLease(sessionId: string, owner: string, request: LeaseRequest): Promise<Lease | undefined> {
+    return this.#leases.claim(sessionId, owner, request);
+  }
+
+  /**
+   * Extend a lease, if it is still its session's (expired or not).
+   *
+   * @param lease The lease.
+   * @param request The claimant's clock (`now`) and the new length (`ttlMs`).
+   * @returns The renewed lease, or `undefined` if another claim replaced it or it was released.
+   * @throws {TypeError} If the lease is malformed or `now` is not a finite number.
+   * @throws {RangeError} If `ttlMs` is not a positive finite number.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { KvCheckpointStorage } from "@superstep/superstep/kv";
+   * const kv = await Deno.openKv(":memory:");
+   * const storage = new KvCheckpointStorage({ kv });
+   * const lease = (await storage.claimLease("s1", "a", { now: 0, ttlMs: 1000 }))!;
+   * assert.equal((await storage.renewLease(lease, { now: 500, ttlMs: 1000 }))?.expiresAt, 1500);
+   * kv.close();
+   * ```
+   */
+  renewLease(lease: Lease, request: LeaseRequest): Promise<Lease | undefined> {
+    return this.#leases.renew(lease, request);
+  }
+
+  /**
+   * Drop a lease, if it is still its session's.
+   *
+   * @param lease The lease.
+   * @returns `true` if it was the session's lease.
+   * @throws {TypeError} If the lease is malformed.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { KvCheckpointStorage } from "@superstep/superstep/kv";
+   * const kv = await Deno.openKv(":memory:");
+   * const storage = new KvCheckpointStorage({ kv });
+   * const lease = (await storage.claimLease("s1", "a", { now: 0, ttlMs: 1000 }))!;
+   * assert.equal(await storage.releaseLease(lease), true);
+   * kv.close();
+   * ```
+   */
+  releaseLease(lease: Lease): Promise<boolean> {
+    return this.#leases.release(lease);
   }
 
   /**
