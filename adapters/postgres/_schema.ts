@@ -53,6 +53,16 @@ export const MIGRATIONS: readonly ((sql: Sql) => readonly string[])[] = [
     // checkpoints) by index, not by a scan of every checkpoint.
     `CREATE INDEX superstep_checkpoints_by_parent ON ${checkpoints} (parent_id)`,
   ],
+  ({ leases }) => [
+    // Leases (issue 20): one row per claimed session, independent of its checkpoints. `expires_at` is the
+    // claimant's clock in milliseconds since the epoch; a leased save checks `token` in its statement.
+    `CREATE TABLE ${leases} (
+      session_id text COLLATE "C" PRIMARY KEY,
+      owner text NOT NULL,
+      token text COLLATE "C" NOT NULL,
+      expires_at bigint NOT NULL
+    )`,
+  ],
 ];
 
 /** The schema version this library writes and understands. */

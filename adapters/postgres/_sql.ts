@@ -33,9 +33,11 @@ export class Sql {
   readonly schema: string;
   readonly checkpoints: string;
   readonly heads: string;
+  readonly leases: string;
   readonly migrations: string;
   readonly #summary: string;
   readonly #save: string;
+  readonly #leasedSave: string;
   readonly #delete: string;
   readonly #lineage: string;
 
@@ -44,6 +46,7 @@ export class Sql {
     const C = this.checkpoints = `"${schema}".superstep_checkpoints`;
     const H = this.heads = `"${schema}".superstep_heads`;
     this.migrations = `"${schema}".superstep_migrations`;
+    const L = this.leases = `"${schema}".superstep_leases`;
     this.#summary = SUMMARY.join(", ");
     const parentElsewhere = `EXISTS (SELECT 1 FROM ${C} WHERE id = $2 AND session_id <> $3)`;
     // One statement, so one implicit transaction and one round trip:
@@ -56,10 +59,16 @@ export class Sql {
     //   insert is only the way into DO UPDATE.
     // - the checkpoint is inserted only if `moved` moved the head. An id that exists already violates the
     //   primary key and the whole statement, head move included, rolls back (mod.ts maps it to id-taken).
-    this.#save = `WITH moved AS (
+    // A leased save (`fence`) also requires the session's lease row to hold its token, locked FOR SHARE:
+    // a claim taking the session over commits before the lock (the re-check then sees the new token and
+    // moves nothing) or waits for the save.
+    const save = (fence: string) =>
+      `WITH ${fence}moved AS (
         INSERT INTO ${H} AS h (session_id, head_id)
         SELECT $3::text, $1::text
-          WHERE $2::text IS NULL OR EXISTS (SELECT 1 FROM ${H} WHERE session_id = $3) OR ${parentElsewhere}
+          WHERE ${fence ? "EXISTS (SELECT 1 FROM fence) AND " : ""}(
+            $2::text IS NULL OR EXISTS (SELECT 1 FROM ${H} WHERE session_id = $3) OR ${parentElsewhere}
+          )
         ON CONFLICT (session_id) DO UPDATE SET head_id = excluded.head_id
           WHERE h.head_id = $2 OR (h.head_id IS NULL AND ($2::text IS NULL OR ${parentElsewhere}))
         RETURNING 1
@@ -67,6 +76,10 @@ export class Sql {
       INSERT INTO ${C} (id, parent_id, session_id, workflow_name, superstep, created_at, metadata, payload)
         SELECT $1::text, $2::text, $3::text, $4::text, $5::bigint, $6::text, $7::text, $8::text FROM moved
       RETURNING 1`;
+    this.#save = save("");
+    this.#leasedSave = save(
+      `fence AS (SELECT 1 FROM ${L} WHERE session_id = $3 AND token = $9::text FOR SHARE), `,
+    );
     // One statement: the row goes, and if it was its session's head the head moves to its parent (when
     // that is in the same session and exists), else to the session's newest other checkpoint, else to NULL
     // (a tombstone). The UPDATE re-checks `head_id = $1` against the committed row, so a save that moved
@@ -103,12 +116,56 @@ export class Sql {
       SELECT ${this.#summary} FROM ancestry`;
   }
 
-  /** A save; it returns one row exactly when the checkpoint was stored and made the head. */
-  save({ summary, payload }: EncodedCheckpoint): Statement {
+  /**
+   * A save; it returns one row exactly when the checkpoint was stored and made the head (with `leaseToken`:
+   * only while the session's lease holds that token).
+   */
+  save({ summary, payload }: EncodedCheckpoint, leaseToken?: string): Statement {
     const { id, parentId, sessionId, workflowName, superstep, createdAt, metadata } = summary;
+    const params = [id, parentId, sessionId, workflowName, superstep, createdAt, metadata, payload];
+    if (leaseToken === undefined) return { text: this.#save, params };
+    return { text: this.#leasedSave, params: [...params, leaseToken] };
+  }
+
+  /**
+   * Claim a session's lease: inserted, or taken over only when it lapsed (ON CONFLICT DO UPDATE locks the
+   * row and re-checks the WHERE against the committed lease, so of concurrent claimants one wins). One row
+   * when claimed.
+   */
+  claimLease(sessionId: string, owner: string, token: string, expiresAt: number, now: number): Statement {
     return {
-      text: this.#save,
-      params: [id, parentId, sessionId, workflowName, superstep, createdAt, metadata, payload],
+      text: `INSERT INTO ${this.leases} AS l (session_id, owner, token, expires_at)
+        VALUES ($1::text, $2::text, $3::text, $4::bigint)
+        ON CONFLICT (session_id) DO UPDATE SET owner = excluded.owner, token = excluded.token,
+          expires_at = excluded.expires_at
+          WHERE l.expires_at <= $5::bigint
+        RETURNING 1`,
+      params: [sessionId, owner, token, expiresAt, now],
+    };
+  }
+
+  /** Extend a lease while it holds `token`; one row when renewed. */
+  renewLease(sessionId: string, token: string, expiresAt: number): Statement {
+    return {
+      text:
+        `UPDATE ${this.leases} SET expires_at = $3::bigint WHERE session_id = $1 AND token = $2 RETURNING 1`,
+      params: [sessionId, token, expiresAt],
+    };
+  }
+
+  /** Drop a lease while it holds `token`; one row when dropped. */
+  releaseLease(sessionId: string, token: string): Statement {
+    return {
+      text: `DELETE FROM ${this.leases} WHERE session_id = $1 AND token = $2 RETURNING 1`,
+      params: [sessionId, token],
+    };
+  }
+
+  /** Whether the session's lease holds `token` (one row, one boolean). */
+  holdsLease(sessionId: string, token: string): Statement {
+    return {
+      text: `SELECT EXISTS (SELECT 1 FROM ${this.leases} WHERE session_id = $1 AND token = $2)`,
+      params: [sessionId, token],
     };
   }
 

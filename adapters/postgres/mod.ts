@@ -28,6 +28,9 @@ import type {
   CheckpointQuery,
   CheckpointStorage,
   CheckpointSummary,
+  Lease,
+  LeaseRequest,
+  SaveOptions,
 } from "../../src/checkpoint.ts";
 import * as kit from "../../src/storage_kit.ts";
 import type { PostgresCheckpointStorageOptions } from "./client.ts";
@@ -156,10 +159,13 @@ export class PostgresCheckpointStorage implements CheckpointStorage {
    * Store a checkpoint and make it its session's head, in one statement.
    *
    * @param checkpoint The checkpoint to store (encoded before the promise settles).
+   * @param options `lease`: save only while this lease is the session's (its row is locked and checked by
+   *   the same statement).
    * @returns Once committed.
    * @throws {CheckpointConflictError} If the id exists already, or the session has a head and
    *   `checkpoint.parentId` is not it (another writer extended the session), or the session has none and
    *   the parent is neither `null` nor a checkpoint of another session. Nothing is written.
+   * @throws {LeaseLostError} If `options.lease` is no longer the session's lease. Nothing is written.
    * @throws {CheckpointEncodeError} If a value cannot be encoded. Nothing is written.
    * @throws {TypeError} If the checkpoint is malformed. Nothing is written.
    * @throws {StorageSchemaError} If the schema was migrated by a newer Superstep.
@@ -181,11 +187,16 @@ export class PostgresCheckpointStorage implements CheckpointStorage {
    * await db.close();
    * ```
    */
-  async save(checkpoint: Checkpoint): Promise<void> {
+  async save(checkpoint: Checkpoint, options: SaveOptions = {}): Promise<void> {
     const action = `save checkpoint ${checkpoint.id}`;
     const encoded = kit.encodeForStorage(ADAPTER, checkpoint, this.#deltas);
+    const { lease } = options;
+    if (lease !== undefined) {
+      kit.checkLease(ADAPTER, "save a checkpoint", lease);
+      if (lease.sessionId !== checkpoint.sessionId) throw kit.leaseLost(ADAPTER, lease);
+    }
     try {
-      if ((await this.#connection.run(action, this.#sql.save(encoded))).length === 1) {
+      if ((await this.#connection.run(action, this.#sql.save(encoded, lease?.token))).length === 1) {
         encoded.stored();
         return;
       }
@@ -194,6 +205,7 @@ export class PostgresCheckpointStorage implements CheckpointStorage {
       throw error;
     }
     // A conflict (rare): read what explains it only now, so that a save is one statement, not two.
+    if (lease !== undefined && !await this.#holds(action, lease)) throw kit.leaseLost(ADAPTER, lease);
     const [[head, taken]] = await this.#connection.run(action, this.#sql.conflict(checkpoint));
     if (taken === true) throw kit.idTaken(ADAPTER, checkpoint);
     if ((head ?? null) === null && checkpoint.parentId !== null) throw kit.parentMissing(ADAPTER, checkpoint);
@@ -419,6 +431,106 @@ export class PostgresCheckpointStorage implements CheckpointStorage {
     for (const row of rows) byId.set(String(row[0]), toSummary(row));
     // The query returns the ancestors unordered: follow the parent pointers.
     return await kit.walkLineage(id, (current) => byId.get(current), (summary) => summary.parentId);
+  }
+
+  /**
+   * Claim a session for `owner`: only when it has no lease or its lease lapsed (`expiresAt <= now`), in one
+   * statement (an upsert whose update re-checks the expiry on the locked row: of concurrent claimants, on
+   * any connection or host, one wins).
+   *
+   * @param sessionId The session.
+   * @param owner The claimant.
+   * @param request The claimant's clock (`now`) and the lease's length (`ttlMs`).
+   * @returns The lease, or `undefined` if another claim holds the session.
+   * @throws {TypeError} If the session id or owner is invalid, or `now` is not a finite number.
+   * @throws {RangeError} If `ttlMs` is not a positive finite number.
+   * @throws {StorageError} If the database cannot be reached or the statement fails.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { PGlite } from "@electric-sql/pglite";
+   * import { PostgresCheckpointStorage } from "@superstep/superstep/postgres";
+   *
+   * const db = new PGlite();
+   * const storage = new PostgresCheckpointStorage({ client: db });
+   * assert.equal((await storage.claimLease("s1", "a", { now: 0, ttlMs: 1000 }))?.owner, "a");
+   * assert.equal(await storage.claimLease("s1", "b", { now: 10, ttlMs: 1000 }), undefined);
+   * await db.close();
+   * ```
+   */
+  async claimLease(sessionId: string, owner: string, request: LeaseRequest): Promise<Lease | undefined> {
+    const lease = kit.newLease(kit.checkLeaseClaim(ADAPTER, sessionId, owner, request));
+    const statement = this.#sql.claimLease(sessionId, owner, lease.token, lease.expiresAt, request.now);
+    const rows = await this.#connection.run(`claim session ${JSON.stringify(sessionId)}`, statement);
+    return rows.length === 1 ? lease : undefined;
+  }
+
+  /**
+   * Extend a lease, if it is still its session's (expired or not).
+   *
+   * @param lease The lease.
+   * @param request The claimant's clock (`now`) and the new length (`ttlMs`).
+   * @returns The renewed lease, or `undefined` if another claim replaced it or it was released.
+   * @throws {TypeError} If the lease is malformed or `now` is not a finite number.
+   * @throws {RangeError} If `ttlMs` is not a positive finite number.
+   * @throws {StorageError} If the database cannot be reached or the statement fails.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { PGlite } from "@electric-sql/pglite";
+   * import { PostgresCheckpointStorage } from "@superstep/superstep/postgres";
+   *
+   * const db = new PGlite();
+   * const storage = new PostgresCheckpointStorage({ client: db });
+   * const lease = (await storage.claimLease("s1", "a", { now: 0, ttlMs: 1000 }))!;
+   * assert.equal((await storage.renewLease(lease, { now: 500, ttlMs: 1000 }))?.expiresAt, 1500);
+   * await db.close();
+   * ```
+   */
+  async renewLease(lease: Lease, request: LeaseRequest): Promise<Lease | undefined> {
+    kit.checkLease(ADAPTER, "renew a lease", lease);
+    const { expiresAt } = kit.checkLeaseRequest(ADAPTER, request);
+    const statement = this.#sql.renewLease(lease.sessionId, lease.token, expiresAt);
+    const rows = await this.#connection.run(
+      `renew the lease of ${JSON.stringify(lease.sessionId)}`,
+      statement,
+    );
+    return rows.length === 1 ? { ...lease, expiresAt } : undefined;
+  }
+
+  /**
+   * Drop a lease, if it is still its session's.
+   *
+   * @param lease The lease.
+   * @returns `true` if it was the session's lease.
+   * @throws {TypeError} If the lease is malformed.
+   * @throws {StorageError} If the database cannot be reached or the statement fails.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { PGlite } from "@electric-sql/pglite";
+   * import { PostgresCheckpointStorage } from "@superstep/superstep/postgres";
+   *
+   * const db = new PGlite();
+   * const storage = new PostgresCheckpointStorage({ client: db });
+   * const lease = (await storage.claimLease("s1", "a", { now: 0, ttlMs: 1000 }))!;
+   * assert.equal(await storage.releaseLease(lease), true);
+   * await db.close();
+   * ```
+   */
+  async releaseLease(lease: Lease): Promise<boolean> {
+    kit.checkLease(ADAPTER, "release a lease", lease);
+    const statement = this.#sql.releaseLease(lease.sessionId, lease.token);
+    const rows = await this.#connection.run(
+      `release the lease of ${JSON.stringify(lease.sessionId)}`,
+      statement,
+    );
+    return rows.length === 1;
+  }
+
+  async #holds(action: string, lease: Lease): Promise<boolean> {
+    const [[holds]] = await this.#connection.run(action, this.#sql.holdsLease(lease.sessionId, lease.token));
+    return holds === true;
   }
 
   /**
