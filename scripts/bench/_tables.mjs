@@ -43,15 +43,9 @@ export function renderTables(figures, { date, command, machine, quick }) {
   };
 
   out.push(
-    `Command: \`${command}\` · ${date.slice(0, 10)} · ${machine.cpus} cores (${
-      machine.cpu ?? "?"
-    }), ` +
-      `Node ${machine.node}, ${
-        machine.deno.replace(/^deno (\S+).*$/, "Deno $1")
-      }, Bun ${machine.bun}, ` +
-      `LangGraph.js ${machine.langgraph} · load average ${
-        machine.loadAverage.min.toFixed(1)
-      }–` +
+    `Command: \`${command}\` · ${date.slice(0, 10)} · ${machine.cpus} cores (${machine.cpu ?? "?"}), ` +
+      `Node ${machine.node}, ${machine.deno.replace(/^deno (\S+).*$/, "Deno $1")}, Bun ${machine.bun}, ` +
+      `LangGraph.js ${machine.langgraph} · load average ${machine.loadAverage.min.toFixed(1)}–` +
       `${machine.loadAverage.max.toFixed(1)}` +
       (quick ? " · **--quick: not meaningful**" : ""),
     "",
@@ -279,9 +273,7 @@ export function renderTables(figures, { date, command, machine, quick }) {
     n,
   ) => [
     `${n} checkpoints`,
-    ...STORES.map(([kind]) =>
-      cell(find("4", `resume head · ${n} checkpoints`, kind))
-    ),
+    ...STORES.map(([kind]) => cell(find("4", `resume head · ${n} checkpoints`, kind))),
   ]);
   rows4.push([
     "100,000 ÷ 10",
@@ -336,9 +328,7 @@ export function renderTables(figures, { date, command, machine, quick }) {
 
   // 7
   const rows7 = ["database", "encoded"].map((what) => {
-    const name = figures.find((f) =>
-      f.bench === "7" && f.name.startsWith(`${what} bytes`)
-    )?.name;
+    const name = figures.find((f) => f.bench === "7" && f.name.startsWith(`${what} bytes`))?.name;
     const ours = name && find("7", name, "superstep libsql");
     const peer = name && find("7", name, "langgraph sqlite");
     return [
@@ -357,9 +347,7 @@ export function renderTables(figures, { date, command, machine, quick }) {
 
   // 7 on PostgreSQL
   const rows7pg = ["database", "encoded"].map((what) => {
-    const name = figures.find((f) =>
-      f.bench === "7pg" && f.name.startsWith(`${what} bytes`)
-    )?.name;
+    const name = figures.find((f) => f.bench === "7pg" && f.name.startsWith(`${what} bytes`))?.name;
     const ours = name && find("7pg", name, "superstep postgres");
     const peer = name && find("7pg", name, "langgraph postgres");
     return [
@@ -381,16 +369,12 @@ export function renderTables(figures, { date, command, machine, quick }) {
   );
 
   // 7d, 9, 3d: delta payloads (scripts/bench/delta.ts)
-  const growthName = figures.find((f) =>
-    f.bench === "7d" && f.name.startsWith("database bytes")
-  )?.name;
+  const growthName = figures.find((f) => f.bench === "7d" && f.name.startsWith("database bytes"))?.name;
   if (growthName) {
     const deltas = find("7d", growthName, "superstep libsql deltas");
     const whole = find("7d", growthName, "superstep libsql whole");
     const peer = find("7d", growthName, "langgraph sqlite");
-    const envelopeName = figures.find((f) =>
-      f.bench === "7d" && f.name.startsWith("envelope")
-    )?.name;
+    const envelopeName = figures.find((f) => f.bench === "7d" && f.name.startsWith("envelope"))?.name;
     const variable = find(
       "7d",
       "variable bytes ÷ changed bytes",
@@ -519,9 +503,7 @@ export function renderTables(figures, { date, command, machine, quick }) {
     const cpu = find("H", "server CPU per request", subject);
     return [
       label,
-      rate
-        ? `${Math.round(rate.median).toLocaleString("en-US")} ±${spread(rate)}%`
-        : "—",
+      rate ? `${Math.round(rate.median).toLocaleString("en-US")} ±${spread(rate)}%` : "—",
       ratio(`H ${subject} bare ÷ rate`, bareRate, rate),
       cell(cpu),
       ratio(`H ${subject} cpu ÷ bare`, cpu, bareCpu),
@@ -603,9 +585,7 @@ export function renderTables(figures, { date, command, machine, quick }) {
   out.push("**Goals**", "");
   for (const goal of goals) {
     out.push(
-      `- ${
-        goal.met === undefined ? "?" : goal.met ? "met" : "**missed**"
-      }: ${goal.goal} — ${goal.detail}`,
+      `- ${goal.met === undefined ? "?" : goal.met ? "met" : "**missed**"}: ${goal.goal} — ${goal.detail}`,
     );
   }
   return { markdown: out.join("\n"), ratios, goals };
@@ -618,38 +598,27 @@ function evaluateGoals(r) {
   const all = (
     keys,
     test,
-  ) => (keys.some((k) => r[k] === undefined)
-    ? undefined
-    : keys.every((k) => test(r[k])));
+  ) => (keys.some((k) => r[k] === undefined) ? undefined : keys.every((k) => test(r[k])));
   const goals = [];
   const lg = r["1 loop memory checkpoints langgraph ÷ superstep"];
   goals.push({
-    goal:
-      "1: ≥ 100× faster than LangGraph.js per superstep warm on the loop, with checkpoints",
+    goal: "1: ≥ 100× faster than LangGraph.js per superstep warm on the loop, with checkpoints",
     met: lg === undefined ? undefined : lg >= 100,
     detail: `LangGraph ÷ Superstep ${fmt(lg)} (Node)`,
   });
   const cold = r["1 cold loop langgraph ÷ superstep"];
   goals.push({
-    goal:
-      "1: ≥ 50× faster than LangGraph.js over the first 3,000 supersteps of a fresh process (loop)",
+    goal: "1: ≥ 50× faster than LangGraph.js over the first 3,000 supersteps of a fresh process (loop)",
     met: cold === undefined ? undefined : cold >= 50,
-    detail: `LangGraph ÷ Superstep ${
-      fmt(cold)
-    } (Node); a new workflow per run ${
+    detail: `LangGraph ÷ Superstep ${fmt(cold)} (Node); a new workflow per run ${
       fmt(r["1 cold request langgraph ÷ superstep"])
     }`,
   });
   const floors = RUNTIMES.map((rt) => r[`1 loop ÷ floor ${rt}`]);
   goals.push({
-    goal:
-      "1: within 2× of the floor warm on every runtime (loop, memory checkpoints)",
-    met: floors.some((f) => f === undefined)
-      ? undefined
-      : floors.every((f) => f <= 2),
-    detail: `Superstep ÷ floor ${
-      floors.map(fmt).join(" / ")
-    } (Node / Deno / Bun)`,
+    goal: "1: within 2× of the floor warm on every runtime (loop, memory checkpoints)",
+    met: floors.some((f) => f === undefined) ? undefined : floors.every((f) => f <= 2),
+    detail: `Superstep ÷ floor ${floors.map(fmt).join(" / ")} (Node / Deno / Bun)`,
   });
   const perStep = (
     rt,
@@ -659,19 +628,14 @@ function evaluateGoals(r) {
     r[`1 loop ÷ floor ${rt}`],
   ];
   const [c1000, c100, loop] = perStep("node");
-  const growth = c1000 !== undefined && c100 !== undefined
-    ? c1000 / c100
-    : undefined;
-  const vsLoop = c1000 !== undefined && loop !== undefined
-    ? c1000 / loop
-    : undefined;
+  const growth = c1000 !== undefined && c100 !== undefined ? c1000 / c100 : undefined;
+  const vsLoop = c1000 !== undefined && loop !== undefined ? c1000 / loop : undefined;
   goals.push({
-    goal:
-      "1: cost per superstep independent of graph size (memory checkpoints; within 1.25×)",
+    goal: "1: cost per superstep independent of graph size (memory checkpoints; within 1.25×)",
     met: growth === undefined ? undefined : growth <= 1.25 && vsLoop <= 1.25,
-    detail: `chain of 1,000 ÷ chain of 100: ${
-      fmt(growth)
-    }; chain of 1,000 ÷ 1-executor loop: ${fmt(vsLoop)} (Node)`,
+    detail: `chain of 1,000 ÷ chain of 100: ${fmt(growth)}; chain of 1,000 ÷ 1-executor loop: ${
+      fmt(vsLoop)
+    } (Node)`,
   });
   const raw = SIZES.map((s) => `3 save ÷ raw ${s}`);
   goals.push({
@@ -680,16 +644,11 @@ function evaluateGoals(r) {
     detail: SIZES.map((s, i) => `${s} ${fmt(r[raw[i]])}`).join(", "),
   });
   for (const level of ["FULL", "NORMAL"]) {
-    const saver = SIZES.map((s) =>
-      `3 workflow langgraph ÷ superstep ${s} ${level}`
-    );
+    const saver = SIZES.map((s) => `3 workflow langgraph ÷ superstep ${s} ${level}`);
     goals.push({
-      goal:
-        `3: faster than the LangGraph SQLite saver at synchronous=${level} on both sides`,
+      goal: `3: faster than the LangGraph SQLite saver at synchronous=${level} on both sides`,
       met: all(saver, (v) => v > 1),
-      detail: `LangGraph ÷ Superstep: ${
-        SIZES.map((s, i) => `${s} ${fmt(r[saver[i]])}`).join(", ")
-      }`,
+      detail: `LangGraph ÷ Superstep: ${SIZES.map((s, i) => `${s} ${fmt(r[saver[i]])}`).join(", ")}`,
     });
   }
   const resume = STORES.map(([kind]) => `4 resume 100,000 ÷ 10 ${kind}`);
@@ -704,32 +663,21 @@ function evaluateGoals(r) {
     goal:
       "7: delta payloads store ≥ 10× fewer bytes per checkpoint than LangGraph + SqliteSaver (500 supersteps)",
     met: deltaGrowth === undefined ? undefined : deltaGrowth >= 10,
-    detail: `LangGraph ÷ Superstep ${
-      fmt(deltaGrowth)
-    }; variable part ÷ changed bytes ${
+    detail: `LangGraph ÷ Superstep ${fmt(deltaGrowth)}; variable part ÷ changed bytes ${
       fmt(r["7d variable ÷ changed"])
     } (goal ≤ 3×)`,
   });
-  const loadRatios = Object.keys(r).filter((key) =>
-    key.startsWith("9 ") && key.endsWith("deltas ÷ whole")
-  );
+  const loadRatios = Object.keys(r).filter((key) => key.startsWith("9 ") && key.endsWith("deltas ÷ whole"));
   goals.push({
-    goal:
-      "9: a head load with a delta chain within 1.5× of a whole checkpoint's (10, 1,000, 100,000)",
-    met: loadRatios.length === 0
-      ? undefined
-      : loadRatios.every((key) => r[key] <= 1.5),
-    detail: loadRatios.map((key) =>
-      `${key.slice(2, -" deltas ÷ whole".length)} ${fmt(r[key])}`
-    ).join(", "),
+    goal: "9: a head load with a delta chain within 1.5× of a whole checkpoint's (10, 1,000, 100,000)",
+    met: loadRatios.length === 0 ? undefined : loadRatios.every((key) => r[key] <= 1.5),
+    detail: loadRatios.map((key) => `${key.slice(2, -" deltas ÷ whole".length)} ${fmt(r[key])}`).join(", "),
   });
   const smallSave = r["3d save deltas ÷ whole"];
   goals.push({
     goal: "3: a 1 KiB save with delta payloads no slower than whole",
     met: smallSave === undefined ? undefined : smallSave <= 1.1,
-    detail: `deltas ÷ whole ${
-      fmt(smallSave)
-    } (within 10%: the noise of one run)`,
+    detail: `deltas ÷ whole ${fmt(smallSave)} (within 10%: the noise of one run)`,
   });
   return goals;
 }
@@ -755,9 +703,7 @@ function time(us) {
 }
 
 function bytes(figure) {
-  return figure
-    ? `${Math.round(figure.median).toLocaleString("en-US")} B`
-    : "—";
+  return figure ? `${Math.round(figure.median).toLocaleString("en-US")} B` : "—";
 }
 
 function mib(figure) {

@@ -14,21 +14,10 @@
 //     (the file after a WAL checkpoint) and encoded bytes per checkpoint, both libraries.
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
-import {
-  type Checkpoint,
-  defineExecutor,
-  encodeCheckpoint,
-  WorkflowBuilder,
-} from "../../mod.ts";
+import { type Checkpoint, defineExecutor, encodeCheckpoint, WorkflowBuilder } from "../../mod.ts";
 import { args, quick, Report, reportGrowth } from "./_harness.ts";
 import { makeItems } from "./_shapes.ts";
-import {
-  chain,
-  fileSize,
-  LibsqlCheckpointStorage,
-  openLibsqlFile,
-  tempDir,
-} from "./_stores.ts";
+import { chain, fileSize, LibsqlCheckpointStorage, openLibsqlFile, tempDir } from "./_stores.ts";
 
 const isQuick = quick(args());
 const report = new Report();

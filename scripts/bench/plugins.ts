@@ -2,12 +2,7 @@
 // loop with memory checkpoints, with no plugin, with a plugin that has no hooks, with a no-op `onEvent`, and
 // with a pass-through `wrapExecutor`, in one process: all four warmed up, then timed in turns (one run each
 // per round, the order rotating every round).
-import {
-  defineExecutor,
-  MemoryCheckpointStorage,
-  WorkflowBuilder,
-  type WorkflowPlugin,
-} from "../../mod.ts";
+import { defineExecutor, MemoryCheckpointStorage, WorkflowBuilder, type WorkflowPlugin } from "../../mod.ts";
 import { args, quick, Report, stats } from "./_harness.ts";
 
 const STEPS = 1000;

@@ -53,9 +53,7 @@ function run(cmd, args, { timeoutMs, cwd = ROOT, capture = true } = {}) {
     child.stdout?.on("data", (chunk) => (stdout += chunk));
     const timer = setTimeout(() => {
       process.stderr.write(
-        `[bench] ${cmd} ${args.join(" ")} exceeded ${
-          timeoutMs / 1000
-        } s: stopping it\n`,
+        `[bench] ${cmd} ${args.join(" ")} exceeded ${timeoutMs / 1000} s: stopping it\n`,
       );
       try {
         process.kill(-child.pid, "SIGKILL");
@@ -196,20 +194,14 @@ function withArgs([cmd, args], ...more) {
 /** One process's figures, or its failure. */
 async function runOne([cmd, args], timeoutMs, name, failures) {
   process.stderr.write(
-    `[bench] ── ${name}: ${
-      [cmd, ...args].join(" ").replaceAll(ROOT + "/", "")
-    }\n`,
+    `[bench] ── ${name}: ${[cmd, ...args].join(" ").replaceAll(ROOT + "/", "")}\n`,
   );
   const { code, stdout, error } = await run(cmd, args, { timeoutMs });
-  const line = stdout.split("\n").reverse().find((l) =>
-    l.startsWith(RESULT_PREFIX)
-  );
+  const line = stdout.split("\n").reverse().find((l) => l.startsWith(RESULT_PREFIX));
   if (code !== 0 || !line) {
     failures.push(`${name}: exit ${code ?? error?.message}`);
   }
-  return line
-    ? JSON.parse(line.slice(RESULT_PREFIX.length))
-    : { figures: [], notes: {} };
+  return line ? JSON.parse(line.slice(RESULT_PREFIX.length)) : { figures: [], notes: {} };
 }
 
 /** The processes of an alternating task, in turns; each figure is then the median over its processes. */
@@ -231,15 +223,9 @@ async function runAlternating(task, deadline, failures) {
   return [...byKey.values()].map((series) => {
     const values = series.map((f) => f.median).sort((a, b) => a - b);
     const mid = values.length >> 1;
-    const median = values.length % 2
-      ? values[mid]
-      : (values[mid - 1] + values[mid]) / 2;
-    const deviations = values.map((v) => Math.abs(v - median)).sort((a, b) =>
-      a - b
-    );
-    const mad = deviations.length % 2
-      ? deviations[mid]
-      : (deviations[mid - 1] + deviations[mid]) / 2;
+    const median = values.length % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+    const deviations = values.map((v) => Math.abs(v - median)).sort((a, b) => a - b);
+    const mad = deviations.length % 2 ? deviations[mid] : (deviations[mid - 1] + deviations[mid]) / 2;
     return {
       ...series[0],
       median,
@@ -279,26 +265,20 @@ async function main() {
       const t0 = Date.now();
       figures.push(...await runAlternating(task, deadline, failures));
       process.stderr.write(
-        `[bench] ── ${task.name} done in ${
-          ((Date.now() - t0) / 1000).toFixed(0)
-        } s\n`,
+        `[bench] ── ${task.name} done in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`,
       );
       load.push(loadavg()[0]);
       continue;
     }
     const [cmd, args] = task.cmd;
     process.stderr.write(
-      `[bench] ── ${task.name}: ${
-        [cmd, ...args].join(" ").replaceAll(ROOT + "/", "")
-      }\n`,
+      `[bench] ── ${task.name}: ${[cmd, ...args].join(" ").replaceAll(ROOT + "/", "")}\n`,
     );
     const t0 = Date.now();
     const { code, stdout, error } = await run(cmd, args, {
       timeoutMs: Math.min(task.timeoutMs, left),
     });
-    const line = stdout.split("\n").reverse().find((l) =>
-      l.startsWith(RESULT_PREFIX)
-    );
+    const line = stdout.split("\n").reverse().find((l) => l.startsWith(RESULT_PREFIX));
     if (line) {
       const payload = JSON.parse(line.slice(RESULT_PREFIX.length));
       figures.push(...payload.figures);
@@ -308,9 +288,7 @@ async function main() {
       failures.push(`${task.name}: exit ${code ?? error?.message}`);
     }
     process.stderr.write(
-      `[bench] ── ${task.name} done in ${
-        ((Date.now() - t0) / 1000).toFixed(0)
-      } s\n`,
+      `[bench] ── ${task.name} done in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`,
     );
     load.push(loadavg()[0]);
   }
