@@ -7,6 +7,7 @@ import type { KvAtomicOperation, KvHandle, KvKey } from "./handle.ts";
 import { collect, lastPart, type Layout } from "./_layout.ts";
 import { fitsOneAtomic, keySize, MAX_CHECKS, type MutationSize, sizesOf, splitChunks } from "./_limits.ts";
 import type { Payloads } from "./_payloads.ts";
+import { KvIndex } from "./_index.ts";
 import {
   decodeStored,
   decodeText,
@@ -53,9 +54,11 @@ export class Deletions {
   readonly #keys: Layout;
   readonly #payloads: Payloads;
   readonly #deltas: DeltaAccess;
+  readonly #index: KvIndex;
 
-  constructor(kv: KvHandle, keys: Layout, payloads: Payloads, deltas: DeltaAccess) {
+  constructor(kv: KvHandle, keys: Layout, payloads: Payloads, deltas: DeltaAccess, index: KvIndex) {
     this.#kv = kv;
+    this.#index = index;
     this.#keys = keys;
     this.#payloads = payloads;
     this.#deltas = deltas;
@@ -79,10 +82,20 @@ export class Deletions {
       const op = this.#kv.atomic().check({ key: headKey, versionstamp: head.versionstamp });
       if (head.versionstamp !== null && decodeText(head.value) === id) {
         const next = await this.#successor(summary);
+        // The session index follows the head, in the same atomic: the new head's summary holds its entry.
+        const [indexed, successor] = await this.#kv.getMany([
+          this.#index.entryKey(summary.sessionId),
+          ...next ? [keys.checkpoint(next.id)] : [],
+        ]);
+        op.check({ key: this.#index.entryKey(summary.sessionId), versionstamp: indexed.versionstamp });
+        const nextStored = next && successor?.versionstamp === next.versionstamp
+          ? decodeStored(next.id, successor.value)
+          : undefined;
         if (next) {
           op.check({ key: keys.checkpoint(next.id), versionstamp: next.versionstamp });
           op.set(headKey, encodeText(next.id));
         } else op.delete(headKey);
+        KvIndex.apply(op, this.#index.plan(summary.sessionId, this.#index.decode(indexed.value), nextStored));
       }
       const plan = this.#planDeletion({ summary, versionstamp: entry.versionstamp });
       this.#addDeletion(op, plan);
@@ -106,10 +119,15 @@ export class Deletions {
       // The head goes first, so that at every instant it is absent or names a checkpoint that exists (a
       // crash midway leaves checkpoints without a head, never a head naming a deleted checkpoint). Once it is
       // gone, a save that follows one of the session's checkpoints is refused (parent-missing).
-      const head = await this.#kv.get(headKey);
-      if (head.versionstamp !== null) {
-        const result = await this.#kv.atomic().check({ key: headKey, versionstamp: head.versionstamp })
-          .delete(headKey).commit();
+      const [head, indexed] = await this.#kv.getMany([headKey, this.#index.entryKey(sessionId)]);
+      if (head.versionstamp !== null || indexed.versionstamp !== null) {
+        // The session's index entry goes with its head.
+        const op = this.#kv.atomic().check(
+          { key: headKey, versionstamp: head.versionstamp },
+          { key: this.#index.entryKey(sessionId), versionstamp: indexed.versionstamp },
+        ).delete(headKey);
+        KvIndex.apply(op, this.#index.plan(sessionId, this.#index.decode(indexed.value), undefined));
+        const result = await op.commit();
         // A save moved the head meanwhile: go round again.
         if (!result.ok) continue;
       }

@@ -30,6 +30,10 @@ export class Layout {
       ? [...this.#prefix, "by_workflow", workflowName]
       : [...this.#prefix, "by_workflow", workflowName, id];
   }
+  /** Where the session index and the inbox keep their keys (`_index.ts`). */
+  indexPrefix(): KvKey {
+    return [...this.#prefix];
+  }
   /** A session's head: the id its next checkpoint must follow (the compare-and-set key). */
   head(sessionId: string): KvKey {
     return [...this.#prefix, "head", sessionId];

@@ -6,6 +6,7 @@
 // data to one runtime's serializer.
 import { CheckpointCorruptError } from "../../src/errors.ts";
 import { checkStoredSummary, type StoredSummary as SummaryColumns } from "../../src/storage_kit.ts";
+import type { SessionStatus } from "../../src/checkpoint.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -18,6 +19,10 @@ export interface StoredSummary extends SummaryColumns {
   chunks: number;
   /** The payload's length in bytes. */
   bytes: number;
+  /** What it gives its session as a head (the kit's index); absent in summaries of before the index. */
+  status?: SessionStatus;
+  /** Its pending requests as the inbox stores them (the kit's `requestsJson`); absent like `status`. */
+  requests?: string;
 }
 
 /** A save in progress whose chunks are staged; `abandoned` once a cleaner claimed it. */
@@ -60,7 +65,8 @@ export function decodeText(value: unknown): string | undefined {
   }
 }
 
-function parseJson(value: unknown): Record<string, unknown> | undefined {
+/** The JSON object a value holds; `undefined` if it holds none. */
+export function parseJson(value: unknown): Record<string, unknown> | undefined {
   const text = decodeText(value);
   if (text === undefined) return undefined;
   try {
@@ -90,7 +96,12 @@ export function decodeStored(id: string, value: unknown): StoredSummary {
     throw new CheckpointCorruptError(id, "kv: its stored summary is not valid");
   }
   const { token, chunks, bytes } = record as { token: string; chunks: number; bytes: number };
-  return { ...checkStoredSummary("kv", record), token, chunks, bytes };
+  const stored: StoredSummary = { ...checkStoredSummary("kv", record), token, chunks, bytes };
+  if (typeof record.status === "string" && typeof record.requests === "string") {
+    stored.status = record.status as SessionStatus;
+    stored.requests = record.requests;
+  }
+  return stored;
 }
 
 /** A staging record, or `undefined` if the value is not one. */

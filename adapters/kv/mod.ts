@@ -30,7 +30,11 @@ import type {
   CheckpointSummary,
   Lease,
   LeaseRequest,
+  PendingRequestQuery,
   SaveOptions,
+  SessionQuery,
+  SessionSummary,
+  WaitingRequest,
 } from "../../src/checkpoint.ts";
 import { CheckpointConflictError, CheckpointCorruptError } from "../../src/errors.ts";
 import * as kit from "../../src/storage_kit.ts";
@@ -43,6 +47,7 @@ import type {
   KvVacuumResult,
 } from "./handle.ts";
 import { Deletions } from "./_deletion.ts";
+import { KvIndex } from "./_index.ts";
 import { collect, lastPart, Layout } from "./_layout.ts";
 import { fitsOneAtomic, MAX_LIST_BATCH, MAX_VALUE_BYTES, sizesOf, splitChunks } from "./_limits.ts";
 import { Payloads, type Staging } from "./_payloads.ts";
@@ -129,6 +134,7 @@ export class KvCheckpointStorage implements CheckpointStorage {
   readonly #kv: KvHandle;
   readonly #keys: Layout;
   readonly #payloads: Payloads;
+  readonly #index: KvIndex;
   readonly #deletions: Deletions;
   readonly #staleAfterMs: number;
   readonly #deltas: kit.DeltaCodec | undefined;
@@ -175,11 +181,12 @@ export class KvCheckpointStorage implements CheckpointStorage {
     this.#keys = new Layout([...prefix]);
     this.#payloads = new Payloads(this.#kv, this.#keys, staleAfterMs);
     // Delta payloads may be stored even when this storage writes none (by another, or an earlier one).
+    this.#index = new KvIndex(this.#kv, this.#keys);
     this.#deletions = new Deletions(this.#kv, this.#keys, this.#payloads, {
       codec: this.#deltas ?? new kit.DeltaCodec(),
       payload: (id) => this.#payload(id),
       read: this.#read,
-    });
+    }, this.#index);
     this.#staleAfterMs = staleAfterMs;
     this.#leases = new KvLeases(this.#kv, this.#keys);
   }
@@ -221,7 +228,14 @@ export class KvCheckpointStorage implements CheckpointStorage {
     const token = crypto.randomUUID();
     const payload = encodeText(encoded.payload);
     const chunks = splitChunks(payload);
-    const stored: StoredSummary = { ...encoded.summary, token, chunks: chunks.length, bytes: payload.length };
+    const stored: StoredSummary = {
+      ...encoded.summary,
+      token,
+      chunks: chunks.length,
+      bytes: payload.length,
+      status: encoded.index.status,
+      requests: encoded.index.requestsJson,
+    };
     const summary = encodeRecord(stored);
     if (summary.length > MAX_VALUE_BYTES) {
       throw new RangeError(
@@ -232,8 +246,11 @@ export class KvCheckpointStorage implements CheckpointStorage {
     const headKey = keys.head(sessionId);
     const idKey = keys.checkpoint(id);
     const parentKey = parentId === null ? undefined : keys.checkpoint(parentId);
-    const [[head, existing, parent], staged] = await Promise.all([
-      this.#kv.getMany(parentKey === undefined ? [headKey, idKey] : [headKey, idKey, parentKey]),
+    const entryKey = this.#index.entryKey(sessionId);
+    const [[head, existing, indexed, parent], staged] = await Promise.all([
+      this.#kv.getMany(
+        parentKey === undefined ? [headKey, idKey, entryKey] : [headKey, idKey, entryKey, parentKey],
+      ),
       collect(this.#kv.list({ prefix: keys.staging(sessionId) }, { limit: SWEEP_LIMIT })),
     ]);
     if (existing.versionstamp !== null) throw kit.idTaken(ADAPTER, checkpoint);
@@ -260,10 +277,14 @@ export class KvCheckpointStorage implements CheckpointStorage {
     if (parentId !== null && encoded.payload.startsWith(DELTA_WITH_BASE)) {
       visible.push([keys.deltaChild(parentId, id), EMPTY]);
     }
+    // The session index moves with the head, in the same atomic (its record's versionstamp is checked).
+    const index = this.#index.plan(sessionId, this.#index.decode(indexed.value), stored);
+    visible.push(...index.sets);
+    const deleted = index.deletes.map((key): [KvKey, Uint8Array] => [key, EMPTY]);
     const chunkWrites: [KvKey, Uint8Array][] = chunks.map((chunk, i) => [keys.chunk(id, token, i), chunk]);
     const inline = fitsOneAtomic(
-      sizesOf([...visible, ...chunkWrites]),
-      2 + (parentCheck ? 1 : 0) + (leaseCheck ? 1 : 0),
+      sizesOf([...visible, ...deleted, ...chunkWrites]),
+      3 + (parentCheck ? 1 : 0) + (leaseCheck ? 1 : 0),
     );
     const staging = inline
       ? undefined
@@ -273,7 +294,9 @@ export class KvCheckpointStorage implements CheckpointStorage {
       const op = this.#kv.atomic().check(
         { key: headKey, versionstamp: head.versionstamp },
         { key: idKey, versionstamp: null },
+        { key: entryKey, versionstamp: indexed.versionstamp },
       );
+      for (const key of index.deletes) op.delete(key);
       if (parentCheck) op.check(parentCheck);
       if (leaseCheck) op.check(leaseCheck);
       if (staging) op.check({ key: staging.key, versionstamp: staging.versionstamp }).delete(staging.key);
@@ -556,6 +579,57 @@ export class KvCheckpointStorage implements CheckpointStorage {
    */
   async deleteSession(sessionId: string): Promise<number> {
     return await this.#deletions.session(kit.checkId(ADAPTER, "delete a session", "session id", sessionId));
+  }
+
+  /**
+   * The session index: every session with a head, newest head first, with the status its head says, from
+   * ordered index keys that the save and delete atomics write with the head (a reverse range read of one
+   * prefix per filter; never a scan of the checkpoints). A head saved before the index existed enters it
+   * when its session next moves.
+   *
+   * @param query Filters (`workflowName`, `status`) and paging (`limit`; `before`: an exclusive head id).
+   * @returns The sessions.
+   * @throws {RangeError} If `limit` is not a positive integer.
+   * @throws {TypeError} If `status` or an id is invalid.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { KvCheckpointStorage } from "@superstep/superstep/kv";
+   * import { makeCheckpoint } from "@superstep/superstep/testing";
+   * const kv = await Deno.openKv(":memory:");
+   * const storage = new KvCheckpointStorage({ kv });
+   * await storage.save(makeCheckpoint({ messages: [{ source: "a", data: 1 }] }));
+   * assert.equal((await storage.listSessions({ status: "interrupted" })).length, 1);
+   * kv.close();
+   * ```
+   */
+  async listSessions(query?: SessionQuery): Promise<SessionSummary[]> {
+    return await this.#index.listSessions(kit.checkSessionQuery(ADAPTER, query));
+  }
+
+  /**
+   * The inbox: every request pending in a session head, newest request first, from index keys written with
+   * the head (one reverse range read per filter).
+   *
+   * @param query Filters (`workflowName`, `sessionId`, `requestId`) and paging (`limit`; `before`: an
+   *   entry's `cursor`).
+   * @returns The waiting requests.
+   * @throws {RangeError} If `limit` is not a positive integer.
+   * @throws {TypeError} If an id or the cursor is invalid.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { KvCheckpointStorage } from "@superstep/superstep/kv";
+   * import { makeCheckpoint } from "@superstep/superstep/testing";
+   * const kv = await Deno.openKv(":memory:");
+   * const storage = new KvCheckpointStorage({ kv });
+   * await storage.save(makeCheckpoint({ pendingRequests: [{ requestId: "r1", executorId: "ask", data: 1 }] }));
+   * assert.equal((await storage.listPendingRequests({ requestId: "r1" }))[0].data, 1);
+   * kv.close();
+   * ```
+   */
+  async listPendingRequests(query?: PendingRequestQuery): Promise<WaitingRequest[]> {
+    return await this.#index.listRequests(kit.checkPendingRequestQuery(ADAPTER, query));
   }
 
   /**
