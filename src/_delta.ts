@@ -38,19 +38,27 @@ interface Known {
   sessionId: string;
   depth: number;
   drift: number;
+  header: Header;
   segments: Segments;
 }
 
+/** The checkpoint's fields besides its values. */
+interface Header {
+  id: string;
+  parentId: string | null;
+  sessionId: string;
+  workflowName: string;
+  graphSignature: string;
+  superstep: number;
+  createdAt: string;
+}
+
 interface Index {
-  h: {
-    id: string;
-    parentId: string | null;
-    sessionId: string;
-    workflowName: string;
-    graphSignature: string;
-    superstep: number;
-    createdAt: string;
-  };
+  /**
+   * The header: whole in a keyframe; in a delta only the fields that differ from what the base implies (its
+   * own header, with the base as parent and the next superstep), `id` always.
+   */
+  h: Partial<Header> & { id: string };
   b: string | null;
   d: number;
   r: number;
@@ -214,16 +222,24 @@ export class DeltaCodec {
     const depth = written === undefined ? 0 : base!.depth + 1;
     const drift = written === undefined ? 0 : base!.drift + written.bytes;
     const { entries, body } = written ?? keyframe(segments);
+    const header = headerOf(checkpoint);
     const index: Index = {
       // First, so a backend can tell a delta from its payload's first bytes (DELTA_WITH_BASE).
       b: written === undefined ? null : base!.id,
-      h: headerOf(checkpoint),
+      h: written === undefined ? header : headerChange(header, base!),
       d: depth,
       r: drift,
       s: entries,
     };
     const payload = MARK + JSON.stringify(index) + "\n" + body;
-    const known: Known = { id: checkpoint.id, sessionId: checkpoint.sessionId, depth, drift, segments };
+    const known: Known = {
+      id: checkpoint.id,
+      sessionId: checkpoint.sessionId,
+      depth,
+      drift,
+      header,
+      segments,
+    };
     return { payload, remember: () => this.#remember(known) };
   }
 
@@ -239,7 +255,7 @@ export class DeltaCodec {
    */
   async decode(id: string, payload: string, read: ReadChain): Promise<Checkpoint> {
     const known = await this.#resolve(id, payload, read);
-    return assemble(id, parse(id, payload).h, known.segments);
+    return assemble(id, known.header, known.segments);
   }
 
   /**
@@ -260,7 +276,7 @@ export class DeltaCodec {
     if (index.b !== deleted) return undefined;
     const known = await this.#resolve(id, payload, read);
     const { entries, body } = keyframe(known.segments);
-    const rewritten: Index = { ...index, b: null, d: 0, r: 0, s: entries };
+    const rewritten: Index = { ...index, b: null, h: known.header, d: 0, r: 0, s: entries };
     this.#remember({ ...known, depth: 0, drift: 0 });
     return MARK + JSON.stringify(rewritten) + "\n" + body;
   }
@@ -286,11 +302,13 @@ export class DeltaCodec {
       base = given?.id === index.b ? given : this.#known.get(index.b);
       if (base === undefined) base = await this.#resolveChain(id, index, read);
     }
+    const header = headerFrom(id, index, base);
     const known: Known = {
       id,
-      sessionId: index.h.sessionId,
+      sessionId: header.sessionId,
       depth: index.d,
       drift: index.r,
+      header,
       segments: apply(id, index, payload, base?.segments),
     };
     this.#remember(known);
@@ -302,8 +320,7 @@ export class DeltaCodec {
     const chain = await read(index.b!, Math.max(index.d, 1));
     // The chain as read, newest first: decode from its keyframe (or a known checkpoint) forwards.
     let start = chain.findIndex(({ id, payload }) =>
-      this.#known.has(id) || !isDeltaPayload(payload) ||
-      parse(id, payload).b === null
+      this.#known.has(id) || !payload.startsWith(DELTA_WITH_BASE)
     );
     if (start === -1) {
       throw new CheckpointCorruptError(
@@ -347,9 +364,50 @@ export class DeltaCodec {
   }
 }
 
-function headerOf(checkpoint: Checkpoint): Index["h"] {
+function headerOf(checkpoint: Checkpoint): Header {
   const { id, parentId, sessionId, workflowName, graphSignature, superstep, createdAt } = checkpoint;
   return { id, parentId, sessionId, workflowName, graphSignature, superstep, createdAt };
+}
+
+/** What a delta on `base` stores of `header`: the fields that differ from what the base implies. */
+function headerChange(header: Header, base: Known): Index["h"] {
+  const implied = impliedHeader(base);
+  const change: Index["h"] = { id: header.id };
+  for (const key of Object.keys(header) as (keyof Header)[]) {
+    if (key !== "id" && header[key] !== implied[key]) (change as Record<string, unknown>)[key] = header[key];
+  }
+  return change;
+}
+
+/** The header a checkpoint following `base` in its session has, unless its delta says otherwise. */
+function impliedHeader(base: Known): Omit<Header, "id" | "createdAt"> & { createdAt?: string } {
+  const { sessionId, workflowName, graphSignature, superstep } = base.header;
+  return { parentId: base.id, sessionId, workflowName, graphSignature, superstep: superstep + 1 };
+}
+
+/** The whole header of the payload indexed by `index`: its own, or its change applied to its base's. */
+function headerFrom(id: string, index: Index, base: Known | undefined): Header {
+  const { h } = index;
+  // Built field by field (no spread, no loop over names): this runs for every payload of a chain.
+  const implied = base?.header;
+  const header: Header = {
+    id: h.id,
+    parentId: h.parentId !== undefined ? h.parentId : base === undefined ? (undefined as never) : base.id,
+    sessionId: h.sessionId ?? implied?.sessionId as string,
+    workflowName: h.workflowName ?? implied?.workflowName as string,
+    graphSignature: h.graphSignature ?? implied?.graphSignature as string,
+    superstep: h.superstep ?? (implied === undefined ? NaN : implied.superstep + 1),
+    createdAt: h.createdAt as string,
+  };
+  if (
+    typeof header.sessionId !== "string" || typeof header.workflowName !== "string" ||
+    typeof header.graphSignature !== "string" || typeof header.createdAt !== "string" ||
+    (header.parentId !== null && typeof header.parentId !== "string") ||
+    !Number.isSafeInteger(header.superstep)
+  ) {
+    throw new CheckpointCorruptError(id, "its delta payload's header is not valid");
+  }
+  return header;
 }
 
 /** Whether `value` is an object whose own keys are exactly its enumerable string keys, on Object.prototype. */

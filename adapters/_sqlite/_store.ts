@@ -105,7 +105,7 @@ export class SqlStore implements EncodedStore {
 
   async chain(id: string, count: number): Promise<{ id: string; payload: string | undefined }[]> {
     const { rows } = await this.#connection.execute(`load checkpoint ${id}`, chainStatement(id, count));
-    return rows.map((row) => ({
+    return [...rows].sort((a, b) => Number(a.depth) - Number(b.depth)).map((row) => ({
       id: String(row.id),
       payload: Number(row.chunks) === 0 && typeof row.payload === "string" ? row.payload : undefined,
     }));

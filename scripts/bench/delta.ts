@@ -174,7 +174,7 @@ report.add({
 // ── 9: head load, a delta chain against a whole checkpoint ───────────────────────────────────────────────
 const LENGTHS = isQuick ? [10, 1000] : [10, 1000, 100_000];
 const template = { workflowName: "history", metadata: { source: "bench" } };
-const baseItems = makeItems(48);
+const baseItems = makeItems(4096);
 
 function* session(length: number): Generator<Checkpoint> {
   const sessionId = crypto.randomUUID();
@@ -303,7 +303,7 @@ for (
 // ── 3d: a 1 KiB save, deltas against whole ─────────────────────────────────────────────────────────────
 {
   const SAVES = isQuick ? 20 : 200;
-  const items = makeItems(16);
+  const items = makeItems(1024);
   const stores = {
     deltas: new LibsqlCheckpointStorage({
       url: `file:${newPath("save-deltas")}`,
