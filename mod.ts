@@ -75,6 +75,8 @@ export { listPendingRequests, listSessions } from "./src/sessions.ts";
 export { claimSession, hasLeases } from "./src/leases.ts";
 export type { ClaimSessionOptions, SessionClaim } from "./src/leases.ts";
 export { recover, recoverEvery } from "./src/recover.ts";
+export { listDueTimers, sleep, sleepUntil, timerDue } from "./src/timers.ts";
+export type { TimerData, TimerFired, WaitingTimer } from "./src/timers.ts";
 export type { RecoverEveryOptions, RecoverOptions, RecoverResult } from "./src/recover.ts";
 export { answerRequest } from "./src/answer_request.ts";
 export type { AnswerRequestOptions } from "./src/answer_request.ts";

@@ -5,8 +5,9 @@
  *
  * @module
  */
-import { type CheckpointStorage, sessionStatus } from "./checkpoint.ts";
+import { type Checkpoint, type CheckpointStorage, sessionStatus } from "./checkpoint.ts";
 import { claimSession, DEFAULT_LEASE_MS } from "./leases.ts";
+import { listDueTimers, timerDue, type TimerFired } from "./timers.ts";
 import type { Workflow } from "./workflow.ts";
 
 /** Options of {@linkcode recover}. */
@@ -46,7 +47,10 @@ export interface RecoverOptions {
 
 /** What one {@linkcode recover} pass did. */
 export interface RecoverResult {
-  /** The sessions this pass claimed and resumed, in order (each run ended: converged, waiting, or cancelled). */
+  /**
+   * The sessions this pass claimed and resumed, in order (each run ended: converged, waiting, or
+   * cancelled): interrupted ones, and waiting ones whose timers were due (they were answered).
+   */
   resumed: string[];
   /** The sessions found interrupted but held by another claimant (a live run, or another recovering process). */
   busy: string[];
@@ -55,9 +59,11 @@ export interface RecoverResult {
 }
 
 /**
- * One recovery pass: every interrupted session of the given workflows (from the session index, or a scan
- * of the storage's checkpoints where it has none) is claimed for `owner`, resumed from its head while the
- * lease is renewed, and released. A session another claimant holds is skipped (`busy`); one that finished
+ * One recovery pass: every interrupted session of the given workflows, and every session whose head
+ * holds a due timer (`sleep`, `sleepUntil`: due at `clock()`), from the session index and the inbox
+ * (or a scan of the storage's checkpoints where it has none), is claimed for `owner`, resumed from its head
+ * (answering its due timers with a `TimerFired`) while the lease is renewed, and released. A timer is woken
+ * once: after the claim the head is read again, and a timer already answered is no longer in it. A session another claimant holds is skipped (`busy`); one that finished
  * between the listing and the claim is released untouched.
  *
  * What it guarantees: a session is resumed by one process at a time; a superstep's checkpoint is written
@@ -106,7 +112,7 @@ export async function recover(options: RecoverOptions): Promise<RecoverResult> {
     byName.set(workflow.name, workflow);
   }
   const result: RecoverResult = { resumed: [], busy: [], failed: [] };
-  for await (const { sessionId, workflowName } of interruptedSessions(storage)) {
+  for await (const { sessionId, workflowName } of candidates(storage, clock())) {
     if (signal?.aborted || result.resumed.length >= limit) break;
     const workflow = byName.get(workflowName);
     if (workflow === undefined) continue;
@@ -119,10 +125,11 @@ export async function recover(options: RecoverOptions): Promise<RecoverResult> {
       // The listing may be stale: another owner may have finished the session before this claim.
       const headId = await storage.head(sessionId);
       const head = headId === undefined ? undefined : await storage.load(headId);
-      if (head === undefined || head.workflowName !== workflowName || sessionStatus(head) !== "interrupted") {
-        continue;
-      }
-      await workflow.resume(head.id, { storage: claim.storage, signal });
+      if (head === undefined || head.workflowName !== workflowName) continue;
+      const now = clock();
+      const responses = dueResponses(head, now);
+      if (sessionStatus(head) !== "interrupted" && responses === undefined) continue;
+      await workflow.resume(head.id, { storage: claim.storage, signal, responses });
       result.resumed.push(sessionId);
     } catch (error) {
       result.failed.push({ sessionId, error });
@@ -208,11 +215,27 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** The interrupted sessions: from the session index, or a scan of every checkpoint's session. */
-async function* interruptedSessions(
+/** The answers to the timers of `head` due at `now`, or `undefined` if none is due. */
+function dueResponses(head: Checkpoint, now: number): Record<string, TimerFired> | undefined {
+  let responses: Record<string, TimerFired> | undefined;
+  const firedAt = new Date(now).toISOString();
+  for (const request of head.pendingRequests) {
+    const dueAt = timerDue(request);
+    if (dueAt === undefined || Date.parse(dueAt) > now) continue;
+    (responses ??= {})[request.requestId] = { dueAt, firedAt };
+  }
+  return responses;
+}
+
+/**
+ * The sessions to look at: the interrupted ones and those with a due timer, from the session index and the
+ * inbox, or a scan of every checkpoint's session.
+ */
+async function* candidates(
   storage: CheckpointStorage,
+  now: number,
 ): AsyncGenerator<{ sessionId: string; workflowName: string }> {
-  if (typeof storage.listSessions === "function") {
+  if (typeof storage.listSessions === "function" && typeof storage.listPendingRequests === "function") {
     // Pages are read ahead of resuming them: a resumed session's new head would move it in the index.
     const found: { sessionId: string; workflowName: string }[] = [];
     let before: string | undefined;
@@ -221,6 +244,12 @@ async function* interruptedSessions(
       found.push(...page);
       if (page.length < 100) break;
       before = page[page.length - 1].head.id;
+    }
+    const seen = new Set(found.map((session) => session.sessionId));
+    for (const timer of await listDueTimers(storage, now)) {
+      if (seen.has(timer.sessionId)) continue;
+      seen.add(timer.sessionId);
+      found.push(timer);
     }
     yield* found;
     return;
@@ -236,7 +265,7 @@ async function* interruptedSessions(
   for (const sessionId of sessions) {
     const headId = await storage.head(sessionId);
     const head = headId === undefined ? undefined : await storage.load(headId);
-    if (head !== undefined && sessionStatus(head) === "interrupted") {
+    if (head !== undefined && (sessionStatus(head) === "interrupted" || dueResponses(head, now))) {
       yield { sessionId, workflowName: head.workflowName };
     }
   }
