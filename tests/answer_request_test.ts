@@ -23,7 +23,7 @@ import { approvals } from "./fixtures/hitl_workflow.ts";
 import { openStorage, type StorageKind } from "./fixtures/open_storage.ts";
 import { freshDatabase, usePostgres } from "./_postgres.ts";
 
-const KINDS: StorageKind[] = ["libsql", "kv"];
+const KINDS: StorageKind[] = ["libsql", "kv", "postgres"];
 usePostgres();
 const dir = mkdtempSync(join(tmpdir(), "superstep-answer-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { PGlite } from "@electric-sql/pglite";
 import postgres from "postgres";
 import { PostgresCheckpointStorage } from "../adapters/postgres/mod.ts";
-import { SCHEMA_VERSION } from "../adapters/postgres/_schema.ts";
+import { MIGRATIONS, SCHEMA_VERSION } from "../adapters/postgres/_schema.ts";
 import { Sql } from "../adapters/postgres/_sql.ts";
 import {
   CheckpointConflictError,
@@ -264,6 +264,101 @@ describe("PostgresCheckpointStorage: schema and migrations", () => {
     ]);
     assert.strictEqual(await storage.head("s150"), "0000015099");
     assert.strictEqual((await storage.lineage("0000015099")).length, 100);
+  });
+
+  test("the session index and the inbox are index scans: 20,000 sessions by status, never a scan of the checkpoints", async () => {
+    const schema = freshSchema();
+    const storage = new PostgresCheckpointStorage({ client: pool, schema });
+    await storage.head("x");
+    const sql = new Sql(schema);
+    const { summary } = encodeForStorage("postgres", makeCheckpoint());
+    // 20,000 sessions of 5 checkpoints each; every session's head is its last; statuses and workflows
+    // cycle; every fourth head waits for one request.
+    await pool.unsafe(
+      `INSERT INTO ${sql.checkpoints}
+          (id, parent_id, session_id, workflow_name, superstep, created_at, metadata, payload, status, requests)
+        SELECT lpad(n::text, 10, '0'), NULL, 's' || (n / 5), 'w' || (n / 5 % 4), 0, $1, $2, '{}',
+          (ARRAY['waiting', 'interrupted', 'completed'])[n / 5 % 3 + 1], '[]'
+        FROM generate_series(0, 99999) AS n`,
+      [summary.createdAt, summary.metadata],
+    );
+    await pool.unsafe(
+      `INSERT INTO ${sql.heads} (session_id, head_id, workflow_name, status)
+        SELECT 's' || s, lpad((s * 5 + 4)::text, 10, '0'), 'w' || (s % 4),
+          (ARRAY['waiting', 'interrupted', 'completed'])[s % 3 + 1]
+        FROM generate_series(0, 19999) AS s`,
+    );
+    await pool.unsafe(
+      `INSERT INTO ${sql.requests}
+          (session_id, request_id, checkpoint_id, workflow_name, executor_id, data, path, created_at)
+        SELECT 's' || s, 'r' || lpad(s::text, 8, '0'), lpad((s * 5 + 4)::text, 10, '0'), 'w' || (s % 4), 'ask',
+          $2, NULL, $1
+        FROM generate_series(0, 19999, 4) AS s`,
+      [summary.createdAt, encodeValue(1)],
+    );
+    await pool.unsafe(`ANALYZE ${sql.checkpoints}; ANALYZE ${sql.heads}; ANALYZE ${sql.requests}`).simple();
+    const plan = async ({ text, params }: { text: string; params: unknown[] }) =>
+      (await pool.unsafe(`EXPLAIN ${text}`, params as string[])).map((row) => row["QUERY PLAN"]).join("\n");
+    const cursor = { requestId: "r00010000", sessionId: "s10000" };
+    const queries = [
+      sql.listSessions({ limit: 50 }),
+      sql.listSessions({ status: "waiting", limit: 50 }),
+      sql.listSessions({ workflowName: "w1", limit: 50, before: "0000050000" }),
+      sql.listSessions({ workflowName: "w1", status: "completed", limit: 50 }),
+      sql.listRequests({ limit: 50 }),
+      sql.listRequests({ workflowName: "w0", limit: 50, before: cursor }),
+      sql.listRequests({ requestId: "r00000400" }),
+      sql.listRequests({ sessionId: "s400", limit: 50 }),
+      sql.unindexed(100),
+    ];
+    for (const query of queries) {
+      const text = await plan(query);
+      assert.match(text, /Index (Only )?Scan/, `${query.text}:\n${text}`);
+      assert.doesNotMatch(text, /Seq Scan|Sort/, `${query.text}:\n${text}`);
+    }
+    // Newest first through the heads' own indexes, each head's row by primary key.
+    const waiting = await plan(sql.listSessions({ status: "waiting", limit: 50 }));
+    assert.match(waiting, /Index Scan Backward using superstep_heads_by_/, waiting);
+    assert.match(waiting, /Index Scan (Backward )?using superstep_checkpoints_pkey/, waiting);
+    // And the storage reads what the statements planned.
+    const listed = await storage.listSessions({ status: "waiting", workflowName: "w0", limit: 3 });
+    assert.deepStrictEqual(listed.map((session) => session.sessionId), ["s19992", "s19980", "s19968"]);
+    assert.strictEqual((await storage.listPendingRequests({ requestId: "r00000400" }))[0].sessionId, "s400");
+  });
+
+  test("a schema of the version before the index migrates, and its heads are indexed on the first listing", async () => {
+    const schema = freshSchema();
+    const sql = new Sql(schema);
+    await pool.unsafe(`CREATE SCHEMA "${schema}"`);
+    await pool.unsafe(
+      `CREATE TABLE ${sql.migrations} (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    for (const [i, migration] of MIGRATIONS.slice(0, MIGRATIONS.length - 1).entries()) {
+      for (const text of migration(sql)) await pool.unsafe(text);
+      await pool.unsafe(`INSERT INTO ${sql.migrations} (version) VALUES ($1)`, [i + 1]);
+    }
+    const asked = { requestId: "r1", executorId: "ask", data: { question: "Ship it?" } };
+    const waiting = makeCheckpoint({ workflowName: "old", pendingRequests: [asked] });
+    const done = makeCheckpoint({ workflowName: "old" });
+    for (const checkpoint of [waiting, done]) {
+      const { summary, payload } = encodeForStorage("postgres", checkpoint);
+      await pool.unsafe(
+        `INSERT INTO ${sql.checkpoints} (id, parent_id, session_id, workflow_name, superstep, created_at, metadata,
+          payload) VALUES ($1, NULL, $2, $3, 0, $4, $5, $6)`,
+        [summary.id, summary.sessionId, summary.workflowName, summary.createdAt, summary.metadata, payload],
+      );
+      await pool.unsafe(`INSERT INTO ${sql.heads} VALUES ($1, $2)`, [summary.sessionId, summary.id]);
+    }
+    const storage = new PostgresCheckpointStorage({ client: pool, schema });
+    const sessions = await storage.listSessions({ workflowName: "old" });
+    assert.deepStrictEqual(sessions.map((session) => [session.sessionId, session.status]), [
+      [done.sessionId, "completed"],
+      [waiting.sessionId, "waiting"],
+    ]);
+    const [entry] = await storage.listPendingRequests({ workflowName: "old" });
+    assert.deepStrictEqual([entry.requestId, entry.data, entry.checkpointId], ["r1", asked.data, waiting.id]);
+    const versions = await pool.unsafe(`SELECT max(version) AS v FROM ${sql.migrations}`);
+    assert.strictEqual(Number(versions[0].v), SCHEMA_VERSION);
   });
 
   test("lineage() of a checkpoint 5,000 deep is one query, id first, back to the root", async () => {

@@ -63,6 +63,37 @@ export const MIGRATIONS: readonly ((sql: Sql) => readonly string[])[] = [
       expires_at bigint NOT NULL
     )`,
   ],
+  ({ checkpoints, heads, requests }) => [
+    // The session index and the inbox (issue 19). Each checkpoint keeps what it says of its session as a
+    // head (the storage kit's index, derived from the whole checkpoint when it is saved), so that a delete
+    // moving a head moves the index without decoding a payload; rows of older versions have `status` NULL
+    // until the first listing indexes their heads.
+    `ALTER TABLE ${checkpoints} ADD COLUMN status text`,
+    `ALTER TABLE ${checkpoints} ADD COLUMN requests text NOT NULL DEFAULT '[]'`,
+    // The heads carry their session's workflow and status, set by the save's head compare-and-set itself.
+    `ALTER TABLE ${heads} ADD COLUMN workflow_name text COLLATE "C"`,
+    `ALTER TABLE ${heads} ADD COLUMN status text COLLATE "C"`,
+    // listSessions, newest head first, per combination of filters: one backward index range scan each.
+    `CREATE INDEX superstep_heads_by_head ON ${heads} (head_id)`,
+    `CREATE INDEX superstep_heads_by_status ON ${heads} (status, head_id)`,
+    `CREATE INDEX superstep_heads_by_workflow ON ${heads} (workflow_name, head_id)`,
+    `CREATE INDEX superstep_heads_by_workflow_status ON ${heads} (workflow_name, status, head_id)`,
+    // The inbox: the pending requests of every head, one row each, newest request first.
+    `CREATE TABLE ${requests} (
+      session_id text COLLATE "C" NOT NULL,
+      request_id text COLLATE "C" NOT NULL,
+      checkpoint_id text COLLATE "C" NOT NULL,
+      workflow_name text COLLATE "C" NOT NULL,
+      executor_id text NOT NULL,
+      data text NOT NULL,
+      path text,
+      created_at text NOT NULL,
+      PRIMARY KEY (session_id, request_id)
+    )`,
+    `CREATE INDEX superstep_requests_by_request ON ${requests} (request_id, session_id)`,
+    `CREATE INDEX superstep_requests_by_workflow ON ${requests} (workflow_name, request_id, session_id)`,
+    `CREATE INDEX superstep_requests_by_checkpoint ON ${requests} (checkpoint_id)`,
+  ],
 ];
 
 /** The schema version this library writes and understands. */

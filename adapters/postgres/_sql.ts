@@ -7,8 +7,8 @@
  *
  * @module
  */
-import type { CheckpointQuery } from "../../src/checkpoint.ts";
-import type { EncodedCheckpoint } from "../../src/storage_kit.ts";
+import type { CheckpointQuery, SessionQuery } from "../../src/checkpoint.ts";
+import type { CheckedRequestQuery, EncodedCheckpoint, StoredIndex } from "../../src/storage_kit.ts";
 import { DELTA_WITH_BASE } from "../../src/_delta.ts";
 
 /** SQL that is true when `column` holds a delta payload on its parent (not a keyframe nor a whole checkpoint). */
@@ -34,6 +34,7 @@ export class Sql {
   readonly checkpoints: string;
   readonly heads: string;
   readonly leases: string;
+  readonly requests: string;
   readonly migrations: string;
   readonly #summary: string;
   readonly #save: string;
@@ -45,6 +46,7 @@ export class Sql {
     this.schema = schema;
     const C = this.checkpoints = `"${schema}".superstep_checkpoints`;
     const H = this.heads = `"${schema}".superstep_heads`;
+    const R = this.requests = `"${schema}".superstep_requests`;
     this.migrations = `"${schema}".superstep_migrations`;
     const L = this.leases = `"${schema}".superstep_leases`;
     this.#summary = SUMMARY.join(", ");
@@ -62,23 +64,41 @@ export class Sql {
     // A leased save (`fence`) also requires the session's lease row to hold its token, locked FOR SHARE:
     // a claim taking the session over commits before the lock (the re-check then sees the new token and
     // moves nothing) or waits for the save.
+    // The index rides on the same statement: the head row takes the session's workflow and status, the
+    // inbox drops the old head's requests that the new head no longer holds and upserts the new head's
+    // (a request still pending keeps its row, moved to the new head), all only if `moved` moved the head.
     const save = (fence: string) =>
       `WITH ${fence}moved AS (
-        INSERT INTO ${H} AS h (session_id, head_id)
-        SELECT $3::text, $1::text
+        INSERT INTO ${H} AS h (session_id, head_id, workflow_name, status)
+        SELECT $3::text, $1::text, $4::text, $9::text
           WHERE ${fence ? "EXISTS (SELECT 1 FROM fence) AND " : ""}(
             $2::text IS NULL OR EXISTS (SELECT 1 FROM ${H} WHERE session_id = $3) OR ${parentElsewhere}
           )
-        ON CONFLICT (session_id) DO UPDATE SET head_id = excluded.head_id
+        ON CONFLICT (session_id) DO UPDATE SET head_id = excluded.head_id,
+          workflow_name = excluded.workflow_name, status = excluded.status
           WHERE h.head_id = $2 OR (h.head_id IS NULL AND ($2::text IS NULL OR ${parentElsewhere}))
         RETURNING 1
+      ), answered AS (
+        DELETE FROM ${R} WHERE session_id = $3 AND EXISTS (SELECT 1 FROM moved)
+          AND request_id <> ALL (ARRAY(SELECT e ->> 'requestId' FROM jsonb_array_elements($10::text::jsonb) AS e))
+      ), pending AS (
+        INSERT INTO ${R} (session_id, request_id, checkpoint_id, workflow_name, executor_id, data, path, created_at)
+        SELECT $3::text, e ->> 'requestId', $1::text, $4::text, e ->> 'executorId', e ->> 'data', e ->> 'path',
+            $6::text
+          FROM jsonb_array_elements($10::text::jsonb) AS e WHERE EXISTS (SELECT 1 FROM moved)
+        ON CONFLICT (session_id, request_id) DO UPDATE SET checkpoint_id = excluded.checkpoint_id,
+          workflow_name = excluded.workflow_name, executor_id = excluded.executor_id, data = excluded.data,
+          path = excluded.path, created_at = excluded.created_at
       )
-      INSERT INTO ${C} (id, parent_id, session_id, workflow_name, superstep, created_at, metadata, payload)
-        SELECT $1::text, $2::text, $3::text, $4::text, $5::bigint, $6::text, $7::text, $8::text FROM moved
+      INSERT INTO ${C}
+          (id, parent_id, session_id, workflow_name, superstep, created_at, metadata, payload, status, requests)
+        SELECT $1::text, $2::text, $3::text, $4::text, $5::bigint, $6::text, $7::text, $8::text, $9::text,
+            $10::text
+          FROM moved
       RETURNING 1`;
     this.#save = save("");
     this.#leasedSave = save(
-      `fence AS (SELECT 1 FROM ${L} WHERE session_id = $3 AND token = $9::text FOR SHARE), `,
+      `fence AS (SELECT 1 FROM ${L} WHERE session_id = $3 AND token = $11::text FOR SHARE), `,
     );
     // One statement: the row goes, and if it was its session's head the head moves to its parent (when
     // that is in the same session and exists), else to the session's newest other checkpoint, else to NULL
@@ -120,9 +140,23 @@ export class Sql {
    * A save; it returns one row exactly when the checkpoint was stored and made the head (with `leaseToken`:
    * only while the session's lease holds that token).
    */
-  save({ summary, payload }: EncodedCheckpoint, leaseToken?: string): Statement {
+  save(
+    { summary, payload, index }: Pick<EncodedCheckpoint, "summary" | "payload" | "index">,
+    leaseToken?: string,
+  ): Statement {
     const { id, parentId, sessionId, workflowName, superstep, createdAt, metadata } = summary;
-    const params = [id, parentId, sessionId, workflowName, superstep, createdAt, metadata, payload];
+    const params = [
+      id,
+      parentId,
+      sessionId,
+      workflowName,
+      superstep,
+      createdAt,
+      metadata,
+      payload,
+      index.status,
+      index.requestsJson,
+    ];
     if (leaseToken === undefined) return { text: this.#save, params };
     return { text: this.#leasedSave, params: [...params, leaseToken] };
   }
@@ -167,6 +201,100 @@ export class Sql {
       text: `SELECT EXISTS (SELECT 1 FROM ${this.leases} WHERE session_id = $1 AND token = $2)`,
       params: [sessionId, token],
     };
+  }
+
+  /**
+   * After a delete, or to index a head of an older schema: make the session's index entry its head's (the
+   * status and workflow from the head's row, the inbox from its `requests`), or remove it when the session
+   * has no head. Three statements of one transaction, each by the session's keys.
+   */
+  reindexSession(sessionId: string): Statement[] {
+    const { checkpoints: C, heads: H, requests: R } = this;
+    return [
+      {
+        text: `UPDATE ${H} AS h SET status = c.status, workflow_name = c.workflow_name FROM ${C} AS c
+          WHERE h.session_id = $1 AND c.id = h.head_id`,
+        params: [sessionId],
+      },
+      {
+        text: `DELETE FROM ${R} WHERE session_id = $1 AND checkpoint_id IS DISTINCT FROM
+          (SELECT head_id FROM ${H} WHERE session_id = $1)`,
+        params: [sessionId],
+      },
+      {
+        text: `INSERT INTO ${R}
+            (session_id, request_id, checkpoint_id, workflow_name, executor_id, data, path, created_at)
+          SELECT h.session_id, e ->> 'requestId', c.id, c.workflow_name, e ->> 'executorId', e ->> 'data',
+              e ->> 'path', c.created_at
+            FROM ${H} AS h JOIN ${C} AS c ON c.id = h.head_id, jsonb_array_elements(c.requests::jsonb) AS e
+            WHERE h.session_id = $1
+          ON CONFLICT (session_id, request_id) DO NOTHING`,
+        params: [sessionId],
+      },
+    ];
+  }
+
+  /** Index a head of an older schema: its row's status and requests, while it is still the head. */
+  indexHead(
+    sessionId: string,
+    headId: string,
+    index: Pick<StoredIndex, "status" | "requestsJson">,
+  ): Statement[] {
+    return [
+      {
+        text: `UPDATE ${this.checkpoints} SET status = $3::text, requests = $4::text WHERE id = $2
+          AND EXISTS (SELECT 1 FROM ${this.heads} WHERE session_id = $1 AND head_id = $2)`,
+        params: [sessionId, headId, index.status, index.requestsJson],
+      },
+      ...this.reindexSession(sessionId),
+    ];
+  }
+
+  /** Heads not indexed yet (written before the index), at most `limit`. */
+  unindexed(limit: number): Statement {
+    return {
+      text: `SELECT session_id, head_id FROM ${this.heads} WHERE status IS NULL AND head_id IS NOT NULL
+        LIMIT $1::bigint`,
+      params: [limit],
+    };
+  }
+
+  /** The session index, newest head first. `limit` must already be validated. */
+  listSessions({ workflowName, status, limit, before }: SessionQuery): Statement {
+    const where = ["h.status IS NOT NULL"];
+    const params: unknown[] = [];
+    const bind = (value: unknown, type: string) => `$${params.push(value)}::${type}`;
+    if (workflowName !== undefined) where.push(`h.workflow_name = ${bind(workflowName, "text")}`);
+    if (status !== undefined) where.push(`h.status = ${bind(status, "text")}`);
+    if (before !== undefined) where.push(`h.head_id < ${bind(before, "text")}`);
+    let text = `SELECT h.status, json_array_length(c.requests::json),
+        ${SUMMARY.map((column) => `c.${column}`).join(", ")}
+      FROM ${this.heads} AS h JOIN ${this.checkpoints} AS c ON c.id = h.head_id
+      WHERE ${where.join(" AND ")} ORDER BY h.head_id DESC`;
+    if (limit !== undefined) text += ` LIMIT ${bind(Math.min(limit, Number.MAX_SAFE_INTEGER), "bigint")}`;
+    return { text, params };
+  }
+
+  /** The inbox, newest request first (then by session), from the `before` entry on. */
+  listRequests({ workflowName, sessionId, requestId, limit, before }: CheckedRequestQuery): Statement {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const bind = (value: unknown, type: string) => `$${params.push(value)}::${type}`;
+    if (workflowName !== undefined) where.push(`workflow_name = ${bind(workflowName, "text")}`);
+    if (sessionId !== undefined) where.push(`session_id = ${bind(sessionId, "text")}`);
+    if (requestId !== undefined) where.push(`request_id = ${bind(requestId, "text")}`);
+    if (before !== undefined) {
+      where.push(
+        `(request_id, session_id) < (${bind(before.requestId, "text")}, ${bind(before.sessionId, "text")})`,
+      );
+    }
+    let text =
+      `SELECT request_id, executor_id, data, path, session_id, workflow_name, checkpoint_id, created_at
+      FROM ${this.requests}`;
+    if (where.length > 0) text += ` WHERE ${where.join(" AND ")}`;
+    text += " ORDER BY request_id DESC, session_id DESC";
+    if (limit !== undefined) text += ` LIMIT ${bind(Math.min(limit, Number.MAX_SAFE_INTEGER), "bigint")}`;
+    return { text, params };
   }
 
   /** After a save stored nothing: the session's head (NULL for none) and whether the id is taken. */
@@ -222,6 +350,11 @@ export class Sql {
         WHERE session_id = (SELECT session_id FROM ${this.checkpoints} WHERE id = $1) FOR UPDATE`,
       params: [id],
     };
+  }
+
+  /** The session of checkpoint `id` (no row if there is none). */
+  sessionOf(id: string): Statement {
+    return { text: `SELECT session_id FROM ${this.checkpoints} WHERE id = $1`, params: [id] };
   }
 
   /** Whether checkpoint `id` exists (one row, one boolean). */
@@ -284,14 +417,19 @@ export class Sql {
    * own (a new snapshot), then also sees every checkpoint a save committed before the lock, and deletes
    * them; it returns how many.
    */
-  deleteSession(sessionId: string): [Statement, Statement] {
+  deleteSession(sessionId: string): [Statement, Statement, Statement] {
     return [
-      { text: `UPDATE ${this.heads} SET head_id = NULL WHERE session_id = $1`, params: [sessionId] },
+      {
+        text:
+          `UPDATE ${this.heads} SET head_id = NULL, status = NULL, workflow_name = NULL WHERE session_id = $1`,
+        params: [sessionId],
+      },
       {
         text: `WITH removed AS (DELETE FROM ${this.checkpoints} WHERE session_id = $1 RETURNING 1)
           SELECT count(*) FROM removed`,
         params: [sessionId],
       },
+      { text: `DELETE FROM ${this.requests} WHERE session_id = $1`, params: [sessionId] },
     ];
   }
 }

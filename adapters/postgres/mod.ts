@@ -30,7 +30,11 @@ import type {
   CheckpointSummary,
   Lease,
   LeaseRequest,
+  PendingRequestQuery,
   SaveOptions,
+  SessionQuery,
+  SessionSummary,
+  WaitingRequest,
 } from "../../src/checkpoint.ts";
 import * as kit from "../../src/storage_kit.ts";
 import type { PostgresCheckpointStorageOptions } from "./client.ts";
@@ -352,8 +356,12 @@ export class PostgresCheckpointStorage implements CheckpointStorage {
         const whole = await deltas.rebase(String(child), String(payload), id, this.#read);
         if (whole !== undefined) rewrites.push(this.#sql.rewrite(String(child), whole));
       }
-      const results = await this.#connection.transact(action, [...rewrites, this.#sql.delete(id)]);
-      if (Number(results.at(-1)![0][0]) > 0) {
+      const [[sessionId] = []] = await this.#connection.run(action, this.#sql.sessionOf(id));
+      if (sessionId === undefined) return false;
+      // The session's index follows its head in the same transaction (the head row is locked).
+      const statements = [...rewrites, this.#sql.delete(id), ...this.#sql.reindexSession(String(sessionId))];
+      const results = await this.#connection.transact(action, statements);
+      if (Number(results[rewrites.length][0][0]) > 0) {
         deltas.forget(id);
         return true;
       }
@@ -534,6 +542,103 @@ export class PostgresCheckpointStorage implements CheckpointStorage {
   }
 
   /**
+   * The session index: every session with a head, newest head first, with the status its head says, in one
+   * query: a backward scan of a heads index per filter, each head's row by primary key (never a scan of
+   * the checkpoints). The save statement and the delete transaction keep it with the heads. Heads written
+   * before the index (a schema of an older version) are indexed on the first listing, each loaded once.
+   *
+   * @param query Filters (`workflowName`, `status`) and paging (`limit`; `before`: an exclusive head id).
+   * @returns The sessions.
+   * @throws {RangeError} If `limit` is not a positive integer.
+   * @throws {TypeError} If `status` or an id is invalid.
+   * @throws {StorageError} If the database cannot be reached or the query fails.
+   * @example
+   * ```ts ignore
+   * // Needs a PostgreSQL server.
+   * import assert from "node:assert/strict";
+   * import { PostgresCheckpointStorage } from "@superstep/superstep/postgres";
+   *
+   * const storage = new PostgresCheckpointStorage({ url: Deno.env.get("DATABASE_URL")! });
+   * const waiting = await storage.listSessions({ status: "waiting", limit: 50 });
+   * assert.ok(waiting.every((session) => session.pendingRequests > 0));
+   * await storage.close();
+   * ```
+   */
+  async listSessions(query?: SessionQuery): Promise<SessionSummary[]> {
+    const checked = kit.checkSessionQuery(ADAPTER, query);
+    await this.#indexOldHeads();
+    const rows = await this.#connection.run("list sessions", this.#sql.listSessions(checked));
+    return rows.map(([status, pending, ...head]) =>
+      kit.decodeSession(ADAPTER, { status, pendingRequests: pending, head: summaryFields(head) })
+    );
+  }
+
+  /**
+   * The inbox: every request pending in a session head, newest request first, from the requests table the
+   * save statement and the delete transaction keep with the heads (an index range per filter).
+   *
+   * @param query Filters (`workflowName`, `sessionId`, `requestId`) and paging (`limit`; `before`: an
+   *   entry's `cursor`).
+   * @returns The waiting requests.
+   * @throws {RangeError} If `limit` is not a positive integer.
+   * @throws {TypeError} If an id or the cursor is invalid.
+   * @throws {StorageError} If the database cannot be reached or the query fails.
+   * @example
+   * ```ts ignore
+   * // Needs a PostgreSQL server.
+   * import assert from "node:assert/strict";
+   * import { PostgresCheckpointStorage } from "@superstep/superstep/postgres";
+   *
+   * const storage = new PostgresCheckpointStorage({ url: Deno.env.get("DATABASE_URL")! });
+   * const inbox = await storage.listPendingRequests({ workflowName: "approvals" });
+   * assert.ok(inbox.every((request) => request.workflowName === "approvals"));
+   * await storage.close();
+   * ```
+   */
+  async listPendingRequests(query?: PendingRequestQuery): Promise<WaitingRequest[]> {
+    const checked = kit.checkPendingRequestQuery(ADAPTER, query);
+    await this.#indexOldHeads();
+    const rows = await this.#connection.run("list pending requests", this.#sql.listRequests(checked));
+    return rows.map(([requestId, executorId, data, path, sessionId, workflowName, checkpointId, createdAt]) =>
+      kit.decodeWaitingRequest(ADAPTER, {
+        requestId,
+        executorId,
+        data,
+        path,
+        sessionId,
+        workflowName,
+        checkpointId,
+        createdAt,
+      })
+    );
+  }
+
+  /**
+   * Index the heads written before the index existed (a schema migrated from an older version): each loaded
+   * once, whole, and indexed as `save` would have. One indexed query once they all are.
+   */
+  async #indexOldHeads(): Promise<void> {
+    const seen = new Set<string>();
+    while (true) {
+      const rows = await this.#connection.run("find heads to index", this.#sql.unindexed(100));
+      const heads = rows.map(([sessionId, headId]) => [String(sessionId), String(headId)]).filter((
+        [, headId],
+      ) => !seen.has(headId));
+      if (heads.length === 0) return;
+      for (const [sessionId, headId] of heads) {
+        seen.add(headId);
+        const checkpoint = await this.load(headId);
+        if (checkpoint === undefined) continue;
+        const action = `index the head of session ${sessionId}`;
+        await this.#connection.transact(
+          action,
+          this.#sql.indexHead(sessionId, headId, kit.indexOf(checkpoint)),
+        );
+      }
+    }
+  }
+
+  /**
    * Stop using the storage. Closes the pool if the storage created it (from `url`), once the calls in
    * flight are done; a `client` passed in stays open. Later calls reject.
    *
@@ -554,14 +659,11 @@ export class PostgresCheckpointStorage implements CheckpointStorage {
 }
 
 /** A summary row, in the order of the statements' summary columns. */
-function toSummary([id, parentId, sessionId, workflowName, superstep, createdAt, metadata]: unknown[]) {
-  return kit.decodeSummary(ADAPTER, {
-    id,
-    parentId,
-    sessionId,
-    workflowName,
-    superstep,
-    createdAt,
-    metadata,
-  });
+function toSummary(row: unknown[]) {
+  return kit.decodeSummary(ADAPTER, summaryFields(row));
+}
+
+/** A summary row's fields, not checked yet (the storage kit checks them). */
+function summaryFields([id, parentId, sessionId, workflowName, superstep, createdAt, metadata]: unknown[]) {
+  return { id, parentId, sessionId, workflowName, superstep, createdAt, metadata };
 }
