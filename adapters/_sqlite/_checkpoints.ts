@@ -7,7 +7,10 @@ import type {
   CheckpointQuery,
   CheckpointStorage,
   CheckpointSummary,
+  Lease,
+  LeaseRequest,
   PendingRequestQuery,
+  SaveOptions,
   SessionQuery,
   SessionSummary,
   WaitingRequest,
@@ -51,15 +54,21 @@ export class SqlCheckpoints implements CheckpointStorage {
       : new kit.DeltaCodec(typeof deltas === "object" ? deltas : {});
   }
 
-  async save(checkpoint: Checkpoint): Promise<void> {
+  async save(checkpoint: Checkpoint, options: SaveOptions = {}): Promise<void> {
     const adapter = this.#adapter;
     const encoded = kit.encodeForStorage(adapter, checkpoint, this.#deltas);
+    const { lease } = options;
+    if (lease !== undefined) {
+      kit.checkLease(adapter, "save a checkpoint", lease);
+      if (lease.sessionId !== checkpoint.sessionId) throw kit.leaseLost(adapter, lease);
+    }
     const rows = planRows(adapter, encoded, this.#maxRowBytes);
-    const outcome = await this.#store.save(rows);
+    const outcome = await this.#store.save(lease === undefined ? rows : { ...rows, leaseToken: lease.token });
     if (outcome.saved) {
       encoded.stored();
       return;
     }
+    if (outcome.conflict === "lease-lost") throw kit.leaseLost(adapter, lease!);
     if (outcome.conflict === "id-taken") throw kit.idTaken(adapter, checkpoint);
     if (outcome.conflict === "parent-missing") throw kit.parentMissing(adapter, checkpoint);
     throw kit.headMoved(adapter, checkpoint, outcome.head);
@@ -201,6 +210,24 @@ export class SqlCheckpoints implements CheckpointStorage {
         await this.#store.reindex(sessionId, headId, kit.indexOf(checkpoint));
       }
     }
+  }
+
+  async claimLease(sessionId: string, owner: string, request: LeaseRequest): Promise<Lease | undefined> {
+    const lease = kit.newLease(kit.checkLeaseClaim(this.#adapter, sessionId, owner, request));
+    const claimed = await this.#store.claimLease(sessionId, owner, lease.token, lease.expiresAt, request.now);
+    return claimed ? lease : undefined;
+  }
+
+  async renewLease(lease: Lease, request: LeaseRequest): Promise<Lease | undefined> {
+    kit.checkLease(this.#adapter, "renew a lease", lease);
+    const { expiresAt } = kit.checkLeaseRequest(this.#adapter, request);
+    const renewed = await this.#store.renewLease(lease.sessionId, lease.token, expiresAt);
+    return renewed ? { ...lease, expiresAt } : undefined;
+  }
+
+  async releaseLease(lease: Lease): Promise<boolean> {
+    kit.checkLease(this.#adapter, "release a lease", lease);
+    return await this.#store.releaseLease(lease.sessionId, lease.token);
   }
 
   close(): Promise<void> {

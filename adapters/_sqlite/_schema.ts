@@ -84,6 +84,16 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     "CREATE INDEX superstep_requests_by_workflow ON superstep_requests (workflow_name, request_id, session_id)",
     "CREATE INDEX superstep_requests_by_checkpoint ON superstep_requests (checkpoint_id)",
   ],
+  [
+    // Leases (issue 20): one row per claimed session, independent of its checkpoints. `expires_at` is the
+    // claimant's clock in milliseconds since the epoch; a leased save checks `token` in its batch.
+    `CREATE TABLE superstep_leases (
+      session_id TEXT PRIMARY KEY NOT NULL,
+      owner TEXT NOT NULL,
+      token TEXT NOT NULL,
+      expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID`,
+  ],
 ];
 
 /** The schema version this library writes and understands. */

@@ -35,6 +35,8 @@ export interface RowsToSave {
   chunks?: readonly string[];
   /** What the session index and the inbox hold for the checkpoint as its session's head. */
   index: IndexColumns;
+  /** A leased save: the token the session's lease must hold, or nothing is written. */
+  leaseToken?: string;
 }
 
 /** The index columns of a checkpoint: its status as a head, and its pending requests as JSON. */
@@ -65,7 +67,9 @@ const SAVING = `EXISTS (SELECT 1 FROM superstep_heads WHERE session_id = ?2 AND 
  *    `superstep_checkpoints` would make SQLite copy the row, payload included, through a temporary table.
  * A conflict is explained afterwards by {@linkcode conflictStatement}.
  */
-export function saveStatements({ summary, payload, chunks = [], index }: RowsToSave): SqlStatement[] {
+export function saveStatements(
+  { summary, payload, chunks = [], index, leaseToken }: RowsToSave,
+): SqlStatement[] {
   const { id, sessionId, parentId } = summary;
   const hasRequests = index.requestsJson !== "[]";
   return [
@@ -74,11 +78,11 @@ export function saveStatements({ summary, payload, chunks = [], index }: RowsToS
         SELECT ?1, ?2, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM superstep_checkpoints WHERE id = ?2) AND (
           ?3 IS NULL OR EXISTS (SELECT 1 FROM superstep_heads WHERE session_id = ?1)
           OR EXISTS (SELECT 1 FROM superstep_checkpoints WHERE id = ?3 AND session_id <> ?1)
-        )
+        ) AND (?6 IS NULL OR EXISTS (SELECT 1 FROM superstep_leases WHERE session_id = ?1 AND token = ?6))
         ON CONFLICT (session_id) DO UPDATE SET head_id = excluded.head_id,
           workflow_name = excluded.workflow_name, status = excluded.status
         WHERE superstep_heads.head_id = ?3`,
-      args: [sessionId, id, parentId, summary.workflowName, index.status],
+      args: [sessionId, id, parentId, summary.workflowName, index.status, leaseToken ?? null],
     },
     ...chunks.map((data, seq) => ({
       sql: `INSERT INTO superstep_payload_chunks (checkpoint_id, seq, data)
@@ -119,12 +123,55 @@ export function saveStatements({ summary, payload, chunks = [], index }: RowsToS
   ];
 }
 
-/** After a save changed nothing: the session's head and whether the id was taken, to explain the conflict. */
-export function conflictStatement(checkpoint: { id: string; sessionId: string }): SqlStatement {
+/**
+ * After a save changed nothing: the session's head, whether the id was taken and whether the session's
+ * lease holds `leaseToken` (for a leased save), to explain the conflict.
+ */
+export function conflictStatement(
+  checkpoint: { id: string; sessionId: string },
+  leaseToken: string | null = null,
+): SqlStatement {
   return {
     sql: `SELECT (SELECT head_id FROM superstep_heads WHERE session_id = ?1) AS head,
-      EXISTS (SELECT 1 FROM superstep_checkpoints WHERE id = ?2) AS taken`,
-    args: [checkpoint.sessionId, checkpoint.id],
+      EXISTS (SELECT 1 FROM superstep_checkpoints WHERE id = ?2) AS taken,
+      EXISTS (SELECT 1 FROM superstep_leases WHERE session_id = ?1 AND token = ?3) AS leased`,
+    args: [checkpoint.sessionId, checkpoint.id, leaseToken],
+  };
+}
+
+/**
+ * Claim a session's lease: inserted, or taken over only when it lapsed (`expires_at <= now`), in one
+ * statement of one write transaction, so of concurrent claimants one wins. One change when claimed.
+ */
+export function claimLeaseStatement(
+  sessionId: string,
+  owner: string,
+  token: string,
+  expiresAt: number,
+  now: number,
+): SqlStatement {
+  return {
+    sql: `INSERT INTO superstep_leases (session_id, owner, token, expires_at) VALUES (?1, ?2, ?3, ?4)
+      ON CONFLICT (session_id) DO UPDATE SET owner = excluded.owner, token = excluded.token,
+        expires_at = excluded.expires_at
+        WHERE superstep_leases.expires_at <= ?5`,
+    args: [sessionId, owner, token, expiresAt, now],
+  };
+}
+
+/** Extend a lease while it holds `token`; one change when renewed. */
+export function renewLeaseStatement(sessionId: string, token: string, expiresAt: number): SqlStatement {
+  return {
+    sql: "UPDATE superstep_leases SET expires_at = ?3 WHERE session_id = ?1 AND token = ?2",
+    args: [sessionId, token, expiresAt],
+  };
+}
+
+/** Drop a lease while it holds `token`; one change when dropped. */
+export function releaseLeaseStatement(sessionId: string, token: string): SqlStatement {
+  return {
+    sql: "DELETE FROM superstep_leases WHERE session_id = ?1 AND token = ?2",
+    args: [sessionId, token],
   };
 }
 

@@ -15,6 +15,7 @@ import type { StoredPayload } from "./_payload.ts";
 import {
   chainStatement,
   childrenStatement,
+  claimLeaseStatement,
   conflictStatement,
   DELETED_SESSION_CHECKPOINTS,
   deleteSessionStatements,
@@ -28,13 +29,15 @@ import {
   loadStatement,
   type PayloadRewrite,
   reindexStatements,
+  releaseLeaseStatement,
+  renewLeaseStatement,
   type RowsToSave,
   saveStatements,
   unindexedStatement,
 } from "./_sql.ts";
 
 /** Why a save wrote nothing. */
-export type SaveConflict = "id-taken" | "parent-missing" | "head-moved";
+export type SaveConflict = "id-taken" | "parent-missing" | "head-moved" | "lease-lost";
 
 /** What a save did: stored the checkpoint, or nothing, for a conflict and the session's head now. */
 export type SaveOutcome = { saved: true } | { saved: false; conflict: SaveConflict; head: string | null };
@@ -74,6 +77,18 @@ export interface EncodedStore {
   unindexed(limit: number): Promise<{ sessionId: string; headId: string }[]>;
   /** Index a head written before the index, while it is still the head. */
   reindex(sessionId: string, headId: string, index: IndexColumns): Promise<void>;
+  /** Claim a session's lease for `owner` with `token` until `expiresAt`, if it has none or it lapsed at `now`. */
+  claimLease(
+    sessionId: string,
+    owner: string,
+    token: string,
+    expiresAt: number,
+    now: number,
+  ): Promise<boolean>;
+  /** Extend a session's lease to `expiresAt` while it holds `token`. */
+  renewLease(sessionId: string, token: string, expiresAt: number): Promise<boolean>;
+  /** Drop a session's lease while it holds `token`. */
+  releaseLease(sessionId: string, token: string): Promise<boolean>;
   /** Stop; later calls reject. */
   close(): Promise<void>;
 }
@@ -96,8 +111,14 @@ export class SqlStore implements EncodedStore {
     const results = await this.#saves.batch(action, saveStatements(rows));
     if (results[0].changes === 1 && results[results.length - 1].changes === 1) return { saved: true };
     // A conflict (rare): read what explains it only now, so that a save is one batch and nothing more.
-    const { rows: [row] } = await this.#connection.execute(action, conflictStatement(summary));
+    const { rows: [row] } = await this.#connection.execute(
+      action,
+      conflictStatement(summary, rows.leaseToken ?? null),
+    );
     const head = row?.head === null || row?.head === undefined ? null : String(row.head);
+    if (rows.leaseToken !== undefined && Number(row?.leased ?? 0) === 0) {
+      return { saved: false, conflict: "lease-lost", head };
+    }
     if (Number(row?.taken ?? 0) !== 0) return { saved: false, conflict: "id-taken", head };
     if (head === null && summary.parentId !== null) return { saved: false, conflict: "parent-missing", head };
     return { saved: false, conflict: "head-moved", head };
@@ -201,6 +222,30 @@ export class SqlStore implements EncodedStore {
       `index the head of session ${sessionId}`,
       reindexStatements(sessionId, headId, index),
     );
+  }
+
+  async claimLease(
+    sessionId: string,
+    owner: string,
+    token: string,
+    expiresAt: number,
+    now: number,
+  ): Promise<boolean> {
+    const statement = claimLeaseStatement(sessionId, owner, token, expiresAt, now);
+    const [result] = await this.#connection.batch(`claim session ${JSON.stringify(sessionId)}`, [statement]);
+    return result.changes === 1;
+  }
+
+  async renewLease(sessionId: string, token: string, expiresAt: number): Promise<boolean> {
+    const action = `renew the lease of session ${JSON.stringify(sessionId)}`;
+    const [result] = await this.#connection.batch(action, [renewLeaseStatement(sessionId, token, expiresAt)]);
+    return result.changes === 1;
+  }
+
+  async releaseLease(sessionId: string, token: string): Promise<boolean> {
+    const action = `release the lease of session ${JSON.stringify(sessionId)}`;
+    const [result] = await this.#connection.batch(action, [releaseLeaseStatement(sessionId, token)]);
+    return result.changes === 1;
   }
 
   close(): Promise<void> {

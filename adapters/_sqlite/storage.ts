@@ -10,7 +10,10 @@ import type {
   CheckpointQuery,
   CheckpointStorage,
   CheckpointSummary,
+  Lease,
+  LeaseRequest,
   PendingRequestQuery,
+  SaveOptions,
   SessionQuery,
   SessionSummary,
   WaitingRequest,
@@ -37,7 +40,7 @@ function sqlOf(storage: SqliteCheckpointStorage): SqlCheckpoints {
  * `D1CheckpointStorage`, `DurableObjectCheckpointStorage` and `CheckpointObjectStorage` share. One schema
  * and one set of statements serve them all, created by versioned migrations on first use:
  * `superstep_checkpoints` (the summary columns, indexed by session and by workflow, plus the encoded
- * payload), `superstep_heads` (one head per session), `superstep_payload_chunks` (the parts of payloads too
+ * payload), `superstep_heads` (one head per session), `superstep_leases` (one lease per claimed session), `superstep_payload_chunks` (the parts of payloads too
  * large for one row, on backends that cap rows) and `superstep_migrations`. A save is the head
  * compare-and-set and the insert in one transaction, so no two writers ever both extend a session head;
  * `lineage` is one recursive query.
@@ -79,9 +82,11 @@ export class SqliteCheckpointStorage implements CheckpointStorage {
    * write transaction; D1: one `db.batch`; a Durable Object: one `transactionSync`).
    *
    * @param checkpoint The checkpoint to store (encoded before the promise settles).
+   * @param options `lease`: save only while this lease is the session's (checked in the same transaction).
    * @returns Once committed.
    * @throws {CheckpointConflictError} If the id exists already, or the session has a head and
    *   `checkpoint.parentId` is not it (another writer extended the session). Nothing is written.
+   * @throws {LeaseLostError} If `options.lease` is no longer the session's lease. Nothing is written.
    * @throws {CheckpointEncodeError} If a value cannot be encoded. Nothing is written.
    * @throws {TypeError} If the checkpoint is malformed. Nothing is written.
    * @throws {RangeError} If the backend caps a row (D1, Durable Objects) and the summary (ids and metadata)
@@ -101,8 +106,8 @@ export class SqliteCheckpointStorage implements CheckpointStorage {
    * await storage.close();
    * ```
    */
-  async save(checkpoint: Checkpoint): Promise<void> {
-    return await sqlOf(this).save(checkpoint);
+  async save(checkpoint: Checkpoint, options?: SaveOptions): Promise<void> {
+    return await sqlOf(this).save(checkpoint, options);
   }
 
   /**
@@ -268,6 +273,74 @@ export class SqliteCheckpointStorage implements CheckpointStorage {
    */
   async listPendingRequests(query?: PendingRequestQuery): Promise<WaitingRequest[]> {
     return await sqlOf(this).listPendingRequests(query);
+  }
+
+  /**
+   * Claim a session for `owner`: only when it has no lease or its lease lapsed (`expiresAt <= now`), in
+   * one statement of a write transaction (`superstep_leases`), so of concurrent claimants — any process on
+   * the database — one wins.
+   *
+   * @param sessionId The session.
+   * @param owner The claimant.
+   * @param request The claimant's clock (`now`) and the lease's length (`ttlMs`).
+   * @returns The lease, or `undefined` if another claim holds the session.
+   * @throws {TypeError} If the session id or owner is invalid, or `now` is not a finite number.
+   * @throws {RangeError} If `ttlMs` is not a positive finite number.
+   * @throws {StorageError} If the backend fails (`cause`: its error).
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { LibsqlCheckpointStorage } from "@superstep/superstep/libsql";
+   * const storage = new LibsqlCheckpointStorage({ url: ":memory:" });
+   * assert.equal((await storage.claimLease("s1", "a", { now: 0, ttlMs: 1000 }))?.owner, "a");
+   * assert.equal(await storage.claimLease("s1", "b", { now: 10, ttlMs: 1000 }), undefined);
+   * await storage.close();
+   * ```
+   */
+  async claimLease(sessionId: string, owner: string, request: LeaseRequest): Promise<Lease | undefined> {
+    return await sqlOf(this).claimLease(sessionId, owner, request);
+  }
+
+  /**
+   * Extend a lease, if it is still its session's (expired or not).
+   *
+   * @param lease The lease.
+   * @param request The claimant's clock (`now`) and the new length (`ttlMs`).
+   * @returns The renewed lease, or `undefined` if another claim replaced it or it was released.
+   * @throws {TypeError} If the lease is malformed or `now` is not a finite number.
+   * @throws {RangeError} If `ttlMs` is not a positive finite number.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { LibsqlCheckpointStorage } from "@superstep/superstep/libsql";
+   * const storage = new LibsqlCheckpointStorage({ url: ":memory:" });
+   * const lease = (await storage.claimLease("s1", "a", { now: 0, ttlMs: 1000 }))!;
+   * assert.equal((await storage.renewLease(lease, { now: 500, ttlMs: 1000 }))?.expiresAt, 1500);
+   * await storage.close();
+   * ```
+   */
+  async renewLease(lease: Lease, request: LeaseRequest): Promise<Lease | undefined> {
+    return await sqlOf(this).renewLease(lease, request);
+  }
+
+  /**
+   * Drop a lease, if it is still its session's.
+   *
+   * @param lease The lease.
+   * @returns `true` if it was the session's lease.
+   * @throws {TypeError} If the lease is malformed.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { LibsqlCheckpointStorage } from "@superstep/superstep/libsql";
+   * const storage = new LibsqlCheckpointStorage({ url: ":memory:" });
+   * const lease = (await storage.claimLease("s1", "a", { now: 0, ttlMs: 1000 }))!;
+   * assert.equal(await storage.releaseLease(lease), true);
+   * await storage.close();
+   * ```
+   */
+  async releaseLease(lease: Lease): Promise<boolean> {
+    return await sqlOf(this).releaseLease(lease);
   }
 
   /**

@@ -25,7 +25,10 @@ export type Call =
   | { op: "listSessions"; query: SessionQuery }
   | { op: "listRequests"; query: kit.CheckedRequestQuery }
   | { op: "unindexed"; limit: number }
-  | { op: "reindex"; sessionId: string; headId: string; index: IndexColumns };
+  | { op: "reindex"; sessionId: string; headId: string; index: IndexColumns }
+  | { op: "claimLease"; sessionId: string; owner: string; token: string; expiresAt: number; now: number }
+  | { op: "renewLease"; sessionId: string; token: string; expiresAt: number }
+  | { op: "releaseLease"; sessionId: string; token: string };
 
 /** The body of an error answer. */
 export interface ErrorBody {
@@ -62,6 +65,12 @@ export function perform(store: EncodedStore, call: Call): Promise<unknown> {
       return store.unindexed(call.limit);
     case "reindex":
       return store.reindex(call.sessionId, call.headId, call.index);
+    case "claimLease":
+      return store.claimLease(call.sessionId, call.owner, call.token, call.expiresAt, call.now);
+    case "renewLease":
+      return store.renewLease(call.sessionId, call.token, call.expiresAt);
+    case "releaseLease":
+      return store.releaseLease(call.sessionId, call.token);
   }
 }
 
@@ -160,9 +169,35 @@ export function parseCall(body: unknown): Call {
       };
     case "save":
       return { op: "save", rows: parseRows(fields.rows) };
+    case "claimLease":
+      return {
+        op: "claimLease",
+        sessionId: id("sessionId"),
+        owner: id("owner"),
+        token: id("token"),
+        expiresAt: time(fields.expiresAt),
+        now: time(fields.now),
+      };
+    case "renewLease":
+      return {
+        op: "renewLease",
+        sessionId: id("sessionId"),
+        token: id("token"),
+        expiresAt: time(fields.expiresAt),
+      };
+    case "releaseLease":
+      return { op: "releaseLease", sessionId: id("sessionId"), token: id("token") };
     default:
       throw new TypeError(`${ADAPTER}: cannot ${OPERATION}: unknown op ${JSON.stringify(fields.op)}`);
   }
+}
+
+/** A lease time (ms since the epoch), checked. */
+function time(value: unknown): number {
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new TypeError(`${ADAPTER}: cannot ${OPERATION}: a lease time must be a finite number`);
+  }
+  return value;
 }
 
 function queryOf(query: unknown): Record<string, unknown> {
@@ -205,7 +240,7 @@ function parseIndex(value: unknown): IndexColumns {
 }
 
 function parseRows(value: unknown): RowsToSave {
-  const { summary, payload, chunks, index } =
+  const { summary, payload, chunks, index, leaseToken } =
     (typeof value === "object" && value !== null ? value : {}) as Record<
       string,
       unknown
@@ -234,7 +269,9 @@ function parseRows(value: unknown): RowsToSave {
   if (parts.length > 0 && payload !== "") {
     throw new TypeError(`${ADAPTER}: cannot ${OPERATION}: a payload in parts leaves the row's payload empty`);
   }
-  return { summary: checked, payload, chunks: parts, index: parseIndex(index) };
+  const rows: RowsToSave = { summary: checked, payload, chunks: parts, index: parseIndex(index) };
+  if (leaseToken !== undefined) rows.leaseToken = kit.checkId(ADAPTER, OPERATION, "lease token", leaseToken);
+  return rows;
 }
 
 function parseIds(value: unknown): string[] {

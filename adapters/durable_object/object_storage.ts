@@ -100,8 +100,8 @@ class ObjectStore implements EncodedStore {
 
   save(rows: RowsToSave): Promise<SaveOutcome> {
     // Only what the object stores: the index's requests go as their JSON text alone.
-    const { summary, payload, chunks, index: { status, requestsJson } } = rows;
-    const sent: RowsToSave = { summary, payload, chunks, index: { status, requestsJson } };
+    const { summary, payload, chunks, index: { status, requestsJson }, leaseToken } = rows;
+    const sent: RowsToSave = { summary, payload, chunks, index: { status, requestsJson }, leaseToken };
     return this.#call(`save checkpoint ${summary.id}`, { op: "save", rows: sent }) as Promise<SaveOutcome>;
   }
 
@@ -160,6 +160,27 @@ class ObjectStore implements EncodedStore {
     const { status, requestsJson } = index;
     const call: Call = { op: "reindex", sessionId, headId, index: { status, requestsJson } };
     await this.#call(`index the head of session ${sessionId}`, call);
+  }
+
+  async claimLease(
+    sessionId: string,
+    owner: string,
+    token: string,
+    expiresAt: number,
+    now: number,
+  ): Promise<boolean> {
+    const call: Call = { op: "claimLease", sessionId, owner, token, expiresAt, now };
+    return (await this.#call(`claim session ${JSON.stringify(sessionId)}`, call)) === true;
+  }
+
+  async renewLease(sessionId: string, token: string, expiresAt: number): Promise<boolean> {
+    const call: Call = { op: "renewLease", sessionId, token, expiresAt };
+    return (await this.#call(`renew the lease of session ${JSON.stringify(sessionId)}`, call)) === true;
+  }
+
+  async releaseLease(sessionId: string, token: string): Promise<boolean> {
+    const call: Call = { op: "releaseLease", sessionId, token };
+    return (await this.#call(`release the lease of session ${JSON.stringify(sessionId)}`, call)) === true;
   }
 
   close(): Promise<void> {
