@@ -870,14 +870,15 @@ export class AmbiguousRequestError extends SuperstepError {
    * @param options Standard error options (`cause`).
    */
   constructor(requestId: string, sessionIds: string[], options?: ErrorOptions) {
+    const sessions = Array.isArray(sessionIds) ? [...sessionIds] : [];
     super(
-      `Cannot answer request ${requestId}: it is pending in ${sessionIds.length} sessions (${
-        sessionIds.join(", ")
+      `Cannot answer request ${requestId}: it is pending in ${sessions.length} sessions (${
+        sessions.join(", ")
       }): name one with sessionId`,
       options,
     );
     this.name = "AmbiguousRequestError";
     this.requestId = requestId;
-    this.sessionIds = sessionIds;
+    this.sessionIds = sessions;
   }
 }
