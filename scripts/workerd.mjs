@@ -20,6 +20,7 @@ const EXCLUDED = {
   "tests/kv_lineage_test.ts":
     "@deno/kv is a native Node binding; Deno KV exists only on Deno and Deno Deploy",
   "tests/crash_test.ts": "kills child processes",
+  "tests/recover_crash_test.ts": "kills child processes recovering libSQL and KV files",
   "tests/concurrency_test.ts": "spawns 8 processes",
   "tests/answer_request_test.ts":
     "child processes on libSQL and KV files and PostgreSQL (answerRequest across processes)",
