@@ -55,20 +55,27 @@ import { decodeStored, decodeText, encodeRecord, encodeText, type StoredSummary 
 import { retryingLocks } from "./_retry.ts";
 import { KvLeases } from "./_leases.ts";
 
-/** Keys one `getMany` reads (Deno KV's limit): a load reads a record and up to 9 chunks at once. */
+/** Keys one `getMany` reads (Deno KV's limit): a load reads a record and up to 8 chunks at once. */
 const MAX_GET_MANY = 10;
 
-/** The payload bytes of `stored` from its chunks as read, or the index of the first missing or damaged one. */
-function joinChunks(stored: StoredSummary, chunks: { value: unknown }[]): Uint8Array | number {
+/**
+ * The payload bytes of `stored` from its chunks as read (and the entry after the last, which must be absent),
+ * or the index of the first missing, damaged or extra one.
+ */
+function joinChunks(
+  stored: StoredSummary,
+  chunks: { value: unknown; versionstamp: string | null }[],
+): Uint8Array | number {
+  if (chunks[stored.chunks].versionstamp !== null) return stored.chunks;
   const out = new Uint8Array(stored.bytes);
   let offset = 0;
-  for (let index = 0; index < chunks.length; index++) {
+  for (let index = 0; index < stored.chunks; index++) {
     const { value } = chunks[index];
     if (!(value instanceof Uint8Array) || offset + value.length > out.length) return index;
     out.set(value, offset);
     offset += value.length;
   }
-  return offset === stored.bytes ? out : chunks.length;
+  return offset === stored.bytes ? out : stored.chunks;
 }
 
 /** How many older checkpoints of a session `lineage` reads at once (see there). */
@@ -426,11 +433,12 @@ export class KvCheckpointStorage implements CheckpointStorage {
       const entry = await this.#kv.get(key);
       if (entry.versionstamp === null) return undefined;
       const stored = decodeStored(id, entry.value);
-      if (stored.chunks < MAX_GET_MANY) {
-        // One consistent read of the record and its chunks: unchanged record, chunks of that very save.
+      if (stored.chunks + 2 <= MAX_GET_MANY) {
+        // One consistent read of the record, its chunks and the key after the last (there must be none): an
+        // unchanged record, and the chunks of that very save.
         const [record, ...chunks] = await this.#kv.getMany([
           key,
-          ...Array.from({ length: stored.chunks }, (_, i) => this.#keys.chunk(id, stored.token, i)),
+          ...Array.from({ length: stored.chunks + 1 }, (_, i) => this.#keys.chunk(id, stored.token, i)),
         ]);
         if (record.versionstamp === null) return undefined;
         if (record.versionstamp === entry.versionstamp) {
