@@ -174,7 +174,7 @@ export function renderTables(figures, { date, command, machine, quick }) {
     [
       "state",
       "encode only",
-      "libSQL adapter save",
+      "libSQL adapter save (whole payloads)",
       "raw @libsql/client insert",
       "save ÷ raw",
     ],
