@@ -3,7 +3,9 @@
 // at once against the same store. Every session completes exactly once, and the append-only effect log shows
 // each call of a superstep run once by the recoverers (the call a killed process was in the middle of was
 // run by it too, and is run again: at-least-once for that one). A recoverer killed while holding a lease has
-// its session taken over once the lease expired (read with a clock moved past it: no test sleeps).
+// its session taken over once the lease expired (read with a clock moved past it: no test sleeps). A
+// sleeping session written by a process that then exits is woken by two recovering processes once, when
+// due by their clock and not before.
 //
 // Through a KV file and a libSQL file. `npm test`: 10 sessions per store; `npm run test:stress`: 50 per
 // store, 5 rounds (see tests/_stress.ts).
@@ -16,7 +18,7 @@ import { pathToFileURL } from "node:url";
 import { listSessions, recover, type RecoverResult } from "../mod.ts";
 import { lastJson, spawnFixture } from "./_child.ts";
 import { Budget, figure, random, scale, SEED } from "./_stress.ts";
-import { RECOVER_STEPS, recoverWorkflow } from "./fixtures/recover_workflow.ts";
+import { RECOVER_STEPS, recoverWorkflow, TIMER_DUE } from "./fixtures/recover_workflow.ts";
 import { openStorage, type StorageKind } from "./fixtures/open_storage.ts";
 
 const KINDS: StorageKind[] = ["kv", "libsql"];
@@ -201,6 +203,45 @@ for (const kind of KINDS) {
         for (const [session, head] of heads) {
           assert.deepEqual(callsOf(recovered, session), range(head, RECOVER_STEPS), session);
         }
+        assert.equal((await listSessions(storage, { status: "completed" })).length, 3);
+      } finally {
+        await storage.close();
+      }
+    });
+
+    test("a timer outlives the process that set it: two recovering processes wake it once when due, not before", async () => {
+      const { location, log } = newStore(kind);
+      const sessions = ["t0", "t1", "t2"];
+      const sleeper = await spawnFixture("recover_child.ts", [
+        "sleep",
+        kind,
+        location,
+        log,
+        sessions.join(","),
+      ]).exited;
+      assert.equal(sleeper.code, 0, sleeper.stderr);
+      const pass = async (at: number) => {
+        const children = [1, 2].map(() =>
+          spawnFixture("recover_child.ts", ["recover", kind, location, log, String(LEASE_MS), `at=${at}`])
+        );
+        const results: ChildResult[] = [];
+        for (const child of children) {
+          const exit = await child.exited;
+          assert.equal(exit.code, 0, exit.stderr);
+          results.push(lastJson<ChildResult>(exit));
+        }
+        return results;
+      };
+      const early = await pass(TIMER_DUE - 1);
+      assert.deepEqual(early.flatMap((result) => result.resumed), []);
+      assert.equal(readFileSync(log, "utf8"), "");
+      const due = await pass(TIMER_DUE);
+      assert.deepEqual(due.flatMap((result) => result.failed), []);
+      assert.deepEqual(due.flatMap((result) => result.resumed).sort(), sessions);
+      const woke = readFileSync(log, "utf8").split("\n").filter(Boolean).map((line) => line.split(" ")[1]);
+      assert.deepEqual(woke.sort(), sessions, "each timer woken once");
+      const storage = await openStorage(kind, location);
+      try {
         assert.equal((await listSessions(storage, { status: "completed" })).length, 3);
       } finally {
         await storage.close();
