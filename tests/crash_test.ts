@@ -84,6 +84,22 @@ async function assertPostgresHeads(url: string): Promise<void> {
   }
 }
 
+/** Wait (at most 10 s) until no backend but this query's is connected to the database at `url`. */
+async function untilNoOtherBackend(url: string): Promise<void> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    for (let attempt = 0; attempt < 1000; attempt++) {
+      const [{ others }] = await sql`SELECT count(*)::int AS others FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid()`;
+      if (others === 0) return;
+      await sleep(10);
+    }
+    throw new Error("the killed child's backend did not end within 10 s");
+  } finally {
+    await sql.end();
+  }
+}
+
 /** How long an uninterrupted child run takes here, start to exit: the range of the random kill delays. */
 async function childRunMs(kind: StorageKind): Promise<number> {
   const started = Date.now();
@@ -131,6 +147,9 @@ async function trial(kind: StorageKind, rng: ReturnType<typeof random>, runMs: n
   child.kill();
   const exit = await child.exited;
   assert.ok(exit.signal === "SIGKILL" || exit.code === 0, `the child failed by itself:\n${exit.stderr}`);
+  // A killed client's last statement may still commit on the server after the client is gone: resuming
+  // before its backend has ended would race that save (a head that moves under the resume).
+  if (kind === "postgres") await untilNoOtherBackend(where);
 
   if (kind === "kv" && (await withKv(where, (kv) => kvKeys(kv, "staging"))).length > 0) tally.staged++;
   const { outputs: expected, final } = await reference;

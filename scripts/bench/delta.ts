@@ -26,22 +26,9 @@ import { makeCheckpoint } from "../../testing/mod.ts";
 import { DeltaCodec, encodeForStorage } from "../../src/storage_kit.ts";
 import { planRows } from "../../adapters/_sqlite/_payload.ts";
 import { saveStatements } from "../../adapters/_sqlite/_sql.ts";
-import {
-  args,
-  collectGarbage,
-  log,
-  once,
-  quick,
-  Report,
-  stats,
-} from "./_harness.ts";
+import { args, collectGarbage, log, once, quick, Report, stats } from "./_harness.ts";
 import { makeItems } from "./_shapes.ts";
-import {
-  fileSize,
-  LibsqlCheckpointStorage,
-  openLibsqlFile,
-  tempDir,
-} from "./_stores.ts";
+import { fileSize, LibsqlCheckpointStorage, openLibsqlFile, tempDir } from "./_stores.ts";
 
 const isQuick = quick(args());
 const report = new Report();
@@ -293,9 +280,9 @@ for (
       await stores[mode].close();
     }
     log(
-      `${kind} ${length}: deltas ${
-        stats(times.deltas).median.toFixed(1)
-      } µs, whole ${stats(times.whole).median.toFixed(1)} µs`,
+      `${kind} ${length}: deltas ${stats(times.deltas).median.toFixed(1)} µs, whole ${
+        stats(times.whole).median.toFixed(1)
+      } µs`,
     );
   }
 }
@@ -343,9 +330,7 @@ for (
   for (const mode of ["deltas", "whole"] as const) {
     report.add({
       bench: "3d",
-      name: `save · ${
-        JSON.stringify({ items }).length.toLocaleString("en-US")
-      } B state, libSQL file`,
+      name: `save · ${JSON.stringify({ items }).length.toLocaleString("en-US")} B state, libSQL file`,
       subject: mode,
       unit: "µs",
       ...stats(times[mode]),
