@@ -48,14 +48,21 @@ async function assertLoads(storage: CheckpointStorage, checkpoints: Checkpoint[]
 }
 
 /** Registers the cases with `it`; `second` opens a cold storage on the same backend, if there is one. */
-export function deltaCases(it: Register, second: Second | undefined): void {
-  it("a chain of 1,000 checkpoints whose state grows loads exactly at every point", async (storage, s) => {
-    const chain = await growingChain(storage, s, 1000);
-    await assertLoads(storage, chain, "loaded where it was saved");
-    await second?.(async (other) => {
-      await assertLoads(other, chain.filter((_, i) => i % 7 === 0 || i === chain.length - 1), "loaded cold");
-    });
-  });
+export function deltaCases(it: Register, length: number, second: Second | undefined): void {
+  it(
+    `a chain of ${length.toLocaleString("en-US")} checkpoints whose state grows loads exactly at every point`,
+    async (storage, s) => {
+      const chain = await growingChain(storage, s, length);
+      await assertLoads(storage, chain, "loaded where it was saved");
+      await second?.(async (other) => {
+        await assertLoads(
+          other,
+          chain.filter((_, i) => i % 7 === 0 || i === chain.length - 1),
+          "loaded cold",
+        );
+      });
+    },
+  );
 
   it(
     "a fork from a middle checkpoint loads exactly, its own chain too, and outlives the source session",
