@@ -10,6 +10,7 @@ import type { WorkflowEvent, WorkflowResult } from "./events.ts";
 import { idProblem } from "./_ids.ts";
 import { abortableSleep } from "./_promise.ts";
 import type { WorkflowPlugin } from "./plugin.ts";
+import type { ClaimSessionOptions } from "./leases.ts";
 import type { Workflow } from "./workflow.ts";
 import type { WorkflowRun } from "./workflow_run.ts";
 
@@ -41,6 +42,13 @@ export interface AnswerRequestOptions<TOutput = unknown> {
   signal?: AbortSignal;
   /** Plugins for the resumed run. @default {[]} */
   plugins?: readonly WorkflowPlugin[];
+  /**
+   * Resume under a lease (as `Workflow.resume`'s `lease`), so that no recovering host takes the run over;
+   * a session another lease holds is retried like a conflict (`onRetry` reason `"busy"`).
+   *
+   * @default {no lease}
+   */
+  lease?: ClaimSessionOptions;
   /**
    * How many times to try before a head conflict is final: another writer moving the head before the answer
    * is recorded makes it reload the head and try again, while the request is still pending.
@@ -151,6 +159,7 @@ async function answer<TOutput>(
         signal,
         ...(options.plugins !== undefined && { plugins: options.plugins }),
         ...(options.metadata !== undefined && { metadata: options.metadata }),
+        ...(options.lease !== undefined && { lease: options.lease }),
       });
       const held: WorkflowEvent[] = [];
       let recorded = false;
@@ -170,9 +179,10 @@ async function answer<TOutput>(
         log.close();
         return result;
       } catch (error) {
-        if (!recorded && isConflict(error) && attempt < maxAttempts && !signal.aborted) {
+        const leased = isLeased(error);
+        if (!recorded && (isConflict(error) || leased) && attempt < maxAttempts && !signal.aborted) {
           contended = true;
-          options.onRetry?.({ attempt, reason: "conflict", error });
+          options.onRetry?.({ attempt, reason: leased ? "busy" : "conflict", error });
           await backoff(attempt, signal);
           continue;
         }
@@ -221,6 +231,10 @@ async function busy(storage: CheckpointStorage, checkpointId: string): Promise<b
 
 function isConflict(error: unknown): boolean {
   return error instanceof Error && error.name === "CheckpointConflictError";
+}
+
+function isLeased(error: unknown): boolean {
+  return error instanceof Error && error.name === "SessionLeasedError";
 }
 
 /** Wait a little longer each attempt, with jitter, so that racing writers spread out; a cancel ends it. */

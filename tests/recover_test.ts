@@ -4,6 +4,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  answerRequest,
   type CheckpointStorage,
   claimSession,
   defineExecutor,
@@ -311,5 +312,38 @@ describe("Workflow.run() and resume() with a lease", () => {
     })
       .build();
     assert.throws(() => bare.run(1, { lease: { owner: "a" } }), TypeError);
+  });
+});
+
+describe("answerRequest() with a lease", () => {
+  test("answerRequest() with a lease waits while another lease holds the session, then answers under its own", async () => {
+    const storage = new MemoryCheckpointStorage();
+    const ask = defineExecutor({
+      id: "ask",
+      handle: async (_: number, ctx) => void await ctx.requestInfo("ok?"),
+      onResponse: async (response: unknown, _request, ctx) => await ctx.yieldOutput(response),
+    });
+    const build = () => new WorkflowBuilder({ name: "ask", start: ask }).withCheckpointing(storage).build();
+    const paused = await build().run(1, { sessionId: "asked" });
+    const [request] = paused.pendingRequests;
+    const other = (await claimSession(storage, "asked", { owner: "other" }))!;
+    const retries: string[] = [];
+    const result = await answerRequest({
+      storage,
+      factory: build,
+      requestId: request.requestId,
+      response: "yes",
+      lease: { owner: "answerer" },
+      onRetry: ({ reason, error }) => {
+        retries.push(`${reason}:${(error as Error | undefined)?.name}`);
+        void other.release();
+      },
+    });
+    assert.deepEqual(retries, ["busy:SessionLeasedError"]);
+    assert.deepEqual(result.outputs, ["yes"]);
+    // Its lease was released with the run.
+    const after = await claimSession(storage, "asked", { owner: "next" });
+    assert.ok(after !== undefined);
+    await after.release();
   });
 });
