@@ -16,7 +16,12 @@
 import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import postgres from "postgres";
-import { type Checkpoint, defineExecutor, encodeCheckpoint, WorkflowBuilder } from "../../mod.ts";
+import {
+  type Checkpoint,
+  defineExecutor,
+  encodeCheckpoint,
+  WorkflowBuilder,
+} from "../../mod.ts";
 import { PostgresCheckpointStorage } from "../../adapters/postgres/mod.ts";
 import { join } from "node:path";
 import process from "node:process";
@@ -28,13 +33,21 @@ import { chain } from "./_stores.ts";
 const isQuick = quick(args());
 const report = new Report();
 // Imported at run time, not bundled: bundled, its command-line entry would take the bundle for itself.
-const { startPostgres } = await import(pathToFileURL(join(process.cwd(), "scripts", "postgres.mjs")).href);
+const { startPostgres } = await import(
+  pathToFileURL(join(process.cwd(), "scripts", "postgres.mjs")).href
+);
 type Server = { url: string; version: string; stop(): Promise<void> };
 const server: Server = await startPostgres({ durable: true });
-report.notes["postgres server"] = `${server.version}, fsync on, synchronous_commit on, 127.0.0.1`;
+report.notes["postgres server"] =
+  `${server.version}, fsync on, synchronous_commit on, 127.0.0.1`;
 const admin = postgres(server.url, { max: 1, onnotice: () => {} });
 /** Settings both sides of a comparison share: Postgres.js as the adapter creates it. */
-const DRIVER = { max: 4, prepare: true, fetch_types: false, onnotice: () => {} } as const;
+const DRIVER = {
+  max: 4,
+  prepare: true,
+  fetch_types: false,
+  onnotice: () => {},
+} as const;
 
 async function database(name: string): Promise<string> {
   await admin.unsafe(`CREATE DATABASE "${name}"`);
@@ -55,17 +68,28 @@ type Items = ReturnType<typeof makeItems>;
 
 try {
   // ── 3a: one checkpoint write ────────────────────────────────────────────────────────────────────────
-  const storage = new PostgresCheckpointStorage({ url: await database("bench_adapter"), max: DRIVER.max });
+  // Whole payloads, so that "save ÷ raw" compares writes of the same bytes (the workflow rows below keep the
+  // default, delta payloads).
+  const storage = new PostgresCheckpointStorage({
+    url: await database("bench_adapter"),
+    max: DRIVER.max,
+    deltas: false,
+  });
   await storage.head("migrate");
   const raw = postgres(await database("bench_raw"), DRIVER);
   for (const type of ["text", "jsonb", "bytea"]) {
-    await raw.unsafe(`CREATE TABLE raw_${type} (id text COLLATE "C" PRIMARY KEY, payload ${type} NOT NULL)`);
+    await raw.unsafe(
+      `CREATE TABLE raw_${type} (id text COLLATE "C" PRIMARY KEY, payload ${type} NOT NULL)`,
+    );
   }
   for (const size of SIZES) {
     const items = makeItems(size.bytes);
     const name = `save · ${size.label} state`;
-    const checkpoints = () => [...chain(size.writes, { workflowName: "durable", state: { items } })];
-    report.notes[`postgres encodedBytes ${size.label}`] = encodeCheckpoint(checkpoints()[0]).length;
+    const checkpoints = () => [
+      ...chain(size.writes, { workflowName: "durable", state: { items } }),
+    ];
+    report.notes[`postgres encodedBytes ${size.label}`] =
+      encodeCheckpoint(checkpoints()[0]).length;
     // What of a save is the codec's: the raw side stores bytes encoded beforehand.
     await report.time("3pg", name, "encode only", {
       warmup: 3,
@@ -96,11 +120,18 @@ try {
         setup: () =>
           checkpoints().map((c: Checkpoint) => {
             const text = encodeCheckpoint(c);
-            return [c.id, type === "bytea" ? new TextEncoder().encode(text) : text];
+            return [
+              c.id,
+              type === "bytea" ? new TextEncoder().encode(text) : text,
+            ];
           }),
         run: async (rows) => {
           for (const row of rows) {
-            await raw.unsafe(`INSERT INTO raw_${type} (id, payload) VALUES ($1, $2)`, row, { prepare: true });
+            await raw.unsafe(
+              `INSERT INTO raw_${type} (id, payload) VALUES ($1, $2)`,
+              row,
+              { prepare: true },
+            );
           }
         },
       });
@@ -110,9 +141,14 @@ try {
   await raw.end();
 
   // ── 3b: the same workflow, per superstep ────────────────────────────────────────────────────────────
-  const ours = new PostgresCheckpointStorage({ url: await database("bench_workflow_ss"), max: DRIVER.max });
+  const ours = new PostgresCheckpointStorage({
+    url: await database("bench_workflow_ss"),
+    max: DRIVER.max,
+  });
   await ours.head("migrate");
-  const saver = PostgresSaver.fromConnString(await database("bench_workflow_lg"));
+  const saver = PostgresSaver.fromConnString(
+    await database("bench_workflow_lg"),
+  );
   await saver.setup();
   let thread = 0;
   for (const size of SIZES) {
@@ -149,11 +185,18 @@ try {
     const grow = defineExecutor({
       id: "grow",
       handle: async (n: number, ctx) => {
-        ctx.state.set("items", [...(ctx.state.get<unknown[]>("items") ?? []), record(n)]);
+        ctx.state.set("items", [
+          ...(ctx.state.get<unknown[]>("items") ?? []),
+          record(n),
+        ]);
         if (n + 1 < GROWTH_STEPS) await ctx.send(n + 1);
       },
     });
-    await new WorkflowBuilder({ name: "growth", start: grow, maxSupersteps: GROWTH_STEPS + 10 })
+    await new WorkflowBuilder({
+      name: "growth",
+      start: grow,
+      maxSupersteps: GROWTH_STEPS + 10,
+    })
       .addEdge(grow, grow).withCheckpointing(storage).build().run(0);
     const count = (await storage.list()).length;
     await storage.close();
@@ -176,14 +219,20 @@ try {
     await saver.setup();
     const Growth = Annotation.Root({
       n: Annotation<number>,
-      items: Annotation<unknown[]>({ reducer: (a, b) => a.concat(b), default: () => [] }),
+      items: Annotation<unknown[]>({
+        reducer: (a, b) => a.concat(b),
+        default: () => [],
+      }),
     });
     await new StateGraph(Growth)
       .addNode("grow", (s) => ({ n: s.n + 1, items: [record(s.n)] }))
       .addEdge(START, "grow")
       .addConditionalEdges("grow", (s) => (s.n < GROWTH_STEPS ? "grow" : END))
       .compile({ checkpointer: saver })
-      .invoke({ n: 0 }, { recursionLimit: 10 * GROWTH_STEPS, configurable: { thread_id: "growth" } });
+      .invoke({ n: 0 }, {
+        recursionLimit: 10 * GROWTH_STEPS,
+        configurable: { thread_id: "growth" },
+      });
     await saver.end();
     const sql = postgres(url, { max: 1, onnotice: () => {} });
     const [{ n }] = await sql`SELECT count(*)::int AS n FROM checkpoints`;
@@ -218,14 +267,21 @@ function superstepLoop(steps: number) {
       if (message.n + 1 < steps) await ctx.send({ n: message.n + 1 });
     },
   });
-  return new WorkflowBuilder({ name: "durable", start: loop, maxSupersteps: steps + 10 })
+  return new WorkflowBuilder({
+    name: "durable",
+    start: loop,
+    maxSupersteps: steps + 10,
+  })
     .addEdge(loop, loop)
     .build();
 }
 
 /** The same loop in LangGraph.js. */
 function langGraphLoop(steps: number, checkpointer: PostgresSaver) {
-  const Durable = Annotation.Root({ n: Annotation<number>, items: Annotation<Items> });
+  const Durable = Annotation.Root({
+    n: Annotation<number>,
+    items: Annotation<Items>,
+  });
   return new StateGraph(Durable)
     .addNode("loop", (s) => ({ n: s.n + 1 }))
     .addEdge(START, "loop")
@@ -235,7 +291,10 @@ function langGraphLoop(steps: number, checkpointer: PostgresSaver) {
 
 /** A record of benchmark 7's growing state. */
 function record(i: number) {
-  return { id: i, text: `record ${i} `.padEnd(80, "lorem ipsum dolor sit amet ") };
+  return {
+    id: i,
+    text: `record ${i} `.padEnd(80, "lorem ipsum dolor sit amet "),
+  };
 }
 
 /** What `tables` hold (heap, TOAST and indexes, after VACUUM), and the encoded bytes `encoded` sums. */
@@ -244,7 +303,9 @@ async function sizeOf(url: string, tables: string[], encoded: string) {
   try {
     for (const table of tables) await sql.unsafe(`VACUUM ANALYZE ${table}`);
     const [{ total }] = await sql.unsafe(
-      `SELECT ${tables.map((t) => `pg_total_relation_size('${t}')`).join(" + ")} AS total`,
+      `SELECT ${
+        tables.map((t) => `pg_total_relation_size('${t}')`).join(" + ")
+      } AS total`,
     );
     const [{ bytes }] = await sql.unsafe(encoded);
     return { fileBytes: Number(total), encodedBytes: Number(bytes) };
