@@ -16,12 +16,7 @@
 import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import postgres from "postgres";
-import {
-  type Checkpoint,
-  defineExecutor,
-  encodeCheckpoint,
-  WorkflowBuilder,
-} from "../../mod.ts";
+import { type Checkpoint, defineExecutor, encodeCheckpoint, WorkflowBuilder } from "../../mod.ts";
 import { PostgresCheckpointStorage } from "../../adapters/postgres/mod.ts";
 import { join } from "node:path";
 import process from "node:process";
@@ -38,8 +33,7 @@ const { startPostgres } = await import(
 );
 type Server = { url: string; version: string; stop(): Promise<void> };
 const server: Server = await startPostgres({ durable: true });
-report.notes["postgres server"] =
-  `${server.version}, fsync on, synchronous_commit on, 127.0.0.1`;
+report.notes["postgres server"] = `${server.version}, fsync on, synchronous_commit on, 127.0.0.1`;
 const admin = postgres(server.url, { max: 1, onnotice: () => {} });
 /** Settings both sides of a comparison share: Postgres.js as the adapter creates it. */
 const DRIVER = {
@@ -88,8 +82,7 @@ try {
     const checkpoints = () => [
       ...chain(size.writes, { workflowName: "durable", state: { items } }),
     ];
-    report.notes[`postgres encodedBytes ${size.label}`] =
-      encodeCheckpoint(checkpoints()[0]).length;
+    report.notes[`postgres encodedBytes ${size.label}`] = encodeCheckpoint(checkpoints()[0]).length;
     // What of a save is the codec's: the raw side stores bytes encoded beforehand.
     await report.time("3pg", name, "encode only", {
       warmup: 3,
@@ -303,9 +296,7 @@ async function sizeOf(url: string, tables: string[], encoded: string) {
   try {
     for (const table of tables) await sql.unsafe(`VACUUM ANALYZE ${table}`);
     const [{ total }] = await sql.unsafe(
-      `SELECT ${
-        tables.map((t) => `pg_total_relation_size('${t}')`).join(" + ")
-      } AS total`,
+      `SELECT ${tables.map((t) => `pg_total_relation_size('${t}')`).join(" + ")} AS total`,
     );
     const [{ bytes }] = await sql.unsafe(encoded);
     return { fileBytes: Number(total), encodedBytes: Number(bytes) };
