@@ -17,6 +17,8 @@ const EXCLUDED = {
   "tests/libsql_test.ts": "file: databases and child processes (workerd cannot open file: libSQL URLs)",
   "tests/libsql_group_commit_test.ts": "file: databases (workerd cannot open file: libSQL URLs)",
   "tests/kv_test.ts": "@deno/kv is a native Node binding; Deno KV exists only on Deno and Deno Deploy",
+  "tests/kv_wakeups_test.ts":
+    "KV queues are Deno KV's (and @deno/kv's, a native Node binding): no KV in workerd",
   "tests/kv_lineage_test.ts":
     "@deno/kv is a native Node binding; Deno KV exists only on Deno and Deno Deploy",
   "tests/crash_test.ts": "kills child processes",

@@ -53,6 +53,8 @@ import { fitsOneAtomic, MAX_LIST_BATCH, MAX_VALUE_BYTES, sizesOf, splitChunks } 
 import { Payloads, type Staging } from "./_payloads.ts";
 import { decodeStored, decodeText, encodeRecord, encodeText, type StoredSummary } from "./_records.ts";
 import { retryingLocks } from "./_retry.ts";
+
+export { type KvQueue, KvWakeups, type KvWakeupsOptions } from "./wakeups.ts";
 import { KvLeases } from "./_leases.ts";
 
 /** Keys one `getMany` reads (Deno KV's limit): a load reads a record and up to 8 chunks at once. */
