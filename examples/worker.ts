@@ -17,7 +17,14 @@ import {
   CheckpointObjectStorage,
   type DurableObjectNamespaceLike,
 } from "../adapters/durable_object/mod.ts";
-import type { CheckpointStorage } from "../mod.ts";
+import {
+  type CheckpointStorage,
+  defineExecutor,
+  recover,
+  sleep,
+  type Workflow,
+  WorkflowBuilder,
+} from "../mod.ts";
 import { demoWorkflows } from "./_demo_workflows.ts";
 
 export { CheckpointObject };
@@ -46,9 +53,35 @@ export function storageOf(env: Env): CheckpointStorage {
   return new D1CheckpointStorage({ db: env.DB });
 }
 
+/**
+ * Build the `reminder` workflow: it waits `input` milliseconds with a durable timer, then outputs `"reminded"`.
+ * Nothing in the Worker waits: the run ends waiting, and the Cron Trigger's `recover` pass wakes it when due.
+ */
+export function reminder(): Workflow<number, string> {
+  const remind = defineExecutor<number, never, string>({
+    id: "remind",
+    handle: async (ms, ctx) => void await sleep(ctx, ms),
+    onResponse: async (_fired: unknown, _request, ctx) => await ctx.yieldOutput("reminded"),
+  });
+  return new WorkflowBuilder({ name: "reminder", start: remind }).build();
+}
+
+const workflows = { ...demoWorkflows, reminder };
+
 const app = createWorkflowApp<{ Bindings: Env }>({
-  workflows: demoWorkflows,
+  workflows,
   storage: (c) => storageOf(c.env),
 });
 
-export default app;
+export default {
+  fetch: app.fetch,
+  /**
+   * A Cron Trigger (`[triggers] crons` in wrangler.toml): one `recover` pass, which resumes interrupted
+   * sessions and wakes the timers that are due. Leases keep overlapping passes from running a session twice.
+   */
+  scheduled(_event: unknown, env: Env, ctx: { waitUntil(promise: Promise<unknown>): void }): void {
+    const storage = storageOf(env);
+    const all = Object.values(workflows).map((build) => build() as Workflow<never, unknown>);
+    ctx.waitUntil(recover({ storage, workflows: all, owner: `cron-${crypto.randomUUID()}` }));
+  },
+};

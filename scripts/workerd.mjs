@@ -91,7 +91,9 @@ async function serve(script, { compatibilityFlags = [], miniflare = {} } = {}) {
     throw error;
   }
   const fetch = (path, init) => mf.dispatchFetch(new URL(path, "http://localhost").href, init);
-  return { mf, fetch, dispose };
+  // A Cron Trigger's event, as Cloudflare sends it: the worker's `scheduled` handler runs to its end.
+  const scheduled = async () => await (await mf.getWorker()).scheduled({ cron: "* * * * *" });
+  return { mf, fetch, scheduled, dispose };
 }
 
 /** Bundles `entry` (a path, or `{ contents }`) and serves it; `fn(fetch, script)`; disposes. */
@@ -148,7 +150,7 @@ async function example() {
     try {
       const named = checks.map((check) => ({
         name: `${storage}: ${check.name}`,
-        run: () => check.run(worker.fetch),
+        run: () => check.run(worker.fetch, worker.scheduled),
       }));
       const { passed, failed } = await runChecks("workerd: example", named, { timeoutMs: 30_000 });
       counts.passed += passed;

@@ -7,10 +7,13 @@ import { parseSse } from "../_hono_helpers.ts";
 /** Sends a request to the worker; `path` is relative to its origin. */
 export type WorkerFetch = (path: string, init?: RequestInit) => Promise<Response>;
 
+/** Sends the worker a Cron Trigger's event; resolves with its outcome once the handler finished. */
+export type WorkerScheduled = () => Promise<{ outcome: string }>;
+
 /** One named check. */
 export interface WorkerCheck {
   name: string;
-  run(fetch: WorkerFetch): Promise<void>;
+  run(fetch: WorkerFetch, scheduled: WorkerScheduled): Promise<void>;
 }
 
 const PROBLEM = "urn:superstep:problem:";
@@ -73,7 +76,7 @@ export const checks: WorkerCheck[] = [
       const { workflows } = await okJson<{ workflows: { name: string; mermaid: string }[] }>(
         await fetch("/workflows"),
       );
-      assert.deepEqual(workflows.map((w) => w.name).sort(), ["approval", "wordlen"]);
+      assert.deepEqual(workflows.map((w) => w.name).sort(), ["approval", "reminder", "wordlen"]);
       for (const { mermaid } of workflows) assert.match(mermaid, /^flowchart/);
     },
   },
@@ -384,6 +387,30 @@ export const checks: WorkerCheck[] = [
       await expectProblem(await fetch("/workflows/wordlen/runs", post(big)), 413, "body-too-large");
       // The limit counts bytes, and the app still answers afterwards.
       await okJson(await fetch("/workflows/wordlen/runs", post({ input: "still here" })));
+    },
+  },
+  {
+    name: "a reminder waits on a durable timer; the Cron Trigger's recover pass wakes it once it is due",
+    async run(fetch, scheduled) {
+      const paused = await okJson<RunBody>(await fetch("/workflows/reminder/runs", post({ input: 0 })));
+      assert.equal(paused.status, "idle-pending-requests");
+      assert.equal(paused.pendingRequests.length, 1);
+      const status = async () => {
+        const { sessions } = await okJson<{ sessions: { sessionId: string; status: string }[] }>(
+          await fetch("/sessions?workflow=reminder&limit=1000"),
+        );
+        return sessions.find((session) => session.sessionId === paused.sessionId)?.status;
+      };
+      assert.equal(await status(), "waiting");
+      assert.equal((await scheduled()).outcome, "ok");
+      assert.equal(await status(), "completed");
+      const { checkpoints } = await okJson<{ checkpoints: { id: string }[] }>(
+        await fetch(`/sessions/${paused.sessionId}/checkpoints`),
+      );
+      const head = await okJson<{ pendingRequests: unknown[] }>(
+        await fetch(`/checkpoints/${checkpoints[0].id}`),
+      );
+      assert.deepEqual(head.pendingRequests, []);
     },
   },
 ];

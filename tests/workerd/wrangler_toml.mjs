@@ -57,6 +57,8 @@ export function readWranglerToml(path) {
     "d1_databases",
     "durable_objects",
     "migrations",
+    // Cron Triggers: the checks send the `scheduled` event themselves (Miniflare's getWorker().scheduled()).
+    "triggers",
   ]);
   const unknown = Object.keys(config).filter((key) => !known.has(key));
   if (unknown.length) throw new Error(`${path}: the test harness does not map ${unknown.join(", ")}`);
