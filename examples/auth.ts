@@ -85,7 +85,13 @@ export function createBearerTokenApp<W extends WorkflowFactories>(
       }
       // No session: a new one (a fresh run) or none at all. A checkpoint that does not exist (or whose
       // damage hides its session) also comes without a session, and must be denied exactly like a foreign one.
-      if (sessionId === undefined) return action === "run" || action === "list-workflows";
+      if (sessionId === undefined) {
+        // The session index and the inbox: each token sees its own sessions (and their requests) only.
+        if (action === "list-sessions" || action === "list-requests") {
+          return (session) => owners.get(session.sessionId) === token;
+        }
+        return action === "run" || action === "list-workflows";
+      }
       if (owners.get(sessionId) !== token) return false;
       // A fork into a named session writes that session: it must be the token's too. (A name nobody owns
       // stays refused, as for a run: two tokens must not race to claim one name.)

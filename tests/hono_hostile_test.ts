@@ -217,6 +217,35 @@ describe("createWorkflowApp() forks and resumes (issue 13, defect 7)", () => {
     await expectProblem(await app.request(resume, json({ sessionId: "" })), 400, "bad-request");
   });
 
+  test("examples/auth.ts: GET /sessions and GET /requests list only the token's own sessions and requests", async () => {
+    const app = createBearerTokenApp({
+      tokens: TOKENS,
+      storage: new MemoryCheckpointStorage(),
+      workflows: { approval: () => approvalWorkflow() },
+    });
+    const alice = await pendingApproval(app, as("alice"));
+    const bob = await pendingApproval(app, as("bob"));
+    for (const [token, own] of [["alice", alice], ["bob", bob]] as const) {
+      const sessions = await (await app.request("/sessions", { headers: as(token) })).json() as {
+        sessions: { sessionId: string }[];
+      };
+      assert.deepEqual(sessions.sessions.map((session) => session.sessionId), [own.sessionId]);
+      const requests = await (await app.request("/requests", { headers: as(token) })).json() as {
+        requests: { sessionId: string; requestId: string }[];
+      };
+      assert.deepEqual(requests.requests.map((request) => [request.sessionId, request.requestId]), [
+        [own.sessionId, own.pendingRequests[0].requestId],
+      ]);
+    }
+    assert.equal((await app.request("/sessions")).status, 401);
+    // Answering the other token's request by its id is refused like any foreign session.
+    const foreign = await app.request(
+      `/requests/${bob.pendingRequests[0].requestId}`,
+      json({ response: "yes" }, { headers: as("alice") }),
+    );
+    assert.equal(foreign.status, 403);
+  });
+
   test("examples/auth.ts: a fork writes only a new session or one of the token's own", async () => {
     const owners = new Map<string, string>();
     const storage = new MemoryCheckpointStorage();
