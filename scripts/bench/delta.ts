@@ -14,14 +14,7 @@
 //     in turns.
 // 3d. One save of a 1 KiB state on a libSQL file, deltas against whole, in turns.
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
-import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
-import {
-  type Checkpoint,
-  type CheckpointStorage,
-  defineExecutor,
-  MemoryCheckpointStorage,
-  WorkflowBuilder,
-} from "../../mod.ts";
+import { type Checkpoint, type CheckpointStorage, MemoryCheckpointStorage } from "../../mod.ts";
 import { makeCheckpoint } from "../../testing/mod.ts";
 import { DeltaCodec, encodeForStorage } from "../../src/storage_kit.ts";
 import { planRows } from "../../adapters/_sqlite/_payload.ts";
@@ -29,6 +22,7 @@ import { saveStatements } from "../../adapters/_sqlite/_sql.ts";
 import { args, collectGarbage, log, once, quick, Report, stats } from "./_harness.ts";
 import { makeItems } from "./_shapes.ts";
 import { fileSize, LibsqlCheckpointStorage, openLibsqlFile, tempDir } from "./_stores.ts";
+import { growthRecord, langGraphGrowth, superstepGrowth } from "./_workloads.ts";
 
 const isQuick = quick(args());
 const report = new Report();
@@ -39,10 +33,7 @@ const newPath = (name: string) => `${dir.path}/${name}-${++files}.db`;
 // ── 7d: storage growth ────────────────────────────────────────────────────────────────────────────────
 const STEPS = isQuick ? 50 : 500;
 /** The record a superstep adds: about 50 bytes of JSON. */
-const record = (i: number) => ({
-  id: i,
-  text: `record ${i} `.padEnd(30, "lorem ipsum "),
-});
+const record = (i: number) => growthRecord(i, 30);
 const changedBytes = JSON.stringify(record(STEPS)).length + 1; // and its comma
 
 async function superstepRun(deltas: boolean, grows: boolean): Promise<number> {
@@ -50,24 +41,7 @@ async function superstepRun(deltas: boolean, grows: boolean): Promise<number> {
     `growth-${deltas ? "deltas" : "whole"}-${grows ? "grow" : "count"}`,
   );
   const storage = new LibsqlCheckpointStorage({ url: `file:${path}`, deltas });
-  const step = defineExecutor({
-    id: "grow",
-    handle: async (n: number, ctx) => {
-      if (grows) {
-        ctx.state.set("items", [
-          ...(ctx.state.get<unknown[]>("items") ?? []),
-          record(n),
-        ]);
-      } else ctx.state.set("n", n);
-      if (n + 1 < STEPS) await ctx.send(n + 1);
-    },
-  });
-  const workflow = new WorkflowBuilder({
-    name: "growth",
-    start: step,
-    maxSupersteps: STEPS + 10,
-  })
-    .addEdge(step, step).withCheckpointing(storage).build();
+  const workflow = superstepGrowth(storage, STEPS, grows ? record : undefined);
   await workflow.run(0);
   await storage.close();
   const client = await openLibsqlFile(path);
@@ -83,22 +57,7 @@ async function superstepRun(deltas: boolean, grows: boolean): Promise<number> {
 async function langgraphRun(): Promise<number> {
   const path = newPath("growth-langgraph");
   const saver = SqliteSaver.fromConnString(path);
-  const Growth = Annotation.Root({
-    n: Annotation<number>,
-    items: Annotation<unknown[]>({
-      reducer: (a, b) => a.concat(b),
-      default: () => [],
-    }),
-  });
-  const graph = new StateGraph(Growth)
-    .addNode("grow", (s) => ({ n: s.n + 1, items: [record(s.n)] }))
-    .addEdge(START, "grow")
-    .addConditionalEdges("grow", (s) => (s.n < STEPS ? "grow" : END))
-    .compile({ checkpointer: saver });
-  await graph.invoke({ n: 0 }, {
-    recursionLimit: 10 * STEPS,
-    configurable: { thread_id: "growth" },
-  });
+  await langGraphGrowth(saver, STEPS, record);
   const db = saver.db;
   const { n } = db.prepare("SELECT count(*) AS n FROM checkpoints").get() as {
     n: number;

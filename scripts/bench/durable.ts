@@ -14,11 +14,17 @@
 // 7.  A run of 200 supersteps whose state grows by one record per superstep: database bytes per checkpoint
 //     (the file after a WAL checkpoint) and encoded bytes per checkpoint, both libraries.
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
-import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
-import { type Checkpoint, defineExecutor, encodeCheckpoint, WorkflowBuilder } from "../../mod.ts";
+import { type Checkpoint, encodeCheckpoint } from "../../mod.ts";
 import { args, quick, Report, reportGrowth } from "./_harness.ts";
 import { makeItems } from "./_shapes.ts";
 import { chain, fileSize, LibsqlCheckpointStorage, openLibsqlFile, tempDir } from "./_stores.ts";
+import {
+  growthRecord,
+  langGraphGrowth,
+  langGraphLoop,
+  superstepGrowth,
+  superstepLoop,
+} from "./_workloads.ts";
 
 const isQuick = quick(args());
 const report = new Report();
@@ -34,8 +40,6 @@ const SIZES = [{ label: "1 KiB", bytes: KIB, writes: 150, steps: 150 }, {
   steps: 60,
 }, { label: "1 MiB", bytes: KIB * KIB, writes: 12, steps: 12 }];
 const reps = isQuick ? 1 : 7;
-
-type Items = ReturnType<typeof makeItems>;
 
 // ── 3a: one checkpoint write ──────────────────────────────────────────────────────────────────────────
 for (const size of SIZES) {
@@ -101,35 +105,6 @@ for (const size of SIZES) {
 }
 
 // ── 3b: the same workflow, per superstep ──────────────────────────────────────────────────────────────
-function superstepLoop(steps: number) {
-  const loop = defineExecutor({
-    id: "loop",
-    handle: async (message: { n: number; items?: Items }, ctx) => {
-      if (message.items) ctx.state.set("items", message.items);
-      if (message.n + 1 < steps) await ctx.send({ n: message.n + 1 });
-    },
-  });
-  return new WorkflowBuilder({
-    name: "durable",
-    start: loop,
-    maxSupersteps: steps + 10,
-  }).addEdge(loop, loop)
-    .build();
-}
-
-const Durable = Annotation.Root({
-  n: Annotation<number>,
-  items: Annotation<Items>,
-});
-
-function langGraphLoop(steps: number, checkpointer: SqliteSaver) {
-  return new StateGraph(Durable)
-    .addNode("loop", (s) => ({ n: s.n + 1 }))
-    .addEdge(START, "loop")
-    .addConditionalEdges("loop", (s) => (s.n < steps ? "loop" : END))
-    .compile({ checkpointer });
-}
-
 let thread = 0;
 for (const synchronous of ["FULL", "NORMAL"]) {
   for (const size of SIZES) {
@@ -198,29 +173,10 @@ function expectSynchronous(name: string, level: unknown): Promise<void> {
 
 // ── 7: storage growth ─────────────────────────────────────────────────────────────────────────────────
 const GROWTH_STEPS = isQuick ? 20 : 200;
-const record = (i: number) => ({
-  id: i,
-  text: `record ${i} `.padEnd(80, "lorem ipsum dolor sit amet "),
-});
 {
   const path = newPath("growth-superstep");
   const storage = new LibsqlCheckpointStorage({ url: `file:${path}` });
-  const grow = defineExecutor({
-    id: "grow",
-    handle: async (n: number, ctx) => {
-      ctx.state.set("items", [
-        ...(ctx.state.get<unknown[]>("items") ?? []),
-        record(n),
-      ]);
-      if (n + 1 < GROWTH_STEPS) await ctx.send(n + 1);
-    },
-  });
-  const workflow = new WorkflowBuilder({
-    name: "growth",
-    start: grow,
-    maxSupersteps: GROWTH_STEPS + 10,
-  })
-    .addEdge(grow, grow).withCheckpointing(storage).build();
+  const workflow = superstepGrowth(storage, GROWTH_STEPS, growthRecord);
   await workflow.run(0);
   const client = await openLibsqlFile(path);
   const { rows } = await client.execute(
@@ -240,22 +196,7 @@ const record = (i: number) => ({
 {
   const path = newPath("growth-langgraph");
   const saver = SqliteSaver.fromConnString(path);
-  const Growth = Annotation.Root({
-    n: Annotation<number>,
-    items: Annotation<unknown[]>({
-      reducer: (a, b) => a.concat(b),
-      default: () => [],
-    }),
-  });
-  const graph = new StateGraph(Growth)
-    .addNode("grow", (s) => ({ n: s.n + 1, items: [record(s.n)] }))
-    .addEdge(START, "grow")
-    .addConditionalEdges("grow", (s) => (s.n < GROWTH_STEPS ? "grow" : END))
-    .compile({ checkpointer: saver });
-  await graph.invoke({ n: 0 }, {
-    recursionLimit: 10 * GROWTH_STEPS,
-    configurable: { thread_id: "growth" },
-  });
+  await langGraphGrowth(saver, GROWTH_STEPS, growthRecord);
   const db = saver.db;
   const { n, bytes } = db.prepare(
     "SELECT count(*) AS n, sum(length(checkpoint) + length(metadata)) AS bytes FROM checkpoints",

@@ -13,10 +13,9 @@
 // 7.  A run of 200 supersteps whose state grows by one record per superstep: database bytes per checkpoint
 //     (`pg_total_relation_size` of the library's tables: heap, TOAST and indexes, after VACUUM) and encoded
 //     bytes per checkpoint, both libraries.
-import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import postgres from "postgres";
-import { type Checkpoint, defineExecutor, encodeCheckpoint, WorkflowBuilder } from "../../mod.ts";
+import { type Checkpoint, encodeCheckpoint } from "../../mod.ts";
 import { PostgresCheckpointStorage } from "../../adapters/postgres/mod.ts";
 import { join } from "node:path";
 import process from "node:process";
@@ -24,6 +23,13 @@ import { pathToFileURL } from "node:url";
 import { args, quick, Report, reportGrowth } from "./_harness.ts";
 import { makeItems } from "./_shapes.ts";
 import { chain } from "./_stores.ts";
+import {
+  growthRecord,
+  langGraphGrowth,
+  langGraphLoop,
+  superstepGrowth,
+  superstepLoop,
+} from "./_workloads.ts";
 
 const isQuick = quick(args());
 const report = new Report();
@@ -58,7 +64,6 @@ const SIZES = [
 ];
 const reps = isQuick ? 1 : 7;
 const GROWTH_STEPS = isQuick ? 20 : 200;
-type Items = ReturnType<typeof makeItems>;
 
 try {
   // ── 3a: one checkpoint write ────────────────────────────────────────────────────────────────────────
@@ -175,22 +180,7 @@ try {
   {
     const url = await database("bench_growth_ss");
     const storage = new PostgresCheckpointStorage({ url });
-    const grow = defineExecutor({
-      id: "grow",
-      handle: async (n: number, ctx) => {
-        ctx.state.set("items", [
-          ...(ctx.state.get<unknown[]>("items") ?? []),
-          record(n),
-        ]);
-        if (n + 1 < GROWTH_STEPS) await ctx.send(n + 1);
-      },
-    });
-    await new WorkflowBuilder({
-      name: "growth",
-      start: grow,
-      maxSupersteps: GROWTH_STEPS + 10,
-    })
-      .addEdge(grow, grow).withCheckpointing(storage).build().run(0);
+    await superstepGrowth(storage, GROWTH_STEPS, growthRecord).run(0);
     const count = (await storage.list()).length;
     await storage.close();
     const sizes = await sizeOf(
@@ -210,22 +200,7 @@ try {
     const url = await database("bench_growth_lg");
     const saver = PostgresSaver.fromConnString(url);
     await saver.setup();
-    const Growth = Annotation.Root({
-      n: Annotation<number>,
-      items: Annotation<unknown[]>({
-        reducer: (a, b) => a.concat(b),
-        default: () => [],
-      }),
-    });
-    await new StateGraph(Growth)
-      .addNode("grow", (s) => ({ n: s.n + 1, items: [record(s.n)] }))
-      .addEdge(START, "grow")
-      .addConditionalEdges("grow", (s) => (s.n < GROWTH_STEPS ? "grow" : END))
-      .compile({ checkpointer: saver })
-      .invoke({ n: 0 }, {
-        recursionLimit: 10 * GROWTH_STEPS,
-        configurable: { thread_id: "growth" },
-      });
+    await langGraphGrowth(saver, GROWTH_STEPS, growthRecord);
     await saver.end();
     const sql = postgres(url, { max: 1, onnotice: () => {} });
     const [{ n }] = await sql`SELECT count(*)::int AS n FROM checkpoints`;
@@ -250,45 +225,6 @@ try {
   await server.stop();
 }
 report.print();
-
-/** The loop of benchmark 3b: one executor, `steps` supersteps, the records in its state from the first. */
-function superstepLoop(steps: number) {
-  const loop = defineExecutor({
-    id: "loop",
-    handle: async (message: { n: number; items?: Items }, ctx) => {
-      if (message.items) ctx.state.set("items", message.items);
-      if (message.n + 1 < steps) await ctx.send({ n: message.n + 1 });
-    },
-  });
-  return new WorkflowBuilder({
-    name: "durable",
-    start: loop,
-    maxSupersteps: steps + 10,
-  })
-    .addEdge(loop, loop)
-    .build();
-}
-
-/** The same loop in LangGraph.js. */
-function langGraphLoop(steps: number, checkpointer: PostgresSaver) {
-  const Durable = Annotation.Root({
-    n: Annotation<number>,
-    items: Annotation<Items>,
-  });
-  return new StateGraph(Durable)
-    .addNode("loop", (s) => ({ n: s.n + 1 }))
-    .addEdge(START, "loop")
-    .addConditionalEdges("loop", (s) => (s.n < steps ? "loop" : END))
-    .compile({ checkpointer });
-}
-
-/** A record of benchmark 7's growing state. */
-function record(i: number) {
-  return {
-    id: i,
-    text: `record ${i} `.padEnd(80, "lorem ipsum dolor sit amet "),
-  };
-}
 
 /** What `tables` hold (heap, TOAST and indexes, after VACUUM), and the encoded bytes `encoded` sums. */
 async function sizeOf(url: string, tables: string[], encoded: string) {
