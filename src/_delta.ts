@@ -371,18 +371,16 @@ function headerOf(checkpoint: Checkpoint): Header {
 
 /** What a delta on `base` stores of `header`: the fields that differ from what the base implies. */
 function headerChange(header: Header, base: Known): Index["h"] {
-  const implied = impliedHeader(base);
+  // Field by field, as headerFrom reads them back: this runs for every delta saved.
+  const implied = base.header;
   const change: Index["h"] = { id: header.id };
-  for (const key of Object.keys(header) as (keyof Header)[]) {
-    if (key !== "id" && header[key] !== implied[key]) (change as Record<string, unknown>)[key] = header[key];
-  }
+  if (header.parentId !== base.id) change.parentId = header.parentId;
+  if (header.sessionId !== implied.sessionId) change.sessionId = header.sessionId;
+  if (header.workflowName !== implied.workflowName) change.workflowName = header.workflowName;
+  if (header.graphSignature !== implied.graphSignature) change.graphSignature = header.graphSignature;
+  if (header.superstep !== implied.superstep + 1) change.superstep = header.superstep;
+  change.createdAt = header.createdAt;
   return change;
-}
-
-/** The header a checkpoint following `base` in its session has, unless its delta says otherwise. */
-function impliedHeader(base: Known): Omit<Header, "id" | "createdAt"> & { createdAt?: string } {
-  const { sessionId, workflowName, graphSignature, superstep } = base.header;
-  return { parentId: base.id, sessionId, workflowName, graphSignature, superstep: superstep + 1 };
 }
 
 /** The whole header of the payload indexed by `index`: its own, or its change applied to its base's. */

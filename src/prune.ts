@@ -64,7 +64,7 @@ export interface PruneResult {
  * ```
  */
 export async function prune(storage: CheckpointStorage, options: PruneOptions): Promise<PruneResult> {
-  const { sessionId, workflowName, keepLast, olderThan } = checkOptions(options);
+  const { sessionId, workflowName, keepLast, olderThan } = checkPruneOptions(options);
   const summaries = await listAll(storage, sessionId !== undefined ? { sessionId } : { workflowName });
   const bySession = new Map<string, CheckpointSummary[]>();
   for (const summary of summaries) {
@@ -114,7 +114,13 @@ async function listAll(
   }
 }
 
-function checkOptions(options: PruneOptions): {
+/**
+ * `options` checked as {@linkcode prune} takes them (package-private: the HTTP route checks a body with it
+ * before it asks `authorize`), `olderThan` as milliseconds.
+ *
+ * @throws {TypeError} Naming what is wrong.
+ */
+export function checkPruneOptions(options: PruneOptions): {
   sessionId?: string;
   workflowName?: string;
   keepLast?: number;

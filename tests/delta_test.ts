@@ -87,6 +87,42 @@ describe("delta payloads", () => {
     assert.equal(JSON.parse(payload.slice(2, payload.indexOf("\n"))).b, null);
   });
 
+  test("a delta's header keeps only what its base does not imply, and a changed field rebuilds cold", async () => {
+    const sessionId = "headers";
+    const root = makeCheckpoint({ sessionId, superstep: 0, state: { n: 0 } });
+    const next = makeCheckpoint({ sessionId, parentId: root.id, superstep: 1, state: { n: 1 } });
+    // After a deploy (another graph signature, another workflow name) and a jump of superstep numbers.
+    const changed = makeCheckpoint({
+      sessionId,
+      parentId: next.id,
+      superstep: 7,
+      workflowName: "renamed",
+      graphSignature: "f".repeat(64),
+      state: { n: 2 },
+    });
+    const chain = [root, next, changed];
+    const { payloads, read } = store(new DeltaCodec(), chain);
+    const header = (id: string) => JSON.parse(payloads.get(id)!.slice(2, payloads.get(id)!.indexOf("\n"))).h;
+    assert.deepEqual(Object.keys(header(next.id)).sort(), ["createdAt", "id"]);
+    assert.deepEqual(Object.keys(header(changed.id)).sort(), [
+      "createdAt",
+      "graphSignature",
+      "id",
+      "superstep",
+      "workflowName",
+    ]);
+    for (const checkpoint of chain) {
+      const loaded = await loadStoredCheckpoint(
+        "test",
+        checkpoint,
+        payloads.get(checkpoint.id)!,
+        new DeltaCodec(),
+        read,
+      );
+      assert.deepStrictEqual(loaded, checkpoint);
+    }
+  });
+
   test("values JSON does not keep exactly, or objects shared between values, are stored whole", () => {
     const codec = new DeltaCodec();
     const shared = { same: true };

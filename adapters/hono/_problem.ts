@@ -31,7 +31,6 @@ export function problem(status: number, slug: string, title: string, detail: str
   return { type: `urn:superstep:problem:${slug}`, title, status, detail };
 }
 
-/** A 400: the request is malformed. */
 /** A checkpoint of a workflow this app does not serve: nothing here can resume it. */
 export function workflowNotServed(checkpointId: string, workflowName: string): ProblemError {
   return new ProblemError(
@@ -42,8 +41,14 @@ export function workflowNotServed(checkpointId: string, workflowName: string): P
   );
 }
 
+/** A 400: the request is malformed. */
 export function badRequest(detail: string): ProblemError {
   return new ProblemError(400, "bad-request", "Bad request", detail);
+}
+
+/** A 404 for a session that has no checkpoint (never had one, or was deleted). */
+export function sessionNotFound(sessionId: string): ProblemError {
+  return new ProblemError(404, "session-not-found", "Session not found", `Session not found: ${sessionId}`);
 }
 
 /** A 500 for a stored checkpoint that cannot be decoded, to a caller authorized on its session. */

@@ -2,8 +2,8 @@
 // `prune` behind `authorize` (action "prune"), so only callers it allows remove checkpoints.
 import type { Context, Env, Hono } from "hono";
 import type { CheckpointStorage } from "../../src/checkpoint.ts";
-import { prune, type PruneOptions } from "../../src/prune.ts";
-import { badRequest, ProblemError } from "./_problem.ts";
+import { checkPruneOptions, prune, type PruneOptions } from "../../src/prune.ts";
+import { badRequest, sessionNotFound } from "./_problem.ts";
 import { idParam, readBody } from "./_request.ts";
 import type { AuthorizeRequest, PruneRequestBody } from "./types.ts";
 
@@ -14,49 +14,41 @@ export interface PruneDeps<E extends Env> {
   json(c: Context<E>, body: unknown): Response;
 }
 
-/** The body's retention rule, checked: `keepLast` and `olderThan` as `prune` takes them. */
-async function pruneRule(c: Context): Promise<Pick<PruneOptions, "keepLast" | "olderThan">> {
+/**
+ * The body's rule with the route's target, checked by `prune`'s own rules before anything is asked or removed:
+ * what `prune` would refuse is a 400.
+ */
+async function pruneOptions(c: Context, target: Pick<PruneOptions, "sessionId" | "workflowName">) {
   const { keepLast, olderThan, ...rest } = await readBody(c, false) as PruneRequestBody;
   const unknown = Object.keys(rest);
-  if (unknown.length > 0) badField(`Unknown field ${JSON.stringify(unknown[0])} (keepLast, olderThan)`);
-  if (keepLast === undefined && olderThan === undefined) {
-    badField("The body needs keepLast or olderThan (or both): prune never removes everything");
+  if (unknown.length > 0) {
+    throw badRequest(`Unknown field ${JSON.stringify(unknown[0])} (keepLast, olderThan)`);
   }
-  if (keepLast !== undefined && !(Number.isSafeInteger(keepLast) && keepLast >= 0)) {
-    badField(`Invalid keepLast: ${JSON.stringify(keepLast)} (a non-negative integer)`);
+  const options: PruneOptions = { ...target, keepLast, olderThan };
+  try {
+    checkPruneOptions(options);
+  } catch (error) {
+    if (error instanceof TypeError) throw badRequest(error.message);
+    throw error;
   }
-  if (olderThan !== undefined && (typeof olderThan !== "string" || Number.isNaN(Date.parse(olderThan)))) {
-    badField(`Invalid olderThan: ${JSON.stringify(olderThan)} (an ISO-8601 time)`);
-  }
-  return { keepLast, olderThan };
-}
-
-function badField(detail: string): never {
-  throw badRequest(detail);
+  return options;
 }
 
 /** Register the retention routes on `app`. */
 export function pruneRoutes<E extends Env>(app: Hono<E>, { storageOf, authorize, json }: PruneDeps<E>): void {
   app.post("/sessions/:id/prune", async (c) => {
     const sessionId = idParam(c.req.param("id"), "session id");
-    const rule = await pruneRule(c);
+    const options = await pruneOptions(c, { sessionId });
     await authorize(c, { action: "prune", sessionId });
     const storage = await storageOf(c);
-    if ((await storage.head(sessionId)) === undefined) {
-      throw new ProblemError(
-        404,
-        "session-not-found",
-        "Session not found",
-        `Session not found: ${sessionId}`,
-      );
-    }
-    return json(c, await prune(storage, { sessionId, ...rule }));
+    if ((await storage.head(sessionId)) === undefined) throw sessionNotFound(sessionId);
+    return json(c, await prune(storage, options));
   });
 
   app.post("/workflows/:name/prune", async (c) => {
     const workflow = idParam(c.req.param("name"), "workflow name");
-    const rule = await pruneRule(c);
+    const options = await pruneOptions(c, { workflowName: workflow });
     await authorize(c, { action: "prune", workflow });
-    return json(c, await prune(await storageOf(c), { workflowName: workflow, ...rule }));
+    return json(c, await prune(await storageOf(c), options));
   });
 }

@@ -38,7 +38,14 @@ import type { Checkpoint, CheckpointStorage, CheckpointSummary } from "../../src
 import { lineage } from "../../src/ancestry.ts";
 import { CheckpointCorruptError } from "../../src/errors.ts";
 import type { Workflow } from "../../src/workflow.ts";
-import { checkpointCorrupt, problem, ProblemError, problemFor, workflowNotServed } from "./_problem.ts";
+import {
+  checkpointCorrupt,
+  problem,
+  ProblemError,
+  problemFor,
+  sessionNotFound,
+  workflowNotServed,
+} from "./_problem.ts";
 import { runInput } from "./_input.ts";
 import { graphBody } from "./_graph_body.ts";
 import { answerOtherMethods } from "./_methods.ts";
@@ -383,8 +390,4 @@ function byteLimit(value: number, what: string): number {
     throw new RangeError(`Invalid ${what}: ${value} (a non-negative integer of bytes)`);
   }
   return value;
-}
-
-function sessionNotFound(sessionId: string): ProblemError {
-  return new ProblemError(404, "session-not-found", "Session not found", `Session not found: ${sessionId}`);
 }
