@@ -43,8 +43,8 @@ interface Deletion {
 export interface DeltaAccess {
   /** Re-bases a delta child of a checkpoint about to be deleted. */
   codec: DeltaCodec;
-  /** A checkpoint's summary and payload text, or `undefined` if it does not exist. */
-  payload(id: string): Promise<{ stored: StoredSummary; text: string } | undefined>;
+  /** A checkpoint's summary, payload text and the versionstamp of that record, or `undefined` if there is none. */
+  payload(id: string): Promise<{ stored: StoredSummary; text: string; versionstamp: string } | undefined>;
   /** Reads a delta's base chain. */
   read: ReadChain;
 }
@@ -190,11 +190,7 @@ export class Deletions {
     const keys = this.#keys;
     const entryKey = keys.deltaChild(parent, id);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const entry = await this.#kv.get(keys.checkpoint(id));
       const found = await this.#deltas.payload(id);
-      const current = await this.#kv.get(keys.checkpoint(id));
-      // Changed while read (another deletion made it whole meanwhile): read it again.
-      if (current.versionstamp !== entry.versionstamp) continue;
       const whole = found === undefined
         ? undefined
         : await this.#deltas.codec.rebase(id, found.text, parent, this.#deltas.read);
@@ -236,7 +232,8 @@ export class Deletions {
         .stage({ id, sessionId: stored.sessionId } as Checkpoint, stored, headVersionstamp, chunkWrites)
         .catch(() => null);
       if (staging === null) continue;
-      const op = this.#kv.atomic().check({ key: keys.checkpoint(id), versionstamp: entry.versionstamp });
+      // Changed since read (another deletion made it whole meanwhile): the commit fails and it is read again.
+      const op = this.#kv.atomic().check({ key: keys.checkpoint(id), versionstamp: found.versionstamp });
       if (staging) op.check({ key: staging.key, versionstamp: staging.versionstamp }).delete(staging.key);
       else for (const [key, value] of chunkWrites) op.set(key, value);
       for (const [key, value] of sets) op.set(key, value);

@@ -429,7 +429,9 @@ export class KvCheckpointStorage implements CheckpointStorage {
   };
 
   /** A checkpoint's summary and stored payload text, or `undefined` if there is none with that id. */
-  async #payload(id: string): Promise<{ stored: StoredSummary; text: string } | undefined> {
+  async #payload(
+    id: string,
+  ): Promise<{ stored: StoredSummary; text: string; versionstamp: string } | undefined> {
     const key = this.#keys.checkpoint(id);
     for (let attempt = 0;; attempt++) {
       const entry = await this.#kv.get(key);
@@ -456,7 +458,7 @@ export class KvCheckpointStorage implements CheckpointStorage {
           if (text === undefined) {
             throw new CheckpointCorruptError(id, "kv: its payload is not valid UTF-8", stored);
           }
-          return { stored, text };
+          return { stored, text, versionstamp: entry.versionstamp };
         }
         // Saved again meanwhile: read the new record.
         if (attempt < 2) continue;
@@ -473,7 +475,8 @@ export class KvCheckpointStorage implements CheckpointStorage {
       if (text === undefined) {
         throw new CheckpointCorruptError(id, "kv: its payload is not valid UTF-8", stored);
       }
-      return { stored, text };
+      // The chunks are those of this record's save (its token), so the text is this version's.
+      return { stored, text, versionstamp: entry.versionstamp };
     }
   }
 
