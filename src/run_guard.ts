@@ -23,9 +23,20 @@ interface Held {
 }
 
 interface Registration {
+  guard: RunGuard;
   owner: RunOwner;
   onCollected: () => void;
 }
+
+/**
+ * One registry for every guard: a registry per guard was an object and a token table more per workflow
+ * instance, and a server builds an instance per request.
+ */
+const collected = new FinalizationRegistry<Registration>((registration) => {
+  // The handle is gone; abort what it started, then free the lock if (and only if) it is still this run's.
+  registration.onCollected();
+  registration.guard.release(registration.owner);
+});
 
 /**
  * One workflow instance's lock against concurrent runs.
@@ -44,11 +55,6 @@ interface Registration {
 export class RunGuard {
   #workflowName: string;
   #held: Held | undefined;
-  #registry: FinalizationRegistry<Registration> = new FinalizationRegistry((registration) => {
-    // The handle is gone; abort what it started, then free the lock if (and only if) it is still this run's.
-    registration.onCollected();
-    this.release(registration.owner);
-  });
 
   /** @param workflowName Named in `WorkflowAlreadyRunningError`. */
   constructor(workflowName: string) {
@@ -72,7 +78,7 @@ export class RunGuard {
     if (this.isHeld) throw new WorkflowAlreadyRunningError(this.#workflowName);
     const owner: RunOwner = { workflowName: this.#workflowName };
     this.#held = { owner, handle: new WeakRef(handle) };
-    this.#registry.register(handle, { owner, onCollected }, owner);
+    collected.register(handle, { guard: this, owner, onCollected }, owner);
     return owner;
   }
 
@@ -88,7 +94,7 @@ export class RunGuard {
    * @returns Whether `owner` held it.
    */
   release(owner: RunOwner): boolean {
-    this.#registry.unregister(owner);
+    collected.unregister(owner);
     if (this.#held?.owner !== owner) return false;
     this.#held = undefined;
     return true;

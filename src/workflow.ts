@@ -169,6 +169,9 @@ export interface RespondOptions {
   keepEvents?: number | "all";
 }
 
+/** The sub-workflow side of `workflow`, if it is a `Workflow` (set by the class's static block). */
+let nestedAccess: (workflow: object) => Nested | undefined;
+
 /**
  * A workflow built by {@linkcode WorkflowBuilder}. It holds executor instances,
  * so one instance runs one run at a time (a second `run()` while one is live
@@ -203,7 +206,18 @@ export class Workflow<TIn = unknown, TOutput = unknown> {
   #calls: Calls;
   #signature: Promise<string> | undefined;
   #canonical: string | undefined;
-  #initialSnapshots = new Map<string, string>();
+  /** The encoded snapshot each executor with state was built with (an array: usually there is none). */
+  #initialSnapshots: [id: string, encoded: string][] = [];
+  /** The sub-workflow side, made when first asked for (most workflows never run nested). */
+  #nested: Nested | undefined;
+
+  static {
+    // A private field instead of a WeakMap entry per instance: a server builds an instance per request.
+    nestedAccess = (workflow) =>
+      #graph in workflow
+        ? workflow.#nested ??= { graph: workflow.#graph, step: (step) => workflow.#nestedStep(step) }
+        : undefined;
+  }
 
   /**
    * Workflows are made by `WorkflowBuilder.build()`, which validates the graph first; the constructor is not
@@ -223,11 +237,10 @@ export class Workflow<TIn = unknown, TOutput = unknown> {
     this.#graph = graph;
     this.#storage = storage;
     this.#calls = new Calls(graph.name, plugins);
-    nesting.set(this, { graph, step: (step) => this.#nestedStep(step) });
     for (const executor of graph.executors.values()) {
       if (typeof executor.snapshot !== "function") continue;
       try {
-        this.#initialSnapshots.set(executor.id, encodeValue(executor.snapshot()));
+        this.#initialSnapshots.push([executor.id, encodeValue(executor.snapshot())]);
       } catch (error) {
         throw new WorkflowValidationError(
           `Invalid workflow "${graph.name}": executor "${executor.id}" snapshot() cannot be encoded`,
@@ -554,11 +567,9 @@ export interface Nested {
   step(step: NestedStep): Promise<NestedOutcome>;
 }
 
-const nesting = new WeakMap<object, Nested>();
-
 /** The sub-workflow side of a workflow (package-private: `WorkflowExecutor` runs workflows through it). */
 export function nestedOf(workflow: Workflow<unknown, unknown>): Nested {
-  const nested = nesting.get(workflow);
+  const nested = typeof workflow === "object" && workflow !== null ? nestedAccess(workflow) : undefined;
   if (nested === undefined) {
     throw new TypeError("WorkflowExecutor needs a Workflow built by WorkflowBuilder.build()");
   }
