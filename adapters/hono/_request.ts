@@ -41,6 +41,8 @@ export function limitBodies(limit: number): MiddlewareHandler {
  */
 export function wellFormedUrl(): MiddlewareHandler {
   return async (c, next) => {
+    // Nearly every URL has no escape at all: then there is nothing to decode, and no URL to parse.
+    if (!c.req.url.includes("%")) return await next();
     const { pathname, search } = new URL(c.req.url);
     const parts = [...pathname.split("/"), ...search.slice(1).split(/[&=]/)];
     for (const part of parts) {
@@ -112,6 +114,9 @@ function isJsonMediaType(header: string | undefined): boolean {
   return true;
 }
 
+/** Decodes whole bodies (never `stream: true`), so one decoder serves every request. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 /**
  * The JSON object body of a POST; an empty body is `{}` when `optional`. Refused: a body that is not
  * `application/json` (415, an empty one too: a cross-site form or `fetch` without preflight can send any
@@ -137,7 +142,7 @@ export async function readBody(c: Context, optional: boolean): Promise<Record<st
     );
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(read);
+    text = UTF8.decode(read);
   } catch {
     throw badRequest("The body is not valid UTF-8");
   }
