@@ -162,14 +162,14 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
     });
   }
 
-  /** The stored payloads from `id` back along its parents, at most `count`. */
+  /** The stored payloads from `id` back along their delta bases, at most `count`. */
   #read: kit.ReadChain = (id, count) => {
     const chain: { id: string; payload: string }[] = [];
     for (let at: string | null = id; at !== null && chain.length < count;) {
       const record = this.#records.get(at);
       if (record === undefined) break;
       chain.push({ id: at, payload: record.payload });
-      at = record.summary.parentId;
+      at = record.base;
     }
     return Promise.resolve(chain);
   };
@@ -254,12 +254,13 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
     if (!record) return false;
     const deleted = record.summary;
     const { sessionId } = deleted;
-    // A child stored as a delta on this checkpoint is stored whole first: nothing may need a deleted payload.
-    for (const childId of this.#sessions.get(sessionId)!) {
-      const child = this.#records.get(childId)!;
-      if (child.summary.parentId !== id || this.#deltas === undefined) continue;
-      const whole = await this.#deltas.rebase(childId, child.payload, id, this.#read);
-      if (whole !== undefined) this.#records.set(childId, { ...child, payload: whole });
+    // A delta on this checkpoint (all in its session) is stored whole first: nothing may need a deleted
+    // payload.
+    for (const dependentId of this.#sessions.get(sessionId)!) {
+      const dependent = this.#records.get(dependentId)!;
+      if (dependent.base !== id || this.#deltas === undefined) continue;
+      const whole = await this.#deltas.rebase(dependentId, dependent.payload, id, this.#read);
+      if (whole !== undefined) this.#records.set(dependentId, { ...dependent, payload: whole, base: null });
     }
     this.#deltas?.forget(id);
     if (!this.#records.has(id)) return false;

@@ -26,6 +26,10 @@ import { CheckpointCorruptError } from "./errors.ts";
 import { defineEntry } from "./_records.ts";
 
 const MARK = "~2";
+/** How many supersteps one base may serve: a delete rewrites at most about this many of its dependents. */
+const MAX_SPAN = 32;
+/** Code units a delta on the parent's base may hold beyond one on the parent (and an eighth more). */
+const SHARE_SLACK = 32;
 /** How every delta payload whose base is a checkpoint (not a keyframe) starts: see the format above. */
 export const DELTA_WITH_BASE = '~2{"b":"';
 
@@ -36,7 +40,14 @@ type Segments = Map<string, string>;
 interface Known {
   id: string;
   sessionId: string;
+  /** The checkpoint its payload is a delta on, or `null` for a keyframe. */
+  base: string | null;
+  /** How many payloads a load reads below this one (0 for a keyframe). */
   depth: number;
+  /** Its place in its run of deltas: 0 for a keyframe or an anchor (see RUNS ABOVE), else its base's + 1. */
+  run: number;
+  /** The keyframe or anchor its run starts at (itself for one). */
+  anchor: string;
   drift: number;
   header: Header;
   segments: Segments;
@@ -61,11 +72,16 @@ interface Index {
   h: Partial<Header> & { id: string };
   b: string | null;
   d: number;
+  /** The run (see Known); absent when it equals `d` (always so before anchors were written). */
+  k?: number;
   r: number;
   s: ([string, 0] | [string, 1, number] | [string, 2, number, number, number])[];
 }
 
-/** Reads stored payloads: `id`'s and its ancestors', `id` first, at most `count` (fewer at a root). */
+/**
+ * Reads stored payloads: `id`'s and its delta bases' ({@linkcode deltaBase}) back to a keyframe, `id`
+ * first, at most `count` (fewer at a keyframe).
+ */
 export type ReadChain = (id: string, count: number) => Promise<{ id: string; payload: string }[]>;
 
 /** Options of a {@linkcode DeltaCodec}. */
@@ -175,6 +191,8 @@ export function deltaBase(payload: string): string | null {
  */
 export class DeltaCodec {
   readonly #maxDepth: number;
+  /** The longest run of deltas on parents (half of maxDepth): the rest of a chain is anchors. */
+  readonly #run: number;
   readonly #cacheSize: number;
   /** By checkpoint id, least recently used first. */
   #known = new Map<string, Known>();
@@ -195,6 +213,7 @@ export class DeltaCodec {
       throw new RangeError(`Invalid cacheSize: ${cacheSize} (a non-negative integer)`);
     }
     this.#maxDepth = maxDepth;
+    this.#run = Math.ceil(maxDepth / 2);
     this.#cacheSize = cacheSize;
   }
 
@@ -209,25 +228,24 @@ export class DeltaCodec {
    * @throws {TypeError} If the checkpoint is malformed.
    * @throws {CheckpointEncodeError} If a value cannot be encoded.
    */
-  encode(checkpoint: Checkpoint): { payload: string; remember: () => void } | undefined {
+  encode(
+    checkpoint: Checkpoint,
+  ): { payload: string; base: string | null; remember: () => void } | undefined {
     const segments = segmentsOf(checkpoint);
     if (segments === undefined) return undefined;
-    const parent = checkpoint.parentId === null ? undefined : this.#known.get(checkpoint.parentId);
-    const base = parent !== undefined && parent.sessionId === checkpoint.sessionId &&
-        parent.depth < this.#maxDepth
-      ? parent
-      : undefined;
-    let written = base === undefined ? undefined : delta(segments, base);
-    if (written !== undefined && base!.drift + written.bytes > sizeOf(segments)) written = undefined;
-    const depth = written === undefined ? 0 : base!.depth + 1;
-    const drift = written === undefined ? 0 : base!.drift + written.bytes;
-    const { entries, body } = written ?? keyframe(segments);
     const header = headerOf(checkpoint);
+    const chosen = this.#base(checkpoint, segments);
+    const base = chosen?.base;
+    const depth = base === undefined ? 0 : base.depth + 1;
+    const run = chosen?.run ?? 0;
+    const drift = base === undefined ? 0 : base.drift + chosen!.written.bytes;
+    const { entries, body } = chosen?.written ?? keyframe(segments);
     const index: Index = {
       // First, so a backend can tell a delta from its payload's first bytes (DELTA_WITH_BASE).
-      b: written === undefined ? null : base!.id,
-      h: written === undefined ? header : headerChange(header, base!),
+      b: base === undefined ? null : base.id,
+      h: base === undefined ? header : headerChange(header, base),
       d: depth,
+      ...run !== depth && { k: run },
       r: drift,
       s: entries,
     };
@@ -235,12 +253,53 @@ export class DeltaCodec {
     const known: Known = {
       id: checkpoint.id,
       sessionId: checkpoint.sessionId,
+      base: index.b,
       depth,
+      run,
+      anchor: run === 0 ? checkpoint.id : base!.anchor,
       drift,
       header,
       segments,
     };
-    return { payload, remember: () => this.#remember(known) };
+    return { payload, base: index.b, remember: () => this.#remember(known) };
+  }
+
+  /**
+   * The base to write `checkpoint` as a delta on, with the delta and its run; `undefined` for a keyframe.
+   * - The parent's own base, when the change since it is hardly bigger than since the parent (a state whose
+   *   large values stay put while small ones change: every load reads two payloads, not a chain). A base
+   *   serves at most MAX_SPAN supersteps, which bounds what a delete must rewrite; past it, a keyframe.
+   * - Else the parent, while its run is shorter than half of `maxDepth`.
+   * - Else the anchor of the parent's run: the run's changes become one delta that starts the next run, so
+   *   a keyframe (the whole state) is written about once every (maxDepth / 2)² checkpoints, not every
+   *   maxDepth, and a load still reads at most `maxDepth` deltas (anchors, then a run).
+   */
+  #base(checkpoint: Checkpoint, segments: Segments): Chosen | undefined {
+    const parent = checkpoint.parentId === null ? undefined : this.#known.get(checkpoint.parentId);
+    if (parent === undefined || parent.sessionId !== checkpoint.sessionId) return undefined;
+    const size = sizeOf(segments);
+    const onParent = delta(segments, parent);
+    const shared = parent.base === null ? undefined : this.#known.get(parent.base);
+    if (shared !== undefined) {
+      const onShared = delta(segments, shared);
+      if (onShared.bytes <= onParent.bytes + SHARE_SLACK + onParent.bytes / 8) {
+        const span = checkpoint.superstep - shared.header.superstep;
+        if (span > 0 && span <= MAX_SPAN && shared.drift + onShared.bytes <= size) {
+          return { base: shared, written: onShared, run: shared.run + 1 };
+        }
+        // The same change as the parent's base would hold, but that base has served long enough.
+        if (span > MAX_SPAN) return undefined;
+      }
+    }
+    if (parent.run < this.#run && parent.depth < this.#maxDepth && parent.drift + onParent.bytes <= size) {
+      return { base: parent, written: onParent, run: parent.run + 1 };
+    }
+    const anchor = this.#known.get(parent.anchor);
+    if (anchor !== undefined && anchor.id !== parent.id && anchor.depth + 1 + this.#run <= this.#maxDepth) {
+      const onAnchor = delta(segments, anchor);
+      if (anchor.drift + onAnchor.bytes <= size) return { base: anchor, written: onAnchor, run: 0 };
+    }
+    return undefined;
   }
 
   /**
@@ -276,8 +335,8 @@ export class DeltaCodec {
     if (index.b !== deleted) return undefined;
     const known = await this.#resolve(id, payload, read);
     const { entries, body } = keyframe(known.segments);
-    const rewritten: Index = { ...index, b: null, h: known.header, d: 0, r: 0, s: entries };
-    this.#remember({ ...known, depth: 0, drift: 0 });
+    const rewritten: Index = { b: null, h: known.header, d: 0, r: 0, s: entries };
+    this.#remember({ ...known, base: null, depth: 0, run: 0, anchor: id, drift: 0 });
     return MARK + JSON.stringify(rewritten) + "\n" + body;
   }
 
@@ -303,10 +362,14 @@ export class DeltaCodec {
       if (base === undefined) base = await this.#resolveChain(id, index, read);
     }
     const header = headerFrom(id, index, base);
+    const run = index.b === null ? 0 : index.k ?? index.d;
     const known: Known = {
       id,
       sessionId: header.sessionId,
+      base: index.b,
       depth: index.d,
+      run,
+      anchor: run === 0 || base === undefined ? id : base.anchor,
       drift: index.r,
       header,
       segments: apply(id, index, payload, base?.segments),
@@ -464,7 +527,20 @@ function keyframe(segments: Segments): { entries: Index["s"]; body: string } {
 }
 
 /** `segments` as changes to `base`'s: unchanged, or the differing middle between a common prefix and suffix. */
-function delta(segments: Segments, base: Known): { entries: Index["s"]; body: string; bytes: number } {
+/** A base chosen for a delta. */
+interface Chosen {
+  base: Known;
+  written: Written;
+  run: number;
+}
+
+interface Written {
+  entries: Index["s"];
+  body: string;
+  bytes: number;
+}
+
+function delta(segments: Segments, base: Known): Written {
   const entries: Index["s"] = [];
   let body = "";
   for (const [name, text] of segments) {
@@ -554,7 +630,8 @@ function parse(id: string, payload: string): Index {
   if (
     typeof record !== "object" || record === null || typeof record.h !== "object" || record.h === null ||
     !Array.isArray(record.s) || (record.b !== null && typeof record.b !== "string") ||
-    !Number.isSafeInteger(record.d) || record.h.id !== id
+    !Number.isSafeInteger(record.d) || (record.k !== undefined && !Number.isSafeInteger(record.k)) ||
+    record.h.id !== id
   ) {
     throw new CheckpointCorruptError(id, "its delta payload has no valid index");
   }

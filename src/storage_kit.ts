@@ -85,6 +85,12 @@ export interface EncodedCheckpoint {
    * delta payload (the change since its parent; {@linkcode isDeltaPayload}). Store it as it is.
    */
   payload: string;
+  /**
+   * The checkpoint the payload is a delta on (an ancestor in the same session: its parent, or the parent's
+   * own base), or `null` when it loads alone. Keep it where a delete can find it (a column, a key): before
+   * deleting a checkpoint, rewrite each stored payload whose base it is with {@linkcode DeltaCodec.rebase}.
+   */
+  base: string | null;
   /** The summary, with its metadata encoded apart so `list` never reads a payload. */
   summary: StoredSummary;
   /** What the session index and the inbox hold for the checkpoint while it is its session's head. */
@@ -170,6 +176,7 @@ export function encodeForStorage(
   const { metadata, ...columns } = toSummary(checkpoint);
   return {
     payload,
+    base: delta?.base ?? null,
     summary: { ...columns, metadata: encodeValue(metadata) },
     index: indexOf(checkpoint),
     stored: delta?.remember ?? noop,

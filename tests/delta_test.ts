@@ -7,6 +7,7 @@ import fc from "fast-check";
 import { type Checkpoint, CheckpointCorruptError, encodeCheckpoint } from "../mod.ts";
 import { MemoryCheckpointStorage } from "../adapters/memory.ts";
 import {
+  deltaBase,
   DeltaCodec,
   encodeForStorage,
   isDeltaPayload,
@@ -19,11 +20,10 @@ import { scale, SEED, TIME_LIMIT_MS } from "./_stress.ts";
 /** Payloads saved through `codec`, by id, with a ReadChain over them. */
 function store(codec: DeltaCodec, checkpoints: Checkpoint[]) {
   const payloads = new Map<string, string>();
-  const parents = new Map<string, string | null>();
   for (const checkpoint of checkpoints) {
     const encoded = encodeForStorage("test", checkpoint, codec);
+    assert.equal(encoded.base, deltaBase(encoded.payload));
     payloads.set(checkpoint.id, encoded.payload);
-    parents.set(checkpoint.id, checkpoint.parentId);
     encoded.stored();
   }
   const read: ReadChain = (id, count) => {
@@ -31,13 +31,27 @@ function store(codec: DeltaCodec, checkpoints: Checkpoint[]) {
     for (
       let at: string | null = id;
       at !== null && payloads.has(at) && out.length < count;
-      at = parents.get(at)!
+      at = deltaBase(payloads.get(at)!)
     ) {
       out.push({ id: at, payload: payloads.get(at)! });
     }
     return Promise.resolve(out);
   };
   return { payloads, read };
+}
+
+/** Each of `chain` loads exactly from its payload through a codec that knows nothing yet. */
+async function assertRebuildsCold(chain: Checkpoint[], payloads: Map<string, string>, read: ReadChain) {
+  for (const checkpoint of chain) {
+    const loaded = await loadStoredCheckpoint(
+      "test",
+      checkpoint,
+      payloads.get(checkpoint.id)!,
+      new DeltaCodec(),
+      read,
+    );
+    assert.deepStrictEqual(loaded, checkpoint);
+  }
 }
 
 function chainOf(states: Record<string, unknown>[]): Checkpoint[] {
@@ -63,6 +77,37 @@ describe("delta payloads", () => {
     const stored = [...payloads.values()].reduce((sum, payload) => sum + payload.length, 0);
     assert.ok(stored * 10 < whole, `stored ${stored} code units for ${whole} whole`);
     assert.ok([...payloads.values()].every(isDeltaPayload));
+    const cold = new DeltaCodec({ cacheSize: 0 });
+    for (const checkpoint of chain) {
+      assert.deepStrictEqual(
+        await loadStoredCheckpoint("test", checkpoint, payloads.get(checkpoint.id)!, cold, read),
+        checkpoint,
+      );
+    }
+  });
+
+  test("runs of deltas start at anchors: a load reads at most maxDepth deltas, a keyframe comes every (maxDepth/2+1)²", async () => {
+    const states = Array.from(
+      { length: 200 },
+      (_, n) => ({ items: Array.from({ length: n + 1 }, (_, i) => record(i)) }),
+    );
+    const chain = chainOf(states);
+    const { payloads, read } = store(new DeltaCodec({ maxDepth: 8 }), chain);
+    const index = (id: string) => JSON.parse(payloads.get(id)!.slice(2, payloads.get(id)!.indexOf("\n")));
+    const keyframes = chain.filter(({ id }) => index(id).b === null).length;
+    // Runs of 4 deltas on parents, each next run on the last one's anchor, up to 4 anchors: 25 a keyframe.
+    assert.equal(keyframes, 8);
+    for (const [i, checkpoint] of chain.entries()) {
+      const { b, d } = index(checkpoint.id);
+      assert.ok(d <= 8, `depth ${d} at ${i}`);
+      const found = await read(checkpoint.id, d + 1);
+      assert.equal(found.length, d + 1, `chain of ${i}`);
+      assert.equal(deltaBase(found.at(-1)!.payload), null);
+      if (b !== null && b !== checkpoint.parentId) {
+        // An anchor: on the first checkpoint of the run before it.
+        assert.equal(chain.findIndex(({ id }) => id === b), i - 5, `anchor at ${i}`);
+      }
+    }
     const cold = new DeltaCodec({ cacheSize: 0 });
     for (const checkpoint of chain) {
       assert.deepStrictEqual(
@@ -104,23 +149,18 @@ describe("delta payloads", () => {
     const { payloads, read } = store(new DeltaCodec(), chain);
     const header = (id: string) => JSON.parse(payloads.get(id)!.slice(2, payloads.get(id)!.indexOf("\n"))).h;
     assert.deepEqual(Object.keys(header(next.id)).sort(), ["createdAt", "id"]);
+    // Its change since the root is as small as since its parent: a delta on the root, whose header names
+    // the parent too.
+    assert.equal(deltaBase(payloads.get(changed.id)!), root.id);
     assert.deepEqual(Object.keys(header(changed.id)).sort(), [
       "createdAt",
       "graphSignature",
       "id",
+      "parentId",
       "superstep",
       "workflowName",
     ]);
-    for (const checkpoint of chain) {
-      const loaded = await loadStoredCheckpoint(
-        "test",
-        checkpoint,
-        payloads.get(checkpoint.id)!,
-        new DeltaCodec(),
-        read,
-      );
-      assert.deepStrictEqual(loaded, checkpoint);
-    }
+    await assertRebuildsCold(chain, payloads, read);
   });
 
   test("values JSON does not keep exactly, or objects shared between values, are stored whole", () => {
@@ -132,10 +172,12 @@ describe("delta payloads", () => {
     }
   });
 
-  test("rebase() makes a delta child whole before its parent goes, and a damaged payload is corrupt, not thrown away", async () => {
-    const chain = chainOf([{ a: [1] }, { a: [1, 2] }, { a: [1, 2, 3] }]);
+  test("rebase() makes a delta whole before its base goes, and a damaged payload is corrupt, not thrown away", async () => {
+    // A large value that grows by a record each time: every delta is on its parent.
+    const chain = chainOf([0, 1, 2].map((n) => ({ a: Array.from({ length: n + 1 }, (_, i) => record(i)) })));
     const codec = new DeltaCodec();
     const { payloads, read } = store(codec, chain);
+    assert.deepEqual(chain.map(({ id }) => deltaBase(payloads.get(id)!)), [null, chain[0].id, chain[1].id]);
     const whole = await codec.rebase(chain[1].id, payloads.get(chain[1].id)!, chain[0].id, read);
     assert.ok(whole !== undefined);
     payloads.set(chain[1].id, whole);
@@ -153,6 +195,69 @@ describe("delta payloads", () => {
       loadStoredCheckpoint("test", chain[2], damaged, new DeltaCodec(), read),
       (error) => error instanceof CheckpointCorruptError && error.sessionId === chain[2].sessionId,
     );
+  });
+
+  test("a state whose large value stays put shares its base: two payloads a load, a new keyframe every 32 supersteps", async () => {
+    const items = Array.from({ length: 50 }, (_, i) => record(i));
+    const chain = chainOf(Array.from({ length: 100 }, (_, cursor) => ({ items, cursor })));
+    const codec = new DeltaCodec();
+    const { payloads, read } = store(codec, chain);
+    const bases = chain.map(({ id }) => deltaBase(payloads.get(id)!));
+    // Keyframes at 0, 33, 66, 99; each checkpoint between is a delta on the keyframe before it.
+    assert.deepEqual(
+      bases.map((base, i) =>
+        base === null ? "keyframe" : chain.findIndex(({ id }) => id === base) === i - (i % 33)
+      ),
+      chain.map((_, i) => i % 33 === 0 ? "keyframe" : true),
+    );
+    let reads = 0;
+    const counted: ReadChain = (id, count) => {
+      reads++;
+      return read(id, count).then((found) => {
+        assert.equal(found.length, 1, "the base alone is read");
+        return found;
+      });
+    };
+    await assertRebuildsCold(chain, payloads, counted);
+    assert.equal(reads, 96);
+    // A delta on the parent's base costs what one on the parent does here; where the parent changed a
+    // large value, its child stays on the parent.
+    const grown = makeCheckpoint({
+      sessionId: chain[0].sessionId,
+      parentId: chain[99].id,
+      superstep: 100,
+      state: { items: [...items, record(50), record(51)], cursor: 100 },
+    });
+    const after = makeCheckpoint({
+      sessionId: chain[0].sessionId,
+      parentId: grown.id,
+      superstep: 101,
+      state: { items: [...items, record(50), record(51)], cursor: 101 },
+    });
+    const more = store(codec, [grown, after]).payloads;
+    assert.equal(deltaBase(more.get(grown.id)!), chain[99].id);
+    assert.equal(deltaBase(more.get(after.id)!), grown.id);
+  });
+
+  test("deleting a shared base makes each of its dependents whole, in the memory adapter", async () => {
+    const storage = new MemoryCheckpointStorage();
+    const items = Array.from({ length: 50 }, (_, i) => record(i));
+    const chain = chainOf(Array.from({ length: 20 }, (_, cursor) => ({ items, cursor })));
+    for (const checkpoint of chain) await storage.save(checkpoint);
+    assert.equal(await storage.delete(chain[0].id), true);
+    for (const checkpoint of chain.slice(1)) {
+      assert.deepStrictEqual(await storage.load(checkpoint.id), checkpoint);
+    }
+    // Saved on after the delete: the head, whole now, is a base again.
+    const next = makeCheckpoint({
+      sessionId: chain[0].sessionId,
+      parentId: chain[19].id,
+      superstep: 20,
+      state: { items, cursor: 20 },
+    });
+    await storage.save(next);
+    assert.equal(await storage.delete(chain[19].id), true);
+    assert.deepStrictEqual(await storage.load(next.id), next);
   });
 
   test("the memory adapter with a small cache reads base chains, and deletes in the middle keep the rest loading", async () => {

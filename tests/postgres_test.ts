@@ -335,7 +335,11 @@ describe("PostgresCheckpointStorage: schema and migrations", () => {
     await pool.unsafe(
       `CREATE TABLE ${sql.migrations} (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
     );
-    for (const [i, migration] of MIGRATIONS.slice(0, MIGRATIONS.length - 1).entries()) {
+    // The version before the index's migration (later ones, such as the delta bases', come after it).
+    const before = MIGRATIONS.findIndex((migration) =>
+      migration(sql).some((text) => text.includes("CREATE TABLE") && text.includes("superstep_requests"))
+    );
+    for (const [i, migration] of MIGRATIONS.slice(0, before).entries()) {
       for (const text of migration(sql)) await pool.unsafe(text);
       await pool.unsafe(`INSERT INTO ${sql.migrations} (version) VALUES ($1)`, [i + 1]);
     }
@@ -536,8 +540,17 @@ describe("PostgresCheckpointStorage: delta payloads", () => {
   test("a growing session is stored as deltas on a keyframe, and a cold storage loads each exactly", async () => {
     const chain = await grow(new PostgresCheckpointStorage({ client: pool }), 40);
     const stored = await kinds(chain.map((checkpoint) => checkpoint.id));
-    // A keyframe, then deltas until the chain reaches the codec's maxDepth (32): a load reads at most 33.
-    assert.deepStrictEqual(stored, chain.map((_, i) => i % 33 === 0 ? "keyframe" : "delta"));
+    // A keyframe, then runs of 16 deltas on parents, each next run on the last one's anchor: a load reads
+    // at most 33 payloads.
+    assert.deepStrictEqual(stored, chain.map((_, i) => i === 0 ? "keyframe" : "delta"));
+    const bases = await pool.unsafe(
+      "SELECT id, base_id FROM public.superstep_checkpoints WHERE session_id = $1 ORDER BY id",
+      [chain[0].sessionId],
+    );
+    assert.deepStrictEqual(
+      bases.map((row) => row.base_id),
+      chain.map((checkpoint, i) => i === 0 ? null : i % 17 === 0 ? chain[i - 17].id : checkpoint.parentId),
+    );
     const cold = new PostgresCheckpointStorage({ client: pool });
     for (const checkpoint of chain) assert.deepStrictEqual(await cold.load(checkpoint.id), checkpoint);
     const [{ bytes }] = await pool.unsafe(

@@ -16,11 +16,11 @@ import type {
   WaitingRequest,
 } from "../../src/checkpoint.ts";
 import * as kit from "../../src/storage_kit.ts";
-import { joinPayload, planRows, splitUtf8, utf8Length } from "./_payload.ts";
+import { joinPayload, planRows, splitUtf8, type StoredPayload, utf8Length } from "./_payload.ts";
 import type { PayloadRewrite } from "./_sql.ts";
 import type { EncodedStore } from "./_store.ts";
 
-/** How often a delete retries when a delta on the checkpoint was saved while it made the children whole. */
+/** How often a delete retries when a delta on the checkpoint was saved while it made its dependents whole. */
 const DELETE_ATTEMPTS = 5;
 
 export class SqlCheckpoints implements CheckpointStorage {
@@ -76,17 +76,27 @@ export class SqlCheckpoints implements CheckpointStorage {
 
   async load(id: string): Promise<Checkpoint | undefined> {
     kit.checkId(this.#adapter, "load a checkpoint", "checkpoint id", id);
-    const stored = await this.#store.load(id);
+    // Without deltas of its own, a storage expects whole payloads (a delta it meets reads its chain).
+    const stored = await this.#store.load(id, this.#deltas !== undefined);
     if (stored === undefined) return undefined;
     const summary = { id, sessionId: String(stored.sessionId), workflowName: String(stored.workflowName) };
     const payload = joinPayload(this.#adapter, id, stored);
-    return await kit.loadStoredCheckpoint(this.#adapter, summary, payload, this.#deltas, this.#read);
+    // The base's row came with the checkpoint's: a delta on a keyframe needs no other read.
+    const base = baseOf(stored);
+    const read: kit.ReadChain = base === undefined ? this.#read : async (at, count) => {
+      if (at !== base.id || count < 1) return await this.#read(at, count);
+      const next = kit.deltaBase(base.payload);
+      return [base, ...next === null || count === 1 ? [] : await this.#read(next, count - 1)];
+    };
+    return await kit.loadStoredCheckpoint(this.#adapter, summary, payload, this.#deltas, read);
   }
 
   /** Stored payloads from `id` back along its delta bases, at most `count`. */
   #read: kit.ReadChain = async (id, count) => {
     const chain: { id: string; payload: string }[] = [];
-    if (this.#store.chain !== undefined) {
+    // A recursive query costs about two plain loads (each of which brings its base): worth it from four
+    // payloads on.
+    if (this.#store.chain !== undefined && count > 3) {
       for (const row of await this.#store.chain(id, count)) {
         if (row.payload !== undefined) {
           chain.push({ id: row.id, payload: row.payload });
@@ -101,7 +111,7 @@ export class SqlCheckpoints implements CheckpointStorage {
     return await this.#walk(id, count);
   };
 
-  /** Stored payloads from `id` back along its delta bases, at most `count`, one read each. */
+  /** Stored payloads from `id` back along its delta bases, at most `count`: one read for each two. */
   async #walk(id: string, count: number): Promise<{ id: string; payload: string }[]> {
     const chain: { id: string; payload: string }[] = [];
     for (let at: string | null = id; at !== null && chain.length < count;) {
@@ -111,6 +121,10 @@ export class SqlCheckpoints implements CheckpointStorage {
       if (typeof payload !== "string") break;
       chain.push({ id: at, payload });
       at = kit.deltaBase(payload);
+      const base = baseOf(stored);
+      if (at === null || base?.id !== at || chain.length === count) continue;
+      chain.push(base);
+      at = kit.deltaBase(base.payload);
     }
     return chain;
   }
@@ -130,21 +144,21 @@ export class SqlCheckpoints implements CheckpointStorage {
     // Delta payloads may be stored even when this storage writes none (by another, or an earlier one).
     const deltas = this.#deltas ?? new kit.DeltaCodec();
     for (let attempt = 0; attempt < DELETE_ATTEMPTS; attempt++) {
-      // A delta child of `id` is stored whole in the same batch: nothing may need a deleted payload.
-      const children = await this.#store.children(id);
+      // A delta on `id` is stored whole in the same batch: nothing may need a deleted payload.
+      const dependents = await this.#store.dependents(id);
       const rewrites: PayloadRewrite[] = [];
-      for (const child of children) {
-        const stored = await this.#store.load(child);
-        const payload = stored === undefined ? undefined : joinPayload(this.#adapter, child, stored);
+      for (const dependent of dependents) {
+        const stored = await this.#store.load(dependent);
+        const payload = stored === undefined ? undefined : joinPayload(this.#adapter, dependent, stored);
         if (typeof payload !== "string") continue;
-        const whole = await deltas.rebase(child, payload, id, this.#read);
-        if (whole !== undefined) rewrites.push(this.#rewrite(child, whole));
+        const whole = await deltas.rebase(dependent, payload, id, this.#read);
+        if (whole !== undefined) rewrites.push(this.#rewrite(dependent, whole));
       }
-      if (await this.#store.delete(id, rewrites, children)) {
+      if (await this.#store.delete(id, rewrites, dependents)) {
         deltas.forget(id);
         return true;
       }
-      if (await this.#store.load(id) === undefined) return false;
+      if (await this.#store.load(id, false) === undefined) return false;
     }
     throw new TypeError(
       `${this.#adapter}: cannot delete checkpoint ${id}: checkpoints kept being saved on it (a session head ` +
@@ -233,4 +247,11 @@ export class SqlCheckpoints implements CheckpointStorage {
   close(): Promise<void> {
     return this.#store.close();
   }
+}
+
+/** The base row read with a stored checkpoint, when its payload is whole in the row. */
+function baseOf(stored: StoredPayload): { id: string; payload: string } | undefined {
+  const { base } = stored;
+  if (base === undefined || typeof base.id !== "string" || typeof base.payload !== "string") return undefined;
+  return Number(base.chunks) === 0 ? { id: base.id, payload: base.payload } : undefined;
 }

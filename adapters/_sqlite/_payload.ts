@@ -70,10 +70,16 @@ export function planRows(adapter: string, encoded: EncodedCheckpoint, maxRowByte
     );
   }
   if (summaryBytes + utf8Length(payload) <= maxRowBytes) return encoded;
-  return { summary, payload: "", chunks: splitUtf8(payload, maxRowBytes), index: encoded.index };
+  return {
+    summary,
+    payload: "",
+    base: encoded.base,
+    chunks: splitUtf8(payload, maxRowBytes),
+    index: encoded.index,
+  };
 }
 
-/** A stored checkpoint's payload parts, as `loadStatement` reads them: the row (`seq` -1), then its chunks. */
+/** A stored checkpoint's payload parts, as `loadStatement` reads them: the row (`seq` -1), its chunks, its base. */
 export interface StoredPayload {
   /** The checkpoint's session, as stored. */
   sessionId: unknown;
@@ -85,6 +91,8 @@ export interface StoredPayload {
   chunks: unknown;
   /** The parts found, in any order. */
   parts: { seq: unknown; data: unknown }[];
+  /** For a delta, its base's row, read with it: its id, payload and chunk count. */
+  base?: { id: unknown; payload: unknown; chunks: unknown };
 }
 
 /**

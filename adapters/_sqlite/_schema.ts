@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { DELTA_WITH_BASE } from "../../src/_delta.ts";
 import { StorageSchemaError } from "../../src/errors.ts";
 import type { SqlStatement } from "./_sql.ts";
 
@@ -93,6 +94,17 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
       token TEXT NOT NULL,
       expires_at INTEGER NOT NULL
     ) WITHOUT ROWID`,
+  ],
+  [
+    // A delta's base (issue 18): its parent, or since this version the parent's own base, so it is kept in
+    // a column. A delete finds the payloads it must make whole by this index, and a load follows it to the
+    // keyframe; the parent index only served the first. Rows of before hold deltas on their parents.
+    "ALTER TABLE superstep_checkpoints ADD COLUMN base_id TEXT",
+    `UPDATE superstep_checkpoints SET base_id = parent_id WHERE substr(payload, 1, ${DELTA_WITH_BASE.length}) =
+      '${DELTA_WITH_BASE}' OR (payload_chunks > 0 AND (SELECT substr(data, 1, ${DELTA_WITH_BASE.length})
+        FROM superstep_payload_chunks WHERE checkpoint_id = id AND seq = 0) = '${DELTA_WITH_BASE}')`,
+    "DROP INDEX superstep_checkpoints_by_parent",
+    "CREATE INDEX superstep_checkpoints_by_base ON superstep_checkpoints (base_id) WHERE base_id IS NOT NULL",
   ],
 ];
 

@@ -9,7 +9,6 @@
  *
  * @module
  */
-import { DELTA_WITH_BASE } from "../../src/_delta.ts";
 import type { CheckpointQuery, SessionQuery } from "../../src/checkpoint.ts";
 import type { CheckedRequestQuery, StoredIndex, StoredSummary } from "../../src/storage_kit.ts";
 
@@ -31,6 +30,8 @@ export interface RowsToSave {
   summary: StoredSummary;
   /** The payload, or `""` when it is in `chunks`. */
   payload: string;
+  /** The checkpoint the payload is a delta on (`EncodedCheckpoint.base`); absent or `null`: none. */
+  base?: string | null;
   /** The payload's parts, in order; empty (or absent) when it is in the row. */
   chunks?: readonly string[];
   /** What the session index and the inbox hold for the checkpoint as its session's head. */
@@ -68,7 +69,7 @@ const SAVING = `EXISTS (SELECT 1 FROM superstep_heads WHERE session_id = ?2 AND 
  * A conflict is explained afterwards by {@linkcode conflictStatement}.
  */
 export function saveStatements(
-  { summary, payload, chunks = [], index, leaseToken }: RowsToSave,
+  { summary, payload, base = null, chunks = [], index, leaseToken }: RowsToSave,
 ): SqlStatement[] {
   const { id, sessionId, parentId } = summary;
   const hasRequests = index.requestsJson !== "[]";
@@ -102,8 +103,8 @@ export function saveStatements(
     {
       sql: `INSERT INTO superstep_checkpoints
           (id, parent_id, session_id, workflow_name, superstep, created_at, metadata, payload, payload_chunks,
-            status, requests)
-        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11
+            status, requests, base_id)
+        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12
         WHERE EXISTS (SELECT 1 FROM superstep_heads WHERE session_id = ?3 AND head_id = ?1)
         ON CONFLICT (id) DO NOTHING`,
       args: [
@@ -118,6 +119,7 @@ export function saveStatements(
         chunks.length,
         index.status,
         index.requestsJson,
+        base,
       ],
     },
   ];
@@ -177,33 +179,41 @@ export function releaseLeaseStatement(sessionId: string, token: string): SqlStat
 
 /**
  * One checkpoint's payload, with its session and workflow (named if the payload is damaged), in one
- * statement so that a concurrent delete cannot come between the row and its chunks: the row first
- * (`seq` -1, `chunks` its chunk count), then its chunks, unordered (the caller orders them by `seq`).
+ * statement so that a concurrent delete cannot come between the row and its chunks: the row (`seq` -1,
+ * `chunks` its chunk count), its chunks, unordered (the caller orders them by `seq`), and for a delta its
+ * base's row (`seq` -2, the base's id as `session_id`) unless `withBase` is false: a delta on a keyframe,
+ * the common case, loads in one statement.
  */
-export function loadStatement(id: string): SqlStatement {
+export function loadStatement(id: string, withBase = true): SqlStatement {
+  const base = `
+      UNION ALL
+      SELECT -2, b.payload, b.payload_chunks, b.id, NULL
+        FROM superstep_checkpoints AS c JOIN superstep_checkpoints AS b ON b.id = c.base_id WHERE c.id = ?1`;
   return {
     sql: `SELECT -1 AS seq, payload AS data, payload_chunks AS chunks, session_id, workflow_name
         FROM superstep_checkpoints WHERE id = ?1
       UNION ALL
-      SELECT seq, data, NULL, NULL, NULL FROM superstep_payload_chunks WHERE checkpoint_id = ?1`,
+      SELECT seq, data, NULL, NULL, NULL FROM superstep_payload_chunks WHERE checkpoint_id = ?1${
+      withBase ? base : ""
+    }`,
     args: [id],
   };
 }
 
 /**
- * The payloads from `id` back along its parents while each is a delta on its parent (a payload that starts
- * with DELTA_WITH_BASE), at most `count`, `id` first: one recursive query, each step by primary key. A
- * payload stored in parts (`chunks` > 0) ends the walk: the caller reads it whole. Unordered (an ORDER BY
- * costs a temporary B-tree): the caller sorts by `depth`.
+ * The payloads from `id` back along their delta bases (`base_id`) to a keyframe, at most `count`, `id`
+ * first: one recursive query, each step by primary key. A payload stored in parts (`chunks` > 0) ends the
+ * walk: the caller reads it whole. Unordered (an ORDER BY costs a temporary B-tree): the caller sorts by
+ * `depth`.
  */
 export function chainStatement(id: string, count: number): SqlStatement {
   return {
-    sql: `WITH RECURSIVE chain(id, parent_id, payload, chunks, depth) AS (
-        SELECT id, parent_id, payload, payload_chunks, 1 FROM superstep_checkpoints WHERE id = ?1
+    sql: `WITH RECURSIVE chain(id, base_id, payload, chunks, depth) AS (
+        SELECT id, base_id, payload, payload_chunks, 1 FROM superstep_checkpoints WHERE id = ?1
         UNION ALL
-        SELECT c.id, c.parent_id, c.payload, c.payload_chunks, a.depth + 1
-          FROM chain AS a JOIN superstep_checkpoints AS c ON c.id = a.parent_id
-          WHERE a.depth < ?2 AND substr(a.payload, 1, ${DELTA_WITH_BASE.length}) = '${DELTA_WITH_BASE}'
+        SELECT c.id, c.base_id, c.payload, c.payload_chunks, a.depth + 1
+          FROM chain AS a JOIN superstep_checkpoints AS c ON c.id = a.base_id
+          WHERE a.depth < ?2 AND a.chunks = 0
       )
       SELECT id, payload, chunks, depth FROM chain`,
     args: [id, Math.min(count, 2 ** 31 - 1)],
@@ -260,13 +270,9 @@ export function lineageStatement(id: string): SqlStatement {
   };
 }
 
-/** The ids of the checkpoints of `id`'s session whose parent is `id` (the ones a delta may be based on). */
-export function childrenStatement(id: string): SqlStatement {
-  return {
-    sql: `SELECT id FROM superstep_checkpoints WHERE parent_id = ?1
-      AND session_id = (SELECT session_id FROM superstep_checkpoints WHERE id = ?1)`,
-    args: [id],
-  };
+/** The ids of the checkpoints whose payload is a delta on `id` (its dependents: all in its session). */
+export function dependentsStatement(id: string): SqlStatement {
+  return { sql: "SELECT id FROM superstep_checkpoints WHERE base_id = ?1", args: [id] };
 }
 
 /** A payload stored in place of another (a delta child made whole before its parent is deleted). */
@@ -282,26 +288,27 @@ export interface PayloadRewrite {
 /**
  * A delete, as one write batch that moves the head if `id` is one (heads are found through `id`'s session,
  * by primary key); its last statement's changed-row count says whether `id` existed:
- * - first, each of `rewrites`: a payload stored in place of another (a delta child of `id` made whole);
+ * - first, each of `rewrites`: a payload stored in place of another (a dependent of `id` made whole);
  * - a session left with no other checkpoint loses its head;
  * - otherwise the head moves to the parent when the parent is in the same session and exists, else to the
  *   session's newest other checkpoint (by id);
  * - the payload's chunks go;
  * - the delete itself.
- * With `children`, every statement also requires that `id`'s children in its session are exactly those:
- * a delta on `id` saved after they were read would need `id`, and then the batch does nothing.
+ * With `dependents`, every statement also requires that the payloads based on `id` are exactly those: a
+ * delta on `id` saved after they were read would need `id`, and then the batch does nothing.
  */
 export function deleteStatements(
   id: string,
   rewrites: readonly PayloadRewrite[] = [],
-  children?: readonly string[],
+  dependents?: readonly string[],
 ): SqlStatement[] {
   const session = "(SELECT session_id FROM superstep_checkpoints WHERE id = ?1)";
-  // With `children`: only while the session's children of `id` are exactly those (a delta on `id` saved
+  // With `dependents`: only while the payloads based on `id` are exactly those (a delta on `id` saved
   // meanwhile would need it); every statement holds the guard, so a batch that loses the race does nothing.
-  const guard = children === undefined ? "1" : `NOT EXISTS (SELECT 1 FROM superstep_checkpoints
-      WHERE parent_id = ?1 AND session_id = ${session} AND id NOT IN (SELECT value FROM json_each(?9)))`;
-  const known = JSON.stringify(children ?? []);
+  // A rewritten one no longer has a base.
+  const guard = dependents === undefined ? "1" : `NOT EXISTS (SELECT 1 FROM superstep_checkpoints
+      WHERE base_id = ?1 AND id NOT IN (SELECT value FROM json_each(?9)))`;
+  const known = JSON.stringify(dependents ?? []);
   const guarded = (statement: SqlStatement): SqlStatement => ({
     sql: `${statement.sql} AND ${guard}`,
     args: [...statement.args, ...Array(8 - statement.args.length).fill(null), known],
@@ -309,7 +316,8 @@ export function deleteStatements(
   return [
     ...rewrites.flatMap(({ id: child, payload, chunks }) => [
       guarded({
-        sql: "UPDATE superstep_checkpoints SET payload = ?2, payload_chunks = ?3 WHERE id = ?4",
+        sql:
+          "UPDATE superstep_checkpoints SET payload = ?2, payload_chunks = ?3, base_id = NULL WHERE id = ?4",
         args: [id, payload, chunks.length, child],
       }),
       guarded({ sql: "DELETE FROM superstep_payload_chunks WHERE checkpoint_id = ?2", args: [id, child] }),
@@ -358,7 +366,7 @@ export function deleteStatements(
     },
     { sql: "DELETE FROM superstep_payload_chunks WHERE checkpoint_id = ?1", args: [id] },
     { sql: "DELETE FROM superstep_checkpoints WHERE id = ?1", args: [id] },
-  ].map((statement) => children === undefined ? statement : guarded(statement)));
+  ].map((statement) => dependents === undefined ? statement : guarded(statement)));
 }
 
 /** Where the changed-row count of a session delete batch is the number of checkpoints deleted. */

@@ -14,12 +14,12 @@ import { GroupCommit } from "./_group_commit.ts";
 import type { StoredPayload } from "./_payload.ts";
 import {
   chainStatement,
-  childrenStatement,
   claimLeaseStatement,
   conflictStatement,
   DELETED_SESSION_CHECKPOINTS,
   deleteSessionStatements,
   deleteStatements,
+  dependentsStatement,
   headStatement,
   type IndexColumns,
   lineageStatement,
@@ -47,21 +47,22 @@ export interface EncodedStore {
   /** Store the rows and make the checkpoint its session's head, atomically; or nothing, and say why. */
   save(rows: RowsToSave): Promise<SaveOutcome>;
   /** A checkpoint's payload as stored, or `undefined`. */
-  load(id: string): Promise<StoredPayload | undefined>;
+  /** `withBase`: also its delta base's row, if it has one (else it may come or not). */
+  load(id: string, withBase?: boolean): Promise<StoredPayload | undefined>;
   /** Summaries as stored, newest first. */
   list(query: CheckpointQuery): Promise<StoredFields[]>;
   /** A session's head. */
   head(sessionId: string): Promise<string | undefined>;
   /**
-   * Delete a checkpoint (moving its session's head); whether it was deleted. With `children`: first store
-   * `rewrites`, all only while `id`'s children in its session are exactly `children` (else nothing, and
+   * Delete a checkpoint (moving its session's head); whether it was deleted. With `dependents`: first
+   * store `rewrites`, all only while the payloads based on `id` are exactly `dependents` (else nothing, and
    * `false`).
    */
-  delete(id: string, rewrites?: readonly PayloadRewrite[], children?: readonly string[]): Promise<boolean>;
-  /** The ids of `id`'s children in its session. */
-  children(id: string): Promise<string[]>;
+  delete(id: string, rewrites?: readonly PayloadRewrite[], dependents?: readonly string[]): Promise<boolean>;
+  /** The ids of the checkpoints whose payload is a delta on `id`. */
+  dependents(id: string): Promise<string[]>;
   /**
-   * Optional fast path: the payloads from `id` back along its parents while each is a delta, at most
+   * Optional fast path: the payloads from `id` back along their delta bases to a keyframe, at most
    * `count`, `id` first, in one query; a payload stored in parts is `undefined` (read it with `load`).
    */
   chain?(id: string, count: number): Promise<{ id: string; payload: string | undefined }[]>;
@@ -132,16 +133,25 @@ export class SqlStore implements EncodedStore {
     }));
   }
 
-  async load(id: string): Promise<StoredPayload | undefined> {
-    const { rows } = await this.#connection.execute(`load checkpoint ${id}`, loadStatement(id));
-    const row = rows.find((candidate) => Number(candidate.seq) === -1);
+  async load(id: string, withBase = true): Promise<StoredPayload | undefined> {
+    const { rows } = await this.#connection.execute(`load checkpoint ${id}`, loadStatement(id, withBase));
+    let row: Record<string, unknown> | undefined;
+    let base: StoredPayload["base"];
+    const parts: StoredPayload["parts"] = [];
+    for (const found of rows) {
+      const seq = Number(found.seq);
+      if (seq === -1) row = found;
+      else if (seq === -2) base = { id: found.session_id, payload: found.data, chunks: found.chunks };
+      else parts.push({ seq: found.seq, data: found.data });
+    }
     if (row === undefined) return undefined;
     return {
       sessionId: row.session_id,
       workflowName: row.workflow_name,
       payload: row.data,
       chunks: row.chunks,
-      parts: rows.filter((part) => part !== row).map(({ seq, data }) => ({ seq, data })),
+      parts,
+      base,
     };
   }
 
@@ -161,17 +171,20 @@ export class SqlStore implements EncodedStore {
   async delete(
     id: string,
     rewrites?: readonly PayloadRewrite[],
-    children?: readonly string[],
+    dependents?: readonly string[],
   ): Promise<boolean> {
     const results = await this.#connection.batch(
       `delete checkpoint ${id}`,
-      deleteStatements(id, rewrites, children),
+      deleteStatements(id, rewrites, dependents),
     );
     return results[results.length - 1].changes > 0;
   }
 
-  async children(id: string): Promise<string[]> {
-    const { rows } = await this.#connection.execute(`read the children of ${id}`, childrenStatement(id));
+  async dependents(id: string): Promise<string[]> {
+    const { rows } = await this.#connection.execute(
+      `read the checkpoints based on ${id}`,
+      dependentsStatement(id),
+    );
     return rows.map((row) => String(row.id));
   }
 

@@ -10,7 +10,7 @@ import type { EncodedStore } from "../_sqlite/_store.ts";
 import { ADAPTER } from "./_connection.ts";
 
 /** The protocol's version: an object answers 400 to any other. */
-export const PROTOCOL = 1;
+export const PROTOCOL = 2;
 
 /** The URL a client posts to (an object's stub takes any). */
 export const OBJECT_URL = "https://checkpoint-object.superstep/";
@@ -18,8 +18,8 @@ export const OBJECT_URL = "https://checkpoint-object.superstep/";
 /** One storage call, as the client sends it (without `superstep`). */
 export type Call =
   | { op: "save"; rows: RowsToSave }
-  | { op: "load" | "delete" | "lineage" | "children"; id: string }
-  | { op: "delete"; id: string; rewrites: readonly PayloadRewrite[]; children: readonly string[] }
+  | { op: "load" | "delete" | "lineage" | "dependents"; id: string }
+  | { op: "delete"; id: string; rewrites: readonly PayloadRewrite[]; dependents: readonly string[] }
   | { op: "head" | "deleteSession"; sessionId: string }
   | { op: "list"; query: CheckpointQuery }
   | { op: "listSessions"; query: SessionQuery }
@@ -46,9 +46,11 @@ export function perform(store: EncodedStore, call: Call): Promise<unknown> {
     case "load":
       return store.load(call.id);
     case "delete":
-      return "children" in call ? store.delete(call.id, call.rewrites, call.children) : store.delete(call.id);
-    case "children":
-      return store.children(call.id);
+      return "dependents" in call
+        ? store.delete(call.id, call.rewrites, call.dependents)
+        : store.delete(call.id);
+    case "dependents":
+      return store.dependents(call.id);
     case "lineage":
       return store.lineage(call.id);
     case "head":
@@ -95,18 +97,18 @@ export function parseCall(body: unknown): Call {
   const id = (name: string) => kit.checkId(ADAPTER, OPERATION, name, fields[name]);
   switch (fields.op) {
     case "delete":
-      if (fields.children !== undefined) {
+      if (fields.dependents !== undefined) {
         return {
           op: "delete",
           id: id("id"),
           rewrites: parseRewrites(fields.rewrites),
-          children: parseIds(fields.children),
+          dependents: parseIds(fields.dependents),
         };
       }
       return { op: "delete", id: id("id") };
     case "load":
     case "lineage":
-    case "children":
+    case "dependents":
       return { op: fields.op, id: id("id") };
     case "head":
     case "deleteSession":
@@ -240,7 +242,7 @@ function parseIndex(value: unknown): IndexColumns {
 }
 
 function parseRows(value: unknown): RowsToSave {
-  const { summary, payload, chunks, index, leaseToken } =
+  const { summary, payload, base, chunks, index, leaseToken } =
     (typeof value === "object" && value !== null ? value : {}) as Record<
       string,
       unknown
@@ -269,16 +271,22 @@ function parseRows(value: unknown): RowsToSave {
   if (parts.length > 0 && payload !== "") {
     throw new TypeError(`${ADAPTER}: cannot ${OPERATION}: a payload in parts leaves the row's payload empty`);
   }
-  const rows: RowsToSave = { summary: checked, payload, chunks: parts, index: parseIndex(index) };
+  const rows: RowsToSave = {
+    summary: checked,
+    payload,
+    base: base === undefined || base === null ? null : kit.checkId(ADAPTER, OPERATION, "base id", base),
+    chunks: parts,
+    index: parseIndex(index),
+  };
   if (leaseToken !== undefined) rows.leaseToken = kit.checkId(ADAPTER, OPERATION, "lease token", leaseToken);
   return rows;
 }
 
 function parseIds(value: unknown): string[] {
   if (!Array.isArray(value)) {
-    throw new TypeError(`${ADAPTER}: cannot ${OPERATION}: children must be an array of ids`);
+    throw new TypeError(`${ADAPTER}: cannot ${OPERATION}: dependents must be an array of ids`);
   }
-  return value.map((child) => kit.checkId(ADAPTER, OPERATION, "child id", child));
+  return value.map((dependent) => kit.checkId(ADAPTER, OPERATION, "dependent id", dependent));
 }
 
 function parseRewrites(value: unknown): PayloadRewrite[] {

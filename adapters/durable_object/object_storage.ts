@@ -100,8 +100,8 @@ class ObjectStore implements EncodedStore {
 
   save(rows: RowsToSave): Promise<SaveOutcome> {
     // Only what the object stores: the index's requests go as their JSON text alone.
-    const { summary, payload, chunks, index: { status, requestsJson }, leaseToken } = rows;
-    const sent: RowsToSave = { summary, payload, chunks, index: { status, requestsJson }, leaseToken };
+    const { summary, payload, base, chunks, index: { status, requestsJson }, leaseToken } = rows;
+    const sent: RowsToSave = { summary, payload, base, chunks, index: { status, requestsJson }, leaseToken };
     return this.#call(`save checkpoint ${summary.id}`, { op: "save", rows: sent }) as Promise<SaveOutcome>;
   }
 
@@ -121,16 +121,16 @@ class ObjectStore implements EncodedStore {
   async delete(
     id: string,
     rewrites?: readonly PayloadRewrite[],
-    children?: readonly string[],
+    dependents?: readonly string[],
   ): Promise<boolean> {
-    const call: Call = children === undefined
+    const call: Call = dependents === undefined
       ? { op: "delete", id }
-      : { op: "delete", id, rewrites: rewrites ?? [], children };
+      : { op: "delete", id, rewrites: rewrites ?? [], dependents };
     return (await this.#call(`delete checkpoint ${id}`, call)) === true;
   }
 
-  async children(id: string): Promise<string[]> {
-    return (await this.#call(`read the children of ${id}`, { op: "children", id })) as string[];
+  async dependents(id: string): Promise<string[]> {
+    return (await this.#call(`read the checkpoints based on ${id}`, { op: "dependents", id })) as string[];
   }
 
   async deleteSession(sessionId: string): Promise<number> {

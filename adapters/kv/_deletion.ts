@@ -73,11 +73,13 @@ export class Deletions {
       const summary = decodeStored(id, entry.value);
       const headKey = keys.head(summary.sessionId);
       const head = await this.#kv.get(headKey);
-      // The delta children listed after the head was read are all there are: a later one would have moved
-      // the head, which the deleting atomic checks. Made whole first (each in its own atomic: harmless if
-      // the delete then fails), none of them needs this checkpoint's payload any more.
-      const children = await collect(this.#kv.list({ prefix: keys.deltaChild(id) }));
-      for (const child of children) await this.#makeWhole(lastPart(child.key), id, head.versionstamp);
+      // The dependents listed after the head was read are all there are: a later one would have moved the
+      // head, which the deleting atomic checks. Made whole first (each in its own atomic: harmless if the
+      // delete then fails), none of them needs this checkpoint's payload any more.
+      const dependents = await collect(this.#kv.list({ prefix: keys.dependent(id) }));
+      for (const dependent of dependents) {
+        await this.#makeWhole(lastPart(dependent.key), id, head.versionstamp);
+      }
       // The head is always checked: a concurrent delete of the head could move it onto this checkpoint.
       const op = this.#kv.atomic().check({ key: headKey, versionstamp: head.versionstamp });
       if (head.versionstamp !== null && decodeText(head.value) === id) {
@@ -159,9 +161,11 @@ export class Deletions {
    */
   #planDeletion(doomed: Doomed): Deletion {
     const keys = this.#keys;
-    const { id, parentId, sessionId, workflowName } = doomed.summary;
+    const { id, parentId, sessionId, workflowName, base } = doomed.summary;
     const deletes = [keys.checkpoint(id), keys.bySession(sessionId, id), keys.byWorkflow(workflowName, id)];
-    if (parentId !== null) deletes.push(keys.deltaChild(parentId, id));
+    // A summary of before bases were kept may be a delta on its parent.
+    const basedOn = base ?? parentId;
+    if (basedOn !== null) deletes.push(keys.dependent(basedOn, id));
     const trash = this.#deleteChunks(doomed.summary, deletes);
     const sizes: MutationSize[] = deletes.map((key) => ({ keyBytes: keySize(key), valueBytes: 0 }));
     // The check's key counts against the key budget too.
@@ -183,26 +187,27 @@ export class Deletions {
   }
 
   /**
-   * Store delta child `id` of `parent` whole (a keyframe under a new token, its old chunks removed), in one
-   * atomic that checks the child is unchanged since it was read; its entry under `parent` goes with it.
+   * Store `id`, a delta on `base`, whole (a keyframe under a new token, its old chunks removed), in one
+   * atomic that checks it is unchanged since it was read; its entry under `base` goes with it.
    */
-  async #makeWhole(id: string, parent: string, headVersionstamp: string | null): Promise<void> {
+  async #makeWhole(id: string, base: string, headVersionstamp: string | null): Promise<void> {
     const keys = this.#keys;
-    const entryKey = keys.deltaChild(parent, id);
+    const entryKey = keys.dependent(base, id);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const found = await this.#deltas.payload(id);
       const whole = found === undefined
         ? undefined
-        : await this.#deltas.codec.rebase(id, found.text, parent, this.#deltas.read);
+        : await this.#deltas.codec.rebase(id, found.text, base, this.#deltas.read);
       if (found === undefined || whole === undefined) {
-        // Gone, or whole already: only its entry under the parent is left to remove.
+        // Gone, or whole already: only its entry under the base is left to remove.
         await this.#kv.atomic().delete(entryKey).commit();
         return;
       }
       const bytes = encodeText(whole);
       const chunks = splitChunks(bytes);
+      const { base: _, ...rest } = found.stored;
       const stored: StoredSummary = {
-        ...found.stored,
+        ...rest,
         token: crypto.randomUUID(),
         chunks: chunks.length,
         bytes: bytes.length,
@@ -245,8 +250,8 @@ export class Deletions {
       }
       if (staging) await this.#payloads.discardQuietly(staging);
     }
-    throw new StorageError("kv", `delete checkpoint ${parent}`, {
-      detail: `concurrent writes kept changing its child ${id}`,
+    throw new StorageError("kv", `delete checkpoint ${base}`, {
+      detail: `concurrent writes kept changing ${id}, a delta on it`,
     });
   }
 

@@ -57,13 +57,14 @@ export class Layout {
       : [...this.#prefix, "staging", sessionId, token];
   }
   /**
-   * A checkpoint stored as a delta on its parent (`parentId`): the parent's deletion lists these and makes
-   * each child whole first, since a delta's payload needs its parent's.
+   * A checkpoint stored as a delta on `baseId` (its parent, or its parent's base): the base's deletion lists
+   * these and makes each whole first, since a delta's payload needs its base's. ("delta_child": the name
+   * of when a delta's base was always its parent.)
    */
-  deltaChild(parentId: string, childId?: string): KvKey {
-    return childId === undefined
-      ? [...this.#prefix, "delta_child", parentId]
-      : [...this.#prefix, "delta_child", parentId, childId];
+  dependent(baseId: string, dependentId?: string): KvKey {
+    return dependentId === undefined
+      ? [...this.#prefix, "delta_child", baseId]
+      : [...this.#prefix, "delta_child", baseId, dependentId];
   }
   /** The chunks of a deleted checkpoint that did not fit into the deleting atomic. */
   trash(id?: string, token?: string): KvKey {

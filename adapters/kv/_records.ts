@@ -19,6 +19,11 @@ export interface StoredSummary extends SummaryColumns {
   chunks: number;
   /** The payload's length in bytes. */
   bytes: number;
+  /**
+   * The checkpoint its delta payload is based on; absent for a whole payload, and in summaries of before
+   * bases were kept (whose deltas are all on their parents).
+   */
+  base?: string;
   /** What it gives its session as a head (the kit's index); absent in summaries of before the index. */
   status?: SessionStatus;
   /** Its pending requests as the inbox stores them (the kit's `requestsJson`); absent like `status`. */
@@ -97,6 +102,7 @@ export function decodeStored(id: string, value: unknown): StoredSummary {
   }
   const { token, chunks, bytes } = record as { token: string; chunks: number; bytes: number };
   const stored: StoredSummary = { ...checkStoredSummary("kv", record), token, chunks, bytes };
+  if (typeof record.base === "string") stored.base = record.base;
   if (typeof record.status === "string" && typeof record.requests === "string") {
     stored.status = record.status as SessionStatus;
     stored.requests = record.requests;

@@ -82,7 +82,6 @@ function joinChunks(
 
 /** How many older checkpoints of a session `lineage` reads at once (see there). */
 const LINEAGE_READ_AHEAD = 1000;
-import { DELTA_WITH_BASE } from "../../src/_delta.ts";
 
 /** The value of a key whose presence is the fact. */
 const EMPTY = new Uint8Array(0);
@@ -245,6 +244,7 @@ export class KvCheckpointStorage implements CheckpointStorage {
       status: encoded.index.status,
       requests: encoded.index.requestsJson,
     };
+    if (encoded.base !== null) stored.base = encoded.base;
     const summary = encodeRecord(stored);
     if (summary.length > MAX_VALUE_BYTES) {
       throw new RangeError(
@@ -282,10 +282,8 @@ export class KvCheckpointStorage implements CheckpointStorage {
       [keys.byWorkflow(workflowName, id), summary],
       [headKey, encodeText(id)],
     ];
-    // A delta's base is its parent: the parent's deletion finds it here and makes it whole first.
-    if (parentId !== null && encoded.payload.startsWith(DELTA_WITH_BASE)) {
-      visible.push([keys.deltaChild(parentId, id), EMPTY]);
-    }
+    // The base's deletion finds its dependents here and makes them whole first.
+    if (encoded.base !== null) visible.push([keys.dependent(encoded.base, id), EMPTY]);
     // The session index moves with the head, in the same atomic (its record's versionstamp is checked).
     const index = this.#index.plan(sessionId, this.#index.decode(indexed.value), stored);
     visible.push(...index.sets);

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { DELTA_WITH_BASE } from "../../src/_delta.ts";
 import { StorageSchemaError } from "../../src/errors.ts";
 import type { Sql } from "./_sql.ts";
 
@@ -93,6 +94,16 @@ export const MIGRATIONS: readonly ((sql: Sql) => readonly string[])[] = [
     `CREATE INDEX superstep_requests_by_request ON ${requests} (request_id, session_id)`,
     `CREATE INDEX superstep_requests_by_workflow ON ${requests} (workflow_name, request_id, session_id)`,
     `CREATE INDEX superstep_requests_by_checkpoint ON ${requests} (checkpoint_id)`,
+  ],
+  ({ checkpoints, schema }) => [
+    // A delta's base (issue 18): its parent, or since this version the parent's own base, so it is kept in
+    // a column. A delete finds the payloads it must make whole by this index, and a load follows it to the
+    // keyframe; the parent index only served the first. Rows of before hold deltas on their parents.
+    `ALTER TABLE ${checkpoints} ADD COLUMN base_id text COLLATE "C"`,
+    `UPDATE ${checkpoints} SET base_id = parent_id
+      WHERE left(payload, ${DELTA_WITH_BASE.length}) = '${DELTA_WITH_BASE}'`,
+    `DROP INDEX "${schema}".superstep_checkpoints_by_parent`,
+    `CREATE INDEX superstep_checkpoints_by_base ON ${checkpoints} (base_id) WHERE base_id IS NOT NULL`,
   ],
 ];
 

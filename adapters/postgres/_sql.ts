@@ -9,12 +9,6 @@
  */
 import type { CheckpointQuery, SessionQuery } from "../../src/checkpoint.ts";
 import type { CheckedRequestQuery, EncodedCheckpoint, StoredIndex } from "../../src/storage_kit.ts";
-import { DELTA_WITH_BASE } from "../../src/_delta.ts";
-
-/** SQL that is true when `column` holds a delta payload on its parent (not a keyframe nor a whole checkpoint). */
-function isDelta(column: string): string {
-  return `left(${column}, ${DELTA_WITH_BASE.length}) = '${DELTA_WITH_BASE}'`;
-}
 
 /** One statement and its parameters. */
 export interface Statement {
@@ -91,25 +85,26 @@ export class Sql {
           path = excluded.path, created_at = excluded.created_at
       )
       INSERT INTO ${C}
-          (id, parent_id, session_id, workflow_name, superstep, created_at, metadata, payload, status, requests)
+          (id, parent_id, session_id, workflow_name, superstep, created_at, metadata, payload, status, requests,
+            base_id)
         SELECT $1::text, $2::text, $3::text, $4::text, $5::bigint, $6::text, $7::text, $8::text, $9::text,
-            $10::text
+            $10::text, $11::text
           FROM moved
       RETURNING 1`;
     this.#save = save("");
     this.#leasedSave = save(
-      `fence AS (SELECT 1 FROM ${L} WHERE session_id = $3 AND token = $11::text FOR SHARE), `,
+      `fence AS (SELECT 1 FROM ${L} WHERE session_id = $3 AND token = $12::text FOR SHARE), `,
     );
     // One statement: the row goes, and if it was its session's head the head moves to its parent (when
     // that is in the same session and exists), else to the session's newest other checkpoint, else to NULL
     // (a tombstone). The UPDATE re-checks `head_id = $1` against the committed row, so a save that moved
-    // the head meanwhile keeps it. Nothing happens while a delta payload is based on the row (a delta's
-    // base is its parent): mod.ts makes those children whole first, in the same transaction.
+    // the head meanwhile keeps it. Nothing happens while a delta payload is based on the row: mod.ts makes
+    // those dependents whole first, in the same transaction.
     this.#delete = `WITH target AS (
         SELECT parent_id, session_id FROM ${C} WHERE id = $1
       ), removed AS (
         DELETE FROM ${C} WHERE id = $1 AND NOT EXISTS (
-          SELECT 1 FROM ${C} AS k WHERE k.parent_id = $1 AND ${isDelta("k.payload")}
+          SELECT 1 FROM ${C} AS k WHERE k.base_id = $1
         ) RETURNING 1
       ), successor AS (
         SELECT t.session_id, coalesce(
@@ -141,7 +136,7 @@ export class Sql {
    * only while the session's lease holds that token).
    */
   save(
-    { summary, payload, index }: Pick<EncodedCheckpoint, "summary" | "payload" | "index">,
+    { summary, payload, base, index }: Pick<EncodedCheckpoint, "summary" | "payload" | "base" | "index">,
     leaseToken?: string,
   ): Statement {
     const { id, parentId, sessionId, workflowName, superstep, createdAt, metadata } = summary;
@@ -156,6 +151,7 @@ export class Sql {
       payload,
       index.status,
       index.requestsJson,
+      base,
     ];
     if (leaseToken === undefined) return { text: this.#save, params };
     return { text: this.#leasedSave, params: [...params, leaseToken] };
@@ -315,34 +311,34 @@ export class Sql {
   }
 
   /**
-   * The stored payloads from `id` back along its parents while each is a delta (a delta's base is its
-   * parent), at most `count`, in one recursive query, `id` first.
+   * The stored payloads from `id` back along their delta bases (`base_id`) to a keyframe, at most `count`,
+   * in one recursive query, `id` first.
    */
   chain(id: string, count: number): Statement {
     return {
       text: `WITH RECURSIVE chain AS (
-          SELECT id, parent_id, payload, 1 AS depth FROM ${this.checkpoints} WHERE id = $1
+          SELECT id, base_id, payload, 1 AS depth FROM ${this.checkpoints} WHERE id = $1
           UNION ALL
-          SELECT c.id, c.parent_id, c.payload, a.depth + 1
-            FROM ${this.checkpoints} AS c JOIN chain AS a ON c.id = a.parent_id
-            WHERE a.depth < $2::integer AND ${isDelta("a.payload")}
+          SELECT c.id, c.base_id, c.payload, a.depth + 1
+            FROM ${this.checkpoints} AS c JOIN chain AS a ON c.id = a.base_id
+            WHERE a.depth < $2::integer
         )
         SELECT id, payload FROM chain ORDER BY depth`,
       params: [id, Math.min(count, 2 ** 31 - 1)],
     };
   }
 
-  /** The children of `id` stored as deltas (a delta's base is its parent), with their payloads. */
-  deltaChildren(id: string): Statement {
+  /** The checkpoints stored as deltas on `id` (its dependents), with their payloads. */
+  dependents(id: string): Statement {
     return {
-      text: `SELECT id, payload FROM ${this.checkpoints} WHERE parent_id = $1 AND ${isDelta("payload")}`,
+      text: `SELECT id, payload FROM ${this.checkpoints} WHERE base_id = $1`,
       params: [id],
     };
   }
 
   /**
    * Lock the head row of `id`'s session (a save into the session waits until the transaction ends), so
-   * that no delta on `id` can be saved while a delete makes its children whole.
+   * that no delta on `id` can be saved while a delete makes its dependents whole.
    */
   lockHeadOf(id: string): Statement {
     return {
@@ -362,9 +358,12 @@ export class Sql {
     return { text: `SELECT EXISTS (SELECT 1 FROM ${this.checkpoints} WHERE id = $1)`, params: [id] };
   }
 
-  /** `payload` stored in place of `id`'s (a delta child made whole before its parent is deleted). */
+  /** `payload` stored in place of `id`'s (a dependent made whole before its base is deleted). */
   rewrite(id: string, payload: string): Statement {
-    return { text: `UPDATE ${this.checkpoints} SET payload = $2::text WHERE id = $1`, params: [id, payload] };
+    return {
+      text: `UPDATE ${this.checkpoints} SET payload = $2::text, base_id = NULL WHERE id = $1`,
+      params: [id, payload],
+    };
   }
 
   /** A session's head (no row for none, a tombstone included). */

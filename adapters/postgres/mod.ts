@@ -54,7 +54,7 @@ export type {
   PostgresUrlOptions,
 } from "./client.ts";
 
-/** How often a delete retries when a delta on the checkpoint was saved while it made the children whole. */
+/** How often a delete retries when a delta on the checkpoint was saved while it made its dependents whole. */
 const DELETE_ATTEMPTS = 5;
 
 /** SQLSTATE unique_violation: the checkpoint's id exists (the one unique key a save can violate). */
@@ -348,13 +348,13 @@ export class PostgresCheckpointStorage implements CheckpointStorage {
     // Delta payloads may be stored even when this storage writes none (by another, or an earlier one).
     const deltas = this.#deltas ?? new kit.DeltaCodec();
     for (let attempt = 0; attempt < DELETE_ATTEMPTS; attempt++) {
-      // A delta child of `id` is stored whole in the same transaction, which holds the session's head row
-      // so that no new delta on `id` is saved meanwhile: nothing may need a deleted payload. The delete
-      // itself does nothing if one was saved before the lock; then this retries.
+      // A delta on `id` is stored whole in the same transaction, which holds the session's head row so
+      // that no new delta on `id` is saved meanwhile: nothing may need a deleted payload. The delete itself
+      // does nothing if one was saved before the lock; then this retries.
       const rewrites = [this.#sql.lockHeadOf(id)];
-      for (const [child, payload] of await this.#connection.run(action, this.#sql.deltaChildren(id))) {
-        const whole = await deltas.rebase(String(child), String(payload), id, this.#read);
-        if (whole !== undefined) rewrites.push(this.#sql.rewrite(String(child), whole));
+      for (const [dependent, payload] of await this.#connection.run(action, this.#sql.dependents(id))) {
+        const whole = await deltas.rebase(String(dependent), String(payload), id, this.#read);
+        if (whole !== undefined) rewrites.push(this.#sql.rewrite(String(dependent), whole));
       }
       const [[sessionId] = []] = await this.#connection.run(action, this.#sql.sessionOf(id));
       if (sessionId === undefined) return false;

@@ -7,11 +7,12 @@
 //     fixed envelope per checkpoint (ids, summary columns, index entries, the payload's header) is the same
 //     run with a state that only counts; the variable part is the growth run's bytes less the envelope,
 //     divided by the bytes that changed (one record's JSON).
-// 9.  Head load with a delta chain against a whole checkpoint: a session of 10, 1,000 and 100,000
-//     checkpoints of a ~4 KiB state whose cursor changes each time, stored as deltas and stored whole; each
-//     repetition loads the head through a fresh storage (nothing cached: it reads the chain back to its
-//     keyframe, at most 33 payloads); memory and libSQL (file, WAL). The two stores of a length are timed
-//     in turns.
+// 9.  Head load with delta payloads against a whole checkpoint: a session of 10, 1,000 and 100,000
+//     checkpoints of a ~4 KiB state whose cursor changes each time (each delta on the keyframe it shares
+//     with its parent: two payloads a load), and of 1,000 checkpoints of a state that grows by a record
+//     each time (each delta on its parent: a chain of up to 32 deltas back to a keyframe), stored as deltas
+//     and stored whole; each repetition loads the head through a fresh storage (nothing cached); memory and
+//     libSQL (file, WAL). The two stores of a case are timed in turns.
 // 3d. One save of a 1 KiB state on a libSQL file, deltas against whole, in turns.
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import { type Checkpoint, type CheckpointStorage, MemoryCheckpointStorage } from "../../mod.ts";
@@ -122,16 +123,25 @@ const LENGTHS = isQuick ? [10, 1000] : [10, 1000, 100_000];
 const template = { workflowName: "history", metadata: { source: "bench" } };
 const baseItems = makeItems(4096);
 
-function* session(length: number): Generator<Checkpoint> {
+/** A load case: how many checkpoints, and whether the state grows (else a cursor moves). */
+interface LoadCase {
+  length: number;
+  grows: boolean;
+}
+
+function* session({ length, grows }: LoadCase): Generator<Checkpoint> {
   const sessionId = crypto.randomUUID();
   let parentId: string | null = null;
+  const items: { id: number; text: string }[] = [];
   for (let i = 0; i < length; i++) {
+    if (grows) items.push(growthRecord(i, 30));
     const checkpoint: Checkpoint = makeCheckpoint({
       ...template,
       sessionId,
       parentId,
       superstep: i,
-      state: { items: baseItems, cursor: i },
+      // A growing state is a new array each time, as a reducer makes it.
+      state: grows ? { items: [...items] } : { items: baseItems, cursor: i },
     });
     yield checkpoint;
     parentId = checkpoint.id;
@@ -145,12 +155,12 @@ interface Built {
   close(): Promise<void>;
 }
 
-async function buildMemory(length: number, deltas: boolean): Promise<Built> {
+async function buildMemory(load: LoadCase, deltas: boolean): Promise<Built> {
   // One backing map shared by fresh storages is not something the memory adapter offers: a fresh codec is
   // had by loading through a storage that saved with deltas off and on the same records instead.
   const storage = new MemoryCheckpointStorage({ deltas });
   let head = "";
-  for (const checkpoint of session(length)) {
+  for (const checkpoint of session(load)) {
     await storage.save(checkpoint);
     head = checkpoint.id;
   }
@@ -162,15 +172,15 @@ async function buildMemory(length: number, deltas: boolean): Promise<Built> {
   };
 }
 
-async function buildLibsql(length: number, deltas: boolean): Promise<Built> {
-  const path = newPath(`load-${deltas ? "deltas" : "whole"}-${length}`);
+async function buildLibsql(load: LoadCase, deltas: boolean): Promise<Built> {
+  const path = newPath(`load-${deltas ? "deltas" : "whole"}-${load.length}`);
   const client = await openLibsqlFile(path);
   const writer = new LibsqlCheckpointStorage({ client, deltas });
   await writer.head("migrate");
   const codec = deltas ? new DeltaCodec() : undefined;
   let batch: { sql: string; args: (string | number | null)[] }[] = [];
   let head = "";
-  for (const checkpoint of session(length)) {
+  for (const checkpoint of session(load)) {
     const encoded = encodeForStorage("libsql", checkpoint, codec);
     batch.push(...saveStatements(planRows("libsql", encoded, Infinity)));
     encoded.stored();
@@ -194,18 +204,24 @@ async function buildLibsql(length: number, deltas: boolean): Promise<Built> {
   };
 }
 
-const ROUNDS = isQuick ? 3 : 25;
-const LOADS = 20;
+const ROUNDS = isQuick ? 3 : 11;
+// Enough loads a turn that a collection or a compile is noise, not a turn's figure.
+const LOADS = 100;
 for (
   const [kind, build] of [["memory", buildMemory], [
     "libsql",
     buildLibsql,
   ]] as const
 ) {
-  for (const length of LENGTHS) {
+  const cases: LoadCase[] = [
+    ...LENGTHS.map((length) => ({ length, grows: false })),
+    { length: 1000, grows: true },
+  ];
+  for (const load of cases) {
+    const { length } = load;
     const stores = {
-      deltas: await build(length, true),
-      whole: await build(length, false),
+      deltas: await build(load, true),
+      whole: await build(load, false),
     };
     const times = { deltas: [] as number[], whole: [] as number[] };
     collectGarbage();
@@ -229,7 +245,9 @@ for (
     for (const mode of ["deltas", "whole"] as const) {
       report.add({
         bench: "9",
-        name: `head load · ${length.toLocaleString("en-US")} checkpoints`,
+        name: `head load · ${length.toLocaleString("en-US")} checkpoints${
+          load.grows ? ", +1 record each" : ""
+        }`,
         subject: `${kind} ${mode}`,
         unit: "µs",
         ...stats(times[mode]),
@@ -239,9 +257,9 @@ for (
       await stores[mode].close();
     }
     log(
-      `${kind} ${length}: deltas ${stats(times.deltas).median.toFixed(1)} µs, whole ${
-        stats(times.whole).median.toFixed(1)
-      } µs`,
+      `${kind} ${length}${load.grows ? " growing" : ""}: deltas ${
+        stats(times.deltas).median.toFixed(1)
+      } µs, whole ${stats(times.whole).median.toFixed(1)} µs`,
     );
   }
 }

@@ -108,13 +108,13 @@ describe("CheckpointObjectStorage and CheckpointObject", () => {
 
   test("the object refuses what is not a call: 400, 405, 415, each with a named error", async () => {
     const cases: [unknown, number, RegExp][] = [
-      [{ superstep: 2, op: "head", sessionId: "s" }, 400, /protocol version 2 is not 1/],
-      [{ superstep: 1, op: "drop", id: "x" }, 400, /unknown op "drop"/],
-      [{ superstep: 1, op: "load" }, 400, /invalid id undefined/],
-      [{ superstep: 1, op: "head", sessionId: "\ud800" }, 400, /lone surrogate/],
-      [{ superstep: 1, op: "list", query: { limit: 0 } }, 400, /limit must be a positive integer/],
-      [{ superstep: 1, op: "list", query: [] }, 400, /query must be an object/],
-      [{ superstep: 1, op: "save", rows: { summary: {}, payload: "x" } }, 400, /summary is not valid/],
+      [{ superstep: 1, op: "head", sessionId: "s" }, 400, /protocol version 1 is not 2/],
+      [{ superstep: 2, op: "drop", id: "x" }, 400, /unknown op "drop"/],
+      [{ superstep: 2, op: "load" }, 400, /invalid id undefined/],
+      [{ superstep: 2, op: "head", sessionId: "\ud800" }, 400, /lone surrogate/],
+      [{ superstep: 2, op: "list", query: { limit: 0 } }, 400, /limit must be a positive integer/],
+      [{ superstep: 2, op: "list", query: [] }, 400, /query must be an object/],
+      [{ superstep: 2, op: "save", rows: { summary: {}, payload: "x" } }, 400, /summary is not valid/],
       ["{not json", 415, /not JSON/],
     ];
     for (const [body, status, message] of cases) {
