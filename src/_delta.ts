@@ -1,25 +1,31 @@
-// Delta payloads: a checkpoint stored as the change since its parent, so a run whose state grows by a
-// record per superstep stores about a record per checkpoint instead of the whole state each time.
+// Delta payloads: a checkpoint stored as the change since an earlier checkpoint of its session (its base),
+// so a run whose state grows by a record per superstep stores about a record per checkpoint instead of the
+// whole state each time.
 //
-// Format (payload text): "~2" + JSON index + "\n" + body. The index holds the header fields, the base (the
-// parent, or null for a keyframe), the depth (how many deltas since the last keyframe), the drift (delta
-// bytes since it) and one entry per segment: [name, 0] the base's same segment unchanged, [name, 1, n] a
-// literal of n code units from the body, [name, 2, p, q, n] the base's text with its first p and last q
-// code units kept and n body code units between them. A segment is one value as JSON text: the queued messages ("m"), pending requests ("p"), answers ("a"), versions ("v"), the
-// graph description ("g"), the metadata ("md"), and one per shared-state key ("s:" + key), executor
-// snapshot ("e:" + id) and fan-in buffer ("f:" + id).
+// Format (payload text): "~2" + JSON index + "\n" + body. The index holds the base ("b": an id, or null for
+// a keyframe), the header fields ("h"), the depth ("d": how many payloads a load reads below this one), the
+// run ("k": its place in its run of deltas, see below; absent when equal to the depth), the drift ("r":
+// delta bytes along the chain) and one entry per segment ("s"): [name, 0] the base's same segment
+// unchanged, [name, 1, n] a literal of n code units from the body, [name, 2, p, q, n] the base's text with
+// its first p and last q code units kept and n body code units between them. A segment is one value as JSON
+// text: the queued messages ("m"), pending requests ("p"), answers ("a"), versions ("v"), the graph
+// description ("g"), the metadata ("md"), and one per shared-state key ("s:" + key), executor snapshot
+// ("e:" + id) and fan-in buffer ("f:" + id).
 //
 // Only checkpoints whose every value JSON keeps exactly, with no object shared between two values, are
 // written as delta payloads (`plainJsonTexts`); others are stored whole, as `encodeCheckpoint` writes them.
 //
 // The index's first field is the base, so a payload that starts with DELTA_WITH_BASE (`~2{"b":"`) is a delta
-// on its parent and any other is whole (a keyframe, or as `encodeCheckpoint` writes it): SQL can tell them
-// apart by prefix.
+// and any other is whole (a keyframe, or as `encodeCheckpoint` writes it): SQL can tell them apart by prefix.
 //
-// Invariants: a delta's base is its parent, in the same session (a fork's first checkpoint is a keyframe,
-// so no session's payloads need another's); a chain ends at a keyframe within `maxDepth` steps; deleting a
-// checkpoint first rewrites its delta child as a keyframe (`rebase`), so every stored checkpoint loads;
-// splits never fall inside a surrogate pair, so every stored text is well-formed.
+// Bases (`DeltaCodec.#base`): the parent's own base when the change since it is hardly bigger (for at most
+// MAX_SPAN supersteps a base), else the parent while its run is shorter than maxDepth / 2, else the first
+// checkpoint of the parent's run (its anchor: a keyframe, or a delta on the anchor before), else a keyframe.
+//
+// Invariants: a delta's base is an ancestor in the same session (a fork's first checkpoint is a keyframe,
+// so no session's payloads need another's); a chain ends at a keyframe within `maxDepth` payloads;
+// deleting a checkpoint first rewrites each payload based on it as a keyframe (`rebase`), so every stored
+// checkpoint loads; splits never fall inside a surrogate pair, so every stored text is well-formed.
 import type { Checkpoint } from "./checkpoint.ts";
 import { checkpointShapeProblem, plainJsonTexts } from "./codec.ts";
 import { CheckpointCorruptError } from "./errors.ts";
@@ -124,7 +130,7 @@ export function isDeltaPayload(payload: string): boolean {
 }
 
 /**
- * The id of the checkpoint a delta payload is based on (its parent), or `null` for a keyframe or a whole
+ * The id of the checkpoint a delta payload is based on (an ancestor), or `null` for a keyframe or a whole
  * payload: where a {@linkcode ReadChain} goes next.
  *
  * @param payload A stored payload.
@@ -161,13 +167,15 @@ export function deltaBase(payload: string): string | null {
 }
 
 /**
- * Writes checkpoints as the change since their parent (delta payloads), for an adapter: pass it to
- * `encodeForStorage` (and call the result's `stored()` once the save committed), load with
- * `loadStoredCheckpoint`, and before deleting a checkpoint store {@linkcode DeltaCodec.rebase}'s payload in
- * place of its delta child. A checkpoint's child is written as a delta when this codec saved or loaded the
- * parent (it remembers the last ones, up to `cacheSize`), the parent is in the same session, and the chain is
- * shorter than `maxDepth` and its deltas smaller than the checkpoint; else as a keyframe, a whole checkpoint
- * in the same format. One codec per storage instance.
+ * Writes checkpoints as the change since an earlier checkpoint of their session, their base (delta
+ * payloads), for an adapter: pass it to `encodeForStorage` and keep the result's `base` where a delete finds
+ * it (call `stored()` once the save committed), load with `loadStoredCheckpoint`, and before deleting a
+ * checkpoint store {@linkcode DeltaCodec.rebase}'s payload in place of each payload based on it. A
+ * checkpoint is written as a delta when this codec saved or loaded its parent (it remembers the last ones,
+ * up to `cacheSize`) in the same session: on the parent's own base when the change since it is hardly
+ * bigger, else on the parent, else (a run of `maxDepth / 2` deltas on parents behind it) on the run's first
+ * checkpoint; a load reads at most `maxDepth` deltas. Else, or when the deltas would outgrow the checkpoint,
+ * as a keyframe, a whole checkpoint in the same format. One codec per storage instance.
  *
  * @example
  * ```ts
@@ -218,13 +226,14 @@ export class DeltaCodec {
   }
 
   /**
-   * The payload of `checkpoint`: a delta on its parent when the parent's segments are known here (it was
-   * saved or loaded through this codec) and the chain may grow, else a keyframe; `undefined` when the
+   * The payload of `checkpoint` and its base: a delta when its parent's segments are known here (it was
+   * saved or loaded through this codec) and a chain may grow, else a keyframe; `undefined` when the
    * checkpoint's containers are not plain objects (the caller stores it whole, which keeps them exactly).
    * `remember` is to be called once the payload is stored. (`encodeForStorage` calls this.)
    *
    * @param checkpoint The checkpoint to store.
-   * @returns The payload and what to call once it is stored, or `undefined`.
+   * @returns The payload, its base (`null` for a keyframe) and what to call once it is stored, or
+   *   `undefined`.
    * @throws {TypeError} If the checkpoint is malformed.
    * @throws {CheckpointEncodeError} If a value cannot be encoded.
    */

@@ -275,7 +275,7 @@ export function dependentsStatement(id: string): SqlStatement {
   return { sql: "SELECT id FROM superstep_checkpoints WHERE base_id = ?1", args: [id] };
 }
 
-/** A payload stored in place of another (a delta child made whole before its parent is deleted). */
+/** A payload stored in place of another (a dependent made whole before its base is deleted). */
 export interface PayloadRewrite {
   /** The checkpoint whose payload it is. */
   id: string;
