@@ -54,6 +54,8 @@ interface Known {
   run: number;
   /** The keyframe or anchor its run starts at (itself for one). */
   anchor: string;
+  /** The code units of its own payload's body (the change since its base; the whole state in a keyframe). */
+  own: number;
   drift: number;
   header: Header;
   segments: Segments;
@@ -267,6 +269,7 @@ export class DeltaCodec {
       run,
       anchor: run === 0 ? checkpoint.id : base!.anchor,
       drift,
+      own: body.length,
       header,
       segments,
     };
@@ -288,10 +291,13 @@ export class DeltaCodec {
     if (parent === undefined || parent.sessionId !== checkpoint.sessionId) return undefined;
     const size = sizeOf(segments);
     const onParent = delta(segments, parent);
-    const shared = parent.base === null ? undefined : this.#known.get(parent.base);
+    // Only when the parent itself changed little since its base (else the change since that base is at
+    // least the parent's): a state that grows skips the second diff.
+    const slack = onParent.bytes + SHARE_SLACK + onParent.bytes / 8;
+    const shared = parent.base === null || parent.own > slack ? undefined : this.#known.get(parent.base);
     if (shared !== undefined) {
       const onShared = delta(segments, shared);
-      if (onShared.bytes <= onParent.bytes + SHARE_SLACK + onParent.bytes / 8) {
+      if (onShared.bytes <= slack) {
         const span = checkpoint.superstep - shared.header.superstep;
         if (span > 0 && span <= MAX_SPAN && shared.drift + onShared.bytes <= size) {
           return { base: shared, written: onShared, run: shared.run + 1 };
@@ -345,7 +351,7 @@ export class DeltaCodec {
     const known = await this.#resolve(id, payload, read);
     const { entries, body } = keyframe(known.segments);
     const rewritten: Index = { b: null, h: known.header, d: 0, r: 0, s: entries };
-    this.#remember({ ...known, base: null, depth: 0, run: 0, anchor: id, drift: 0 });
+    this.#remember({ ...known, base: null, depth: 0, run: 0, anchor: id, drift: 0, own: body.length });
     return MARK + JSON.stringify(rewritten) + "\n" + body;
   }
 
@@ -380,6 +386,7 @@ export class DeltaCodec {
       run,
       anchor: run === 0 || base === undefined ? id : base.anchor,
       drift: index.r,
+      own: payload.length - payload.indexOf("\n") - 1,
       header,
       segments: apply(id, index, payload, base?.segments),
     };
