@@ -367,7 +367,13 @@ export class DeltaCodec {
     this.#cached -= sizeOf(known.segments);
   }
 
-  async #resolve(id: string, payload: string, read: ReadChain, given?: Known): Promise<Known> {
+  async #resolve(
+    id: string,
+    payload: string,
+    read: ReadChain,
+    given?: Known,
+    keep: "all" | "anchors" = "all",
+  ): Promise<Known> {
     const cached = this.#known.get(id);
     if (cached !== undefined) return this.#touch(cached);
     const index = parse(id, payload);
@@ -377,7 +383,7 @@ export class DeltaCodec {
       if (base === undefined) base = await this.#resolveChain(id, index, read);
     }
     const header = headerFrom(id, index, base);
-    const run = index.b === null ? 0 : index.k ?? index.d;
+    const run = runOf(index);
     const known: Known = {
       id,
       sessionId: header.sessionId,
@@ -390,7 +396,7 @@ export class DeltaCodec {
       header,
       segments: apply(id, index, payload, base?.segments),
     };
-    this.#remember(known);
+    if (keep === "all" || run === 0) this.#remember(known);
     return known;
   }
 
@@ -414,8 +420,10 @@ export class DeltaCodec {
       if (!isDeltaPayload(payload)) {
         throw new CheckpointCorruptError(id, `its base ${at} is not a delta payload`);
       }
-      // Each step's base is the one before it, passed on: a small cache may have let it go already.
-      base = await this.#resolve(at, payload, none, base);
+      // Each step's base is the one before it, passed on: a small cache may have let it go already. Kept
+      // here: the base asked for and the keyframe and anchors (what later deltas are written on), not every
+      // step between (each holds its own copy of a value that grew: a chain of them would be garbage).
+      base = await this.#resolve(at, payload, none, base, start === 0 ? "all" : "anchors");
     }
     if (base === undefined || base.id !== index.b) {
       throw new CheckpointCorruptError(id, `its base ${index.b} is missing`);
@@ -441,6 +449,11 @@ export class DeltaCodec {
       this.#cached -= sizeOf(old.segments);
     }
   }
+}
+
+/** The run of a stored payload's index (see Known). */
+function runOf(index: Index): number {
+  return index.b === null ? 0 : index.k ?? index.d;
 }
 
 function headerOf(checkpoint: Checkpoint): Header {

@@ -70,12 +70,16 @@ export interface RunnerConfig {
   /** The canonical description the signature hashes (written on a session's first checkpoint). */
   graphDescription: () => string;
   storage: CheckpointStorage | undefined;
+  /** The storage without a run's lease (what a later call on the live run claims anew, or writes to). */
+  unleased?: CheckpointStorage;
   sessionId: string;
 }
 
 export class Runner {
   readonly graph: WorkflowGraph;
-  readonly storage: CheckpointStorage | undefined;
+  /** Where checkpoints go: a call on the live run (`respond`) sets it to its own lease's, or `unleased`. */
+  storage: CheckpointStorage | undefined;
+  readonly unleased: CheckpointStorage | undefined;
   readonly run: RunContext = new RunContext();
   sessionId: string;
   /** The ancestry pointer: the parent of the next checkpoint written. */
@@ -104,6 +108,7 @@ export class Runner {
   constructor(config: RunnerConfig) {
     this.graph = config.graph;
     this.storage = config.storage;
+    this.unleased = config.unleased ?? config.storage;
     this.sessionId = config.sessionId;
     this.#graphSignature = config.graphSignature;
     this.#graphDescription = config.graphDescription;

@@ -154,6 +154,14 @@ export interface RespondOptions {
   /** Cancels the run. */
   signal?: AbortSignal;
   /**
+   * Claim the session with a lease for this call, as `run` and `resume` do (the live run's storage must
+   * have leases). A lease of the call before was released when it ended: without this option the call
+   * writes without one.
+   *
+   * @default {no lease}
+   */
+  lease?: ClaimSessionOptions;
+  /**
    * Plugins for this call only, after the builder's (see {@linkcode WorkflowPlugin}).
    *
    * @default {none}
@@ -299,7 +307,7 @@ export class Workflow<TIn = unknown, TOutput = unknown> {
       const sessionId = options.sessionId ?? newSessionId();
       const leased = options.lease && await leaseForRun(storage!, sessionId, options.lease);
       try {
-        const runner = this.#runner(leased ? leased.storage : storage, sessionId);
+        const runner = this.#runner(leased ? leased.storage : storage, sessionId, storage);
         if (storage !== undefined && options.sessionId !== undefined) {
           runner.previousCheckpointId = (await storage.head(options.sessionId)) ?? null;
         }
@@ -365,7 +373,15 @@ export class Workflow<TIn = unknown, TOutput = unknown> {
       const leased = options.lease && await leaseForRun(storage, sessionId, options.lease);
       const writes = leased ? leased.storage : storage;
       try {
-        return await this.#resumed(checkpoint, saved, forking, sessionId, writes, options, leased?.release);
+        return await this.#resumed(
+          checkpoint,
+          saved,
+          forking,
+          sessionId,
+          { writes, unleased: storage },
+          options,
+          leased?.release,
+        );
       } catch (error) {
         await leased?.release();
         throw error;
@@ -378,7 +394,7 @@ export class Workflow<TIn = unknown, TOutput = unknown> {
     saved: RunState,
     forking: boolean,
     sessionId: string,
-    storage: CheckpointStorage,
+    { writes: storage, unleased }: { writes: CheckpointStorage; unleased: CheckpointStorage },
     options: ResumeOptions,
     release: (() => Promise<void>) | undefined,
   ): Promise<Prepared> {
@@ -409,7 +425,7 @@ export class Workflow<TIn = unknown, TOutput = unknown> {
     }
     // Executors the checkpoint holds no state of (added since it was written) start as they were built.
     if (saved !== checkpoint) this.#resetExecutors();
-    const runner = this.#runner(storage, sessionId);
+    const runner = this.#runner(storage, sessionId, unleased);
     runner.restore({ ...checkpoint, ...saved });
     return {
       runner,
@@ -425,10 +441,11 @@ export class Workflow<TIn = unknown, TOutput = unknown> {
    * Answer pending requests of the last run on this instance and continue it.
    *
    * @param responses Answers by request id.
-   * @param options Cancellation and plugins.
+   * @param options Cancellation, a lease, plugins.
    * @returns The lazy run handle.
    * @throws {RequestNotPendingError} Synchronously, for an unknown request id or when nothing is pending.
    * @throws {WorkflowAlreadyRunningError} Synchronously, if a run is live.
+   * @throws {TypeError} Synchronously, for a `lease` without a storage that has leases.
    */
   respond(responses: Record<string, unknown>, options: RespondOptions = {}): WorkflowRun<TOutput> {
     assertResponses(responses);
@@ -439,13 +456,15 @@ export class Workflow<TIn = unknown, TOutput = unknown> {
     if (runner === undefined || runner.run.pending.size === 0) {
       throw new RequestNotPendingError(`Cannot respond: workflow "${this.name}" has no pending request`);
     }
+    assertLease(options.lease, runner.unleased);
     const answers = runner.run.answers(responses);
     const metadata = options.metadata;
-    return this.#calls.start<TOutput>(
-      "respond",
-      options,
-      () => Promise.resolve({ runner, responses: answers, metadata }),
-    );
+    return this.#calls.start<TOutput>("respond", options, async () => {
+      // The lease of the call that paused was released when it ended: this call claims its own, or none.
+      const leased = options.lease && await leaseForRun(runner.unleased!, runner.sessionId, options.lease);
+      runner.storage = leased ? leased.storage : runner.unleased;
+      return { runner, responses: answers, metadata, release: leased?.release };
+    });
   }
 
   /**
@@ -489,12 +508,17 @@ export class Workflow<TIn = unknown, TOutput = unknown> {
     };
   }
 
-  #runner(storage: CheckpointStorage | undefined, sessionId: string): Runner {
+  #runner(
+    storage: CheckpointStorage | undefined,
+    sessionId: string,
+    unleased: CheckpointStorage | undefined = storage,
+  ): Runner {
     return new Runner({
       graph: this.#graph,
       graphSignature: () => this.graphSignature(),
       graphDescription: () => this.#description(),
       storage,
+      unleased,
       sessionId,
     });
   }

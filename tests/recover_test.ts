@@ -315,6 +315,76 @@ describe("Workflow.run() and resume() with a lease", () => {
   });
 });
 
+describe("respond() after a leased run", () => {
+  /** `ask` asks one question; its answer goes to `done`. */
+  function asking(storage: CheckpointStorage) {
+    const ask = defineExecutor({
+      id: "ask",
+      handle: async (question: string, ctx: WorkflowContext<string, never>) => {
+        await ctx.requestInfo({ question });
+      },
+      onResponse: async (answer: unknown, _request, ctx: WorkflowContext<string, never>) => {
+        await ctx.send(String(answer));
+      },
+    });
+    const done = defineExecutor({
+      id: "done",
+      handle: (answer: string, ctx: WorkflowContext<never, string>) => ctx.yieldOutput(answer),
+    });
+    return new WorkflowBuilder({ name: "asking", start: ask }).addEdge(ask, done).withCheckpointing(storage)
+      .build();
+  }
+
+  test("respond() writes without the paused run's released lease, or under a lease of its own", async () => {
+    const storage = new MemoryCheckpointStorage();
+    const workflow = asking(storage);
+    const paused = await workflow.run("ship it?", { sessionId: "s1", lease: { owner: "host-1" } });
+    assert.equal(paused.status, "idle-pending-requests");
+    // The run's lease went when it paused: the answer is saved without one.
+    const [request] = paused.pendingRequests;
+    const answered = await workflow.respond({ [request.requestId]: "yes" });
+    assert.equal(answered.status, "idle");
+    assert.deepEqual(answered.outputs, ["yes"]);
+    assert.equal((await storage.load((await storage.head("s1"))!))?.pendingRequests.length, 0);
+
+    const again = await workflow.run("and this?", { sessionId: "s2", lease: { owner: "host-1" } });
+    const other = await claimSession(storage, "s2", { owner: "host-2" });
+    assert.ok(other !== undefined);
+    const question = again.pendingRequests[0].requestId;
+    await assert.rejects(workflow.respond({ [question]: "no" }, { lease: { owner: "host-1" } }), {
+      name: "SessionLeasedError",
+      sessionId: "s2",
+    });
+    await other.release();
+    const finished = await workflow.respond({ [question]: "no" }, { lease: { owner: "host-1" } });
+    assert.deepEqual(finished.outputs, ["no"]);
+    // Released when it ended.
+    const next = await claimSession(storage, "s2", { owner: "host-3" });
+    assert.ok(next !== undefined);
+    await next.release();
+  });
+
+  test("respond() with a lease fails on a storage without leases, and then answers without one", async () => {
+    const memory = new MemoryCheckpointStorage();
+    const noLeases: CheckpointStorage = {
+      save: (checkpoint) => memory.save(checkpoint),
+      load: (id) => memory.load(id),
+      list: (query) => memory.list(query),
+      head: (sessionId) => memory.head(sessionId),
+      delete: (id) => memory.delete(id),
+      deleteSession: (sessionId) => memory.deleteSession(sessionId),
+    };
+    const workflow = asking(noLeases);
+    const paused = await workflow.run("ship it?");
+    const answers = { [paused.pendingRequests[0].requestId]: "yes" };
+    // As run() and resume() do: the call fails before it writes, and the run still waits.
+    await assert.rejects(workflow.respond(answers, { lease: { owner: "a" } }), {
+      name: "StorageCapabilityError",
+    });
+    assert.deepEqual((await workflow.respond(answers)).outputs, ["yes"]);
+  });
+});
+
 describe("answerRequest() with a lease", () => {
   test("answerRequest() with a lease waits while another lease holds the session, then answers under its own", async () => {
     const storage = new MemoryCheckpointStorage();
