@@ -230,6 +230,8 @@ for (
     for (let round = -warm; round < ROUNDS; round++) {
       for (const mode of ["deltas", "whole"] as const) {
         const built = stores[mode];
+        // Each turn starts with an empty young generation: a turn pays for its own garbage, not the other's.
+        collectGarbage();
         let elapsed = 0;
         for (let i = 0; i < LOADS; i++) {
           // Memory: the same storage each time, whose codec may hold the head; libSQL: a fresh one.
