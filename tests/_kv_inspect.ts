@@ -16,7 +16,10 @@ export async function kvKeys(kv: KvHandle, ...prefix: string[]): Promise<(readon
   return out;
 }
 
-/** A checkpoint's stored summary (the JSON record under `checkpoint/<id>`). */
+/**
+ * A checkpoint's stored summary (the JSON under `checkpoint/<id>`, which a newline and the payload follow when
+ * the payload is inline: then `chunks` is 0).
+ */
 export interface RawSummary {
   id: string;
   sessionId: string;
@@ -27,18 +30,30 @@ export interface RawSummary {
   [field: string]: unknown;
 }
 
-/** The stored summary of checkpoint `id`. */
-export async function rawSummary(kv: KvHandle, id: string): Promise<RawSummary> {
+/** The summary and the inline payload (if any) of a checkpoint's record. */
+function splitRecord(value: Uint8Array): { summary: RawSummary; inline?: Uint8Array } {
+  const end = value.indexOf(0x0a);
+  if (end === -1) return { summary: JSON.parse(decoder.decode(value)) as RawSummary };
+  return { summary: JSON.parse(decoder.decode(value.subarray(0, end))), inline: value.subarray(end + 1) };
+}
+
+/** The record of checkpoint `id`. */
+async function rawRecord(kv: KvHandle, id: string): Promise<{ summary: RawSummary; inline?: Uint8Array }> {
   const entry = await kv.get([PREFIX, "checkpoint", id]);
   assert.ok(entry.value instanceof Uint8Array, `checkpoint ${id} has a summary`);
-  return JSON.parse(decoder.decode(entry.value)) as RawSummary;
+  return splitRecord(entry.value);
+}
+
+/** The stored summary of checkpoint `id`. */
+export async function rawSummary(kv: KvHandle, id: string): Promise<RawSummary> {
+  return (await rawRecord(kv, id)).summary;
 }
 
 /** Every committed checkpoint's summary, by id. */
 async function rawSummaries(kv: KvHandle): Promise<Map<string, RawSummary>> {
   const out = new Map<string, RawSummary>();
   for await (const entry of kv.list({ prefix: [PREFIX, "checkpoint"] })) {
-    out.set(String(entry.key[2]), JSON.parse(decoder.decode(entry.value as Uint8Array)) as RawSummary);
+    out.set(String(entry.key[2]), splitRecord(entry.value as Uint8Array).summary);
   }
   return out;
 }
@@ -56,14 +71,16 @@ export async function assertNoOrphanedChunks(kv: KvHandle): Promise<void> {
     chunks.set(name, (chunks.get(name) ?? 0) + 1);
   }
   const expected = new Map(
-    [...(await rawSummaries(kv))].map(([id, summary]) => [`${id}/${summary.token}`, summary.chunks]),
+    [...(await rawSummaries(kv))].filter(([, summary]) => summary.chunks > 0)
+      .map(([id, summary]) => [`${id}/${summary.token}`, summary.chunks]),
   );
   assert.deepStrictEqual(chunks, expected, "the stored chunks are exactly those of committed checkpoints");
 }
 
-/** The payload bytes of checkpoint `id`, its chunks joined. */
+/** The payload bytes of checkpoint `id`: inline in its record, or its chunks joined. */
 export async function rawPayload(kv: KvHandle, id: string): Promise<Uint8Array> {
-  const { token, bytes } = await rawSummary(kv, id);
+  const { summary: { token, bytes }, inline } = await rawRecord(kv, id);
+  if (inline !== undefined) return inline;
   const out = new Uint8Array(bytes);
   let offset = 0;
   for await (const entry of kv.list({ prefix: [PREFIX, "chunk", id, token] })) {
@@ -77,8 +94,9 @@ export async function rawPayload(kv: KvHandle, id: string): Promise<Uint8Array> 
 const CHUNK_BYTES = 60 * 1024;
 
 /**
- * Replace the payload of checkpoint `id` by `payload` (text or bytes), written as a new save would (new
- * token, 60 KiB chunks), with a summary that agrees: so any damage is in the payload itself, not its framing.
+ * Replace the payload of checkpoint `id` by `payload` (text or bytes), written as a new save of a large
+ * payload would (new token, 60 KiB chunks), with a summary that agrees: so any damage is in the payload
+ * itself, not its framing.
  */
 export async function rewritePayload(kv: KvHandle, id: string, payload: string | Uint8Array): Promise<void> {
   const bytes = typeof payload === "string" ? encoder.encode(payload) : payload;

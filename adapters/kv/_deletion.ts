@@ -5,10 +5,11 @@ import { StorageError } from "../../src/errors.ts";
 import { type DeltaCodec, headAfterDelete, type ReadChain } from "../../src/storage_kit.ts";
 import type { KvAtomicOperation, KvHandle, KvKey } from "./handle.ts";
 import { collect, lastPart, type Layout } from "./_layout.ts";
-import { fitsOneAtomic, keySize, MAX_CHECKS, type MutationSize, sizesOf, splitChunks } from "./_limits.ts";
-import type { Payloads } from "./_payloads.ts";
+import { fitsOneAtomic, keySize, MAX_CHECKS, type MutationSize, sizesOf } from "./_limits.ts";
+import { type Payloads, placePayload } from "./_payloads.ts";
 import { KvIndex } from "./_index.ts";
 import {
+  decodeRecord,
   decodeStored,
   decodeText,
   encodeRecord,
@@ -70,7 +71,7 @@ export class Deletions {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const entry = await this.#kv.get(keys.checkpoint(id));
       if (entry.versionstamp === null) return false;
-      const summary = decodeStored(id, entry.value);
+      const summary = decodeRecord(id, entry.value).stored;
       const headKey = keys.head(summary.sessionId);
       const head = await this.#kv.get(headKey);
       // The dependents listed after the head was read are all there are: a later one would have moved the
@@ -91,7 +92,7 @@ export class Deletions {
         ]);
         op.check({ key: this.#index.entryKey(summary.sessionId), versionstamp: indexed.versionstamp });
         const nextStored = next && successor?.versionstamp === next.versionstamp
-          ? decodeStored(next.id, successor.value)
+          ? decodeRecord(next.id, successor.value).stored
           : undefined;
         if (next) {
           op.check({ key: keys.checkpoint(next.id), versionstamp: next.versionstamp });
@@ -187,7 +188,7 @@ export class Deletions {
   }
 
   /**
-   * Store `id`, a delta on `base`, whole (a keyframe under a new token, its old chunks removed), in one
+   * Store `id`, a delta on `base`, whole (a keyframe, inline or under a new token, its old chunks removed), in one
    * atomic that checks it is unchanged since it was read; its entry under `base` goes with it.
    */
   async #makeWhole(id: string, base: string, headVersionstamp: string | null): Promise<void> {
@@ -204,36 +205,30 @@ export class Deletions {
         return;
       }
       const bytes = encodeText(whole);
-      const chunks = splitChunks(bytes);
       const { base: _, ...rest } = found.stored;
-      const stored: StoredSummary = {
-        ...rest,
-        token: crypto.randomUUID(),
-        chunks: chunks.length,
-        bytes: bytes.length,
-      };
-      const summary = encodeRecord(stored);
-      const sets: [KvKey, Uint8Array][] = [
-        [keys.checkpoint(id), summary],
+      const stored: StoredSummary = { ...rest, token: crypto.randomUUID(), chunks: 0, bytes: bytes.length };
+      const visible = (record: Uint8Array, summary: Uint8Array): [KvKey, Uint8Array][] => [
+        [keys.checkpoint(id), record],
         [keys.bySession(stored.sessionId, id), summary],
         [keys.byWorkflow(stored.workflowName, id), summary],
       ];
-      const chunkWrites: [KvKey, Uint8Array][] = chunks.map((
-        chunk,
-        i,
-      ) => [keys.chunk(id, stored.token, i), chunk]);
       const deletes = [entryKey];
       const trash = this.#deleteChunks(found.stored, deletes);
-      const sizes = [
-        ...sizesOf([
-          ...sets,
-          ...chunkWrites,
-          ...(trash ? [[trash.key, trash.value] as [KvKey, Uint8Array]] : []),
-        ]),
-        ...deletes.map((key) => ({ keyBytes: keySize(key), valueBytes: 0 })),
-      ];
+      const trashSet: [KvKey, Uint8Array][] = trash ? [[trash.key, trash.value]] : [];
+      const deleteSizes = deletes.map((key) => ({ keyBytes: keySize(key), valueBytes: 0 }));
+      // Inline in its record when it fits, as a save would store it; else in chunks under the new token.
+      const placed = placePayload(
+        keys,
+        stored,
+        bytes,
+        (record, summary) =>
+          fitsOneAtomic([...sizesOf([...visible(record, summary), ...trashSet]), ...deleteSizes], 2),
+      );
+      const sets = visible(placed.record, placed.summary);
+      const chunkWrites = placed.chunks;
+      const sizes = [...sizesOf([...sets, ...chunkWrites, ...trashSet]), ...deleteSizes];
       // Staged like a large save (a crash leaves chunks a cleaner removes, never a half-written payload).
-      const staging = fitsOneAtomic(sizes, 2) ? undefined : await this.#payloads
+      const staging = chunkWrites.length === 0 || fitsOneAtomic(sizes, 2) ? undefined : await this.#payloads
         .stage({ id, sessionId: stored.sessionId } as Checkpoint, stored, headVersionstamp, chunkWrites)
         .catch(() => null);
       if (staging === null) continue;
@@ -302,7 +297,7 @@ export class Deletions {
     if (summary.parentId !== null) {
       const entry = await this.#kv.get(this.#keys.checkpoint(summary.parentId));
       if (entry.versionstamp !== null) {
-        const { sessionId } = decodeStored(summary.parentId, entry.value);
+        const { sessionId } = decodeRecord(summary.parentId, entry.value).stored;
         parent = { id: summary.parentId, versionstamp: entry.versionstamp, sessionId };
       }
     }

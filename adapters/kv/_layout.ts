@@ -11,7 +11,10 @@ export class Layout {
     this.#prefix = prefix;
   }
 
-  /** A checkpoint's summary; the `checkpoint` range is also the global index, by id. */
+  /**
+   * A checkpoint's record: its summary, then its payload when the two fit into one value (`_records.ts`);
+   * the `checkpoint` range is also the global index, by id.
+   */
   checkpoint(id: string): KvKey {
     return [...this.#prefix, "checkpoint", id];
   }
@@ -42,7 +45,7 @@ export class Layout {
   lease(sessionId: string): KvKey {
     return [...this.#prefix, "lease", sessionId];
   }
-  /** Payload chunk `index` of one save (`token`) of checkpoint `id`. */
+  /** Payload chunk `index` of one save (`token`) of checkpoint `id` whose payload is not in its record. */
   chunk(id: string, token: string, index: number): KvKey {
     return [...this.#prefix, "chunk", id, token, index];
   }

@@ -15,16 +15,53 @@ import { StorageError } from "../../src/errors.ts";
 import { headMoved } from "../../src/storage_kit.ts";
 import type { KvHandle, KvKey } from "./handle.ts";
 import type { Layout } from "./_layout.ts";
-import { keySize, planBatches, sizesOf } from "./_limits.ts";
+import { keySize, MAX_VALUE_BYTES, planBatches, sizesOf, splitChunks } from "./_limits.ts";
 import {
   decodeStaging,
   decodeText,
   decodeTrash,
   encodeRecord,
+  encodeSummary,
+  inlineRecord,
   type StagingRecord,
   type StoredSummary,
   type TrashRecord,
 } from "./_records.ts";
+
+/** Where a checkpoint's payload goes: its record's value, and the chunks to write (none when inline). */
+export interface Placement {
+  /** The summary alone, for the index copies. */
+  summary: Uint8Array;
+  /** The value of `checkpoint/<id>`: the summary, followed by the payload when it is inline. */
+  record: Uint8Array;
+  chunks: [KvKey, Uint8Array][];
+}
+
+/**
+ * Places `payload`: inline in the checkpoint's record when the record fits one KV value and `fits` says its
+ * commit does (given the record and the summary of the index copies), else in chunks under `stored.token`.
+ * Sets `stored.chunks` (0: inline).
+ *
+ * @throws {RangeError} If the summary is too large for a KV value.
+ */
+export function placePayload(
+  keys: Layout,
+  stored: StoredSummary,
+  payload: Uint8Array,
+  fits: (record: Uint8Array, summary: Uint8Array) => boolean,
+): Placement {
+  stored.chunks = 0;
+  let summary = encodeSummary(stored);
+  if (summary.length + 1 + payload.length <= MAX_VALUE_BYTES) {
+    const record = inlineRecord(summary, payload);
+    if (fits(record, summary)) return { summary, record, chunks: [] };
+  }
+  const chunks = splitChunks(payload);
+  stored.chunks = chunks.length;
+  summary = encodeSummary(stored);
+  const { id, token } = stored;
+  return { summary, record: summary, chunks: chunks.map((chunk, i) => [keys.chunk(id, token, i), chunk]) };
+}
 
 /** A staged save: its record, with the key and versionstamp its commit checks. */
 export interface Staging {

@@ -1,12 +1,18 @@
 // The records the Deno KV checkpoint storage stores (package-private): checkpoint summaries, staged saves and
 // payloads awaiting deletion, each as UTF-8 JSON bytes.
 //
+// A checkpoint's own record (`checkpoint/<id>`) may carry its payload inline: the summary's JSON, a newline
+// (0x0A, which `JSON.stringify` never writes: it escapes control characters in strings), then the payload
+// bytes; its summary then says `chunks: 0`. Index copies of the summary never carry the payload, and a
+// record without the newline is a summary whose payload is in chunks (every record of before inlining).
+//
 // Every value is a `Uint8Array` (UTF-8 JSON or raw payload bytes): KV stores bytes as they are, so the
 // adapter never goes through V8 serialization, which `@deno/kv` cannot do on Bun and which would tie the
 // data to one runtime's serializer.
 import { CheckpointCorruptError } from "../../src/errors.ts";
 import { checkStoredSummary, type StoredSummary as SummaryColumns } from "../../src/storage_kit.ts";
 import type { SessionStatus } from "../../src/checkpoint.ts";
+import { MAX_VALUE_BYTES } from "./_limits.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -15,7 +21,7 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 export interface StoredSummary extends SummaryColumns {
   /** The save that wrote the payload: chunks live under `chunk/<id>/<token>/<n>`. */
   token: string;
-  /** How many chunks. */
+  /** How many chunks; 0 for a payload inline in the checkpoint's record. */
   chunks: number;
   /** The payload's length in bytes. */
   bytes: number;
@@ -55,6 +61,34 @@ export function encodeRecord(record: StoredSummary | StagingRecord | TrashRecord
   return encoder.encode(JSON.stringify(record));
 }
 
+/**
+ * UTF-8 bytes of a checkpoint's summary.
+ *
+ * @throws {RangeError} If they pass KV's value limit (ids and metadata too large).
+ */
+export function encodeSummary(stored: StoredSummary): Uint8Array {
+  const summary = encodeRecord(stored);
+  if (summary.length > MAX_VALUE_BYTES) {
+    throw new RangeError(
+      `kv: cannot save checkpoint ${stored.id}: its summary (ids and metadata) takes ${summary.length} ` +
+        `bytes, over the ${MAX_VALUE_BYTES}-byte KV value limit`,
+    );
+  }
+  return summary;
+}
+
+/** The newline between a record's summary and its inline payload. */
+const NEWLINE = 0x0a;
+
+/** A checkpoint's record with its payload inline: the summary's bytes, a newline, the payload's bytes. */
+export function inlineRecord(summary: Uint8Array, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(summary.length + 1 + payload.length);
+  out.set(summary);
+  out[summary.length] = NEWLINE;
+  out.set(payload, summary.length + 1);
+  return out;
+}
+
 /** UTF-8 bytes of a string. */
 export function encodeText(text: string): Uint8Array {
   return encoder.encode(text);
@@ -88,15 +122,48 @@ const isCount = (value: unknown): value is number =>
   typeof value === "number" && Number.isInteger(value) && value >= 0;
 
 /**
- * A stored summary, checked (its metadata is decoded only by whoever needs it: `decodeSummary` of the kit).
+ * A stored summary, checked (its metadata is decoded only by whoever needs it: `decodeSummary` of the kit),
+ * from an index copy (`by_session`, `by_workflow`), which never carries a payload: a checkpoint's own record
+ * may, and is read with {@linkcode decodeRecord}.
  *
  * @throws {CheckpointCorruptError} Naming `id`, if the value is not a summary of `id`.
  */
 export function decodeStored(id: string, value: unknown): StoredSummary {
-  const record = parseJson(value);
+  return checkSummary(id, parseJson(value), false);
+}
+
+/**
+ * A checkpoint's record (`checkpoint/<id>`): its summary, checked, and its inline payload's bytes if it has
+ * one (a view into `value`). Only the summary's bytes are parsed.
+ *
+ * @throws {CheckpointCorruptError} Naming `id`, if the value is not a summary of `id`, or its inline payload
+ *   is not as long as the summary says.
+ */
+export function decodeRecord(id: string, value: unknown): { stored: StoredSummary; inline?: Uint8Array } {
+  const end = value instanceof Uint8Array ? value.indexOf(NEWLINE) : -1;
+  if (end === -1) return { stored: checkSummary(id, parseJson(value), false) };
+  const bytes = value as Uint8Array;
+  const stored = checkSummary(id, parseJson(bytes.subarray(0, end)), true);
+  const inline = bytes.subarray(end + 1);
+  if (inline.length !== stored.bytes) {
+    throw new CheckpointCorruptError(
+      id,
+      `kv: its inline payload takes ${inline.length} bytes, not the ${stored.bytes} its summary says`,
+      stored,
+    );
+  }
+  return { stored, inline };
+}
+
+/** `record` as a summary of `id` (`inline`: followed by a payload, so it must name no chunks). */
+function checkSummary(
+  id: string,
+  record: Record<string, unknown> | undefined,
+  inline: boolean,
+): StoredSummary {
   if (
     record === undefined || record.id !== id || typeof record.token !== "string" || !isCount(record.chunks) ||
-    !isCount(record.bytes)
+    !isCount(record.bytes) || (inline && record.chunks !== 0)
   ) {
     throw new CheckpointCorruptError(id, "kv: its stored summary is not valid");
   }

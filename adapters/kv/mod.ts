@@ -3,7 +3,8 @@
  * `@deno/kv` client on Node and Bun. Many processes can share one store: every save compare-and-sets its
  * session's head inside one `atomic()`.
  *
- * Payloads of any size are split into chunks under KV's 64 KiB value limit. A checkpoint too large for one
+ * A payload that fits with its summary into one KV value (64 KiB) is stored in the checkpoint's record, so a
+ * load is one read; larger payloads are split into chunks under that limit. A checkpoint too large for one
  * atomic stages its chunks first and becomes visible only at its final commit, so no reader ever sees a
  * partial checkpoint; the chunks of a save that failed are removed (see
  * {@linkcode KvCheckpointStorage.vacuum}).
@@ -49,9 +50,16 @@ import type {
 import { Deletions } from "./_deletion.ts";
 import { KvIndex } from "./_index.ts";
 import { collect, lastPart, Layout } from "./_layout.ts";
-import { fitsOneAtomic, MAX_LIST_BATCH, MAX_VALUE_BYTES, sizesOf, splitChunks } from "./_limits.ts";
-import { Payloads, type Staging } from "./_payloads.ts";
-import { decodeStored, decodeText, encodeRecord, encodeText, type StoredSummary } from "./_records.ts";
+import { fitsOneAtomic, MAX_LIST_BATCH, sizesOf } from "./_limits.ts";
+import { Payloads, placePayload, type Staging } from "./_payloads.ts";
+import {
+  decodeRecord,
+  decodeStored,
+  decodeText,
+  encodeSummary,
+  encodeText,
+  type StoredSummary,
+} from "./_records.ts";
 import { retryingLocks } from "./_retry.ts";
 
 export { type KvQueue, KvWakeups, type KvWakeupsOptions } from "./wakeups.ts";
@@ -104,17 +112,19 @@ const SWEEP_LIMIT = 16;
 /**
  * A {@linkcode CheckpointStorage} on Deno KV, for many processes sharing one store.
  *
- * Keys, under `prefix`: `checkpoint/<id>` (the summary; the range is the index by id),
- * `by_session/<session>/<id>` and `by_workflow/<workflow>/<id>` (copies of the summary, so `list` is one
- * range read), `head/<session>` (the compare-and-set key), `chunk/<id>/<token>/<n>` (the payload: the
- * core codec's text as UTF-8, in 60 KiB chunks), `staging/<session>/<token>` (a save in progress) and
+ * Keys, under `prefix`: `checkpoint/<id>` (the summary, followed by the payload when the two fit into one
+ * 64 KiB value; the range is the index by id), `by_session/<session>/<id>` and
+ * `by_workflow/<workflow>/<id>` (copies of the summary alone, so `list` is one range read of summaries),
+ * `head/<session>` (the compare-and-set key), `chunk/<id>/<token>/<n>` (a payload too large for the record:
+ * the core codec's text as UTF-8, in 60 KiB chunks), `staging/<session>/<token>` (a save in progress) and
  * `trash/<id>/<token>` (chunks of a deleted checkpoint still to remove). Every value is bytes, so the store
  * never depends on a runtime's V8 serializer and is shared unchanged between Deno, Node and Bun.
  *
  * A save is one `atomic()` that checks the session head's versionstamp and that the id is absent, then
- * writes the summary, both indexes and the new head. A checkpoint whose chunks do not fit into that atomic
- * (KV allows 1000 mutations and 800 KiB per atomic) writes them first, under its save's token, in as many
- * atomics as needed; they are unreachable until the final commit writes the summary that names them.
+ * writes the record, both indexes and the new head; a load of an inline payload is one `get`. A checkpoint
+ * whose chunks do not fit into that atomic (KV allows 1000 mutations and 800 KiB per atomic) writes them
+ * first, under its save's token, in as many atomics as needed; they are unreachable until the final commit
+ * writes the summary that names them.
  * Reads and commits that find a local KV file locked by another handle ("database is locked": neither
  * `Deno.openKv` nor `@deno/kv` waits for the lock) are retried with a short backoff.
  *
@@ -235,31 +245,22 @@ export class KvCheckpointStorage implements CheckpointStorage {
     const keys = this.#keys;
     const token = crypto.randomUUID();
     const payload = encodeText(encoded.payload);
-    const chunks = splitChunks(payload);
     const stored: StoredSummary = {
       ...encoded.summary,
       token,
-      chunks: chunks.length,
+      chunks: 0,
       bytes: payload.length,
       status: encoded.index.status,
       requests: encoded.index.requestsJson,
     };
     if (encoded.base !== null) stored.base = encoded.base;
-    const summary = encodeRecord(stored);
-    if (summary.length > MAX_VALUE_BYTES) {
-      throw new RangeError(
-        `kv: cannot save checkpoint ${id}: its summary (ids and metadata) takes ${summary.length} bytes, ` +
-          `over the ${MAX_VALUE_BYTES}-byte KV value limit`,
-      );
-    }
+    // Before any read; checked again as placed (with its chunk count).
+    encodeSummary(stored);
     const headKey = keys.head(sessionId);
     const idKey = keys.checkpoint(id);
-    const parentKey = parentId === null ? undefined : keys.checkpoint(parentId);
     const entryKey = this.#index.entryKey(sessionId);
-    const [[head, existing, indexed, parent], staged] = await Promise.all([
-      this.#kv.getMany(
-        parentKey === undefined ? [headKey, idKey, entryKey] : [headKey, idKey, entryKey, parentKey],
-      ),
+    const [[head, existing, indexed], staged] = await Promise.all([
+      this.#kv.getMany([headKey, idKey, entryKey]),
       collect(this.#kv.list({ prefix: keys.staging(sessionId) }, { limit: SWEEP_LIMIT })),
     ]);
     if (existing.versionstamp !== null) throw kit.idTaken(ADAPTER, checkpoint);
@@ -267,33 +268,45 @@ export class KvCheckpointStorage implements CheckpointStorage {
       throw kit.headMoved(ADAPTER, checkpoint, decodeText(head.value));
     }
     // A session without a head takes a new lineage or a fork, never a follower of a deleted checkpoint; the
-    // commit checks the fork's parent too, so deleting it meanwhile fails the save.
+    // commit checks the fork's parent too, so deleting it meanwhile fails the save. (Read only then: a
+    // parent's record may carry its payload.)
     let parentCheck: { key: KvKey; versionstamp: string } | undefined;
-    if (head.versionstamp === null && parentKey !== undefined) {
-      if (parent.versionstamp === null || decodeStored(parentId!, parent.value).sessionId === sessionId) {
+    if (head.versionstamp === null && parentId !== null) {
+      const parentKey = keys.checkpoint(parentId);
+      const parent = await this.#kv.get(parentKey);
+      if (
+        parent.versionstamp === null || decodeRecord(parentId, parent.value).stored.sessionId === sessionId
+      ) {
         throw kit.parentMissing(ADAPTER, checkpoint);
       }
       parentCheck = { key: parentKey, versionstamp: parent.versionstamp };
     }
 
-    const visible: [KvKey, Uint8Array][] = [
-      [idKey, summary],
-      [keys.bySession(sessionId, id), summary],
-      [keys.byWorkflow(workflowName, id), summary],
-      [headKey, encodeText(id)],
-    ];
-    // The base's deletion finds its dependents here and makes them whole first.
-    if (encoded.base !== null) visible.push([keys.dependent(encoded.base, id), EMPTY]);
     // The session index moves with the head, in the same atomic (its record's versionstamp is checked).
     const index = this.#index.plan(sessionId, this.#index.decode(indexed.value), stored);
-    visible.push(...index.sets);
+    const sets: [KvKey, Uint8Array][] = [[headKey, encodeText(id)], ...index.sets];
+    // The base's deletion finds its dependents here and makes them whole first.
+    if (encoded.base !== null) sets.push([keys.dependent(encoded.base, id), EMPTY]);
     const deleted = index.deletes.map((key): [KvKey, Uint8Array] => [key, EMPTY]);
-    const chunkWrites: [KvKey, Uint8Array][] = chunks.map((chunk, i) => [keys.chunk(id, token, i), chunk]);
-    const inline = fitsOneAtomic(
-      sizesOf([...visible, ...deleted, ...chunkWrites]),
-      3 + (parentCheck ? 1 : 0) + (leaseCheck ? 1 : 0),
+    const checks = 3 + (parentCheck ? 1 : 0) + (leaseCheck ? 1 : 0);
+    const visible = (record: Uint8Array, summary: Uint8Array): [KvKey, Uint8Array][] => [
+      [idKey, record],
+      [keys.bySession(sessionId, id), summary],
+      [keys.byWorkflow(workflowName, id), summary],
+      ...sets,
+    ];
+    // A payload that fits into the checkpoint's own record goes there, so that a load is one read; the index
+    // copies stay summaries, so that listing never reads payloads. A larger one goes into chunks.
+    const placed = placePayload(
+      keys,
+      stored,
+      payload,
+      (record, summary) => fitsOneAtomic(sizesOf([...visible(record, summary), ...deleted]), checks),
     );
-    const staging = inline
+    const writes = visible(placed.record, placed.summary);
+    const chunkWrites = placed.chunks;
+    const staging = chunkWrites.length === 0 ||
+        fitsOneAtomic(sizesOf([...writes, ...deleted, ...chunkWrites]), checks)
       ? undefined
       : await this.#payloads.stage(checkpoint, stored, head.versionstamp, chunkWrites);
     let committed: string;
@@ -308,7 +321,7 @@ export class KvCheckpointStorage implements CheckpointStorage {
       if (leaseCheck) op.check(leaseCheck);
       if (staging) op.check({ key: staging.key, versionstamp: staging.versionstamp }).delete(staging.key);
       else for (const [key, value] of chunkWrites) op.set(key, value);
-      for (const [key, value] of visible) op.set(key, value);
+      for (const [key, value] of writes) op.set(key, value);
       const result = await op.commit();
       if (!result.ok) {
         if (lease && !await this.#leases.holds(lease)) throw kit.leaseLost(ADAPTER, lease);
@@ -393,7 +406,8 @@ export class KvCheckpointStorage implements CheckpointStorage {
   }
 
   /**
-   * Load a checkpoint: its summary first, then the chunks the summary names.
+   * Load a checkpoint: one read of its record when the payload is inline there, else the record first, then
+   * the chunks it names.
    *
    * @param id The checkpoint's id.
    * @returns A fresh copy of the checkpoint, or `undefined` if there is none with that id (also when it is
@@ -434,7 +448,21 @@ export class KvCheckpointStorage implements CheckpointStorage {
     for (let attempt = 0;; attempt++) {
       const entry = await this.#kv.get(key);
       if (entry.versionstamp === null) return undefined;
-      const stored = decodeStored(id, entry.value);
+      const { stored, inline } = decodeRecord(id, entry.value);
+      if (stored.chunks === 0) {
+        // The payload is in the record: one read.
+        const text = inline === undefined ? undefined : decodeText(inline);
+        if (text === undefined) {
+          throw new CheckpointCorruptError(
+            id,
+            inline === undefined
+              ? "kv: its record names no chunks and holds no payload"
+              : "kv: its payload is not valid UTF-8",
+            stored,
+          );
+        }
+        return { stored, text, versionstamp: entry.versionstamp };
+      }
       if (stored.chunks + 2 <= MAX_GET_MANY) {
         // One consistent read of the record, its chunks and the key after the last (there must be none): an
         // unchanged record, and the chunks of that very save.
@@ -518,8 +546,12 @@ export class KvCheckpointStorage implements CheckpointStorage {
       limit: filter ? undefined : limit,
       batchSize: Math.min(filter ? 100 : limit ?? 100, MAX_LIST_BATCH),
     });
+    // The range by id is the checkpoints' own records, which may carry their payloads (not decoded here).
+    const decode = sessionId === undefined && workflowName === undefined
+      ? (id: string, value: unknown) => decodeRecord(id, value).stored
+      : decodeStored;
     for await (const entry of entries) {
-      const stored = decodeStored(lastPart(entry.key), entry.value);
+      const stored = decode(lastPart(entry.key), entry.value);
       if (filter && stored.workflowName !== workflowName) continue;
       out.push(kit.decodeSummary(ADAPTER, stored));
       if (out.length >= max) break;
@@ -672,7 +704,7 @@ export class KvCheckpointStorage implements CheckpointStorage {
       if (stored === undefined) {
         const entry = await this.#kv.get(keys.checkpoint(current));
         if (entry.versionstamp === null) return undefined;
-        stored = decodeStored(current, entry.value);
+        stored = decodeRecord(current, entry.value).stored;
       }
       if (stored.parentId !== null && !ahead.has(stored.parentId)) {
         ahead.clear();
