@@ -19,6 +19,7 @@ const EXCLUDED = {
   "tests/delta_base_migration_test.ts":
     "a libSQL database and a Postgres server (native bindings, TCP); the workerd D1 and Durable Object suites run the same delta cases",
   "tests/kv_test.ts": "@deno/kv is a native Node binding; Deno KV exists only on Deno and Deno Deploy",
+  "tests/kv_inline_test.ts": "@deno/kv is a native Node binding; Deno KV exists only on Deno and Deno Deploy",
   "tests/kv_wakeups_test.ts":
     "KV queues are Deno KV's (and @deno/kv's, a native Node binding): no KV in workerd",
   "tests/kv_lineage_test.ts":

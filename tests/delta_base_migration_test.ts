@@ -12,7 +12,7 @@ import { PostgresCheckpointStorage } from "../adapters/postgres/mod.ts";
 import { MIGRATIONS as SQLITE_MIGRATIONS } from "../adapters/_sqlite/_schema.ts";
 import { MIGRATIONS as POSTGRES_MIGRATIONS } from "../adapters/postgres/_schema.ts";
 import { Sql } from "../adapters/postgres/_sql.ts";
-import { deltaBase, DeltaCodec, encodeForStorage } from "../src/storage_kit.ts";
+import { deltaBase, DeltaCodec, encodeForStorage, type StoredSummary } from "../src/storage_kit.ts";
 import { makeCheckpoint } from "../testing/mod.ts";
 import { freshDatabase, usePostgres } from "./_postgres.ts";
 
