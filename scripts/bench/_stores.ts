@@ -13,8 +13,8 @@ import { LibsqlCheckpointStorage } from "../../adapters/libsql/mod.ts";
 import { saveStatements } from "../../adapters/_sqlite/_sql.ts";
 import { planRows } from "../../adapters/_sqlite/_payload.ts";
 import { Layout } from "../../adapters/kv/_layout.ts";
-import { splitChunks } from "../../adapters/kv/_limits.ts";
-import { encodeRecord, encodeText, type StoredSummary } from "../../adapters/kv/_records.ts";
+import { encodeText, type StoredSummary } from "../../adapters/kv/_records.ts";
+import { placePayload } from "../../adapters/kv/_payloads.ts";
 import { makeCheckpoint } from "../../testing/make_checkpoint.ts";
 
 /** A KV handle this process opened. */
@@ -116,15 +116,19 @@ export async function bulkKv(kv: OpenKv, checkpoints: Iterable<Checkpoint>): Pro
     const { id, sessionId, workflowName } = checkpoint;
     const encoded = encodeForStorage("kv", checkpoint);
     const payload = encodeText(encoded.payload);
-    const chunks = splitChunks(payload);
-    const token = crypto.randomUUID();
-    const stored: StoredSummary = { ...encoded.summary, token, chunks: chunks.length, bytes: payload.length };
-    const summary = encodeRecord(stored);
+    const stored: StoredSummary = {
+      ...encoded.summary,
+      token: crypto.randomUUID(),
+      chunks: 0,
+      bytes: payload.length,
+    };
+    // The adapter's own placement: inline in the record when it fits one value, else in chunks.
+    const { summary, record, chunks } = placePayload(keys, stored, payload, () => true);
     const writes: [Key, Uint8Array][] = [
-      [keys.checkpoint(id), summary],
+      [keys.checkpoint(id), record],
       [keys.bySession(sessionId, id), summary],
       [keys.byWorkflow(workflowName, id), summary],
-      ...chunks.map((chunk, i): [Key, Uint8Array] => [keys.chunk(id, token, i), chunk]),
+      ...chunks,
     ];
     const size = writes.reduce((sum, [, value]) => sum + value.length + 200, 0);
     if (mutations + writes.length > 900 || bytes + size > 600 * 1024) {
