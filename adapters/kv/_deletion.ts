@@ -40,9 +40,9 @@ interface Deletion {
   sizes: MutationSize[];
 }
 
-/** What deleting needs of the storage's delta payloads: a delta child is made whole before its parent goes. */
+/** What deleting needs of the storage's delta payloads: what is based on a checkpoint goes whole before it. */
 export interface DeltaAccess {
-  /** Re-bases a delta child of a checkpoint about to be deleted. */
+  /** Re-bases a payload based on a checkpoint about to be deleted. */
   codec: DeltaCodec;
   /** A checkpoint's summary, payload text and the versionstamp of that record, or `undefined` if there is none. */
   payload(id: string): Promise<{ stored: StoredSummary; text: string; versionstamp: string } | undefined>;
