@@ -68,7 +68,7 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
   /**
    * Create an empty storage.
    *
-   * @param options `deltas`: store each checkpoint as the change since its parent (`true`, or the
+   * @param options `deltas`: store each checkpoint as a delta on an earlier one (`true`, or the
    *   {@linkcode kit.DeltaOptions}), or whole (`false`).
    * @throws {RangeError} If a delta option is invalid.
    */
@@ -516,9 +516,9 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
 /** Options of {@linkcode MemoryCheckpointStorage}. */
 export interface MemoryCheckpointStorageOptions {
   /**
-   * Store each checkpoint as the change since its parent (`true`, or options of the delta codec: how
-   * deep a chain may grow, how much it remembers), or whole (`false`). Either way `load` returns whole
-   * checkpoints.
+   * Store each checkpoint as a delta on an earlier one of its session (`true`, or options of the delta
+   * codec: how deep a chain may grow, how much it remembers), or whole (`false`). Either way `load` returns
+   * whole checkpoints.
    *
    * @default {true}
    */

@@ -62,15 +62,10 @@ interface Known {
 }
 
 /** The checkpoint's fields besides its values. */
-interface Header {
-  id: string;
-  parentId: string | null;
-  sessionId: string;
-  workflowName: string;
-  graphSignature: string;
-  superstep: number;
-  createdAt: string;
-}
+type Header = Pick<
+  Checkpoint,
+  "id" | "parentId" | "sessionId" | "workflowName" | "graphSignature" | "superstep" | "createdAt"
+>;
 
 interface Index {
   /**

@@ -81,14 +81,27 @@ export class SqlCheckpoints implements CheckpointStorage {
     if (stored === undefined) return undefined;
     const summary = { id, sessionId: String(stored.sessionId), workflowName: String(stored.workflowName) };
     const payload = joinPayload(this.#adapter, id, stored);
-    // The base's row came with the checkpoint's: a delta on a keyframe needs no other read.
+    return await kit.loadStoredCheckpoint(
+      this.#adapter,
+      summary,
+      payload,
+      this.#deltas,
+      this.#readAfter(stored),
+    );
+  }
+
+  /**
+   * Reads base chains, starting from the base's row that came with `stored` (if it did): a delta on a
+   * keyframe needs no other read.
+   */
+  #readAfter(stored: StoredPayload): kit.ReadChain {
     const base = baseOf(stored);
-    const read: kit.ReadChain = base === undefined ? this.#read : async (at, count) => {
+    if (base === undefined) return this.#read;
+    return async (at, count) => {
       if (at !== base.id || count < 1) return await this.#read(at, count);
       const next = kit.deltaBase(base.payload);
       return [base, ...next === null || count === 1 ? [] : await this.#read(next, count - 1)];
     };
-    return await kit.loadStoredCheckpoint(this.#adapter, summary, payload, this.#deltas, read);
   }
 
   /** Stored payloads from `id` back along its delta bases, at most `count`. */
@@ -149,9 +162,11 @@ export class SqlCheckpoints implements CheckpointStorage {
       const rewrites: PayloadRewrite[] = [];
       for (const dependent of dependents) {
         const stored = await this.#store.load(dependent);
-        const payload = stored === undefined ? undefined : joinPayload(this.#adapter, dependent, stored);
+        if (stored === undefined) continue;
+        const payload = joinPayload(this.#adapter, dependent, stored);
         if (typeof payload !== "string") continue;
-        const whole = await deltas.rebase(dependent, payload, id, this.#read);
+        // Its base's row (the checkpoint being deleted) came with it.
+        const whole = await deltas.rebase(dependent, payload, id, this.#readAfter(stored));
         if (whole !== undefined) rewrites.push(this.#rewrite(dependent, whole));
       }
       if (await this.#store.delete(id, rewrites, dependents)) {

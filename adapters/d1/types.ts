@@ -102,9 +102,9 @@ export interface D1CheckpointStorageOptions {
   /** The D1 binding (`env.DB`). The storage never closes it. */
   db: D1DatabaseLike;
   /**
-   * Store each checkpoint as the change since its parent (`true`, or options of the delta codec: how deep
-   * a chain may grow, how much it remembers), or whole (`false`). Either way `load` returns whole
-   * checkpoints, and a store holds both kinds.
+   * Store each checkpoint as a delta on an earlier one of its session (`true`, or options of the delta
+   * codec: how deep a chain may grow, how much it remembers), or whole (`false`). Either way `load` returns
+   * whole checkpoints, and a store holds both kinds.
    *
    * @default {true}
    */

@@ -171,9 +171,9 @@ export interface DurableObjectCheckpointStorageOptions {
   /** The object's storage (`ctx.storage`); its class must be SQLite-backed (`new_sqlite_classes`). */
   storage: DurableObjectStorageLike;
   /**
-   * Store each checkpoint as the change since its parent (`true`, or options of the delta codec: how deep
-   * a chain may grow, how much it remembers), or whole (`false`). Either way `load` returns whole
-   * checkpoints, and a store holds both kinds.
+   * Store each checkpoint as a delta on an earlier one of its session (`true`, or options of the delta
+   * codec: how deep a chain may grow, how much it remembers), or whole (`false`). Either way `load` returns
+   * whole checkpoints, and a store holds both kinds.
    *
    * @default {true}
    */

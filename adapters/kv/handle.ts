@@ -129,9 +129,9 @@ export interface KvCheckpointStorageOptions {
    */
   staleAfterMs?: number;
   /**
-   * Store each checkpoint as the change since its parent (`true`, or options of the delta codec: how deep
-   * a chain may grow, how much it remembers), or whole (`false`). Either way `load` returns whole
-   * checkpoints, and a store holds both kinds.
+   * Store each checkpoint as a delta on an earlier one of its session (`true`, or options of the delta
+   * codec: how deep a chain may grow, how much it remembers), or whole (`false`). Either way `load` returns
+   * whole checkpoints, and a store holds both kinds.
    *
    * @default {true}
    */
