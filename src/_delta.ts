@@ -30,6 +30,7 @@ import type { Checkpoint } from "./checkpoint.ts";
 import { checkpointShapeProblem, plainJsonTexts } from "./codec.ts";
 import { CheckpointCorruptError } from "./errors.ts";
 import { defineEntry } from "./_records.ts";
+import { flat, splice, type Text } from "./_pieces.ts";
 
 const MARK = "~2";
 /** How many supersteps one base may serve: a delete rewrites at most about this many of its dependents. */
@@ -41,6 +42,9 @@ export const DELTA_WITH_BASE = '~2{"b":"';
 
 /** A checkpoint's segments: name → encoded text. */
 type Segments = Map<string, string>;
+
+/** The segments of a known checkpoint: a loaded one's may be in pieces until read (`textOf`). */
+type KnownSegments = Map<string, Text>;
 
 /** What is known of a stored checkpoint, to write its child as a delta or to load a delta on it. */
 interface Known {
@@ -58,7 +62,7 @@ interface Known {
   own: number;
   drift: number;
   header: Header;
-  segments: Segments;
+  segments: KnownSegments;
 }
 
 /** The checkpoint's fields besides its values. */
@@ -324,7 +328,7 @@ export class DeltaCodec {
    */
   async decode(id: string, payload: string, read: ReadChain): Promise<Checkpoint> {
     const known = await this.#resolve(id, payload, read);
-    return assemble(id, known.header, known.segments);
+    return assemble(id, known.header, flatSegments(known.segments));
   }
 
   /**
@@ -344,7 +348,7 @@ export class DeltaCodec {
     const index = parse(id, payload);
     if (index.b !== deleted) return undefined;
     const known = await this.#resolve(id, payload, read);
-    const { entries, body } = keyframe(known.segments);
+    const { entries, body } = keyframe(flatSegments(known.segments));
     const rewritten: Index = { b: null, h: known.header, d: 0, r: 0, s: entries };
     this.#remember({ ...known, base: null, depth: 0, run: 0, anchor: id, drift: 0, own: body.length });
     return MARK + JSON.stringify(rewritten) + "\n" + body;
@@ -534,7 +538,7 @@ function segmentsOf(checkpoint: Checkpoint): Segments | undefined {
   return new Map(names.map((name, i) => [name, texts[i]]));
 }
 
-function sizeOf(segments: Segments): number {
+function sizeOf(segments: KnownSegments): number {
   let size = 0;
   for (const text of segments.values()) size += text.length;
   return size;
@@ -568,7 +572,7 @@ function delta(segments: Segments, base: Known): Written {
   const entries: Index["s"] = [];
   let body = "";
   for (const [name, text] of segments) {
-    const old = base.segments.get(name);
+    const old = textOf(base.segments, name);
     if (old === text) {
       entries.push([name, 0]);
       continue;
@@ -662,9 +666,29 @@ function parse(id: string, payload: string): Index {
   return record;
 }
 
+/**
+ * `segments` flat, in place: a loaded checkpoint's are joined once, when read, and stay joined (a delta
+ * written on it compares them, a load parses them).
+ */
+function flatSegments(segments: KnownSegments): Segments {
+  for (const [name, text] of segments) {
+    if (typeof text !== "string") segments.set(name, flat(text));
+  }
+  return segments as Segments;
+}
+
+/** One of `segments`, flat (joined in place if it was in pieces). */
+function textOf(segments: KnownSegments, name: string): string | undefined {
+  const text = segments.get(name);
+  if (text === undefined || typeof text === "string") return text;
+  const joined = flat(text);
+  segments.set(name, joined);
+  return joined;
+}
+
 /** The segments a delta payload describes, given its base's (none for a keyframe). */
-function apply(id: string, index: Index, payload: string, base: Segments | undefined): Segments {
-  const segments: Segments = new Map();
+function apply(id: string, index: Index, payload: string, base: KnownSegments | undefined): KnownSegments {
+  const segments: KnownSegments = new Map();
   let at = payload.indexOf("\n") + 1;
   const take = (length: number) => {
     if (!Number.isSafeInteger(length) || length < 0 || at + length > payload.length) {
@@ -690,7 +714,7 @@ function apply(id: string, index: Index, payload: string, base: Segments | undef
       if (!Number.isSafeInteger(p) || !Number.isSafeInteger(q) || p < 0 || q < 0 || p + q > old.length) {
         throw new CheckpointCorruptError(id, `its segment ${JSON.stringify(name)} does not fit its base`);
       }
-      segments.set(name, old.slice(0, p) + take(n) + old.slice(old.length - q));
+      segments.set(name, splice(old, p, take(n), q));
     } else throw new CheckpointCorruptError(id, `its segment ${JSON.stringify(name)} has an unknown kind`);
   }
   if (at !== payload.length) {

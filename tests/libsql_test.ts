@@ -13,6 +13,7 @@ import { type Client, createClient } from "@libsql/client";
 import { LibsqlCheckpointStorage } from "../adapters/libsql/mod.ts";
 import type { LibsqlStatement } from "../adapters/libsql/client.ts";
 import {
+  basesStatement,
   deleteSessionStatements,
   deleteStatements,
   headStatement,
@@ -26,6 +27,8 @@ import {
   unindexedStatement,
 } from "../adapters/_sqlite/_sql.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "../adapters/_sqlite/_schema.ts";
+import { SqlConnection } from "../adapters/_sqlite/_connection.ts";
+import { SqlStore } from "../adapters/_sqlite/_store.ts";
 import { encodeForStorage, indexOf } from "../src/storage_kit.ts";
 import {
   CheckpointConflictError,
@@ -306,6 +309,7 @@ describe("LibsqlCheckpointStorage", () => {
         [headStatement("s"), /SEARCH superstep_heads USING PRIMARY KEY \(session_id=\?\)/],
         [loadStatement("x"), byId],
         [lineageStatement("x"), /RECURSIVE STEP/],
+        [basesStatement("x", 32), /RECURSIVE STEP/],
         ...saveStatements(encodeForStorage("libsql", cp)).map((st): [LibsqlStatement] => [st]),
         ...deleteStatements("x").map((st): [LibsqlStatement] => [st]),
         ...deleteSessionStatements("s").map((st): [LibsqlStatement] => [st]),
@@ -318,7 +322,7 @@ describe("LibsqlCheckpointStorage", () => {
         if (expected) assert.match(plan.join(" | "), expected, where);
         for (const step of plan) {
           // A SCAN is only allowed of the recursive query's own queue, or in index order (with LIMIT).
-          const fullScan = /^SCAN (?!ancestry\b|a\b)\S+$/.test(step);
+          const fullScan = /^SCAN (?!ancestry\b|bases\b|a\b)\S+$/.test(step);
           assert.ok(!fullScan && !/TEMP B-TREE/.test(step), `${step}${where}`);
         }
       }
@@ -698,6 +702,87 @@ describe("LibsqlCheckpointStorage: delta payloads", () => {
       await writer.close();
       await plain.close();
     }
+  });
+  test("a chain of deltas loads through a fresh storage in two statements, exactly, at every depth", async () => {
+    const client = createClient({ url: ":memory:" });
+    const writer = new LibsqlCheckpointStorage({ client });
+    try {
+      const sessionId = "delta-chain";
+      const chain = [];
+      for (let i = 0, parentId: string | null = null; i < 60; i++) {
+        const items = Array.from({ length: i + 1 }, (_, n) => `record ${n}`.padEnd(40, "."));
+        const checkpoint = makeCheckpoint({ sessionId, parentId, superstep: i, state: { items } });
+        await writer.save(checkpoint);
+        chain.push(checkpoint);
+        parentId = checkpoint.id;
+      }
+      let statements = 0;
+      const counting = {
+        protocol: client.protocol,
+        execute: (statement: LibsqlStatement) => (statements++, client.execute(statement)),
+        batch: client.batch.bind(client),
+        close() {},
+      };
+      let deepest = 0;
+      for (const checkpoint of chain) {
+        const reader = new LibsqlCheckpointStorage({ client: counting });
+        await reader.head("migrate");
+        statements = 0;
+        assert.deepStrictEqual(await reader.load(checkpoint.id), checkpoint);
+        const depth = JSON.parse(
+          String(
+            (await rows(client, "SELECT payload FROM superstep_checkpoints WHERE id = ?", [checkpoint.id]))[0]
+              .payload,
+          ).slice(2).split("\n")[0],
+        ).d;
+        deepest = Math.max(deepest, depth);
+        assert.ok(statements <= 2, `depth ${depth}: ${statements} statements`);
+      }
+      assert.ok(deepest >= 16, `the chain reaches depth ${deepest}`);
+    } finally {
+      await writer.close();
+      client.close();
+    }
+  });
+
+  test("a chain's payloads come back in one row, ordered by depth whatever order the aggregate took", async () => {
+    const answer = (row: Record<string, unknown>) =>
+      new SqlStore(
+        new SqlConnection({
+          adapter: "fake",
+          where: "nowhere",
+          open: () =>
+            Promise.resolve({
+              execute: () => Promise.resolve({ rows: [row], changes: 0 }),
+              batch: () => Promise.resolve([]),
+            }),
+          migrate: () => Promise.resolve(),
+        }),
+      );
+    const joined = (...parts: string[]) => parts.join("\u001e");
+    const shuffled = answer({
+      payloads: joined("p3", "p1", "p2"),
+      ids: joined("c", "a", "b"),
+      depths: "3\u001e1\u001e2",
+      count: 3,
+    });
+    assert.deepStrictEqual(await shuffled.bases("a", 32), [
+      { id: "a", payload: "p1" },
+      { id: "b", payload: "p2" },
+      { id: "c", payload: "p3" },
+    ]);
+    // A payload that held the separator splits into too many: none, so the caller reads one by one.
+    const damaged = answer({
+      payloads: joined("p1", "p\u001e2"),
+      ids: joined("a", "b"),
+      depths: "1\u001e2",
+      count: 2,
+    });
+    assert.deepStrictEqual(await damaged.bases("a", 32), []);
+    assert.deepStrictEqual(
+      await answer({ payloads: null, ids: null, depths: null, count: 0 }).bases("a", 32),
+      [],
+    );
   });
 });
 

@@ -104,30 +104,21 @@ export class SqlCheckpoints implements CheckpointStorage {
     };
   }
 
-  /** Stored payloads from `id` back along its delta bases, at most `count`. */
+  /**
+   * Stored payloads from `id` back along its delta bases, at most `count`: in one query where the store
+   * has one (a payload stored in parts read on its own), else one read for each two.
+   */
   #read: kit.ReadChain = async (id, count) => {
     const chain: { id: string; payload: string }[] = [];
-    // A recursive query costs about two plain loads (each of which brings its base): worth it from four
-    // payloads on.
-    if (this.#store.chain !== undefined && count > 3) {
-      for (const row of await this.#store.chain(id, count)) {
-        if (row.payload !== undefined) {
-          chain.push({ id: row.id, payload: row.payload });
-          continue;
-        }
-        // In parts: read it whole, and go on from it one by one.
-        const rest = await this.#walk(row.id, count - chain.length);
-        return [...chain, ...rest];
-      }
-      return chain;
-    }
-    return await this.#walk(id, count);
-  };
-
-  /** Stored payloads from `id` back along its delta bases, at most `count`: one read for each two. */
-  async #walk(id: string, count: number): Promise<{ id: string; payload: string }[]> {
-    const chain: { id: string; payload: string }[] = [];
     for (let at: string | null = id; at !== null && chain.length < count;) {
+      // A plain load brings two payloads and costs about half the recursive query.
+      const left = count - chain.length;
+      const found = this.#store.bases === undefined || left < 3 ? [] : await this.#store.bases(at, left);
+      if (found.length > 0) {
+        chain.push(...found);
+        at = kit.deltaBase(found[found.length - 1].payload);
+        continue;
+      }
       const stored = await this.#store.load(at);
       if (stored === undefined) break;
       const payload = joinPayload(this.#adapter, at, stored);
@@ -140,7 +131,7 @@ export class SqlCheckpoints implements CheckpointStorage {
       at = kit.deltaBase(base.payload);
     }
     return chain;
-  }
+  };
 
   async list(query?: CheckpointQuery): Promise<CheckpointSummary[]> {
     const checked = kit.checkListQuery(this.#adapter, query);

@@ -201,21 +201,31 @@ export function loadStatement(id: string, withBase = true): SqlStatement {
 }
 
 /**
- * The payloads from `id` back along their delta bases (`base_id`) to a keyframe, at most `count`, `id`
- * first: one recursive query, each step by primary key. A payload stored in parts (`chunks` > 0) ends the
- * walk: the caller reads it whole. Unordered (an ORDER BY costs a temporary B-tree): the caller sorts by
- * `depth`.
+ * The separator of `basesStatement`'s joined columns: U+001E, which no stored payload holds (each is JSON
+ * text, or a delta's JSON index and JSON segments, and JSON escapes every control character).
  */
-export function chainStatement(id: string, count: number): SqlStatement {
+export const BASES_SEPARATOR = "\u001e";
+
+/**
+ * The payloads from `id` back along their delta bases (`base_id`) towards a keyframe, at most `count`, in
+ * one recursive query (each step by primary key) that answers one row: the payloads, ids and depths (1 for
+ * `id`), each joined by BASES_SEPARATOR in the same order, and how many. One row, not one per payload: a
+ * driver's cost per row is most of a chain's (@libsql/client defines each row's properties one by one).
+ * The walk ends at a payload stored in parts, which is left out (the caller reads it whole). Unordered (an
+ * ORDER BY in the aggregate costs a sort): the caller orders by depth.
+ */
+export function basesStatement(id: string, count: number): SqlStatement {
   return {
-    sql: `WITH RECURSIVE chain(id, base_id, payload, chunks, depth) AS (
+    sql: `WITH RECURSIVE bases(id, base_id, payload, chunks, depth) AS (
         SELECT id, base_id, payload, payload_chunks, 1 FROM superstep_checkpoints WHERE id = ?1
         UNION ALL
         SELECT c.id, c.base_id, c.payload, c.payload_chunks, a.depth + 1
-          FROM chain AS a JOIN superstep_checkpoints AS c ON c.id = a.base_id
+          FROM bases AS a JOIN superstep_checkpoints AS c ON c.id = a.base_id
           WHERE a.depth < ?2 AND a.chunks = 0
       )
-      SELECT id, payload, chunks, depth FROM chain`,
+      SELECT group_concat(payload, char(30)) AS payloads, group_concat(id, char(30)) AS ids,
+          group_concat(depth, char(30)) AS depths, count(*) AS count
+        FROM bases WHERE chunks = 0`,
     args: [id, Math.min(count, 2 ** 31 - 1)],
   };
 }

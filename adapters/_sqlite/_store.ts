@@ -13,7 +13,8 @@ import type { SqlConnection } from "./_connection.ts";
 import { GroupCommit } from "./_group_commit.ts";
 import type { StoredPayload } from "./_payload.ts";
 import {
-  chainStatement,
+  BASES_SEPARATOR,
+  basesStatement,
   claimLeaseStatement,
   conflictStatement,
   DELETED_SESSION_CHECKPOINTS,
@@ -62,10 +63,10 @@ export interface EncodedStore {
   /** The ids of the checkpoints whose payload is a delta on `id`. */
   dependents(id: string): Promise<string[]>;
   /**
-   * Optional fast path: the payloads from `id` back along their delta bases to a keyframe, at most
-   * `count`, `id` first, in one query; a payload stored in parts is `undefined` (read it with `load`).
+   * Optional fast path: the payloads from `id` back along their delta bases towards a keyframe, at most
+   * `count`, `id` first, in one query; it ends before a payload stored in parts (read that with `load`).
    */
-  chain?(id: string, count: number): Promise<{ id: string; payload: string | undefined }[]>;
+  bases?(id: string, count: number): Promise<{ id: string; payload: string }[]>;
   /** Delete a session's checkpoints and head; how many. */
   deleteSession(sessionId: string): Promise<number>;
   /** The summaries of `id` and its ancestors as stored, unordered. */
@@ -125,12 +126,21 @@ export class SqlStore implements EncodedStore {
     return { saved: false, conflict: "head-moved", head };
   }
 
-  async chain(id: string, count: number): Promise<{ id: string; payload: string | undefined }[]> {
-    const { rows } = await this.#connection.execute(`load checkpoint ${id}`, chainStatement(id, count));
-    return [...rows].sort((a, b) => Number(a.depth) - Number(b.depth)).map((row) => ({
-      id: String(row.id),
-      payload: Number(row.chunks) === 0 && typeof row.payload === "string" ? row.payload : undefined,
-    }));
+  async bases(id: string, count: number): Promise<{ id: string; payload: string }[]> {
+    const { rows: [row] } = await this.#connection.execute(
+      `load checkpoint ${id}`,
+      basesStatement(id, count),
+    );
+    const found = Number(row?.count ?? 0);
+    if (found === 0 || typeof row.payloads !== "string" || typeof row.ids !== "string") return [];
+    const payloads = row.payloads.split(BASES_SEPARATOR);
+    const ids = row.ids.split(BASES_SEPARATOR);
+    const depths = String(row.depths).split(BASES_SEPARATOR).map(Number);
+    // A split that does not give one of each per row (a damaged payload): read them one by one instead.
+    if (payloads.length !== found || ids.length !== found || depths.length !== found) return [];
+    const order = depths.map((_, i) => i);
+    if (depths.some((depth, i) => depth !== i + 1)) order.sort((a, b) => depths[a] - depths[b]);
+    return order.map((i) => ({ id: ids[i], payload: payloads[i] }));
   }
 
   async load(id: string, withBase = true): Promise<StoredPayload | undefined> {
