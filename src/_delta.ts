@@ -58,6 +58,8 @@ interface Known {
   run: number;
   /** The keyframe or anchor its run starts at (itself for one). */
   anchor: string;
+  /** The checkpoints a load of it reads, its base first, back to a keyframe (none for a keyframe). */
+  bases: readonly string[];
   /** The code units of its own payload's body (the change since its base; the whole state in a keyframe). */
   own: number;
   drift: number;
@@ -153,7 +155,8 @@ export function isDeltaPayload(payload: string): boolean {
  * ```
  */
 export function deltaBase(payload: string): string | null {
-  if (!isDeltaPayload(payload)) return null;
+  // A keyframe's index is not read: only a delta on a checkpoint starts so (its base comes first).
+  if (!payload.startsWith(DELTA_WITH_BASE)) return null;
   const end = payload.indexOf("\n");
   let index: { b?: unknown; h?: { id?: unknown } } | undefined;
   try {
@@ -240,7 +243,7 @@ export class DeltaCodec {
    */
   encode(
     checkpoint: Checkpoint,
-  ): { payload: string; base: string | null; remember: () => void } | undefined {
+  ): { payload: string; base: string | null; bases: readonly string[]; remember: () => void } | undefined {
     const segments = segmentsOf(checkpoint);
     if (segments === undefined) return undefined;
     const header = headerOf(checkpoint);
@@ -267,12 +270,13 @@ export class DeltaCodec {
       depth,
       run,
       anchor: run === 0 ? checkpoint.id : base!.anchor,
+      bases: base === undefined ? [] : [base.id, ...base.bases],
       drift,
       own: body.length,
       header,
       segments,
     };
-    return { payload, base: index.b, remember: () => this.#remember(known) };
+    return { payload, base: index.b, bases: known.bases, remember: () => this.#remember(known) };
   }
 
   /**
@@ -350,7 +354,16 @@ export class DeltaCodec {
     const known = await this.#resolve(id, payload, read);
     const { entries, body } = keyframe(flatSegments(known.segments));
     const rewritten: Index = { b: null, h: known.header, d: 0, r: 0, s: entries };
-    this.#remember({ ...known, base: null, depth: 0, run: 0, anchor: id, drift: 0, own: body.length });
+    this.#remember({
+      ...known,
+      base: null,
+      depth: 0,
+      run: 0,
+      anchor: id,
+      bases: [],
+      drift: 0,
+      own: body.length,
+    });
     return MARK + JSON.stringify(rewritten) + "\n" + body;
   }
 
@@ -390,6 +403,7 @@ export class DeltaCodec {
       depth: index.d,
       run,
       anchor: run === 0 || base === undefined ? id : base.anchor,
+      bases: base === undefined ? [] : [base.id, ...base.bases],
       drift: index.r,
       own: payload.length - payload.indexOf("\n") - 1,
       header,

@@ -90,6 +90,12 @@ export interface EncodedCheckpoint {
    * deleting a checkpoint, rewrite each stored payload whose base it is with {@linkcode DeltaCodec.rebase}.
    */
   base: string | null;
+  /**
+   * Every checkpoint a load of the payload reads besides itself: its `base` first, back to a keyframe (none
+   * for a whole payload). An adapter that cannot follow bases in one query may keep it, to read them all
+   * at once; the load still checks each link.
+   */
+  bases: readonly string[];
   /** The summary, with its metadata encoded apart so `list` never reads a payload. */
   summary: StoredSummary;
   /** What the session index and the inbox hold for the checkpoint while it is its session's head. */
@@ -185,6 +191,7 @@ export function encodeForStorage(
   return {
     payload,
     base: delta?.base ?? null,
+    bases: delta?.bases ?? [],
     summary,
     index: indexOf(checkpoint),
     stored: delta?.remember ?? noop,

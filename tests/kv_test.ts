@@ -505,6 +505,60 @@ describe("KvCheckpointStorage: delta payloads", () => {
     }
   });
 
+  test("a chain of deltas loads through a fresh storage in one read of its record and one round of getMany", async () => {
+    const kv = await openKv(":memory:");
+    try {
+      const chain = await grow(new KvCheckpointStorage({ kv }), 60);
+      const reads = { get: 0, getMany: 0, rounds: 0 };
+      let inFlight = 0;
+      const counting: KvHandle = new Proxy(kv, {
+        get(target, key) {
+          const value = Reflect.get(target, key, target);
+          if (key !== "get" && key !== "getMany") {
+            return typeof value === "function" ? value.bind(target) : value;
+          }
+          return async (...args: unknown[]) => {
+            reads[key]++;
+            // Reads started while none is pending begin a new round trip.
+            if (inFlight++ === 0) reads.rounds++;
+            try {
+              return await value.apply(target, args);
+            } finally {
+              inFlight--;
+            }
+          };
+        },
+      });
+      let deepest = 0;
+      for (const checkpoint of chain) {
+        const cold = new KvCheckpointStorage({ kv: counting });
+        Object.assign(reads, { get: 0, getMany: 0, rounds: 0 });
+        assert.deepStrictEqual(await cold.load(checkpoint.id), checkpoint);
+        const depth =
+          JSON.parse(new TextDecoder().decode(await rawPayload(kv, checkpoint.id)).slice(2).split("\n")[0]).d;
+        deepest = Math.max(deepest, depth);
+        assert.ok(reads.rounds <= 2, `depth ${depth}: ${JSON.stringify(reads)}`);
+      }
+      assert.ok(deepest >= 16, `the chain reaches depth ${deepest}`);
+      // The chain is named in the checkpoint's own record only: the index copies stay summaries.
+      for (const key of await keysUnder(kv, ["superstep", "by_session"])) {
+        const { value } = await kv.get(key);
+        assert.ok(
+          !new TextDecoder().decode(value as Uint8Array).includes('"chain"'),
+          "no chain in an index copy",
+        );
+      }
+      // A chain named before a delete made one of its bases whole still loads, exactly.
+      const storage = new KvCheckpointStorage({ kv });
+      assert.strictEqual(await storage.delete(chain[40].id), true);
+      for (const checkpoint of chain.filter((_, i) => i !== 40)) {
+        assert.deepStrictEqual(await new KvCheckpointStorage({ kv }).load(checkpoint.id), checkpoint);
+      }
+    } finally {
+      kv.close();
+    }
+  });
+
   test("a delta child whose whole payload outgrows one atomic is staged when its base is deleted", async () => {
     const kv = await openKv(":memory:");
     try {

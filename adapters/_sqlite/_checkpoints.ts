@@ -99,8 +99,8 @@ export class SqlCheckpoints implements CheckpointStorage {
     if (base === undefined) return this.#read;
     return async (at, count) => {
       if (at !== base.id || count < 1) return await this.#read(at, count);
-      const next = kit.deltaBase(base.payload);
-      return [base, ...next === null || count === 1 ? [] : await this.#read(next, count - 1)];
+      const next = count === 1 ? null : kit.deltaBase(base.payload);
+      return next === null ? [base] : [base, ...await this.#read(next, count - 1)];
     };
   }
 

@@ -205,7 +205,7 @@ export class Deletions {
         return;
       }
       const bytes = encodeText(whole);
-      const { base: _, ...rest } = found.stored;
+      const { base: _, chain: __, ...rest } = found.stored;
       const stored: StoredSummary = { ...rest, token: crypto.randomUUID(), chunks: 0, bytes: bytes.length };
       const visible = (record: Uint8Array, summary: Uint8Array): [KvKey, Uint8Array][] => [
         [keys.checkpoint(id), record],

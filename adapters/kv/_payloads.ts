@@ -40,7 +40,7 @@ export interface Placement {
 /**
  * Places `payload`: inline in the checkpoint's record when the record fits one KV value and `fits` says its
  * commit does (given the record and the summary of the index copies), else in chunks under `stored.token`.
- * Sets `stored.chunks` (0: inline).
+ * Sets `stored.chunks` (0: inline). `stored.chain` goes into the record's summary only.
  *
  * @throws {RangeError} If the summary is too large for a KV value.
  */
@@ -51,16 +51,31 @@ export function placePayload(
   fits: (record: Uint8Array, summary: Uint8Array) => boolean,
 ): Placement {
   stored.chunks = 0;
-  let summary = encodeSummary(stored);
-  if (summary.length + 1 + payload.length <= MAX_VALUE_BYTES) {
-    const record = inlineRecord(summary, payload);
+  let [summary, own] = summaries(stored);
+  if (own.length + 1 + payload.length <= MAX_VALUE_BYTES) {
+    const record = inlineRecord(own, payload);
     if (fits(record, summary)) return { summary, record, chunks: [] };
   }
   const chunks = splitChunks(payload);
   stored.chunks = chunks.length;
-  summary = encodeSummary(stored);
+  [summary, own] = summaries(stored);
   const { id, token } = stored;
-  return { summary, record: summary, chunks: chunks.map((chunk, i) => [keys.chunk(id, token, i), chunk]) };
+  return { summary, record: own, chunks: chunks.map((chunk, i) => [keys.chunk(id, token, i), chunk]) };
+}
+
+/** The summary of the index copies (without `chain`), and the record's own (with it). */
+function summaries(stored: StoredSummary): [Uint8Array, Uint8Array] {
+  if (stored.chain === undefined) {
+    const summary = encodeSummary(stored);
+    return [summary, summary];
+  }
+  const own = encodeSummary(stored);
+  // Unset, not spread out (a rest spread would make a new object shape per save): JSON leaves it out.
+  const { chain } = stored;
+  stored.chain = undefined;
+  const summary = encodeSummary(stored);
+  stored.chain = chain;
+  return [summary, own];
 }
 
 /** A staged save: its record, with the key and versionstamp its commit checks. */

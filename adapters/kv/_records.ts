@@ -30,6 +30,12 @@ export interface StoredSummary extends SummaryColumns {
    * bases were kept (whose deltas are all on their parents).
    */
   base?: string;
+  /**
+   * Only in the checkpoint's own record, never in the index copies: the base's own bases, in order, back to
+   * a keyframe (`EncodedCheckpoint.bases` after the base), so that a load reads its whole chain at once.
+   * Absent when the base is a keyframe, and in records of before chains were kept.
+   */
+  chain?: string[];
   /** What it gives its session as a head (the kit's index); absent in summaries of before the index. */
   status?: SessionStatus;
   /** Its pending requests as the inbox stores them (the kit's `requestsJson`); absent like `status`. */
@@ -170,6 +176,9 @@ function checkSummary(
   const { token, chunks, bytes } = record as { token: string; chunks: number; bytes: number };
   const stored: StoredSummary = { ...checkStoredSummary("kv", record), token, chunks, bytes };
   if (typeof record.base === "string") stored.base = record.base;
+  if (Array.isArray(record.chain) && record.chain.every((id) => typeof id === "string")) {
+    stored.chain = record.chain;
+  }
   if (typeof record.status === "string" && typeof record.requests === "string") {
     stored.status = record.status as SessionStatus;
     stored.requests = record.requests;

@@ -254,6 +254,7 @@ export class KvCheckpointStorage implements CheckpointStorage {
       requests: encoded.index.requestsJson,
     };
     if (encoded.base !== null) stored.base = encoded.base;
+    if (encoded.bases.length > 1) stored.chain = encoded.bases.slice(1);
     // Before any read; checked again as placed (with its chunk count).
     encodeSummary(stored);
     const headKey = keys.head(sessionId);
@@ -425,7 +426,51 @@ export class KvCheckpointStorage implements CheckpointStorage {
     kit.checkId(ADAPTER, "load a checkpoint", "checkpoint id", id);
     const found = await this.#payload(id);
     if (found === undefined) return undefined;
-    return await kit.loadStoredCheckpoint(ADAPTER, found.stored, found.text, this.#deltas, this.#read);
+    return await kit.loadStoredCheckpoint(
+      ADAPTER,
+      found.stored,
+      found.text,
+      this.#deltas,
+      this.#readAfter(found.stored),
+    );
+  }
+
+  /**
+   * Reads base chains: the whole chain of `stored` at once when its record names it (`chain`), each link
+   * still checked (a chain named before a delete made a base whole goes no further than it).
+   */
+  #readAfter(stored: StoredSummary): kit.ReadChain {
+    const { base, chain } = stored;
+    if (base === undefined || chain === undefined) return this.#read;
+    return async (at, count) => {
+      if (at !== base) return await this.#read(at, count);
+      const ids = [base, ...chain].slice(0, count);
+      const texts = await this.#inlinePayloads(ids);
+      const out: { id: string; payload: string }[] = [];
+      let next: string | null = at;
+      for (const [i, id] of ids.entries()) {
+        const text = texts[i];
+        if (next !== id || text === undefined) break;
+        out.push({ id, payload: text });
+        next = kit.deltaBase(text);
+      }
+      if (next === null || out.length === count) return out;
+      return [...out, ...await this.#read(next, count - out.length)];
+    };
+  }
+
+  /** The inline payloads of checkpoints, in parallel reads; `undefined` for one missing or in chunks. */
+  async #inlinePayloads(ids: string[]): Promise<(string | undefined)[]> {
+    const batches: string[][] = [];
+    for (let i = 0; i < ids.length; i += MAX_GET_MANY) batches.push(ids.slice(i, i + MAX_GET_MANY));
+    const read = await Promise.all(
+      batches.map((batch) => this.#kv.getMany(batch.map((id) => this.#keys.checkpoint(id)))),
+    );
+    return read.flat().map((entry, i) => {
+      if (entry.versionstamp === null) return undefined;
+      const { stored, inline } = decodeRecord(ids[i], entry.value);
+      return stored.chunks === 0 && inline !== undefined ? decodeText(inline) : undefined;
+    });
   }
 
   /** Stored payloads from `id` back along its delta bases, at most `count`. */

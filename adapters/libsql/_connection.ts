@@ -1,7 +1,9 @@
 // The libSQL adapter's backend (package-private): the client, created (from a URL) or taken (injected),
-// switched to WAL when it is a file, as a SqlDriver of the shared SQLite layer (adapters/_sqlite/).
+// switched to WAL when it is a file, or a database of the `libsql` package (taken), as a SqlDriver of the
+// shared SQLite layer (adapters/_sqlite/).
 import { SqlConnection, type SqlDriver } from "../_sqlite/_connection.ts";
 import type { LibsqlCheckpointStorageOptions, LibsqlClient } from "./client.ts";
+import { databaseDriver } from "./_database.ts";
 
 export const ADAPTER = "libsql";
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
@@ -11,6 +13,18 @@ const ENABLE_WAL = { sql: "PRAGMA journal_mode = WAL", args: [] };
 
 /** The connection of a libSQL storage: its client opened (and migrated) on first use. */
 export function libsqlConnection(options: LibsqlCheckpointStorageOptions): SqlConnection {
+  if ("database" in options) {
+    const { database, wal } = options;
+    return new SqlConnection({
+      adapter: ADAPTER,
+      where: "the database",
+      async open() {
+        const driver = databaseDriver(database);
+        if (wal !== false) await driver.execute(ENABLE_WAL);
+        return driver;
+      },
+    });
+  }
   const owned = !("client" in options);
   const clients = new WeakMap<SqlDriver, LibsqlClient>();
   return new SqlConnection({

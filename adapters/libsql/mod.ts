@@ -30,6 +30,9 @@ export type {
   LibsqlCheckpointStorageOptions,
   LibsqlClient,
   LibsqlClientOptions,
+  LibsqlDatabase,
+  LibsqlDatabaseOptions,
+  LibsqlPreparedStatement,
   LibsqlResultSet,
   LibsqlStatement,
   LibsqlUrlOptions,
@@ -67,9 +70,10 @@ export class LibsqlCheckpointStorage extends SqliteCheckpointStorage {
   /**
    * Create the storage. Nothing is opened until the first call.
    *
-   * @param options `{ client }` (yours: never closed by the storage) or `{ url, authToken? }` (the storage
-   *   creates the client on first use and closes it in {@linkcode LibsqlCheckpointStorage.close}).
-   * @throws {TypeError} If the options name neither or both of `client` and `url`.
+   * @param options `{ client }` (yours: never closed by the storage), `{ url, authToken? }` (the storage
+   *   creates the client on first use and closes it in {@linkcode LibsqlCheckpointStorage.close}) or
+   *   `{ database }` (a local database of the `libsql` package, yours: the fastest path).
+   * @throws {TypeError} If the options name none, or more than one, of `client`, `url` and `database`.
    * @throws {RangeError} If `busyTimeout` is not a non-negative number.
    * @example
    * ```ts
@@ -87,9 +91,23 @@ export class LibsqlCheckpointStorage extends SqliteCheckpointStorage {
    * ```
    */
   constructor(options: LibsqlCheckpointStorageOptions) {
-    const { client, url } = (options ?? {}) as { client?: unknown; url?: unknown };
-    if ((client === undefined) === (url === undefined)) {
-      throw new TypeError("libsql: cannot create the storage: pass exactly one of `client` and `url`");
+    const { client, url, database } = (options ?? {}) as {
+      client?: unknown;
+      url?: unknown;
+      database?: unknown;
+    };
+    if ([client, url, database].filter((given) => given !== undefined).length !== 1) {
+      throw new TypeError(
+        "libsql: cannot create the storage: pass exactly one of `client`, `url` and `database`",
+      );
+    }
+    if (
+      database !== undefined &&
+      typeof (database as { prepare?: unknown } | null)?.prepare !== "function"
+    ) {
+      throw new TypeError(
+        "libsql: cannot create the storage: database must be a Database of the `libsql` package",
+      );
     }
     if (url !== undefined && (typeof url !== "string" || url === "")) {
       throw new TypeError(`libsql: cannot create the storage: url must be a non-empty string, got ${url}`);

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
 import type { Checkpoint } from "../../mod.ts";
-import { encodeForStorage } from "../../src/storage_kit.ts";
+import { type DeltaCodec, encodeForStorage } from "../../src/storage_kit.ts";
 import type { KvHandle, KvKey as Key } from "../../adapters/kv/mod.ts";
 import { LibsqlCheckpointStorage } from "../../adapters/libsql/mod.ts";
 import { saveStatements } from "../../adapters/_sqlite/_sql.ts";
@@ -103,9 +103,14 @@ export async function bulkLibsql(storage: LibsqlCheckpointStorage, client: {
 
 /**
  * Write a chain into a KV store with the KV adapter's key layout (default prefix), many checkpoints per
- * atomic, then its head. Checkpoints must fit one chunk each.
+ * atomic, then its head: whole, or as deltas through `deltas` (with each base's dependents index, as the
+ * adapter's save writes it). Checkpoints must fit one chunk each.
  */
-export async function bulkKv(kv: OpenKv, checkpoints: Iterable<Checkpoint>): Promise<string[]> {
+export async function bulkKv(
+  kv: OpenKv,
+  checkpoints: Iterable<Checkpoint>,
+  deltas?: DeltaCodec,
+): Promise<string[]> {
   const keys = new Layout(["superstep"]);
   const ids: string[] = [];
   let op = kv.atomic();
@@ -114,7 +119,7 @@ export async function bulkKv(kv: OpenKv, checkpoints: Iterable<Checkpoint>): Pro
   let last: Checkpoint | undefined;
   for (const checkpoint of checkpoints) {
     const { id, sessionId, workflowName } = checkpoint;
-    const encoded = encodeForStorage("kv", checkpoint);
+    const encoded = encodeForStorage("kv", checkpoint, deltas);
     const payload = encodeText(encoded.payload);
     const stored: StoredSummary = {
       ...encoded.summary,
@@ -122,6 +127,9 @@ export async function bulkKv(kv: OpenKv, checkpoints: Iterable<Checkpoint>): Pro
       chunks: 0,
       bytes: payload.length,
     };
+    if (encoded.base !== null) stored.base = encoded.base;
+    if (encoded.bases.length > 1) stored.chain = encoded.bases.slice(1);
+    encoded.stored();
     // The adapter's own placement: inline in the record when it fits one value, else in chunks.
     const { summary, record, chunks } = placePayload(keys, stored, payload, () => true);
     const writes: [Key, Uint8Array][] = [
@@ -129,6 +137,9 @@ export async function bulkKv(kv: OpenKv, checkpoints: Iterable<Checkpoint>): Pro
       [keys.bySession(sessionId, id), summary],
       [keys.byWorkflow(workflowName, id), summary],
       ...chunks,
+      ...encoded.base === null
+        ? []
+        : [[keys.dependent(encoded.base, id), new Uint8Array(0)] as [Key, Uint8Array]],
     ];
     const size = writes.reduce((sum, [, value]) => sum + value.length + 200, 0);
     if (mutations + writes.length > 900 || bytes + size > 600 * 1024) {

@@ -425,30 +425,29 @@ export function renderTables(figures, { date, command, machine, quick }) {
     ...new Set(figures.filter((f) => f.bench === "9").map((f) => f.name)),
   ];
   if (loads.length > 0) {
+    const kinds = ["memory", "libsql", "libsql database", "kv"];
+    const label = {
+      memory: "memory",
+      libsql: "libSQL file",
+      "libsql database": "libSQL file, Database",
+      kv: "KV file",
+    };
     table(
       "9 · Head load through a fresh storage: a delta chain against a whole checkpoint (Node)",
-      [
-        "",
-        "memory, deltas",
-        "memory, whole",
-        "deltas ÷ whole",
-        "libSQL, deltas",
-        "libSQL, whole",
-        "deltas ÷ whole",
-      ],
-      loads.map((name) => {
-        const cells = [name];
-        for (const kind of ["memory", "libsql"]) {
+      ["", "storage", "deltas", "whole", "deltas ÷ whole"],
+      loads.flatMap((name) =>
+        kinds.filter((kind) => find("9", name, `${kind} deltas`)).map((kind) => {
           const deltas = find("9", name, `${kind} deltas`);
           const whole = find("9", name, `${kind} whole`);
-          cells.push(
+          return [
+            name,
+            label[kind],
             cell(deltas),
             cell(whole),
             ratio(`9 ${kind} ${name} deltas ÷ whole`, deltas, whole),
-          );
-        }
-        return cells;
-      }),
+          ];
+        })
+      ),
     );
   }
   const saveName = figures.find((f) => f.bench === "3d")?.name;

@@ -22,7 +22,9 @@ import { planRows } from "../../adapters/_sqlite/_payload.ts";
 import { saveStatements } from "../../adapters/_sqlite/_sql.ts";
 import { args, collectGarbage, log, once, quick, Report, stats } from "./_harness.ts";
 import { makeItems } from "./_shapes.ts";
-import { fileSize, LibsqlCheckpointStorage, openLibsqlFile, tempDir } from "./_stores.ts";
+import { bulkKv, fileSize, LibsqlCheckpointStorage, openKv, openLibsqlFile, tempDir } from "./_stores.ts";
+import { KvCheckpointStorage } from "../../adapters/kv/mod.ts";
+import Database from "libsql";
 import { growthRecord, langGraphGrowth, superstepGrowth } from "./_workloads.ts";
 
 const isQuick = quick(args());
@@ -150,6 +152,8 @@ function* session({ length, grows }: LoadCase): Generator<Checkpoint> {
 
 interface Built {
   label: string;
+  /** The database file, for a libSQL store. */
+  path?: string;
   head: string;
   fresh(): Promise<CheckpointStorage>;
   close(): Promise<void>;
@@ -194,6 +198,7 @@ async function buildLibsql(load: LoadCase, deltas: boolean): Promise<Built> {
   await client.execute("PRAGMA wal_checkpoint(TRUNCATE)");
   return {
     label: "libsql",
+    path,
     head,
     fresh: async () => {
       const storage = new LibsqlCheckpointStorage({ client, deltas });
@@ -204,15 +209,50 @@ async function buildLibsql(load: LoadCase, deltas: boolean): Promise<Built> {
   };
 }
 
+/** The libSQL file of `buildLibsql`, read through a `libsql` Database (compiled statements) instead. */
+async function buildLibsqlDatabase(load: LoadCase, deltas: boolean): Promise<Built> {
+  const built = await buildLibsql(load, deltas);
+  const database = new Database(built.path!);
+  return {
+    label: "libsql database",
+    head: built.head,
+    fresh: async () => {
+      const storage = new LibsqlCheckpointStorage({ database, deltas });
+      await storage.head("warm");
+      return storage;
+    },
+    close: async () => {
+      database.close();
+      await built.close();
+    },
+  };
+}
+
+async function buildKv(load: LoadCase, deltas: boolean): Promise<Built> {
+  const kv = await openKv(newPath(`load-kv-${deltas ? "deltas" : "whole"}-${load.length}`));
+  const ids = await bulkKv(kv, session(load), deltas ? new DeltaCodec() : undefined);
+  return {
+    label: "kv",
+    head: ids[ids.length - 1],
+    fresh: async () => {
+      const storage = new KvCheckpointStorage({ kv, deltas });
+      await storage.head("warm");
+      return storage;
+    },
+    close: () => Promise.resolve(kv.close()),
+  };
+}
+
 const ROUNDS = isQuick ? 3 : 11;
 // Enough loads a turn that a collection or a compile is noise, not a turn's figure.
 const LOADS = 100;
-for (
-  const [kind, build] of [["memory", buildMemory], [
-    "libsql",
-    buildLibsql,
-  ]] as const
-) {
+const KINDS = [
+  ["memory", buildMemory],
+  ["libsql", buildLibsql],
+  ["libsql database", buildLibsqlDatabase],
+  ["kv", buildKv],
+] as const;
+for (const [kind, build] of KINDS) {
   const cases: LoadCase[] = [
     ...LENGTHS.map((length) => ({ length, grows: false })),
     { length: 1000, grows: true },

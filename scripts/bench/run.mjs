@@ -178,7 +178,7 @@ const TASKS = [
   { name: "http", cmd: node("http"), timeoutMs: 2 * 60_000 },
   { name: "workerd", cmd: node("workerd"), timeoutMs: 90_000 },
   { name: "durable", cmd: node("durable"), timeoutMs: 3 * 60_000 },
-  { name: "delta", cmd: node("delta"), timeoutMs: 4 * 60_000 },
+  { name: "delta", cmd: node("delta"), timeoutMs: 6 * 60_000 },
   { name: "postgres", cmd: node("postgres"), timeoutMs: 3 * 60_000 },
   { name: "history", cmd: node("history"), timeoutMs: 3 * 60_000 },
   { name: "kv-node", cmd: node("kv"), timeoutMs: 90_000 },
