@@ -10,7 +10,7 @@ import type { EncodedStore } from "../_sqlite/_store.ts";
 import { ADAPTER } from "./_connection.ts";
 
 /** The protocol's version: an object answers 400 to any other. */
-export const PROTOCOL = 2;
+export const PROTOCOL = 3;
 
 /** The URL a client posts to (an object's stub takes any). */
 export const OBJECT_URL = "https://checkpoint-object.superstep/";
@@ -19,6 +19,7 @@ export const OBJECT_URL = "https://checkpoint-object.superstep/";
 export type Call =
   | { op: "save"; rows: RowsToSave }
   | { op: "load" | "delete" | "lineage" | "dependents"; id: string }
+  | { op: "bases"; id: string; count: number }
   | { op: "delete"; id: string; rewrites: readonly PayloadRewrite[]; dependents: readonly string[] }
   | { op: "head" | "deleteSession"; sessionId: string }
   | { op: "list"; query: CheckpointQuery }
@@ -51,6 +52,8 @@ export function perform(store: EncodedStore, call: Call): Promise<unknown> {
         : store.delete(call.id);
     case "dependents":
       return store.dependents(call.id);
+    case "bases":
+      return store.bases!(call.id, call.count);
     case "lineage":
       return store.lineage(call.id);
     case "head":
@@ -110,6 +113,15 @@ export function parseCall(body: unknown): Call {
     case "lineage":
     case "dependents":
       return { op: fields.op, id: id("id") };
+    case "bases": {
+      const { count } = fields;
+      if (!(Number.isSafeInteger(count) && (count as number) > 0)) {
+        throw new RangeError(
+          `${ADAPTER}: cannot ${OPERATION}: count must be a positive integer, got ${count}`,
+        );
+      }
+      return { op: "bases", id: id("id"), count: count as number };
+    }
     case "head":
     case "deleteSession":
       return { op: fields.op, sessionId: id("sessionId") };

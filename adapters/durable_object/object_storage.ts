@@ -109,6 +109,11 @@ class ObjectStore implements EncodedStore {
     return this.#call(`load checkpoint ${id}`, { op: "load", id }) as Promise<StoredPayload | undefined>;
   }
 
+  bases(id: string, count: number): Promise<{ id: string; payload: string }[]> {
+    const action = `load checkpoint ${id}`;
+    return this.#call(action, { op: "bases", id, count }) as Promise<{ id: string; payload: string }[]>;
+  }
+
   list(query: CheckpointQuery): Promise<kit.StoredFields[]> {
     return this.#call("list checkpoints", { op: "list", query }) as Promise<kit.StoredFields[]>;
   }

@@ -11,8 +11,9 @@
 //     checkpoints of a ~4 KiB state whose cursor changes each time (each delta on the keyframe it shares
 //     with its parent: two payloads a load), and of 1,000 checkpoints of a state that grows by a record
 //     each time (each delta on its parent: a chain of up to 32 deltas back to a keyframe), stored as deltas
-//     and stored whole; each repetition loads the head through a fresh storage (nothing cached); memory and
-//     libSQL (file, WAL). The two stores of a case are timed in turns.
+//     and stored whole; each repetition loads the head through a fresh storage (nothing cached); memory,
+//     libSQL (file, WAL) through @libsql/client and through a `libsql` Database (the same files), and KV
+//     (file, @deno/kv). The two stores of a case are timed in turns.
 // 3d. One save of a 1 KiB state on a libSQL file, deltas against whole, in turns.
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import { type Checkpoint, type CheckpointStorage, MemoryCheckpointStorage } from "../../mod.ts";
@@ -152,8 +153,6 @@ function* session({ length, grows }: LoadCase): Generator<Checkpoint> {
 
 interface Built {
   label: string;
-  /** The database file, for a libSQL store. */
-  path?: string;
   head: string;
   fresh(): Promise<CheckpointStorage>;
   close(): Promise<void>;
@@ -176,8 +175,12 @@ async function buildMemory(load: LoadCase, deltas: boolean): Promise<Built> {
   };
 }
 
+/** The libSQL files written for each case, by case and mode: the Database path reads the same ones. */
+const libsqlFiles = new Map<string, { path: string; head: string }>();
+const fileKey = (load: LoadCase, deltas: boolean) => `${load.length} ${load.grows} ${deltas}`;
+
 async function buildLibsql(load: LoadCase, deltas: boolean): Promise<Built> {
-  const path = newPath(`load-${deltas ? "deltas" : "whole"}-${load.length}`);
+  const path = newPath(`load-${deltas ? "deltas" : "whole"}-${load.length}${load.grows ? "-growing" : ""}`);
   const client = await openLibsqlFile(path);
   const writer = new LibsqlCheckpointStorage({ client, deltas });
   await writer.head("migrate");
@@ -196,9 +199,9 @@ async function buildLibsql(load: LoadCase, deltas: boolean): Promise<Built> {
   }
   if (batch.length > 0) await client.batch(batch, "write");
   await client.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+  libsqlFiles.set(fileKey(load, deltas), { path, head });
   return {
     label: "libsql",
-    path,
     head,
     fresh: async () => {
       const storage = new LibsqlCheckpointStorage({ client, deltas });
@@ -211,8 +214,11 @@ async function buildLibsql(load: LoadCase, deltas: boolean): Promise<Built> {
 
 /** The libSQL file of `buildLibsql`, read through a `libsql` Database (compiled statements) instead. */
 async function buildLibsqlDatabase(load: LoadCase, deltas: boolean): Promise<Built> {
-  const built = await buildLibsql(load, deltas);
-  const database = new Database(built.path!);
+  const built = libsqlFiles.get(fileKey(load, deltas)) ??
+    await buildLibsql(load, deltas).then(async (
+      { close },
+    ) => (await close(), libsqlFiles.get(fileKey(load, deltas))!));
+  const database = new Database(built.path);
   return {
     label: "libsql database",
     head: built.head,
@@ -221,10 +227,7 @@ async function buildLibsqlDatabase(load: LoadCase, deltas: boolean): Promise<Bui
       await storage.head("warm");
       return storage;
     },
-    close: async () => {
-      database.close();
-      await built.close();
-    },
+    close: () => Promise.resolve(database.close()),
   };
 }
 

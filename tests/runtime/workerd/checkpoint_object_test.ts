@@ -72,6 +72,29 @@ describe("CheckpointObjectStorage and CheckpointObject", () => {
     });
   });
 
+  test("a chain of deltas loads in two calls to the object, exactly, at every depth", async () => {
+    const { stub } = scratchObject();
+    const writer = new CheckpointObjectStorage({ stub });
+    const chain = [];
+    for (let i = 0, parentId: string | null = null; i < 40; i++) {
+      const items = Array.from({ length: i + 1 }, (_, n) => `record ${n}`.padEnd(40, "."));
+      const checkpoint = makeCheckpoint({ sessionId: "chain", parentId, superstep: i, state: { items } });
+      await writer.save(checkpoint);
+      chain.push(checkpoint);
+      parentId = checkpoint.id;
+    }
+    let calls = 0;
+    const counting = {
+      fetch: (input: string, init?: RequestInit) => (calls++, stub.fetch(input, init)),
+    };
+    for (const checkpoint of chain) {
+      const reader = new CheckpointObjectStorage({ stub: counting });
+      calls = 0;
+      assert.deepStrictEqual(await reader.load(checkpoint.id), checkpoint);
+      assert.ok(calls <= 2, `checkpoint ${checkpoint.superstep}: ${calls} calls`);
+    }
+  });
+
   test("a payload over the row cap is sent and stored in parts, and loads whole in the Worker", async () => {
     const { sql, stub } = scratchObject();
     const storage = new CheckpointObjectStorage({ stub });
@@ -108,13 +131,14 @@ describe("CheckpointObjectStorage and CheckpointObject", () => {
 
   test("the object refuses what is not a call: 400, 405, 415, each with a named error", async () => {
     const cases: [unknown, number, RegExp][] = [
-      [{ superstep: 1, op: "head", sessionId: "s" }, 400, /protocol version 1 is not 2/],
-      [{ superstep: 2, op: "drop", id: "x" }, 400, /unknown op "drop"/],
-      [{ superstep: 2, op: "load" }, 400, /invalid id undefined/],
-      [{ superstep: 2, op: "head", sessionId: "\ud800" }, 400, /lone surrogate/],
-      [{ superstep: 2, op: "list", query: { limit: 0 } }, 400, /limit must be a positive integer/],
-      [{ superstep: 2, op: "list", query: [] }, 400, /query must be an object/],
-      [{ superstep: 2, op: "save", rows: { summary: {}, payload: "x" } }, 400, /summary is not valid/],
+      [{ superstep: 1, op: "head", sessionId: "s" }, 400, /protocol version 1 is not 3/],
+      [{ superstep: 3, op: "drop", id: "x" }, 400, /unknown op "drop"/],
+      [{ superstep: 3, op: "load" }, 400, /invalid id undefined/],
+      [{ superstep: 3, op: "head", sessionId: "\ud800" }, 400, /lone surrogate/],
+      [{ superstep: 3, op: "list", query: { limit: 0 } }, 400, /limit must be a positive integer/],
+      [{ superstep: 3, op: "list", query: [] }, 400, /query must be an object/],
+      [{ superstep: 3, op: "save", rows: { summary: {}, payload: "x" } }, 400, /summary is not valid/],
+      [{ superstep: 3, op: "bases", id: "x", count: 0 }, 400, /count must be a positive integer/],
       ["{not json", 415, /not JSON/],
     ];
     for (const [body, status, message] of cases) {
