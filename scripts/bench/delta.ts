@@ -26,6 +26,7 @@ import { makeItems } from "./_shapes.ts";
 import { bulkKv, fileSize, LibsqlCheckpointStorage, openKv, openLibsqlFile, tempDir } from "./_stores.ts";
 import { KvCheckpointStorage } from "../../adapters/kv/mod.ts";
 import Database from "libsql";
+import { databaseDriver } from "../../adapters/libsql/_database.ts";
 import { growthRecord, langGraphGrowth, superstepGrowth } from "./_workloads.ts";
 
 const isQuick = quick(args());
@@ -181,9 +182,11 @@ const fileKey = (load: LoadCase, deltas: boolean) => `${load.length} ${load.grow
 
 async function buildLibsql(load: LoadCase, deltas: boolean): Promise<Built> {
   const path = newPath(`load-${deltas ? "deltas" : "whole"}-${load.length}${load.grows ? "-growing" : ""}`);
-  const client = await openLibsqlFile(path);
-  const writer = new LibsqlCheckpointStorage({ client, deltas });
-  await writer.head("migrate");
+  // Written through a Database (statements compiled once: a fifth of the client's time for 100,000), with
+  // the adapter's own statements; read below through the client.
+  const database = new Database(path);
+  await new LibsqlCheckpointStorage({ database, deltas }).head("migrate");
+  const writer = databaseDriver(database);
   const codec = deltas ? new DeltaCodec() : undefined;
   let batch: { sql: string; args: (string | number | null)[] }[] = [];
   let head = "";
@@ -193,12 +196,14 @@ async function buildLibsql(load: LoadCase, deltas: boolean): Promise<Built> {
     encoded.stored();
     head = checkpoint.id;
     if (batch.length >= 2000) {
-      await client.batch(batch, "write");
+      await writer.batch(batch);
       batch = [];
     }
   }
-  if (batch.length > 0) await client.batch(batch, "write");
-  await client.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+  if (batch.length > 0) await writer.batch(batch);
+  database.prepare("PRAGMA wal_checkpoint(TRUNCATE)").all();
+  database.close();
+  const client = await openLibsqlFile(path);
   libsqlFiles.set(fileKey(load, deltas), { path, head });
   return {
     label: "libsql",
