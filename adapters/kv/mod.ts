@@ -445,12 +445,14 @@ export class KvCheckpointStorage implements CheckpointStorage {
     return async (at, count) => {
       if (at !== base) return await this.#read(at, count);
       const ids = [base, ...chain].slice(0, count);
-      const texts = await this.#inlinePayloads(ids);
+      const entries = await this.#records(ids);
       const out: { id: string; payload: string }[] = [];
       let next: string | null = at;
       for (const [i, id] of ids.entries()) {
-        const text = texts[i];
-        if (next !== id || text === undefined) break;
+        if (next !== id) break;
+        // Decoded only once the walk reaches it: a record the chain no longer needs is never read.
+        const text = inlinePayload(id, entries[i]);
+        if (text === undefined) break;
         out.push({ id, payload: text });
         next = kit.deltaBase(text);
       }
@@ -459,18 +461,14 @@ export class KvCheckpointStorage implements CheckpointStorage {
     };
   }
 
-  /** The inline payloads of checkpoints, in parallel reads; `undefined` for one missing or in chunks. */
-  async #inlinePayloads(ids: string[]): Promise<(string | undefined)[]> {
+  /** The records of checkpoints, in parallel reads of up to MAX_GET_MANY keys. */
+  async #records(ids: string[]): Promise<{ value: unknown; versionstamp: string | null }[]> {
     const batches: string[][] = [];
     for (let i = 0; i < ids.length; i += MAX_GET_MANY) batches.push(ids.slice(i, i + MAX_GET_MANY));
     const read = await Promise.all(
       batches.map((batch) => this.#kv.getMany(batch.map((id) => this.#keys.checkpoint(id)))),
     );
-    return read.flat().map((entry, i) => {
-      if (entry.versionstamp === null) return undefined;
-      const { stored, inline } = decodeRecord(ids[i], entry.value);
-      return stored.chunks === 0 && inline !== undefined ? decodeText(inline) : undefined;
-    });
+    return read.flat();
   }
 
   /** Stored payloads from `id` back along its delta bases, at most `count`. */
@@ -837,4 +835,14 @@ export class KvCheckpointStorage implements CheckpointStorage {
       expectedHead: checkpoint.parentId,
     });
   }
+}
+
+/** The payload inline in a checkpoint's record; `undefined` for a record that is missing or in chunks. */
+function inlinePayload(
+  id: string,
+  entry: { value: unknown; versionstamp: string | null },
+): string | undefined {
+  if (entry.versionstamp === null) return undefined;
+  const { stored, inline } = decodeRecord(id, entry.value);
+  return stored.chunks === 0 && inline !== undefined ? decodeText(inline) : undefined;
 }
