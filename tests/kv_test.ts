@@ -559,6 +559,28 @@ describe("KvCheckpointStorage: delta payloads", () => {
     }
   });
 
+  test("a chain its record still names after a delete made a base whole is read no further than that base", async () => {
+    const kv = await openKv(":memory:");
+    try {
+      const storage = new KvCheckpointStorage({ kv });
+      const chain = await grow(storage, 12);
+      const target = chain[11];
+      const [base, next, stale] = [
+        String((await rawSummary(kv, target.id)).base),
+        ...(await rawSummary(kv, target.id)).chain as string[],
+      ];
+      assert.ok(stale !== undefined, "the chain is at least three deep");
+      // Deleting the base's base makes the base whole; the target's record still names the rest.
+      assert.strictEqual(await storage.delete(next), true);
+      assert.ok(!new TextDecoder().decode(await rawPayload(kv, base)).startsWith('~2{"b":"'));
+      // A record past the base, damaged: a load of the target never needs it, so never reads it.
+      await kv.set(["superstep", "checkpoint", stale], new Uint8Array([0x7b]));
+      assert.deepStrictEqual(await new KvCheckpointStorage({ kv }).load(target.id), target);
+    } finally {
+      kv.close();
+    }
+  });
+
   test("a delta child whose whole payload outgrows one atomic is staged when its base is deleted", async () => {
     const kv = await openKv(":memory:");
     try {
