@@ -574,7 +574,7 @@ describe("KvCheckpointStorage: delta payloads", () => {
       assert.strictEqual(await storage.delete(next), true);
       assert.ok(!new TextDecoder().decode(await rawPayload(kv, base)).startsWith('~2{"b":"'));
       // A record past the base, damaged: a load of the target never needs it, so never reads it.
-      await kv.set(["superstep", "checkpoint", stale], new Uint8Array([0x7b]));
+      await kv.atomic().set(["superstep", "checkpoint", stale], new Uint8Array([0x7b])).commit();
       assert.deepStrictEqual(await new KvCheckpointStorage({ kv }).load(target.id), target);
     } finally {
       kv.close();
