@@ -50,15 +50,16 @@ type KnownSegments = Map<string, Text>;
 interface Known {
   id: string;
   sessionId: string;
-  /** The checkpoint its payload is a delta on, or `null` for a keyframe. */
-  base: string | null;
   /** How many payloads a load reads below this one (0 for a keyframe). */
   depth: number;
-  /** Its place in its run of deltas: 0 for a keyframe or an anchor (see RUNS ABOVE), else its base's + 1. */
+  /** Its place in its run of deltas: 0 for a keyframe or an anchor (see `#base`), else its base's + 1. */
   run: number;
   /** The keyframe or anchor its run starts at (itself for one). */
   anchor: string;
-  /** The checkpoints a load of it reads, its base first, back to a keyframe (none for a keyframe). */
+  /**
+   * The checkpoints a load of it reads, its base first (the checkpoint its payload is a delta on), back to a
+   * keyframe; none for a keyframe.
+   */
   bases: readonly string[];
   /** The code units of its own payload's body (the change since its base; the whole state in a keyframe). */
   own: number;
@@ -266,7 +267,6 @@ export class DeltaCodec {
     const known: Known = {
       id: checkpoint.id,
       sessionId: checkpoint.sessionId,
-      base: index.b,
       depth,
       run,
       anchor: run === 0 ? checkpoint.id : base!.anchor,
@@ -297,7 +297,8 @@ export class DeltaCodec {
     // Only when the parent itself changed little since its base (else the change since that base is at
     // least the parent's): a state that grows skips the second diff.
     const slack = onParent.bytes + SHARE_SLACK + onParent.bytes / 8;
-    const shared = parent.base === null || parent.own > slack ? undefined : this.#known.get(parent.base);
+    const parentBase = parent.bases[0];
+    const shared = parentBase === undefined || parent.own > slack ? undefined : this.#known.get(parentBase);
     if (shared !== undefined) {
       const onShared = delta(segments, shared);
       if (onShared.bytes <= slack) {
@@ -356,7 +357,6 @@ export class DeltaCodec {
     const rewritten: Index = { b: null, h: known.header, d: 0, r: 0, s: entries };
     this.#remember({
       ...known,
-      base: null,
       depth: 0,
       run: 0,
       anchor: id,
@@ -399,7 +399,6 @@ export class DeltaCodec {
     const known: Known = {
       id,
       sessionId: header.sessionId,
-      base: index.b,
       depth: index.d,
       run,
       anchor: run === 0 || base === undefined ? id : base.anchor,
@@ -568,7 +567,6 @@ function keyframe(segments: Segments): { entries: Index["s"]; body: string } {
   return { entries, body };
 }
 
-/** `segments` as changes to `base`'s: unchanged, or the differing middle between a common prefix and suffix. */
 /** A base chosen for a delta. */
 interface Chosen {
   base: Known;
@@ -582,6 +580,7 @@ interface Written {
   bytes: number;
 }
 
+/** `segments` as changes to `base`'s: unchanged, or the differing middle between a common prefix and suffix. */
 function delta(segments: Segments, base: Known): Written {
   const entries: Index["s"] = [];
   let body = "";

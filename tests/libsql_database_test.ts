@@ -9,6 +9,7 @@ import { join } from "node:path";
 import Database from "libsql";
 import { LibsqlCheckpointStorage } from "../adapters/libsql/mod.ts";
 import type { LibsqlDatabase } from "../adapters/libsql/client.ts";
+import { databaseDriver } from "../adapters/libsql/_database.ts";
 import { StorageError } from "../mod.ts";
 import { checkpointStorageConformance, makeCheckpoint } from "../testing/mod.ts";
 
@@ -93,6 +94,20 @@ describe("LibsqlCheckpointStorage on a libsql Database", () => {
     assert.equal(counts.prepared, afterFirst, "the second round compiled no statement");
     assert.ok(afterFirst < 40, `${afterFirst} statements compiled in the first round`);
     await storage.close();
+  });
+
+  test("compiled statements are shared by every storage on a database, and at most 256 are kept", async () => {
+    const { proxy, counts } = watched(open());
+    const first = databaseDriver(proxy);
+    const select = (n: number) => ({ sql: `SELECT ${n} AS n`, args: [] });
+    for (let n = 0; n <= 256; n++) assert.deepStrictEqual((await first.execute(select(n))).rows, [{ n }]);
+    assert.equal(counts.prepared, 257);
+    // Another driver on the same database (another storage) compiles nothing it already has.
+    await databaseDriver(proxy).execute(select(256));
+    assert.equal(counts.prepared, 257);
+    // The oldest went when the 257th came: it is compiled again.
+    await first.execute(select(0));
+    assert.equal(counts.prepared, 258);
   });
 
   test("a batch that fails midway is rolled back whole: a StorageError, nothing written, no open transaction", async () => {
