@@ -105,7 +105,7 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
   }
 
   #save(checkpoint: Checkpoint, lease: Lease | undefined): void {
-    const encoded = kit.encodeForStorage(ADAPTER, checkpoint, this.#deltas);
+    const encoded = kit.encodeForStorage(ADAPTER, checkpoint, this.#deltas, { copies: true });
     const { id, sessionId, parentId } = checkpoint;
     if (lease !== undefined && !this.#holds(kit.checkLease(ADAPTER, "save a checkpoint", lease), sessionId)) {
       throw kit.leaseLost(ADAPTER, lease);
@@ -120,6 +120,8 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
       }
     }
     this.#records.set(id, encoded);
+    const waitedAt = encoded.dropCopy === null ? undefined : this.#records.get(encoded.dropCopy);
+    if (waitedAt !== undefined) waitedAt.copy = null;
     insertSorted(this.#order, id);
     const ids = this.#sessions.get(sessionId);
     if (ids) insertSorted(ids, id);
@@ -158,7 +160,14 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
     return settle(() => {
       const record = this.#records.get(kit.checkId(ADAPTER, "load a checkpoint", "checkpoint id", id));
       return record &&
-        kit.loadStoredCheckpoint(ADAPTER, record.summary, record.payload, this.#deltas, this.#read);
+        kit.loadStoredCheckpoint(
+          ADAPTER,
+          record.summary,
+          record.payload,
+          this.#deltas,
+          this.#read,
+          record.copy,
+        );
     });
   }
 
@@ -260,7 +269,9 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
       const dependent = this.#records.get(dependentId)!;
       if (dependent.base !== id || this.#deltas === undefined) continue;
       const whole = await this.#deltas.rebase(dependentId, dependent.payload, id, this.#read);
-      if (whole !== undefined) this.#records.set(dependentId, { ...dependent, payload: whole, base: null });
+      if (whole !== undefined) {
+        this.#records.set(dependentId, { ...dependent, payload: whole, base: null, copy: null });
+      }
     }
     this.#deltas?.forget(id);
     if (!this.#records.has(id)) return false;

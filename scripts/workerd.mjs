@@ -17,6 +17,8 @@ const EXCLUDED = {
   "tests/libsql_test.ts": "file: databases and child processes (workerd cannot open file: libSQL URLs)",
   "tests/libsql_group_commit_test.ts": "file: databases (workerd cannot open file: libSQL URLs)",
   "tests/libsql_database_test.ts": "the `libsql` package's Database is a native Node binding",
+  "tests/resume_copy_test.ts":
+    "file: libSQL databases (workerd cannot open them); the workerd D1 and Durable Object suites run the same check",
   "tests/delta_base_migration_test.ts":
     "a libSQL database and a Postgres server (native bindings, TCP); the workerd D1 and Durable Object suites run the same delta cases",
   "tests/kv_test.ts": "@deno/kv is a native Node binding; Deno KV exists only on Deno and Deno Deploy",

@@ -22,6 +22,16 @@
 // MAX_SPAN supersteps a base), else the parent while its run is shorter than maxDepth / 2, else the first
 // checkpoint of the parent's run (its anchor: a keyframe, or a delta on the anchor before), else a keyframe.
 //
+// Resume copies (`DeltaCodec.encode` with `withCopy`): a delta checkpoint a session waits at may also be
+// stored whole beside its payload, so that resuming it reads one payload, not its chain: COPY_MARK + JSON
+// copy index (the header, what the codec knows of its chain: base "b", depth "d", run "k", drift "r",
+// anchor "a", bases "c", and "s": each segment's name, offset and length in the body) + "\n" + body, one
+// JSON object of every segment by name (a load parses it once; the segments are its members' texts, checked
+// to be exactly them, in order). A copy is only a
+// shortcut: a load uses it while the checkpoint's payload is still the delta on "b" it was copied from
+// (`rebase` rewrites a payload as a keyframe, which no copy matches), and falls back to the chain when it is
+// missing, does not match or does not decode.
+//
 // Invariants: a delta's base is an ancestor in the same session (a fork's first checkpoint is a keyframe,
 // so no session's payloads need another's); a chain ends at a keyframe within `maxDepth` payloads;
 // deleting a checkpoint first rewrites each payload based on it as a keyframe (`rebase`), so every stored
@@ -33,6 +43,8 @@ import { defineEntry } from "./_records.ts";
 import { flat, splice, type Text } from "./_pieces.ts";
 
 const MARK = "~2";
+/** How every resume copy starts (see the format above). */
+const COPY_MARK = "~c";
 /** How many supersteps one base may serve: a delete rewrites at most about this many of its dependents. */
 const MAX_SPAN = 32;
 /** Code units a delta on the parent's base may hold beyond one on the parent (and an eighth more). */
@@ -66,6 +78,8 @@ interface Known {
   drift: number;
   header: Header;
   segments: KnownSegments;
+  /** Whether a resume copy of it may be stored: `false` only when it is known to have none. */
+  copy: boolean;
 }
 
 /** The checkpoint's fields besides its values. */
@@ -86,6 +100,19 @@ interface Index {
   k?: number;
   r: number;
   s: ([string, 0] | [string, 1, number] | [string, 2, number, number, number])[];
+}
+
+/** A resume copy's index (see the format above). */
+interface CopyIndex {
+  h: Header;
+  b: string;
+  d: number;
+  k?: number;
+  r: number;
+  a: string;
+  c: string[];
+  /** Each segment: its name, and where its text is in the body (a JSON object of every segment by name). */
+  s: [string, number, number][];
 }
 
 /**
@@ -110,6 +137,14 @@ export interface DeltaOptions {
    * @default {16 MiB}
    */
   cacheSize?: number;
+  /**
+   * The longest resume copy written, in code units: a delta checkpoint a session waits at (it has pending
+   * requests) is also stored whole, when an adapter keeps copies, so that resuming it reads one payload; `0`
+   * writes none.
+   *
+   * @default {1 MiB}
+   */
+  copyLimit?: number;
 }
 
 /**
@@ -207,6 +242,7 @@ export class DeltaCodec {
   /** The longest run of deltas on parents (half of maxDepth): the rest of a chain is anchors. */
   readonly #run: number;
   readonly #cacheSize: number;
+  readonly #copyLimit: number;
   /** By checkpoint id, least recently used first. */
   #known = new Map<string, Known>();
   #cached = 0;
@@ -218,13 +254,17 @@ export class DeltaCodec {
    * @throws {RangeError} If an option is not a non-negative integer.
    */
   constructor(options: DeltaOptions = {}) {
-    const { maxDepth = 32, cacheSize = 16 * 1024 * 1024 } = options;
+    const { maxDepth = 32, cacheSize = 16 * 1024 * 1024, copyLimit = 1024 * 1024 } = options;
     if (!Number.isSafeInteger(maxDepth) || maxDepth < 0) {
       throw new RangeError(`Invalid maxDepth: ${maxDepth} (a non-negative integer)`);
     }
     if (!Number.isSafeInteger(cacheSize) || cacheSize < 0) {
       throw new RangeError(`Invalid cacheSize: ${cacheSize} (a non-negative integer)`);
     }
+    if (!Number.isSafeInteger(copyLimit) || copyLimit < 0) {
+      throw new RangeError(`Invalid copyLimit: ${copyLimit} (a non-negative integer)`);
+    }
+    this.#copyLimit = copyLimit;
     this.#maxDepth = maxDepth;
     this.#run = Math.ceil(maxDepth / 2);
     this.#cacheSize = cacheSize;
@@ -237,14 +277,20 @@ export class DeltaCodec {
    * `remember` is to be called once the payload is stored. (`encodeForStorage` calls this.)
    *
    * @param checkpoint The checkpoint to store.
-   * @returns The payload, its base (`null` for a keyframe) and what to call once it is stored, or
-   *   `undefined`.
+   * @param withCopy Also write a resume copy (the checkpoint whole, for a load that reads one payload) if
+   *   the payload is a delta and the copy fits `copyLimit`.
+   * @returns The payload, its base (`null` for a keyframe), its copy (or `null`) and what to call once it is
+   *   stored, or `undefined`.
    * @throws {TypeError} If the checkpoint is malformed.
    * @throws {CheckpointEncodeError} If a value cannot be encoded.
    */
-  encode(
-    checkpoint: Checkpoint,
-  ): { payload: string; base: string | null; bases: readonly string[]; remember: () => void } | undefined {
+  encode(checkpoint: Checkpoint, withCopy = false): {
+    payload: string;
+    base: string | null;
+    bases: readonly string[];
+    copy: string | null;
+    remember: () => void;
+  } | undefined {
     const segments = segmentsOf(checkpoint);
     if (segments === undefined) return undefined;
     const header = headerOf(checkpoint);
@@ -275,8 +321,14 @@ export class DeltaCodec {
       own: body.length,
       header,
       segments,
+      copy: false,
     };
-    return { payload, base: index.b, bases: known.bases, remember: () => this.#remember(known) };
+    let copy = withCopy && base !== undefined && sizeOf(segments) <= this.#copyLimit
+      ? copyOf(known, segments)
+      : null;
+    if (copy !== null && copy.length > this.#copyLimit) copy = null;
+    known.copy = copy !== null;
+    return { payload, base: index.b, bases: known.bases, copy, remember: () => this.#remember(known) };
   }
 
   /**
@@ -313,10 +365,29 @@ export class DeltaCodec {
     if (parent.run < this.#run && parent.depth < this.#maxDepth && parent.drift + onParent.bytes <= size) {
       return { base: parent, written: onParent, run: parent.run + 1 };
     }
-    const anchor = this.#known.get(parent.anchor);
-    if (anchor !== undefined && anchor.id !== parent.id && anchor.depth + 1 + this.#run <= this.#maxDepth) {
+    const anchor = this.#known.get(parent.anchor) ?? this.#furthestKnown(parent);
+    if (anchor === undefined) {
+      // No checkpoint of the parent's chain is known here but the parent (loaded from a resume copy, or the
+      // cache let the rest go): the run goes on, as long as a load still reads at most maxDepth deltas.
+      const room = parent.depth < this.#maxDepth && parent.drift + onParent.bytes <= size;
+      return room ? { base: parent, written: onParent, run: parent.run + 1 } : undefined;
+    }
+    if (anchor.id !== parent.id && anchor.depth + 1 + this.#run <= this.#maxDepth) {
       const onAnchor = delta(segments, anchor);
       if (anchor.drift + onAnchor.bytes <= size) return { base: anchor, written: onAnchor, run: 0 };
+    }
+    return undefined;
+  }
+
+  /**
+   * The known checkpoint of `known`'s chain nearest its keyframe, other than `known`: when the first
+   * checkpoint of its run is not known (it was loaded from a resume copy), the next run starts on this one
+   * instead, a delta on an ancestor as every base is.
+   */
+  #furthestKnown(known: Known): Known | undefined {
+    for (let i = known.bases.length - 1; i >= 0; i--) {
+      const found = this.#known.get(known.bases[i]);
+      if (found !== undefined) return found;
     }
     return undefined;
   }
@@ -328,12 +399,108 @@ export class DeltaCodec {
    * @param id The id it is stored under.
    * @param payload The delta payload.
    * @param read Reads the base chain.
+   * @param copy Its resume copy as stored (see `encode`), `null` if it has none, or `undefined` if the
+   *   adapter keeps none: a copy that matches the payload is read instead of the chain.
    * @returns The checkpoint.
    * @throws {CheckpointCorruptError} If it or its base chain does not decode.
    */
-  async decode(id: string, payload: string, read: ReadChain): Promise<Checkpoint> {
+  async decode(id: string, payload: string, read: ReadChain, copy?: unknown): Promise<Checkpoint> {
+    const cached = this.#known.get(id);
+    if (cached === undefined && typeof copy === "string") {
+      // A damaged or stale copy is only a lost shortcut: the chain holds the checkpoint.
+      const copied = this.#fromCopy(id, payload, copy);
+      if (copied !== undefined) {
+        this.#remember(copied.known);
+        return copied.checkpoint;
+      }
+    }
     const known = await this.#resolve(id, payload, read);
+    if (copy === null) known.copy = false;
     return assemble(id, known.header, flatSegments(known.segments));
+  }
+
+  /**
+   * Whether a save on `parentId` must remove the parent's resume copy: unless it is known to have none
+   * (its session waits at it no more once a child is saved).
+   *
+   * @param parentId The parent of the checkpoint being saved.
+   * @returns `false` when the parent is known to have no copy.
+   */
+  mayHaveCopy(parentId: string): boolean {
+    return this.#known.get(parentId)?.copy !== false;
+  }
+
+  /** What `copy` says of the checkpoint `id` stored as `payload`, or `undefined` if it does not match. */
+  #fromCopy(id: string, payload: string, copy: string): { known: Known; checkpoint: Checkpoint } | undefined {
+    const end = copy.indexOf("\n");
+    if (!copy.startsWith(COPY_MARK) || end === -1) return undefined;
+    let index: CopyIndex;
+    let values: Record<string, unknown>;
+    try {
+      index = JSON.parse(copy.slice(COPY_MARK.length, end));
+      values = JSON.parse(copy.slice(end + 1));
+    } catch {
+      return undefined;
+    }
+    const { h, b, d, k, r, a, c, s } = index ?? {};
+    if (
+      typeof h !== "object" || h === null || h.id !== id || typeof b !== "string" || typeof a !== "string" ||
+      !Number.isSafeInteger(d) || !Number.isSafeInteger(r) || (k !== undefined && !Number.isSafeInteger(k)) ||
+      !Array.isArray(c) || c[0] !== b || !c.every((at) => typeof at === "string") || !Array.isArray(s) ||
+      typeof values !== "object" || values === null || Object.keys(values).length !== s.length ||
+      // Copied from the delta on `b` that is still stored (a rebase writes a keyframe instead).
+      !payload.startsWith(MARK + '{"b":' + JSON.stringify(b) + ",")
+    ) {
+      return undefined;
+    }
+    // The segments are slices of the body: exactly its members, in order, each value whole (so the texts a
+    // later delta compares are the very values loaded).
+    const segments: KnownSegments = new Map();
+    let at = end + 2;
+    for (const entry of s) {
+      const [name, start, length] = (Array.isArray(entry) ? entry : []) as unknown[];
+      const key = typeof name === "string" ? JSON.stringify(name) + ":" : undefined;
+      if (
+        key === undefined || !copy.startsWith(key, at) || start !== at + key.length - end - 1 ||
+        typeof length !== "number" || !Number.isSafeInteger(length) || length < 0 ||
+        !Object.hasOwn(values, name as string)
+      ) {
+        return undefined;
+      }
+      at += key.length;
+      segments.set(name as string, copy.slice(at, at + length));
+      at += length;
+      if (copy[at] !== (segments.size === s.length ? "}" : ",")) return undefined;
+      at++;
+    }
+    if (at !== copy.length) return undefined;
+    try {
+      const header = headerFrom(id, { h } as Index, undefined);
+      const checkpoint = assembleValues(
+        id,
+        header,
+        segments.keys(),
+        (name) => values[name],
+        (name) => segments.has(name),
+      );
+      const known: Known = {
+        id,
+        sessionId: header.sessionId,
+        depth: d,
+        run: k ?? d,
+        anchor: a,
+        bases: c,
+        drift: r,
+        own: payload.length - payload.indexOf("\n") - 1,
+        header,
+        segments,
+        copy: true,
+      };
+      return { known, checkpoint };
+    } catch (error) {
+      if (error instanceof CheckpointCorruptError) return undefined;
+      throw error;
+    }
   }
 
   /**
@@ -363,6 +530,7 @@ export class DeltaCodec {
       bases: [],
       drift: 0,
       own: body.length,
+      copy: false,
     });
     return MARK + JSON.stringify(rewritten) + "\n" + body;
   }
@@ -407,6 +575,7 @@ export class DeltaCodec {
       own: payload.length - payload.indexOf("\n") - 1,
       header,
       segments: apply(id, index, payload, base?.segments),
+      copy: true,
     };
     if (keep === "all" || run === 0) this.#remember(known);
     return known;
@@ -555,6 +724,30 @@ function sizeOf(segments: KnownSegments): number {
   let size = 0;
   for (const text of segments.values()) size += text.length;
   return size;
+}
+
+/** The resume copy of `known` (see the format above), whose segments are `segments`. */
+function copyOf(known: Known, segments: Segments): string {
+  // The body is one JSON object, so that a load parses it once; each segment's text is a slice of it.
+  const entries: CopyIndex["s"] = [];
+  let body = "{";
+  for (const [name, text] of segments) {
+    body += (body.length === 1 ? "" : ",") + JSON.stringify(name) + ":";
+    entries.push([name, body.length, text.length]);
+    body += text;
+  }
+  body += "}";
+  const index: CopyIndex = {
+    h: known.header,
+    b: known.bases[0],
+    d: known.depth,
+    ...known.run !== known.depth && { k: known.run },
+    r: known.drift,
+    a: known.anchor,
+    c: known.bases as string[],
+    s: entries,
+  };
+  return COPY_MARK + JSON.stringify(index) + "\n" + body;
 }
 
 function keyframe(segments: Segments): { entries: Index["s"]; body: string } {
@@ -738,18 +931,28 @@ function apply(id: string, index: Index, payload: string, base: KnownSegments | 
 
 /** The checkpoint of a header and its segments, checked as `decodeCheckpoint` checks a whole one. */
 function assemble(id: string, header: Index["h"], segments: Segments): Checkpoint {
-  const value = (name: string) => {
+  return assembleValues(id, header, segments.keys(), (name: string) => {
     const text = segments.get(name);
     try {
       return text === undefined ? undefined : JSON.parse(text);
     } catch (error) {
       throw new CheckpointCorruptError(id, `segment ${JSON.stringify(name)} is not JSON`, { cause: error });
     }
-  };
+  }, (name) => segments.has(name));
+}
+
+/** The checkpoint of a header and its segments' values, checked as `decodeCheckpoint` checks a whole one. */
+function assembleValues(
+  id: string,
+  header: Index["h"],
+  names: Iterable<string>,
+  value: (name: string) => unknown,
+  has: (name: string) => boolean,
+): Checkpoint {
   const state: Record<string, unknown> = {};
   const executorState: Record<string, unknown> = {};
   const edgeState: Record<string, unknown> = {};
-  for (const name of segments.keys()) {
+  for (const name of names) {
     if (name.startsWith("s:")) defineEntry(state, name.slice(2), value(name));
     else if (name.startsWith("e:")) defineEntry(executorState, name.slice(2), value(name));
     else if (name.startsWith("f:")) defineEntry(edgeState, name.slice(2), value(name));
@@ -762,9 +965,9 @@ function assemble(id: string, header: Index["h"], segments: Segments): Checkpoin
     executorState,
     edgeState,
     pendingRequests: value("p"),
-    ...segments.has("a") && { answers: value("a") },
-    ...segments.has("v") && { versions: value("v") },
-    ...segments.has("g") && { graph: value("g") },
+    ...has("a") && { answers: value("a") },
+    ...has("v") && { versions: value("v") },
+    ...has("g") && { graph: value("g") },
     metadata: value("md"),
   };
   const problem = checkpointShapeProblem(checkpoint);

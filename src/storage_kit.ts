@@ -96,6 +96,17 @@ export interface EncodedCheckpoint {
    * at once; the load still checks each link.
    */
   bases: readonly string[];
+  /**
+   * A resume copy (with `copies`): the checkpoint whole, beside its delta payload, when its session waits
+   * at it (it has pending requests), so that resuming reads one payload, not a chain; else `null`. Keep it
+   * with the checkpoint (a column, a key read with it) and pass it to {@linkcode loadStoredCheckpoint}.
+   */
+  copy: string | null;
+  /**
+   * The checkpoint whose resume copy the save removes, in the same write (with `copies`): the parent,
+   * unless the codec knows it has none (its session no longer waits at it); else `null`.
+   */
+  dropCopy: string | null;
   /** The summary, with its metadata encoded apart so `list` never reads a payload. */
   summary: StoredSummary;
   /** What the session index and the inbox hold for the checkpoint while it is its session's head. */
@@ -155,6 +166,8 @@ function refuseBadId(
  *
  * @param adapter The adapter's name, which starts the message of an invalid id.
  * @param checkpoint The checkpoint to save.
+ * @param deltas The adapter's delta codec, to store a delta payload.
+ * @param options `copies`: the adapter keeps resume copies (see {@linkcode EncodedCheckpoint.copy}).
  * @returns Its payload text and summary columns.
  * @throws {CheckpointEncodeError} If a value cannot be encoded; `path` names it.
  * @throws {TypeError} If the checkpoint is malformed, or one of its ids (its own, its parent's, its
@@ -174,8 +187,10 @@ export function encodeForStorage(
   adapter: string,
   checkpoint: Checkpoint,
   deltas?: DeltaCodec,
+  options: { copies?: boolean } = {},
 ): EncodedCheckpoint {
-  const delta = deltas?.encode(checkpoint);
+  const copies = options.copies === true && deltas !== undefined;
+  const delta = deltas?.encode(checkpoint, copies && checkpoint.pendingRequests.length > 0);
   const payload = delta?.payload ?? encodeCheckpoint(checkpoint);
   checkIds(adapter, checkpoint);
   // Field by field: a spread of a rest object makes Node 20's V8 a new hidden class on every save.
@@ -192,6 +207,10 @@ export function encodeForStorage(
     payload,
     base: delta?.base ?? null,
     bases: delta?.bases ?? [],
+    copy: delta?.copy ?? null,
+    dropCopy: copies && checkpoint.parentId !== null && deltas.mayHaveCopy(checkpoint.parentId)
+      ? checkpoint.parentId
+      : null,
     summary,
     index: indexOf(checkpoint),
     stored: delta?.remember ?? noop,
@@ -494,6 +513,8 @@ export function decodeStoredCheckpoint(
  * @param payload The stored payload.
  * @param deltas The adapter's delta codec (needed for a delta payload).
  * @param read Reads stored payloads by id, with their ancestors (see {@linkcode ReadChain}).
+ * @param copy Its resume copy as stored ({@linkcode EncodedCheckpoint.copy}), `null` if it has none, or
+ *   `undefined` if the adapter keeps none: read instead of the chain while it matches the payload.
  * @returns The checkpoint, a fresh copy.
  * @throws {CheckpointCorruptError} If the payload, or a payload of its base chain, does not decode.
  * @example
@@ -523,13 +544,14 @@ export async function loadStoredCheckpoint(
   payload: unknown,
   deltas: DeltaCodec | undefined,
   read: ReadChain,
+  copy?: unknown,
 ): Promise<Checkpoint> {
   if (typeof payload !== "string" || !isDeltaPayload(payload)) {
     return decodeStoredCheckpoint(adapter, summary, payload);
   }
   const facts = { sessionId: summary.sessionId, workflowName: summary.workflowName };
   try {
-    return await (deltas ?? new DeltaCodec()).decode(summary.id, payload, read);
+    return await (deltas ?? new DeltaCodec()).decode(summary.id, payload, read, copy);
   } catch (error) {
     if (!(error instanceof CheckpointCorruptError)) throw error;
     throw new CheckpointCorruptError(summary.id, `${adapter}: ${error.detail}`, {

@@ -106,7 +106,7 @@ describe("KvCheckpointStorage: inline payloads", () => {
     });
   });
 
-  test("load() of a delta reads its record, then its whole base chain, which the record names, in one getMany", async () => {
+  test("load() of a delta reads its record (and resume copy), then its whole base chain, which the record names, in one getMany", async () => {
     await withKv(async (raw) => {
       const chain = await grow(new KvCheckpointStorage({ kv: raw }), 4);
       assert.deepStrictEqual(await keysUnder(raw, ["superstep", "chunk"]), []);
@@ -114,7 +114,55 @@ describe("KvCheckpointStorage: inline payloads", () => {
       const { kv, reads } = counting(raw);
       const cold = new KvCheckpointStorage({ kv });
       assert.deepStrictEqual(await cold.load(chain[3].id), chain[3]);
-      assert.deepStrictEqual(reads, { get: 1, getMany: 1, list: 0 });
+      assert.deepStrictEqual(reads, { get: 0, getMany: 2, list: 0 });
+    });
+  });
+
+  test("a head its session waits at has a resume copy: a cold load is one getMany; the answer's save deletes it", async () => {
+    await withKv(async (raw) => {
+      const storage = new KvCheckpointStorage({ kv: raw });
+      const chain = await grow(storage, 6);
+      const last = chain[5];
+      const waiting = makeCheckpoint({
+        sessionId: last.sessionId,
+        parentId: last.id,
+        superstep: 6,
+        state: { items: [...last.state.items as string[], "one more record"] },
+        pendingRequests: [{ requestId: "r1", executorId: "review", data: "ok?" }],
+      });
+      await storage.save(waiting);
+      assert.deepStrictEqual((await keysUnder(raw, ["superstep", "copy"])).map((key) => key.at(-1)), [
+        waiting.id,
+      ]);
+      assert.notStrictEqual((await rawSummary(raw, waiting.id)).base, undefined, "its payload is a delta");
+      const { kv, reads } = counting(raw);
+      assert.deepStrictEqual(await new KvCheckpointStorage({ kv }).load(waiting.id), waiting);
+      assert.deepStrictEqual(reads, { get: 0, getMany: 1, list: 0 });
+
+      const answered = makeCheckpoint({
+        sessionId: waiting.sessionId,
+        parentId: waiting.id,
+        superstep: 7,
+        state: { ...waiting.state, doc: "a document that makes the change small beside it ".repeat(40) },
+      });
+      const answering = new KvCheckpointStorage({ kv: raw });
+      await answering.save(answered);
+      assert.deepStrictEqual((await keysUnder(raw, ["superstep", "copy"])).map((key) => key.at(-1)), []);
+      assert.deepStrictEqual(await new KvCheckpointStorage({ kv: raw }).load(answered.id), answered);
+      // A deleted checkpoint's copy goes with it.
+      const paused = makeCheckpoint({
+        sessionId: waiting.sessionId,
+        parentId: answered.id,
+        superstep: 8,
+        state: { ...answered.state, answer: "yes" },
+        pendingRequests: waiting.pendingRequests,
+      });
+      await answering.save(paused);
+      assert.deepStrictEqual((await keysUnder(raw, ["superstep", "copy"])).map((key) => key.at(-1)), [
+        paused.id,
+      ]);
+      assert.strictEqual(await answering.delete(paused.id), true);
+      assert.deepStrictEqual((await keysUnder(raw, ["superstep", "copy"])).map((key) => key.at(-1)), []);
     });
   });
 

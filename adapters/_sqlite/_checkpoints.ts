@@ -56,7 +56,7 @@ export class SqlCheckpoints implements CheckpointStorage {
 
   async save(checkpoint: Checkpoint, options: SaveOptions = {}): Promise<void> {
     const adapter = this.#adapter;
-    const encoded = kit.encodeForStorage(adapter, checkpoint, this.#deltas);
+    const encoded = kit.encodeForStorage(adapter, checkpoint, this.#deltas, { copies: true });
     const { lease } = options;
     if (lease !== undefined) {
       kit.checkLease(adapter, "save a checkpoint", lease);
@@ -87,6 +87,7 @@ export class SqlCheckpoints implements CheckpointStorage {
       payload,
       this.#deltas,
       this.#readAfter(stored),
+      stored.copy,
     );
   }
 

@@ -56,12 +56,17 @@ export function splitUtf8(text: string, maxBytes: number): string[] {
  * @throws {RangeError} If the summary alone (ids and metadata) takes more than `maxRowBytes`.
  */
 export function planRows(adapter: string, encoded: EncodedCheckpoint, maxRowBytes: number): RowsToSave {
-  const { summary, payload } = encoded;
+  const { summary, payload, copy } = encoded;
   if (maxRowBytes === Infinity) return encoded;
   // Cheap first: a row whose UTF-16 length times 3 fits needs no exact count.
   const fields = [summary.id, summary.parentId ?? "", summary.sessionId, summary.workflowName];
   const summaryUnits = fields.reduce((n, field) => n + field.length, summary.metadata.length);
-  if ((summaryUnits + payload.length) * 3 <= maxRowBytes) return encoded;
+  const copyUnits = copy?.length ?? 0;
+  if ((summaryUnits + payload.length + copyUnits) * 3 <= maxRowBytes) return encoded;
+  // A resume copy only where the row has room for it: without one, the session resumes through the chain.
+  if (copy !== null && utf8Length(copy) + utf8Length(payload) + summaryUnits * 3 <= maxRowBytes) {
+    return encoded;
+  }
   const summaryBytes = fields.reduce((n, field) => n + utf8Length(field), utf8Length(summary.metadata));
   if (summaryBytes > maxRowBytes) {
     throw new RangeError(
@@ -69,14 +74,9 @@ export function planRows(adapter: string, encoded: EncodedCheckpoint, maxRowByte
         `${summaryBytes} bytes, over the ${maxRowBytes}-byte row limit`,
     );
   }
-  if (summaryBytes + utf8Length(payload) <= maxRowBytes) return encoded;
-  return {
-    summary,
-    payload: "",
-    base: encoded.base,
-    chunks: splitUtf8(payload, maxRowBytes),
-    index: encoded.index,
-  };
+  const { base, dropCopy, index } = encoded;
+  if (summaryBytes + utf8Length(payload) <= maxRowBytes) return { summary, payload, base, dropCopy, index };
+  return { summary, payload: "", base, chunks: splitUtf8(payload, maxRowBytes), dropCopy, index };
 }
 
 /** A stored checkpoint's payload parts, as `loadStatement` reads them: the row (`seq` -1), its chunks, its base. */
@@ -93,6 +93,8 @@ export interface StoredPayload {
   parts: { seq: unknown; data: unknown }[];
   /** For a delta, its base's row, read with it: its id, payload and chunk count. */
   base?: { id: unknown; payload: unknown; chunks: unknown };
+  /** Its resume copy, as stored (`null`: none; absent: a store that keeps none). */
+  copy?: unknown;
 }
 
 /**

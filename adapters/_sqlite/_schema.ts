@@ -106,6 +106,12 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     "DROP INDEX superstep_checkpoints_by_parent",
     "CREATE INDEX superstep_checkpoints_by_base ON superstep_checkpoints (base_id) WHERE base_id IS NOT NULL",
   ],
+  [
+    // A resume copy (issue 18): the whole checkpoint beside the delta payload of a head its session waits at,
+    // so resuming reads one row; the save that follows it clears it. Last in the row, after the payload, so
+    // nothing else reads its overflow pages.
+    "ALTER TABLE superstep_checkpoints ADD COLUMN copy TEXT",
+  ],
 ];
 
 /** The schema version this library writes and understands. */

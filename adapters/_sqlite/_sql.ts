@@ -34,6 +34,10 @@ export interface RowsToSave {
   base?: string | null;
   /** The payload's parts, in order; empty (or absent) when it is in the row. */
   chunks?: readonly string[];
+  /** A resume copy, kept in the row (`EncodedCheckpoint.copy`); absent or `null`: none. */
+  copy?: string | null;
+  /** The checkpoint of the same session whose resume copy the save clears (`EncodedCheckpoint.dropCopy`). */
+  dropCopy?: string | null;
   /** What the session index and the inbox hold for the checkpoint as its session's head. */
   index: IndexColumns;
   /** A leased save: the token the session's lease must hold, or nothing is written. */
@@ -69,7 +73,7 @@ const SAVING = `EXISTS (SELECT 1 FROM superstep_heads WHERE session_id = ?2 AND 
  * A conflict is explained afterwards by {@linkcode conflictStatement}.
  */
 export function saveStatements(
-  { summary, payload, base = null, chunks = [], index, leaseToken }: RowsToSave,
+  { summary, payload, base = null, chunks = [], copy = null, dropCopy = null, index, leaseToken }: RowsToSave,
 ): SqlStatement[] {
   const { id, sessionId, parentId } = summary;
   const hasRequests = index.requestsJson !== "[]";
@@ -100,11 +104,18 @@ export function saveStatements(
         args: [id, sessionId, summary.workflowName, summary.createdAt, index.requestsJson],
       }]
       : [],
+    // The session waits no more at the checkpoint the save follows: its resume copy goes.
+    ...dropCopy === null ? [] : [{
+      sql:
+        `UPDATE superstep_checkpoints SET copy = NULL WHERE id = ?3 AND session_id = ?2 AND copy IS NOT NULL
+        AND ${SAVING}`,
+      args: [id, sessionId, dropCopy],
+    }],
     {
       sql: `INSERT INTO superstep_checkpoints
           (id, parent_id, session_id, workflow_name, superstep, created_at, metadata, payload, payload_chunks,
-            status, requests, base_id)
-        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12
+            status, requests, base_id, copy)
+        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13
         WHERE EXISTS (SELECT 1 FROM superstep_heads WHERE session_id = ?3 AND head_id = ?1)
         ON CONFLICT (id) DO NOTHING`,
       args: [
@@ -120,6 +131,7 @@ export function saveStatements(
         index.status,
         index.requestsJson,
         base,
+        copy,
       ],
     },
   ];
@@ -187,13 +199,14 @@ export function releaseLeaseStatement(sessionId: string, token: string): SqlStat
 export function loadStatement(id: string, withBase = true): SqlStatement {
   const base = `
       UNION ALL
-      SELECT -2, b.payload, b.payload_chunks, b.id, NULL
-        FROM superstep_checkpoints AS c JOIN superstep_checkpoints AS b ON b.id = c.base_id WHERE c.id = ?1`;
+      SELECT -2, b.payload, b.payload_chunks, b.id, NULL, NULL
+        FROM superstep_checkpoints AS c JOIN superstep_checkpoints AS b ON b.id = c.base_id
+        WHERE c.id = ?1 AND c.copy IS NULL`;
   return {
-    sql: `SELECT -1 AS seq, payload AS data, payload_chunks AS chunks, session_id, workflow_name
+    sql: `SELECT -1 AS seq, payload AS data, payload_chunks AS chunks, session_id, workflow_name, copy
         FROM superstep_checkpoints WHERE id = ?1
       UNION ALL
-      SELECT seq, data, NULL, NULL, NULL FROM superstep_payload_chunks WHERE checkpoint_id = ?1${
+      SELECT seq, data, NULL, NULL, NULL, NULL FROM superstep_payload_chunks WHERE checkpoint_id = ?1${
       withBase ? base : ""
     }`,
     args: [id],
@@ -326,8 +339,8 @@ export function deleteStatements(
   return [
     ...rewrites.flatMap(({ id: child, payload, chunks }) => [
       guarded({
-        sql:
-          "UPDATE superstep_checkpoints SET payload = ?2, payload_chunks = ?3, base_id = NULL WHERE id = ?4",
+        sql: `UPDATE superstep_checkpoints SET payload = ?2, payload_chunks = ?3, base_id = NULL, copy = NULL
+          WHERE id = ?4`,
         args: [id, payload, chunks.length, child],
       }),
       guarded({ sql: "DELETE FROM superstep_payload_chunks WHERE checkpoint_id = ?2", args: [id, child] }),

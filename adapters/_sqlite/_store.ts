@@ -162,6 +162,7 @@ export class SqlStore implements EncodedStore {
       chunks: row.chunks,
       parts,
       base,
+      copy: row.copy,
     };
   }
 

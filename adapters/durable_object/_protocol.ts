@@ -10,7 +10,7 @@ import type { EncodedStore } from "../_sqlite/_store.ts";
 import { ADAPTER } from "./_connection.ts";
 
 /** The protocol's version: an object answers 400 to any other. */
-export const PROTOCOL = 3;
+export const PROTOCOL = 4;
 
 /** The URL a client posts to (an object's stub takes any). */
 export const OBJECT_URL = "https://checkpoint-object.superstep/";
@@ -254,7 +254,7 @@ function parseIndex(value: unknown): IndexColumns {
 }
 
 function parseRows(value: unknown): RowsToSave {
-  const { summary, payload, base, chunks, index, leaseToken } =
+  const { summary, payload, base, chunks, copy, dropCopy, index, leaseToken } =
     (typeof value === "object" && value !== null ? value : {}) as Record<
       string,
       unknown
@@ -283,11 +283,20 @@ function parseRows(value: unknown): RowsToSave {
   if (parts.length > 0 && payload !== "") {
     throw new TypeError(`${ADAPTER}: cannot ${OPERATION}: a payload in parts leaves the row's payload empty`);
   }
+  if (copy !== undefined && copy !== null && (typeof copy !== "string" || parts.length > 0)) {
+    throw new TypeError(
+      `${ADAPTER}: cannot ${OPERATION}: a resume copy must be text, beside a payload in the row`,
+    );
+  }
   const rows: RowsToSave = {
     summary: checked,
     payload,
     base: base === undefined || base === null ? null : kit.checkId(ADAPTER, OPERATION, "base id", base),
     chunks: parts,
+    copy: typeof copy === "string" ? copy : null,
+    dropCopy: dropCopy === undefined || dropCopy === null
+      ? null
+      : kit.checkId(ADAPTER, OPERATION, "checkpoint id", dropCopy),
     index: parseIndex(index),
   };
   if (leaseToken !== undefined) rows.leaseToken = kit.checkId(ADAPTER, OPERATION, "lease token", leaseToken);

@@ -81,7 +81,7 @@ export class CheckpointObject {
    * const answer = await stub.fetch("https://o/", {
    *   method: "POST",
    *   headers: { "content-type": "application/json" },
-   *   body: JSON.stringify({ superstep: 3, op: "head", sessionId: "no-such-session" }),
+   *   body: JSON.stringify({ superstep: 4, op: "head", sessionId: "no-such-session" }),
    * });
    * assert.deepEqual(await answer.json(), { value: null });
    * ```

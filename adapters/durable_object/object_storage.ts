@@ -100,8 +100,18 @@ class ObjectStore implements EncodedStore {
 
   save(rows: RowsToSave): Promise<SaveOutcome> {
     // Only what the object stores: the index's requests go as their JSON text alone.
-    const { summary, payload, base, chunks, index: { status, requestsJson }, leaseToken } = rows;
-    const sent: RowsToSave = { summary, payload, base, chunks, index: { status, requestsJson }, leaseToken };
+    const { summary, payload, base, chunks, copy, dropCopy, index: { status, requestsJson }, leaseToken } =
+      rows;
+    const sent: RowsToSave = {
+      summary,
+      payload,
+      base,
+      chunks,
+      copy,
+      dropCopy,
+      index: { status, requestsJson },
+      leaseToken,
+    };
     return this.#call(`save checkpoint ${summary.id}`, { op: "save", rows: sent }) as Promise<SaveOutcome>;
   }
 

@@ -167,6 +167,7 @@ export class Deletions {
     // A summary of before bases were kept may be a delta on its parent.
     const basedOn = base ?? parentId;
     if (basedOn !== null) deletes.push(keys.dependent(basedOn, id));
+    deletes.push(keys.copy(id));
     const trash = this.#deleteChunks(doomed.summary, deletes);
     const sizes: MutationSize[] = deletes.map((key) => ({ keyBytes: keySize(key), valueBytes: 0 }));
     // The check's key counts against the key budget too.
@@ -212,7 +213,8 @@ export class Deletions {
         [keys.bySession(stored.sessionId, id), summary],
         [keys.byWorkflow(stored.workflowName, id), summary],
       ];
-      const deletes = [entryKey];
+      // Its resume copy, of the delta it no longer is, goes too.
+      const deletes = [entryKey, keys.copy(id)];
       const trash = this.#deleteChunks(found.stored, deletes);
       const trashSet: [KvKey, Uint8Array][] = trash ? [[trash.key, trash.value]] : [];
       const deleteSizes = deletes.map((key) => ({ keyBytes: keySize(key), valueBytes: 0 }));

@@ -50,7 +50,7 @@ import type {
 import { Deletions } from "./_deletion.ts";
 import { KvIndex } from "./_index.ts";
 import { collect, lastPart, Layout } from "./_layout.ts";
-import { fitsOneAtomic, MAX_LIST_BATCH, sizesOf } from "./_limits.ts";
+import { fitsOneAtomic, MAX_LIST_BATCH, MAX_VALUE_BYTES, sizesOf } from "./_limits.ts";
 import { Payloads, placePayload, type Staging } from "./_payloads.ts";
 import {
   decodeRecord,
@@ -236,7 +236,7 @@ export class KvCheckpointStorage implements CheckpointStorage {
    * ```
    */
   async save(checkpoint: Checkpoint, options: SaveOptions = {}): Promise<void> {
-    const encoded = kit.encodeForStorage(ADAPTER, checkpoint, this.#deltas);
+    const encoded = kit.encodeForStorage(ADAPTER, checkpoint, this.#deltas, { copies: true });
     const { lease } = options;
     const leaseCheck = lease === undefined
       ? undefined
@@ -288,7 +288,11 @@ export class KvCheckpointStorage implements CheckpointStorage {
     const sets: [KvKey, Uint8Array][] = [[headKey, encodeText(id)], ...index.sets];
     // The base's deletion finds its dependents here and makes them whole first.
     if (encoded.base !== null) sets.push([keys.dependent(encoded.base, id), EMPTY]);
-    const deleted = index.deletes.map((key): [KvKey, Uint8Array] => [key, EMPTY]);
+    // The session waits no more at the head this save follows: its resume copy goes.
+    const deletes = encoded.dropCopy === null || head.versionstamp === null
+      ? index.deletes
+      : [...index.deletes, keys.copy(encoded.dropCopy)];
+    const deleted = deletes.map((key): [KvKey, Uint8Array] => [key, EMPTY]);
     const checks = 3 + (parentCheck ? 1 : 0) + (leaseCheck ? 1 : 0);
     const visible = (record: Uint8Array, summary: Uint8Array): [KvKey, Uint8Array][] => [
       [idKey, record],
@@ -306,6 +310,12 @@ export class KvCheckpointStorage implements CheckpointStorage {
     );
     const writes = visible(placed.record, placed.summary);
     const chunkWrites = placed.chunks;
+    // A resume copy where one value and the atomic have room for it; else the session resumes by its chain.
+    if (encoded.copy !== null && encoded.copy.length <= MAX_VALUE_BYTES) {
+      const copy: [KvKey, Uint8Array] = [keys.copy(id), encodeText(encoded.copy)];
+      const sizes = sizesOf([...writes, ...deleted, ...chunkWrites, copy]);
+      if (copy[1].length <= MAX_VALUE_BYTES && fitsOneAtomic(sizes, checks)) writes.push(copy);
+    }
     const staging = chunkWrites.length === 0 ||
         fitsOneAtomic(sizesOf([...writes, ...deleted, ...chunkWrites]), checks)
       ? undefined
@@ -317,7 +327,7 @@ export class KvCheckpointStorage implements CheckpointStorage {
         { key: idKey, versionstamp: null },
         { key: entryKey, versionstamp: indexed.versionstamp },
       );
-      for (const key of index.deletes) op.delete(key);
+      for (const key of deletes) op.delete(key);
       if (parentCheck) op.check(parentCheck);
       if (leaseCheck) op.check(leaseCheck);
       if (staging) op.check({ key: staging.key, versionstamp: staging.versionstamp }).delete(staging.key);
@@ -424,7 +434,9 @@ export class KvCheckpointStorage implements CheckpointStorage {
    */
   async load(id: string): Promise<Checkpoint | undefined> {
     kit.checkId(ADAPTER, "load a checkpoint", "checkpoint id", id);
-    const found = await this.#payload(id);
+    // A delta storage reads the resume copy with the record: a waiting head then loads in one read.
+    const copyKey = this.#deltas === undefined ? undefined : this.#keys.copy(id);
+    const found = await this.#payload(id, copyKey);
     if (found === undefined) return undefined;
     return await kit.loadStoredCheckpoint(
       ADAPTER,
@@ -432,6 +444,7 @@ export class KvCheckpointStorage implements CheckpointStorage {
       found.text,
       this.#deltas,
       this.#readAfter(found.stored),
+      copyKey === undefined ? undefined : decodeText(found.copy) ?? null,
     );
   }
 
@@ -486,10 +499,16 @@ export class KvCheckpointStorage implements CheckpointStorage {
   /** A checkpoint's summary and stored payload text, or `undefined` if there is none with that id. */
   async #payload(
     id: string,
-  ): Promise<{ stored: StoredSummary; text: string; versionstamp: string } | undefined> {
+    alsoKey?: KvKey,
+  ): Promise<{ stored: StoredSummary; text: string; versionstamp: string; copy?: unknown } | undefined> {
     const key = this.#keys.checkpoint(id);
+    let copy: unknown;
     for (let attempt = 0;; attempt++) {
-      const entry = await this.#kv.get(key);
+      // With `alsoKey` (the resume copy's), both in one consistent read, the first time.
+      const [entry, also] = alsoKey === undefined || attempt > 0
+        ? [await this.#kv.get(key)]
+        : await this.#kv.getMany([key, alsoKey]);
+      if (also !== undefined) copy = also.value;
       if (entry.versionstamp === null) return undefined;
       const { stored, inline } = decodeRecord(id, entry.value);
       if (stored.chunks === 0) {
@@ -504,7 +523,7 @@ export class KvCheckpointStorage implements CheckpointStorage {
             stored,
           );
         }
-        return { stored, text, versionstamp: entry.versionstamp };
+        return { stored, text, versionstamp: entry.versionstamp, copy };
       }
       if (stored.chunks + 2 <= MAX_GET_MANY) {
         // One consistent read of the record, its chunks and the key after the last (there must be none): an
@@ -527,7 +546,7 @@ export class KvCheckpointStorage implements CheckpointStorage {
           if (text === undefined) {
             throw new CheckpointCorruptError(id, "kv: its payload is not valid UTF-8", stored);
           }
-          return { stored, text, versionstamp: entry.versionstamp };
+          return { stored, text, versionstamp: entry.versionstamp, copy };
         }
         // Saved again meanwhile: read the new record.
         if (attempt < 2) continue;
@@ -545,7 +564,7 @@ export class KvCheckpointStorage implements CheckpointStorage {
         throw new CheckpointCorruptError(id, "kv: its payload is not valid UTF-8", stored);
       }
       // The chunks are those of this record's save (its token), so the text is this version's.
-      return { stored, text, versionstamp: entry.versionstamp };
+      return { stored, text, versionstamp: entry.versionstamp, copy };
     }
   }
 

@@ -119,7 +119,7 @@ export async function bulkKv(
   let last: Checkpoint | undefined;
   for (const checkpoint of checkpoints) {
     const { id, sessionId, workflowName } = checkpoint;
-    const encoded = encodeForStorage("kv", checkpoint, deltas);
+    const encoded = encodeForStorage("kv", checkpoint, deltas, { copies: true });
     const payload = encodeText(encoded.payload);
     const stored: StoredSummary = {
       ...encoded.summary,
@@ -140,6 +140,8 @@ export async function bulkKv(
       ...encoded.base === null
         ? []
         : [[keys.dependent(encoded.base, id), new Uint8Array(0)] as [Key, Uint8Array]],
+      // A head its session waits at: its resume copy, as the adapter's save writes it (only the last here).
+      ...encoded.copy === null ? [] : [[keys.copy(id), encodeText(encoded.copy)] as [Key, Uint8Array]],
     ];
     const size = writes.reduce((sum, [, value]) => sum + value.length + 200, 0);
     if (mutations + writes.length > 900 || bytes + size > 600 * 1024) {

@@ -433,7 +433,7 @@ export function renderTables(figures, { date, command, machine, quick }) {
       kv: "KV file",
     };
     table(
-      "9 · Head load through a fresh storage: a delta chain against a whole checkpoint (Node)",
+      "9 · Head load through a fresh storage: a delta chain (and a resume copy) against a whole checkpoint (Node)",
       ["", "storage", "deltas", "whole", "deltas ÷ whole"],
       loads.flatMap((name) =>
         kinds.filter((kind) => find("9", name, `${kind} deltas`)).map((kind) => {
@@ -666,11 +666,22 @@ function evaluateGoals(r) {
       fmt(r["7d variable ÷ changed"])
     } (goal ≤ 3×)`,
   });
-  const loadRatios = Object.keys(r).filter((key) => key.startsWith("9 ") && key.endsWith("deltas ÷ whole"));
+  // The goal is the resume's load: a head its session waits at. An interrupted run's head (a crash) loads
+  // through its chain; reported beside it.
+  const ratiosOf = (head) =>
+    Object.keys(r).filter((key) =>
+      key.startsWith("9 ") && key.includes(head) && key.endsWith("deltas ÷ whole")
+    );
+  const loadRatios = ratiosOf(" waiting head ");
+  const chainRatios = ratiosOf(" interrupted head ");
+  const named = (keys) => keys.map((key) => `${key.slice(2, -" deltas ÷ whole".length)} ${fmt(r[key])}`);
   goals.push({
-    goal: "9: a head load with a delta chain within 1.5× of a whole checkpoint's (10, 1,000, 100,000)",
+    goal:
+      "9: a resumed head's load with a delta chain within 1.5× of a whole checkpoint's (10, 1,000, 100,000)",
     met: loadRatios.length === 0 ? undefined : loadRatios.every((key) => r[key] <= 1.5),
-    detail: loadRatios.map((key) => `${key.slice(2, -" deltas ÷ whole".length)} ${fmt(r[key])}`).join(", "),
+    detail: [...named(loadRatios), ...named(chainRatios).map((text) => `${text} (not in the goal)`)].join(
+      ", ",
+    ),
   });
   const smallSave = r["3d save deltas ÷ whole"];
   goals.push({

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { CheckpointObjectStorage } from "../../../adapters/durable_object/mod.ts";
 import { SCHEMA_VERSION } from "../../../adapters/_sqlite/_schema.ts";
 import { CLOUDFLARE_MAX_ROW_BYTES } from "../../../adapters/_sqlite/_payload.ts";
+import { encodeForStorage } from "../../../src/storage_kit.ts";
 import {
   CheckpointConflictError,
   CheckpointCorruptError,
@@ -16,6 +17,7 @@ import {
 import { checkpointStorageConformance, makeCheckpoint } from "../../../testing/mod.ts";
 import { scratchObject, testEnv } from "../../workerd/env.ts";
 import { assertStoredInParts, bigState } from "./_parts.ts";
+import { assertResumeCopy, waitingSession } from "../../_resume_copy.ts";
 
 // A fresh object per storage: two storages never see each other's checkpoints (not sharedBackend).
 checkpointStorageConformance(
@@ -95,6 +97,16 @@ describe("CheckpointObjectStorage and CheckpointObject", () => {
     }
   });
 
+  test("a waiting head is stored whole beside its delta: one call to the object loads it", async () => {
+    const { sql, stub } = scratchObject();
+    await assertResumeCopy(() => new CheckpointObjectStorage({ stub }), sql);
+    const head = (await waitingSession(new CheckpointObjectStorage({ stub }))).at(-1)!;
+    let calls = 0;
+    const counting = { fetch: (input: string, init?: RequestInit) => (calls++, stub.fetch(input, init)) };
+    assert.deepStrictEqual(await new CheckpointObjectStorage({ stub: counting }).load(head.id), head);
+    assert.strictEqual(calls, 1);
+  });
+
   test("a payload over the row cap is sent and stored in parts, and loads whole in the Worker", async () => {
     const { sql, stub } = scratchObject();
     const storage = new CheckpointObjectStorage({ stub });
@@ -130,15 +142,19 @@ describe("CheckpointObjectStorage and CheckpointObject", () => {
   });
 
   test("the object refuses what is not a call: 400, 405, 415, each with a named error", async () => {
+    const { summary, payload, index: { status, requestsJson } } = encodeForStorage("t", makeCheckpoint());
+    const rows = { summary, payload, index: { status, requestsJson } };
     const cases: [unknown, number, RegExp][] = [
-      [{ superstep: 1, op: "head", sessionId: "s" }, 400, /protocol version 1 is not 3/],
-      [{ superstep: 3, op: "drop", id: "x" }, 400, /unknown op "drop"/],
-      [{ superstep: 3, op: "load" }, 400, /invalid id undefined/],
-      [{ superstep: 3, op: "head", sessionId: "\ud800" }, 400, /lone surrogate/],
-      [{ superstep: 3, op: "list", query: { limit: 0 } }, 400, /limit must be a positive integer/],
-      [{ superstep: 3, op: "list", query: [] }, 400, /query must be an object/],
-      [{ superstep: 3, op: "save", rows: { summary: {}, payload: "x" } }, 400, /summary is not valid/],
-      [{ superstep: 3, op: "bases", id: "x", count: 0 }, 400, /count must be a positive integer/],
+      [{ superstep: 1, op: "head", sessionId: "s" }, 400, /protocol version 1 is not 4/],
+      [{ superstep: 4, op: "drop", id: "x" }, 400, /unknown op "drop"/],
+      [{ superstep: 4, op: "load" }, 400, /invalid id undefined/],
+      [{ superstep: 4, op: "head", sessionId: "\ud800" }, 400, /lone surrogate/],
+      [{ superstep: 4, op: "list", query: { limit: 0 } }, 400, /limit must be a positive integer/],
+      [{ superstep: 4, op: "list", query: [] }, 400, /query must be an object/],
+      [{ superstep: 4, op: "save", rows: { summary: {}, payload: "x" } }, 400, /summary is not valid/],
+      [{ superstep: 4, op: "bases", id: "x", count: 0 }, 400, /count must be a positive integer/],
+      [{ superstep: 4, op: "save", rows: { ...rows, copy: 5 } }, 400, /resume copy must be text/],
+      [{ superstep: 4, op: "save", rows: { ...rows, dropCopy: "\ud800" } }, 400, /lone surrogate/],
       ["{not json", 415, /not JSON/],
     ];
     for (const [body, status, message] of cases) {

@@ -14,6 +14,7 @@ import { CheckpointCorruptError, StorageError, StorageSchemaError } from "../../
 import { checkpointStorageConformance, makeCheckpoint } from "../../../testing/mod.ts";
 import { testEnv } from "../../workerd/env.ts";
 import { assertStoredInParts, bigState } from "./_parts.ts";
+import { assertResumeCopy } from "../../_resume_copy.ts";
 
 checkpointStorageConformance("d1", () => new D1CheckpointStorage({ db: testEnv().DB }), {
   sharedBackend: true,
@@ -48,6 +49,14 @@ async function rows(db: D1DatabaseLike, sql: string, ...args: unknown[]) {
 }
 
 describe("D1CheckpointStorage", () => {
+  test("a waiting head is stored whole beside its delta and loads with the rest of its chain damaged", async () => {
+    const { DB } = testEnv();
+    await assertResumeCopy(
+      () => new D1CheckpointStorage({ db: DB }),
+      (sql, ...args) => rows(DB, sql, ...args),
+    );
+  });
+
   test("a checkpoint whose row would pass the row cap is stored in parts under it and loads whole", async () => {
     const { DB } = testEnv();
     const storage = new D1CheckpointStorage({ db: DB });
