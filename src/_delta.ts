@@ -24,20 +24,20 @@
 //
 // Resume copies (`DeltaCodec.encode` with `withCopy`): a delta checkpoint a session waits at may also be
 // stored whole beside its payload, so that resuming it reads one payload, not its chain: COPY_MARK + JSON
-// copy index (the header, what the codec knows of its chain: base "b", depth "d", run "k", drift "r",
-// anchor "a", bases "c", and "s": each segment's name, offset and length in the body) + "\n" + body, one
-// JSON object of every segment by name (a load parses it once; the segments are its members' texts, checked
-// to be exactly them, in order). A copy is only a
-// shortcut: a load uses it while the checkpoint's payload is still the delta on "b" it was copied from
-// (`rebase` rewrites a payload as a keyframe, which no copy matches), and falls back to the chain when it is
-// missing, does not match or does not decode.
+// copy index (what the codec knows of its chain: base "b", depth "d", run "k", drift "r", anchor "a", bases
+// "c") + "\n" + the checkpoint as `encodeCheckpoint` writes a plain one (JSON), decoded as a whole payload
+// is. A copy is only a shortcut: a load uses it while the checkpoint's payload is still the delta on "b" it
+// was copied from (`rebase` rewrites a payload as a keyframe, which no copy matches), and falls back to the
+// chain when it is missing, does not match or does not decode. Its segments are made again from its text
+// (a fresh parse, JSON.stringify of each value: the very texts the saving codec compared, as JSON keeps
+// these values exactly) only when a save is written on it.
 //
 // Invariants: a delta's base is an ancestor in the same session (a fork's first checkpoint is a keyframe,
 // so no session's payloads need another's); a chain ends at a keyframe within `maxDepth` payloads;
 // deleting a checkpoint first rewrites each payload based on it as a keyframe (`rebase`), so every stored
 // checkpoint loads; splits never fall inside a surrogate pair, so every stored text is well-formed.
 import type { Checkpoint } from "./checkpoint.ts";
-import { checkpointShapeProblem, plainJsonTexts } from "./codec.ts";
+import { checkpointShapeProblem, decodeCheckpoint, plainJsonTexts } from "./codec.ts";
 import { CheckpointCorruptError } from "./errors.ts";
 import { defineEntry } from "./_records.ts";
 import { flat, splice, type Text } from "./_pieces.ts";
@@ -78,6 +78,8 @@ interface Known {
   drift: number;
   header: Header;
   segments: KnownSegments;
+  /** The code units of its segments (what it takes of the cache). */
+  size: number;
   /** Whether a resume copy of it may be stored: `false` only when it is known to have none. */
   copy: boolean;
 }
@@ -104,15 +106,12 @@ interface Index {
 
 /** A resume copy's index (see the format above). */
 interface CopyIndex {
-  h: Header;
   b: string;
   d: number;
   k?: number;
   r: number;
   a: string;
   c: string[];
-  /** Each segment: its name, and where its text is in the body (a JSON object of every segment by name). */
-  s: [string, number, number][];
 }
 
 /**
@@ -321,9 +320,10 @@ export class DeltaCodec {
       own: body.length,
       header,
       segments,
+      size: sizeOf(segments),
       copy: false,
     };
-    let copy = withCopy && base !== undefined && sizeOf(segments) <= this.#copyLimit
+    let copy = withCopy && base !== undefined && known.size <= this.#copyLimit
       ? copyOf(known, segments)
       : null;
     if (copy !== null && copy.length > this.#copyLimit) copy = null;
@@ -435,72 +435,49 @@ export class DeltaCodec {
     const end = copy.indexOf("\n");
     if (!copy.startsWith(COPY_MARK) || end === -1) return undefined;
     let index: CopyIndex;
-    let values: Record<string, unknown>;
     try {
       index = JSON.parse(copy.slice(COPY_MARK.length, end));
-      values = JSON.parse(copy.slice(end + 1));
     } catch {
       return undefined;
     }
-    const { h, b, d, k, r, a, c, s } = index ?? {};
+    const { b, d, k, r, a, c } = index ?? {};
     if (
-      typeof h !== "object" || h === null || h.id !== id || typeof b !== "string" || typeof a !== "string" ||
-      !Number.isSafeInteger(d) || !Number.isSafeInteger(r) || (k !== undefined && !Number.isSafeInteger(k)) ||
-      !Array.isArray(c) || c[0] !== b || !c.every((at) => typeof at === "string") || !Array.isArray(s) ||
-      typeof values !== "object" || values === null || Object.keys(values).length !== s.length ||
+      typeof b !== "string" || typeof a !== "string" || !Number.isSafeInteger(d) ||
+      !Number.isSafeInteger(r) ||
+      (k !== undefined && !Number.isSafeInteger(k)) || !Array.isArray(c) || c[0] !== b ||
+      !c.every((at) => typeof at === "string") ||
       // Copied from the delta on `b` that is still stored (a rebase writes a keyframe instead).
       !payload.startsWith(MARK + '{"b":' + JSON.stringify(b) + ",")
     ) {
       return undefined;
     }
-    // The segments are slices of the body: exactly its members, in order, each value whole (so the texts a
-    // later delta compares are the very values loaded).
-    const segments: KnownSegments = new Map();
-    let at = end + 2;
-    for (const entry of s) {
-      const [name, start, length] = (Array.isArray(entry) ? entry : []) as unknown[];
-      const key = typeof name === "string" ? JSON.stringify(name) + ":" : undefined;
-      if (
-        key === undefined || !copy.startsWith(key, at) || start !== at + key.length - end - 1 ||
-        typeof length !== "number" || !Number.isSafeInteger(length) || length < 0 ||
-        !Object.hasOwn(values, name as string)
-      ) {
-        return undefined;
-      }
-      at += key.length;
-      segments.set(name as string, copy.slice(at, at + length));
-      at += length;
-      if (copy[at] !== (segments.size === s.length ? "}" : ",")) return undefined;
-      at++;
-    }
-    if (at !== copy.length) return undefined;
+    const text = copy.slice(end + 1);
+    let checkpoint: Checkpoint;
     try {
-      const header = headerFrom(id, { h } as Index, undefined);
-      const checkpoint = assembleValues(
-        id,
-        header,
-        segments.keys(),
-        (name) => values[name],
-        (name) => segments.has(name),
-      );
-      const known: Known = {
-        id,
-        sessionId: header.sessionId,
-        depth: d,
-        run: k ?? d,
-        anchor: a,
-        bases: c,
-        drift: r,
-        own: payload.length - payload.indexOf("\n") - 1,
-        header,
-        segments,
-        copy: true,
-      };
-      return { known, checkpoint };
+      checkpoint = decodeCheckpoint(text, id);
     } catch (error) {
       if (error instanceof CheckpointCorruptError) return undefined;
       throw error;
     }
+    let segments: KnownSegments | undefined;
+    const known: Known = {
+      id,
+      sessionId: checkpoint.sessionId,
+      depth: d,
+      run: k ?? d,
+      anchor: a,
+      bases: c,
+      drift: r,
+      own: payload.length - payload.indexOf("\n") - 1,
+      header: headerOf(checkpoint),
+      // Made when a save is written on it, from a parse of its own (never the checkpoint handed out).
+      get segments() {
+        return segments ??= segmentsOf(JSON.parse(text)) ?? new Map();
+      },
+      size: text.length,
+      copy: true,
+    };
+    return { known, checkpoint };
   }
 
   /**
@@ -544,7 +521,7 @@ export class DeltaCodec {
     const known = this.#known.get(id);
     if (known === undefined) return;
     this.#known.delete(id);
-    this.#cached -= sizeOf(known.segments);
+    this.#cached -= known.size;
   }
 
   async #resolve(
@@ -575,8 +552,10 @@ export class DeltaCodec {
       own: payload.length - payload.indexOf("\n") - 1,
       header,
       segments: apply(id, index, payload, base?.segments),
+      size: 0,
       copy: true,
     };
+    known.size = sizeOf(known.segments);
     if (keep === "all" || run === 0) this.#remember(known);
     return known;
   }
@@ -620,14 +599,14 @@ export class DeltaCodec {
 
   #remember(known: Known): void {
     this.forget(known.id);
-    const size = sizeOf(known.segments);
+    const size = known.size;
     if (size > this.#cacheSize) return;
     this.#known.set(known.id, known);
     this.#cached += size;
     for (const [id, old] of this.#known) {
       if (this.#cached <= this.#cacheSize) break;
       this.#known.delete(id);
-      this.#cached -= sizeOf(old.segments);
+      this.#cached -= old.size;
     }
   }
 }
@@ -728,26 +707,38 @@ function sizeOf(segments: KnownSegments): number {
 
 /** The resume copy of `known` (see the format above), whose segments are `segments`. */
 function copyOf(known: Known, segments: Segments): string {
-  // The body is one JSON object, so that a load parses it once; each segment's text is a slice of it.
-  const entries: CopyIndex["s"] = [];
-  let body = "{";
+  // The checkpoint's JSON from its segments' texts (what encodeCheckpoint writes, without a second encode),
+  // with the same optional fields a delta's load gives.
+  const { header } = known;
+  const containers = { "s:": [] as string[], "e:": [] as string[], "f:": [] as string[] };
   for (const [name, text] of segments) {
-    body += (body.length === 1 ? "" : ",") + JSON.stringify(name) + ":";
-    entries.push([name, body.length, text.length]);
-    body += text;
+    const members = containers[name.slice(0, 2) as keyof typeof containers];
+    if (members !== undefined) members.push(JSON.stringify(name.slice(2)) + ":" + text);
   }
-  body += "}";
+  const optional = (name: string, field: string) => {
+    const text = segments.get(name);
+    return text === undefined ? "" : `,"${field}":${text}`;
+  };
+  const whole =
+    `{"version":1,"id":${JSON.stringify(header.id)},"parentId":${JSON.stringify(header.parentId)},` +
+    `"sessionId":${JSON.stringify(header.sessionId)},"workflowName":${JSON.stringify(header.workflowName)},` +
+    `"graphSignature":${JSON.stringify(header.graphSignature)},"superstep":${
+      JSON.stringify(header.superstep)
+    },` +
+    `"createdAt":${JSON.stringify(header.createdAt)},"messages":${segments.get("m")},` +
+    `"state":{${containers["s:"].join(",")}},"executorState":{${containers["e:"].join(",")}},` +
+    `"edgeState":{${containers["f:"].join(",")}},"pendingRequests":${segments.get("p")}` +
+    `${optional("a", "answers")}${optional("v", "versions")}${optional("g", "graph")},` +
+    `"metadata":${segments.get("md")}}`;
   const index: CopyIndex = {
-    h: known.header,
     b: known.bases[0],
     d: known.depth,
     ...known.run !== known.depth && { k: known.run },
     r: known.drift,
     a: known.anchor,
     c: known.bases as string[],
-    s: entries,
   };
-  return COPY_MARK + JSON.stringify(index) + "\n" + body;
+  return COPY_MARK + JSON.stringify(index) + "\n" + whole;
 }
 
 function keyframe(segments: Segments): { entries: Index["s"]; body: string } {
@@ -931,28 +922,18 @@ function apply(id: string, index: Index, payload: string, base: KnownSegments | 
 
 /** The checkpoint of a header and its segments, checked as `decodeCheckpoint` checks a whole one. */
 function assemble(id: string, header: Index["h"], segments: Segments): Checkpoint {
-  return assembleValues(id, header, segments.keys(), (name: string) => {
+  const value = (name: string) => {
     const text = segments.get(name);
     try {
       return text === undefined ? undefined : JSON.parse(text);
     } catch (error) {
       throw new CheckpointCorruptError(id, `segment ${JSON.stringify(name)} is not JSON`, { cause: error });
     }
-  }, (name) => segments.has(name));
-}
-
-/** The checkpoint of a header and its segments' values, checked as `decodeCheckpoint` checks a whole one. */
-function assembleValues(
-  id: string,
-  header: Index["h"],
-  names: Iterable<string>,
-  value: (name: string) => unknown,
-  has: (name: string) => boolean,
-): Checkpoint {
+  };
   const state: Record<string, unknown> = {};
   const executorState: Record<string, unknown> = {};
   const edgeState: Record<string, unknown> = {};
-  for (const name of names) {
+  for (const name of segments.keys()) {
     if (name.startsWith("s:")) defineEntry(state, name.slice(2), value(name));
     else if (name.startsWith("e:")) defineEntry(executorState, name.slice(2), value(name));
     else if (name.startsWith("f:")) defineEntry(edgeState, name.slice(2), value(name));
@@ -965,9 +946,9 @@ function assembleValues(
     executorState,
     edgeState,
     pendingRequests: value("p"),
-    ...has("a") && { answers: value("a") },
-    ...has("v") && { versions: value("v") },
-    ...has("g") && { graph: value("g") },
+    ...segments.has("a") && { answers: value("a") },
+    ...segments.has("v") && { versions: value("v") },
+    ...segments.has("g") && { graph: value("g") },
     metadata: value("md"),
   };
   const problem = checkpointShapeProblem(checkpoint);

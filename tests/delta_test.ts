@@ -298,37 +298,43 @@ const edit = fc.record({
   insert: text,
 });
 
+/** The states a chain of edits goes through, one per edit. */
+function statesOf(edits: { key: string; kind: string; value: unknown; at: number; insert: string }[]) {
+  let state: Record<string, unknown> = {};
+  const states: Record<string, unknown>[] = [];
+  for (const { key, kind, value, at, insert } of edits) {
+    state = { ...state };
+    const old = Object.hasOwn(state, key) ? state[key] : undefined;
+    if (kind === "delete") delete state[key];
+    else if (kind === "append") {
+      Object.defineProperty(state, key, {
+        value: [...(Array.isArray(old) ? old : []), value],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else if (kind === "splice" && typeof old === "string") {
+      const cut = at % (old.length + 1);
+      state[key] = old.slice(0, cut) + insert + old.slice(cut);
+    } else {
+      Object.defineProperty(state, key, {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    states.push(state);
+  }
+  return states;
+}
+
 describe("property: delta payloads rebuild exactly", () => {
   const runs = scale(100, 3000);
   test(`random chains of edits of random JSON states rebuild exactly from a cold codec (${runs} chains)`, async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(edit, { minLength: 1, maxLength: 25 }), fc.nat(6), async (edits, depth) => {
-        let state: Record<string, unknown> = {};
-        const states: Record<string, unknown>[] = [];
-        for (const { key, kind, value, at, insert } of edits) {
-          state = { ...state };
-          const old = Object.hasOwn(state, key) ? state[key] : undefined;
-          if (kind === "delete") delete state[key];
-          else if (kind === "append") {
-            Object.defineProperty(state, key, {
-              value: [...(Array.isArray(old) ? old : []), value],
-              enumerable: true,
-              writable: true,
-              configurable: true,
-            });
-          } else if (kind === "splice" && typeof old === "string") {
-            const cut = at % (old.length + 1);
-            state[key] = old.slice(0, cut) + insert + old.slice(cut);
-          } else {
-            Object.defineProperty(state, key, {
-              value,
-              enumerable: true,
-              writable: true,
-              configurable: true,
-            });
-          }
-          states.push(state);
-        }
+        const states = statesOf(edits);
         const chain = chainOf(states);
         const { payloads, read } = store(new DeltaCodec({ maxDepth: depth }), chain);
         const cold = new DeltaCodec({ cacheSize: 0 });
@@ -341,6 +347,63 @@ describe("property: delta payloads rebuild exactly", () => {
           );
         }
       }),
+      { seed: SEED, numRuns: runs, interruptAfterTimeLimit: TIME_LIMIT_MS, markInterruptAsFailure: false },
+    );
+  });
+
+  test(`random chains that wait and resume from their copies in a cold codec rebuild exactly (${runs} chains)`, async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ edit, waits: fc.boolean(), resumes: fc.boolean() }), {
+          minLength: 1,
+          maxLength: 40,
+        }),
+        fc.nat(8),
+        async (steps, depth) => {
+          const states = statesOf(steps.map(({ edit }) => edit));
+          const chain = chainOf(states).map((checkpoint, i) =>
+            steps[i].waits
+              ? { ...checkpoint, pendingRequests: [{ requestId: `r${i}`, executorId: "x", data: i }] }
+              : checkpoint
+          );
+          const stored = new Map<string, { payload: string; copy: string | null }>();
+          const read: ReadChain = (id, count) => {
+            const out: { id: string; payload: string }[] = [];
+            for (let at: string | null = id; at !== null && stored.has(at) && out.length < count;) {
+              out.push({ id: at, payload: stored.get(at)!.payload });
+              at = deltaBase(stored.get(at)!.payload);
+            }
+            return Promise.resolve(out);
+          };
+          let codec = new DeltaCodec({ maxDepth: depth });
+          for (const [i, checkpoint] of chain.entries()) {
+            const encoded = encodeForStorage("test", checkpoint, codec, { copies: true });
+            assert.ok(encoded.bases.length <= depth, "a load reads at most maxDepth deltas");
+            if (encoded.dropCopy !== null) stored.get(encoded.dropCopy)!.copy = null;
+            stored.set(checkpoint.id, { payload: encoded.payload, copy: encoded.copy });
+            encoded.stored();
+            // Answered in another process: a cold codec loads the head (from its copy, if it has one).
+            if (steps[i].waits && steps[i].resumes) {
+              codec = new DeltaCodec({ maxDepth: depth });
+              const { payload, copy } = stored.get(checkpoint.id)!;
+              assert.deepStrictEqual(
+                await loadStoredCheckpoint("test", checkpoint, payload, codec, read, copy),
+                checkpoint,
+              );
+            }
+          }
+          for (const checkpoint of chain) {
+            const { payload, copy } = stored.get(checkpoint.id)!;
+            for (const given of [undefined, copy]) {
+              const cold = new DeltaCodec({ cacheSize: 0 });
+              assert.deepStrictEqual(
+                await loadStoredCheckpoint("test", checkpoint, payload, cold, read, given),
+                checkpoint,
+              );
+            }
+          }
+        },
+      ),
       { seed: SEED, numRuns: runs, interruptAfterTimeLimit: TIME_LIMIT_MS, markInterruptAsFailure: false },
     );
   });
