@@ -24,6 +24,7 @@ import { checkpointStorageConformance, makeCheckpoint } from "../testing/mod.ts"
 import { encodeForStorage } from "../src/storage_kit.ts";
 import { assertFinishedByAnotherProcess, runChild } from "./_child.ts";
 import { assertDeleteWhileRunning } from "./_fixtures.ts";
+import { assertResumeCopy } from "./_resume_copy.ts";
 import { answerOn, freshDatabase, nextRuntime, usePostgres } from "./_postgres.ts";
 import { approvals, runtimeName } from "./fixtures/hitl_workflow.ts";
 
@@ -74,6 +75,20 @@ checkpointStorageConformance(
   "postgres on PGlite, a schema per storage",
   () => new PostgresCheckpointStorage({ client: pglite, schema: freshSchema() }),
 );
+
+describe("PostgresCheckpointStorage: resume copies", () => {
+  test("a waiting head is stored whole beside its delta and loads with the rest of its chain damaged", async () => {
+    const schema = freshSchema();
+    await assertResumeCopy(
+      () => new PostgresCheckpointStorage({ client: pglite, schema }),
+      async (sql, ...args) => {
+        const text = sql.replaceAll("superstep_checkpoints", `"${schema}".superstep_checkpoints`)
+          .replace(/\?(\d+)/g, "$$$1");
+        return (await pglite.query(text, args)).rows as Record<string, unknown>[];
+      },
+    );
+  });
+});
 
 /** A port on 127.0.0.1 where nothing listens. */
 async function closedPort(): Promise<number> {

@@ -105,6 +105,11 @@ export const MIGRATIONS: readonly ((sql: Sql) => readonly string[])[] = [
     `DROP INDEX "${schema}".superstep_checkpoints_by_parent`,
     `CREATE INDEX superstep_checkpoints_by_base ON ${checkpoints} (base_id) WHERE base_id IS NOT NULL`,
   ],
+  ({ checkpoints }) => [
+    // A resume copy (issue 18): the whole checkpoint beside the delta payload of a head its session waits at,
+    // so resuming reads one row, not the chain's recursive query; the save that follows it clears it.
+    `ALTER TABLE ${checkpoints} ADD COLUMN copy text`,
+  ],
 ];
 
 /** The schema version this library writes and understands. */

@@ -83,17 +83,21 @@ export class Sql {
         ON CONFLICT (session_id, request_id) DO UPDATE SET checkpoint_id = excluded.checkpoint_id,
           workflow_name = excluded.workflow_name, executor_id = excluded.executor_id, data = excluded.data,
           path = excluded.path, created_at = excluded.created_at
+      ), waited AS (
+        -- The session waits no more at the head it follows: that head's resume copy goes.
+        UPDATE ${C} SET copy = NULL
+          WHERE id = $13::text AND session_id = $3 AND copy IS NOT NULL AND EXISTS (SELECT 1 FROM moved)
       )
       INSERT INTO ${C}
           (id, parent_id, session_id, workflow_name, superstep, created_at, metadata, payload, status, requests,
-            base_id)
+            base_id, copy)
         SELECT $1::text, $2::text, $3::text, $4::text, $5::bigint, $6::text, $7::text, $8::text, $9::text,
-            $10::text, $11::text
+            $10::text, $11::text, $12::text
           FROM moved
       RETURNING 1`;
     this.#save = save("");
     this.#leasedSave = save(
-      `fence AS (SELECT 1 FROM ${L} WHERE session_id = $3 AND token = $12::text FOR SHARE), `,
+      `fence AS (SELECT 1 FROM ${L} WHERE session_id = $3 AND token = $14::text FOR SHARE), `,
     );
     // One statement: the row goes, and if it was its session's head the head moves to its parent (when
     // that is in the same session and exists), else to the session's newest other checkpoint, else to NULL
@@ -136,7 +140,10 @@ export class Sql {
    * only while the session's lease holds that token).
    */
   save(
-    { summary, payload, base, index }: Pick<EncodedCheckpoint, "summary" | "payload" | "base" | "index">,
+    { summary, payload, base, copy, dropCopy, index }: Pick<
+      EncodedCheckpoint,
+      "summary" | "payload" | "base" | "copy" | "dropCopy" | "index"
+    >,
     leaseToken?: string,
   ): Statement {
     const { id, parentId, sessionId, workflowName, superstep, createdAt, metadata } = summary;
@@ -152,6 +159,8 @@ export class Sql {
       index.status,
       index.requestsJson,
       base,
+      copy,
+      dropCopy,
     ];
     if (leaseToken === undefined) return { text: this.#save, params };
     return { text: this.#leasedSave, params: [...params, leaseToken] };
@@ -305,7 +314,7 @@ export class Sql {
   /** One checkpoint's payload, with its session and workflow (named if the payload is damaged). */
   load(id: string): Statement {
     return {
-      text: `SELECT payload, session_id, workflow_name FROM ${this.checkpoints} WHERE id = $1`,
+      text: `SELECT payload, session_id, workflow_name, copy FROM ${this.checkpoints} WHERE id = $1`,
       params: [id],
     };
   }
@@ -361,7 +370,7 @@ export class Sql {
   /** `payload` stored in place of `id`'s (a dependent made whole before its base is deleted). */
   rewrite(id: string, payload: string): Statement {
     return {
-      text: `UPDATE ${this.checkpoints} SET payload = $2::text, base_id = NULL WHERE id = $1`,
+      text: `UPDATE ${this.checkpoints} SET payload = $2::text, base_id = NULL, copy = NULL WHERE id = $1`,
       params: [id, payload],
     };
   }

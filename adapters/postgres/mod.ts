@@ -193,7 +193,7 @@ export class PostgresCheckpointStorage implements CheckpointStorage {
    */
   async save(checkpoint: Checkpoint, options: SaveOptions = {}): Promise<void> {
     const action = `save checkpoint ${checkpoint.id}`;
-    const encoded = kit.encodeForStorage(ADAPTER, checkpoint, this.#deltas);
+    const encoded = kit.encodeForStorage(ADAPTER, checkpoint, this.#deltas, { copies: true });
     const { lease } = options;
     if (lease !== undefined) {
       kit.checkLease(ADAPTER, "save a checkpoint", lease);
@@ -243,9 +243,9 @@ export class PostgresCheckpointStorage implements CheckpointStorage {
     kit.checkId(ADAPTER, "load a checkpoint", "checkpoint id", id);
     const rows = await this.#connection.run(`load checkpoint ${id}`, this.#sql.load(id));
     if (rows.length === 0) return undefined;
-    const [[payload, sessionId, workflowName]] = rows;
+    const [[payload, sessionId, workflowName, copy]] = rows;
     const summary = { id, sessionId: String(sessionId), workflowName: String(workflowName) };
-    return await kit.loadStoredCheckpoint(ADAPTER, summary, payload, this.#deltas, this.#read);
+    return await kit.loadStoredCheckpoint(ADAPTER, summary, payload, this.#deltas, this.#read, copy ?? null);
   }
 
   /** Stored payloads from `id` back along its delta bases, at most `count`: one query. */
