@@ -406,11 +406,13 @@ export class DeltaCodec {
    */
   async decode(id: string, payload: string, read: ReadChain, copy?: unknown): Promise<Checkpoint> {
     const cached = this.#known.get(id);
-    if (cached === undefined && typeof copy === "string") {
-      // A damaged or stale copy is only a lost shortcut: the chain holds the checkpoint.
+    if (typeof copy === "string") {
+      // One parse, even when its segments are known here (parsing them one by one costs more). A damaged or
+      // stale copy is only a lost shortcut: the chain holds the checkpoint.
       const copied = this.#fromCopy(id, payload, copy);
       if (copied !== undefined) {
-        this.#remember(copied.known);
+        if (cached === undefined) this.#remember(copied.known);
+        else this.#touch(cached);
         return copied.checkpoint;
       }
     }
