@@ -77,7 +77,10 @@ interface Known {
   own: number;
   drift: number;
   header: Header;
-  segments: KnownSegments;
+  /** Its segments; unset until first needed (`segmentsOfKnown`) when it was loaded from a resume copy. */
+  segments: KnownSegments | undefined;
+  /** A resume copy's checkpoint text, which its segments are made from when first needed; else unset. */
+  text: string | undefined;
   /** The code units of its segments (what it takes of the cache). */
   size: number;
   /** Whether a resume copy of it may be stored: `false` only when it is known to have none. */
@@ -320,6 +323,7 @@ export class DeltaCodec {
       own: body.length,
       header,
       segments,
+      text: undefined,
       size: sizeOf(segments),
       copy: false,
     };
@@ -418,7 +422,7 @@ export class DeltaCodec {
     }
     const known = await this.#resolve(id, payload, read);
     if (copy === null) known.copy = false;
-    return assemble(id, known.header, flatSegments(known.segments));
+    return assemble(id, known.header, flatSegments(segmentsOfKnown(known)));
   }
 
   /**
@@ -461,7 +465,6 @@ export class DeltaCodec {
       if (error instanceof CheckpointCorruptError) return undefined;
       throw error;
     }
-    let segments: KnownSegments | undefined;
     const known: Known = {
       id,
       sessionId: checkpoint.sessionId,
@@ -473,9 +476,8 @@ export class DeltaCodec {
       own: payload.length - payload.indexOf("\n") - 1,
       header: headerOf(checkpoint),
       // Made when a save is written on it, from a parse of its own (never the checkpoint handed out).
-      get segments() {
-        return segments ??= segmentsOf(JSON.parse(text)) ?? new Map();
-      },
+      segments: undefined,
+      text,
       size: text.length,
       copy: true,
     };
@@ -499,7 +501,7 @@ export class DeltaCodec {
     const index = parse(id, payload);
     if (index.b !== deleted) return undefined;
     const known = await this.#resolve(id, payload, read);
-    const { entries, body } = keyframe(flatSegments(known.segments));
+    const { entries, body } = keyframe(flatSegments(segmentsOfKnown(known)));
     const rewritten: Index = { b: null, h: known.header, d: 0, r: 0, s: entries };
     this.#remember({
       ...known,
@@ -553,11 +555,12 @@ export class DeltaCodec {
       drift: index.r,
       own: payload.length - payload.indexOf("\n") - 1,
       header,
-      segments: apply(id, index, payload, base?.segments),
+      segments: apply(id, index, payload, base === undefined ? undefined : segmentsOfKnown(base)),
+      text: undefined,
       size: 0,
       copy: true,
     };
-    known.size = sizeOf(known.segments);
+    known.size = sizeOf(known.segments!);
     if (keep === "all" || run === 0) this.#remember(known);
     return known;
   }
@@ -701,6 +704,15 @@ function segmentsOf(checkpoint: Checkpoint): Segments | undefined {
   return new Map(names.map((name, i) => [name, texts[i]]));
 }
 
+/**
+ * The segments of a known checkpoint, made (once) from its resume copy's text if it was loaded from one: a
+ * fresh parse, and each value's JSON text as `segmentsOf` writes it, the same texts its saving codec had
+ * (JSON keeps these values exactly).
+ */
+function segmentsOfKnown(known: Known): KnownSegments {
+  return known.segments ??= segmentsOf(JSON.parse(known.text!) as Checkpoint) ?? new Map();
+}
+
 function sizeOf(segments: KnownSegments): number {
   let size = 0;
   for (const text of segments.values()) size += text.length;
@@ -770,8 +782,9 @@ interface Written {
 function delta(segments: Segments, base: Known): Written {
   const entries: Index["s"] = [];
   let body = "";
+  const baseSegments = segmentsOfKnown(base);
   for (const [name, text] of segments) {
-    const old = textOf(base.segments, name);
+    const old = textOf(baseSegments, name);
     if (old === text) {
       entries.push([name, 0]);
       continue;
