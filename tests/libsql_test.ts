@@ -23,6 +23,7 @@ import {
   listStatement,
   loadStatement,
   reindexStatements,
+  rowStatement,
   saveStatements,
   unindexedStatement,
 } from "../adapters/_sqlite/_sql.ts";
@@ -308,6 +309,8 @@ describe("LibsqlCheckpointStorage", () => {
         ],
         [headStatement("s"), /SEARCH superstep_heads USING PRIMARY KEY \(session_id=\?\)/],
         [loadStatement("x"), byId],
+        [rowStatement("x"), byId],
+        [rowStatement("x", false), byId],
         [lineageStatement("x"), /RECURSIVE STEP/],
         [basesStatement("x", 32), /RECURSIVE STEP/],
         ...saveStatements(encodeForStorage("libsql", cp)).map((st): [LibsqlStatement] => [st]),

@@ -76,8 +76,9 @@ export class SqlCheckpoints implements CheckpointStorage {
 
   async load(id: string): Promise<Checkpoint | undefined> {
     kit.checkId(this.#adapter, "load a checkpoint", "checkpoint id", id);
-    // Without deltas of its own, a storage expects whole payloads (a delta it meets reads its chain).
-    const stored = await this.#store.load(id, this.#deltas !== undefined);
+    // The row alone, its resume copy with it: a waiting head (what a resume loads) is one short statement,
+    // as a whole checkpoint is. A delta without a copy reads its base next, unless the codec knows it.
+    const stored = await this.#store.load(id, false);
     if (stored === undefined) return undefined;
     const summary = { id, sessionId: String(stored.sessionId), workflowName: String(stored.workflowName) };
     const payload = joinPayload(this.#adapter, id, stored);
@@ -120,7 +121,7 @@ export class SqlCheckpoints implements CheckpointStorage {
         at = kit.deltaBase(found[found.length - 1].payload);
         continue;
       }
-      const stored = await this.#store.load(at);
+      const stored = await this.#store.load(at, left > 1);
       if (stored === undefined) break;
       const payload = joinPayload(this.#adapter, at, stored);
       if (typeof payload !== "string") break;

@@ -190,6 +190,30 @@ export function releaseLeaseStatement(sessionId: string, token: string): SqlStat
 }
 
 /**
+ * One checkpoint's row: its payload (empty when in parts), chunk count, session, workflow and resume copy,
+ * and for a delta without a copy its base's row (`base_id`, `base_payload`, `base_chunks`), by primary key
+ * each. The common load, one short statement (a client that compiles each statement on every call pays for
+ * its length); a payload in parts is read again with `loadStatement`, which brings the row and its parts at
+ * once.
+ */
+export function rowStatement(id: string, withBase = true): SqlStatement {
+  return withBase
+    ? {
+      sql: `SELECT c.payload AS data, c.payload_chunks AS chunks, c.session_id, c.workflow_name, c.copy,
+          b.id AS base_id, b.payload AS base_payload, b.payload_chunks AS base_chunks
+        FROM superstep_checkpoints AS c LEFT JOIN superstep_checkpoints AS b
+          ON b.id = c.base_id AND c.copy IS NULL
+        WHERE c.id = ?1`,
+      args: [id],
+    }
+    : {
+      sql: `SELECT payload AS data, payload_chunks AS chunks, session_id, workflow_name, copy
+        FROM superstep_checkpoints WHERE id = ?1`,
+      args: [id],
+    };
+}
+
+/**
  * One checkpoint's payload, with its session and workflow (named if the payload is damaged), in one
  * statement so that a concurrent delete cannot come between the row and its chunks: the row (`seq` -1,
  * `chunks` its chunk count), its chunks, unordered (the caller orders them by `seq`), and for a delta its

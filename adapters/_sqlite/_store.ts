@@ -32,6 +32,7 @@ import {
   reindexStatements,
   releaseLeaseStatement,
   renewLeaseStatement,
+  rowStatement,
   type RowsToSave,
   saveStatements,
   unindexedStatement,
@@ -144,6 +145,27 @@ export class SqlStore implements EncodedStore {
   }
 
   async load(id: string, withBase = true): Promise<StoredPayload | undefined> {
+    const action = `load checkpoint ${id}`;
+    const [found] = (await this.#connection.execute(action, rowStatement(id, withBase))).rows;
+    if (found === undefined) return undefined;
+    if (Number(found.chunks) === 0) {
+      return {
+        sessionId: found.session_id,
+        workflowName: found.workflow_name,
+        payload: found.data,
+        chunks: found.chunks,
+        parts: [],
+        base: found.base_id === null || found.base_id === undefined
+          ? undefined
+          : { id: found.base_id, payload: found.base_payload, chunks: found.base_chunks },
+        copy: found.copy,
+      };
+    }
+    // In parts: the row and its parts again, in one statement (a delete cannot come between them).
+    return await this.#loadInParts(id, withBase);
+  }
+
+  async #loadInParts(id: string, withBase: boolean): Promise<StoredPayload | undefined> {
     const { rows } = await this.#connection.execute(`load checkpoint ${id}`, loadStatement(id, withBase));
     let row: Record<string, unknown> | undefined;
     let base: StoredPayload["base"];
