@@ -413,11 +413,18 @@ export class DeltaCodec {
     if (typeof copy === "string") {
       // One parse, even when its segments are known here (parsing them one by one costs more). A damaged or
       // stale copy is only a lost shortcut: the chain holds the checkpoint.
-      const copied = this.#fromCopy(id, payload, copy);
-      if (copied !== undefined) {
-        if (cached === undefined) this.#remember(copied.known);
-        else this.#touch(cached);
-        return copied.checkpoint;
+      if (cached !== undefined) {
+        const checkpoint = copiedKnown(id, payload, copy, cached);
+        if (checkpoint !== undefined) {
+          this.#touch(cached);
+          return checkpoint;
+        }
+      } else {
+        const copied = this.#fromCopy(id, payload, copy);
+        if (copied !== undefined) {
+          this.#remember(copied.known);
+          return copied.checkpoint;
+        }
       }
     }
     const known = await this.#resolve(id, payload, read);
@@ -702,6 +709,27 @@ function segmentsOf(checkpoint: Checkpoint): Segments | undefined {
   const texts = plainJsonTexts(values);
   if (texts === undefined) return undefined;
   return new Map(names.map((name, i) => [name, texts[i]]));
+}
+
+/**
+ * The checkpoint in `copy`, the resume copy of `known` (stored under `id` as `payload`), or `undefined` if it
+ * is not: both still name the base the codec knows (a rebase made the payload a keyframe, whose known has no
+ * base). Nothing else is parsed: what is known of the chain is known already.
+ */
+function copiedKnown(id: string, payload: string, copy: string, known: Known): Checkpoint | undefined {
+  const base = known.bases[0];
+  if (base === undefined || !copy.startsWith(COPY_MARK) || !payload.startsWith(MARK)) return undefined;
+  const named = '{"b":' + JSON.stringify(base) + ",";
+  const end = copy.indexOf("\n");
+  if (end === -1 || !copy.startsWith(named, COPY_MARK.length) || !payload.startsWith(named, MARK.length)) {
+    return undefined;
+  }
+  try {
+    return decodeCheckpoint(copy.slice(end + 1), id);
+  } catch (error) {
+    if (error instanceof CheckpointCorruptError) return undefined;
+    throw error;
+  }
 }
 
 /**
