@@ -85,6 +85,8 @@ interface Known {
   size: number;
   /** Whether a resume copy of it may be stored: `false` only when it is known to have none. */
   copy: boolean;
+  /** The codec's clock when it was last put at the newest end of the cache (`#touch`). */
+  tick: number;
 }
 
 /** The checkpoint's fields besides its values. */
@@ -248,6 +250,8 @@ export class DeltaCodec {
   /** By checkpoint id, least recently used first. */
   #known = new Map<string, Known>();
   #cached = 0;
+  /** Counts uses of the cache (`#touch`, `#remember`). */
+  #clock = 0;
 
   /**
    * Create a codec.
@@ -326,6 +330,7 @@ export class DeltaCodec {
       text: undefined,
       size: sizeOf(segments),
       copy: false,
+      tick: 0,
     };
     let copy = withCopy && base !== undefined && known.size <= this.#copyLimit
       ? copyOf(known, segments)
@@ -487,6 +492,7 @@ export class DeltaCodec {
       text,
       size: text.length,
       copy: true,
+      tick: 0,
     };
     return { known, checkpoint };
   }
@@ -566,6 +572,7 @@ export class DeltaCodec {
       text: undefined,
       size: 0,
       copy: true,
+      tick: 0,
     };
     known.size = sizeOf(known.segments!);
     if (keep === "all" || run === 0) this.#remember(known);
@@ -604,8 +611,14 @@ export class DeltaCodec {
   }
 
   #touch(known: Known): Known {
-    this.#known.delete(known.id);
-    this.#known.set(known.id, known);
+    // Moved to the newest end only from the older half: moving it on every use (a head loaded over and over)
+    // made the map rehash its whole table every few uses, a garbage of the cache's size each time.
+    if (this.#clock - known.tick > this.#known.size / 2) {
+      this.#known.delete(known.id);
+      this.#known.set(known.id, known);
+      known.tick = this.#clock;
+    }
+    this.#clock++;
     return known;
   }
 
@@ -614,6 +627,7 @@ export class DeltaCodec {
     const size = known.size;
     if (size > this.#cacheSize) return;
     this.#known.set(known.id, known);
+    known.tick = this.#clock++;
     this.#cached += size;
     for (const [id, old] of this.#known) {
       if (this.#cached <= this.#cacheSize) break;
