@@ -450,6 +450,34 @@ export function renderTables(figures, { date, command, machine, quick }) {
       ),
     );
   }
+  // The same on Deno and Bun (scripts/bench/head_loads.ts: no `libsql` Database there).
+  const elsewhere = [["deno", "Deno"], ["bun", "Bun"]].filter(([runtime]) =>
+    figures.some((f) => f.bench === "9" && f.runtime === runtime)
+  );
+  if (elsewhere.length > 0) {
+    const kinds = ["memory", "libsql", "kv"];
+    const label = { memory: "memory", libsql: "libSQL file", kv: "KV file" };
+    table(
+      "9 · The same head loads on Deno and Bun",
+      ["", "runtime", "storage", "deltas", "whole", "deltas ÷ whole"],
+      loads.flatMap((name) =>
+        elsewhere.flatMap(([runtime, shown]) =>
+          kinds.filter((kind) => find("9", name, `${kind} deltas`, runtime)).map((kind) => {
+            const deltas = find("9", name, `${kind} deltas`, runtime);
+            const whole = find("9", name, `${kind} whole`, runtime);
+            return [
+              name,
+              shown,
+              label[kind],
+              cell(deltas),
+              cell(whole),
+              ratio(`9 ${runtime} ${kind} ${name} deltas ÷ whole`, deltas, whole),
+            ];
+          })
+        )
+      ),
+    );
+  }
   const saveName = figures.find((f) => f.bench === "3d")?.name;
   if (saveName) {
     const deltas = find("3d", saveName, "deltas");
