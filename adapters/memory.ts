@@ -121,7 +121,7 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
     }
     this.#records.set(id, encoded);
     const waitedAt = encoded.dropCopy === null ? undefined : this.#records.get(encoded.dropCopy);
-    if (waitedAt !== undefined) waitedAt.copy = null;
+    if (waitedAt?.summary.sessionId === sessionId) waitedAt.copy = null;
     insertSorted(this.#order, id);
     const ids = this.#sessions.get(sessionId);
     if (ids) insertSorted(ids, id);

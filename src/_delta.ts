@@ -419,7 +419,8 @@ export class DeltaCodec {
       // One parse, even when its segments are known here (parsing them one by one costs more). A damaged or
       // stale copy is only a lost shortcut: the chain holds the checkpoint.
       if (cached !== undefined) {
-        const checkpoint = copiedKnown(id, payload, copy, cached);
+        const base = cached.bases[0];
+        const checkpoint = base === undefined ? undefined : copiedCheckpoint(id, payload, copy, base);
         if (checkpoint !== undefined) {
           this.#touch(cached);
           return checkpoint;
@@ -438,14 +439,17 @@ export class DeltaCodec {
   }
 
   /**
-   * Whether a save on `parentId` must remove the parent's resume copy: unless it is known to have none
-   * (its session waits at it no more once a child is saved).
+   * Whether a save on `parentId` in session `sessionId` must remove the parent's resume copy (its session
+   * waits at it no more once a child is saved): unless it is known to have none, or to be in another session
+   * (a fork's source still waits at it).
    *
    * @param parentId The parent of the checkpoint being saved.
-   * @returns `false` when the parent is known to have no copy.
+   * @param sessionId The session of the checkpoint being saved.
+   * @returns `false` when the parent is known to have no copy, or to be of another session.
    */
-  mayHaveCopy(parentId: string): boolean {
-    return this.#known.get(parentId)?.copy !== false;
+  mayHaveCopy(parentId: string, sessionId: string): boolean {
+    const parent = this.#known.get(parentId);
+    return parent === undefined || (parent.copy && parent.sessionId === sessionId);
   }
 
   /** What `copy` says of the checkpoint `id` stored as `payload`, or `undefined` if it does not match. */
@@ -463,20 +467,13 @@ export class DeltaCodec {
       typeof b !== "string" || typeof a !== "string" || !Number.isSafeInteger(d) ||
       !Number.isSafeInteger(r) ||
       (k !== undefined && !Number.isSafeInteger(k)) || !Array.isArray(c) || c[0] !== b ||
-      !c.every((at) => typeof at === "string") ||
-      // Copied from the delta on `b` that is still stored (a rebase writes a keyframe instead).
-      !payload.startsWith(MARK + '{"b":' + JSON.stringify(b) + ",")
+      !c.every((at) => typeof at === "string")
     ) {
       return undefined;
     }
+    const checkpoint = copiedCheckpoint(id, payload, copy, b);
+    if (checkpoint === undefined) return undefined;
     const text = copy.slice(end + 1);
-    let checkpoint: Checkpoint;
-    try {
-      checkpoint = decodeCheckpoint(text, id);
-    } catch (error) {
-      if (error instanceof CheckpointCorruptError) return undefined;
-      throw error;
-    }
     const known: Known = {
       id,
       sessionId: checkpoint.sessionId,
@@ -726,16 +723,17 @@ function segmentsOf(checkpoint: Checkpoint): Segments | undefined {
 }
 
 /**
- * The checkpoint in `copy`, the resume copy of `known` (stored under `id` as `payload`), or `undefined` if it
- * is not: both still name the base the codec knows (a rebase made the payload a keyframe, whose known has no
- * base). Nothing else is parsed: what is known of the chain is known already.
+ * The checkpoint in `copy`, a resume copy of checkpoint `id` stored as `payload`, or `undefined` if it is not
+ * one or does not decode: both must name `base` (the copy was made of the delta on it that is still stored; a
+ * rebase writes a keyframe, which names none).
  */
-function copiedKnown(id: string, payload: string, copy: string, known: Known): Checkpoint | undefined {
-  const base = known.bases[0];
-  if (base === undefined || !copy.startsWith(COPY_MARK) || !payload.startsWith(MARK)) return undefined;
+function copiedCheckpoint(id: string, payload: string, copy: string, base: string): Checkpoint | undefined {
   const named = '{"b":' + JSON.stringify(base) + ",";
   const end = copy.indexOf("\n");
-  if (end === -1 || !copy.startsWith(named, COPY_MARK.length) || !payload.startsWith(named, MARK.length)) {
+  if (
+    end === -1 || !copy.startsWith(COPY_MARK) || !copy.startsWith(named, COPY_MARK.length) ||
+    !payload.startsWith(MARK) || !payload.startsWith(named, MARK.length)
+  ) {
     return undefined;
   }
   try {
@@ -752,7 +750,12 @@ function copiedKnown(id: string, payload: string, copy: string, known: Known): C
  * (JSON keeps these values exactly).
  */
 function segmentsOfKnown(known: Known): KnownSegments {
-  return known.segments ??= segmentsOf(JSON.parse(known.text!) as Checkpoint) ?? new Map();
+  if (known.segments === undefined) {
+    known.segments = segmentsOf(JSON.parse(known.text!) as Checkpoint) ?? new Map();
+    // The copy's text is no longer needed (its segments are slices of their own).
+    known.text = undefined;
+  }
+  return known.segments;
 }
 
 function sizeOf(segments: KnownSegments): number {

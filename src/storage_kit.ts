@@ -104,7 +104,8 @@ export interface EncodedCheckpoint {
   copy: string | null;
   /**
    * The checkpoint whose resume copy the save removes, in the same write (with `copies`): the parent,
-   * unless the codec knows it has none (its session no longer waits at it); else `null`.
+   * unless the codec knows it has none or is of another session (a fork); else `null`. Remove it only if it
+   * is in the saved checkpoint's session (the codec may not know the parent).
    */
   dropCopy: string | null;
   /** The summary, with its metadata encoded apart so `list` never reads a payload. */
@@ -208,7 +209,8 @@ export function encodeForStorage(
     base: delta?.base ?? null,
     bases: delta?.bases ?? [],
     copy: delta?.copy ?? null,
-    dropCopy: copies && checkpoint.parentId !== null && deltas.mayHaveCopy(checkpoint.parentId)
+    dropCopy: copies && checkpoint.parentId !== null &&
+        deltas.mayHaveCopy(checkpoint.parentId, checkpoint.sessionId)
       ? checkpoint.parentId
       : null,
     summary,

@@ -165,6 +165,9 @@ describe("resume copies", () => {
     const waitedAt = save(codec, [checkpoints[2]], stored);
     assert.notEqual(waitedAt.stored.get(checkpoints[2].id)!.copy, null);
     assert.equal(encodeForStorage("test", answered, codec, { copies: true }).dropCopy, checkpoints[2].id);
+    // A fork from the waiting head: its source session still waits there, so its copy stays.
+    const fork = makeCheckpoint({ parentId: checkpoints[2].id, state: checkpoints[2].state });
+    assert.equal(encodeForStorage("test", fork, codec, { copies: true }).dropCopy, null);
   });
 
   test("a copy that does not match the payload, or is damaged, is ignored: the chain is read", async () => {

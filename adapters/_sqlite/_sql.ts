@@ -217,8 +217,8 @@ export function rowStatement(id: string, withBase = true): SqlStatement {
  * One checkpoint's payload, with its session and workflow (named if the payload is damaged), in one
  * statement so that a concurrent delete cannot come between the row and its chunks: the row (`seq` -1,
  * `chunks` its chunk count), its chunks, unordered (the caller orders them by `seq`), and for a delta its
- * base's row (`seq` -2, the base's id as `session_id`) unless `withBase` is false: a delta on a keyframe,
- * the common case, loads in one statement.
+ * base's row (`seq` -2, the base's id as `session_id`) unless `withBase` is false. Read for a payload in
+ * parts (`rowStatement` reads every other).
  */
 export function loadStatement(id: string, withBase = true): SqlStatement {
   const base = `
