@@ -18,7 +18,7 @@ export async function kvKeys(kv: KvHandle, ...prefix: string[]): Promise<(readon
 
 /**
  * A checkpoint's stored summary (the JSON under `checkpoint/<id>`, which a newline and the payload follow when
- * the payload is inline: then `chunks` is 0).
+ * the payload is inline: then `chunks` is 0; a resume copy of `copy` bytes may follow the payload).
  */
 export interface RawSummary {
   id: string;
@@ -30,15 +30,25 @@ export interface RawSummary {
   [field: string]: unknown;
 }
 
-/** The summary and the inline payload (if any) of a checkpoint's record. */
-function splitRecord(value: Uint8Array): { summary: RawSummary; inline?: Uint8Array } {
+/** The parts of a checkpoint's record: its summary, its inline payload and its resume copy (if any). */
+interface RawRecord {
+  summary: RawSummary;
+  inline?: Uint8Array;
+  copy?: Uint8Array;
+}
+
+/** The summary, the inline payload (if any) and the resume copy (if any) of a checkpoint's record. */
+function splitRecord(value: Uint8Array): RawRecord {
   const end = value.indexOf(0x0a);
   if (end === -1) return { summary: JSON.parse(decoder.decode(value)) as RawSummary };
-  return { summary: JSON.parse(decoder.decode(value.subarray(0, end))), inline: value.subarray(end + 1) };
+  const summary = JSON.parse(decoder.decode(value.subarray(0, end))) as RawSummary;
+  const inline = value.subarray(end + 1, end + 1 + summary.bytes);
+  const rest = value.subarray(end + 1 + summary.bytes);
+  return rest.length === 0 ? { summary, inline } : { summary, inline, copy: rest };
 }
 
 /** The record of checkpoint `id`. */
-async function rawRecord(kv: KvHandle, id: string): Promise<{ summary: RawSummary; inline?: Uint8Array }> {
+async function rawRecord(kv: KvHandle, id: string): Promise<RawRecord> {
   const entry = await kv.get([PREFIX, "checkpoint", id]);
   assert.ok(entry.value instanceof Uint8Array, `checkpoint ${id} has a summary`);
   return splitRecord(entry.value);
@@ -77,6 +87,12 @@ export async function assertNoOrphanedChunks(kv: KvHandle): Promise<void> {
   assert.deepStrictEqual(chunks, expected, "the stored chunks are exactly those of committed checkpoints");
 }
 
+/** The resume copy in checkpoint `id`'s record, as text, or `undefined` if it carries none. */
+export async function rawCopy(kv: KvHandle, id: string): Promise<string | undefined> {
+  const { copy } = await rawRecord(kv, id);
+  return copy === undefined ? undefined : decoder.decode(copy);
+}
+
 /** The payload bytes of checkpoint `id`: inline in its record, or its chunks joined. */
 export async function rawPayload(kv: KvHandle, id: string): Promise<Uint8Array> {
   const { summary: { token, bytes }, inline } = await rawRecord(kv, id);
@@ -100,7 +116,8 @@ const CHUNK_BYTES = 60 * 1024;
  */
 export async function rewritePayload(kv: KvHandle, id: string, payload: string | Uint8Array): Promise<void> {
   const bytes = typeof payload === "string" ? encoder.encode(payload) : payload;
-  const old = await rawSummary(kv, id);
+  // A record in chunks carries no resume copy.
+  const { copy: _, ...old } = await rawSummary(kv, id);
   const token = crypto.randomUUID();
   const chunks = Math.max(1, Math.ceil(bytes.length / CHUNK_BYTES));
   // Ten chunks per atomic stay under KV's 800 KiB per atomic.

@@ -7,7 +7,14 @@ import assert from "node:assert/strict";
 import { KvCheckpointStorage, type KvHandle, type KvKey } from "../adapters/kv/mod.ts";
 import { type Checkpoint, CheckpointCorruptError, lineage } from "../mod.ts";
 import { makeCheckpoint } from "../testing/mod.ts";
-import { assertNoOrphanedChunks, rawPayload, rawSet, rawSummary, rewritePayload } from "./_kv_inspect.ts";
+import {
+  assertNoOrphanedChunks,
+  rawCopy,
+  rawPayload,
+  rawSet,
+  rawSummary,
+  rewritePayload,
+} from "./_kv_inspect.ts";
 import { type OpenKv, openKv } from "./fixtures/open_storage.ts";
 
 /** KV's value limit (adapters/kv/_limits.ts). */
@@ -106,7 +113,7 @@ describe("KvCheckpointStorage: inline payloads", () => {
     });
   });
 
-  test("load() of a delta reads its record (and resume copy), then its whole base chain, which the record names, in one getMany", async () => {
+  test("load() of a delta reads its record, then its whole base chain, which the record names, in one getMany", async () => {
     await withKv(async (raw) => {
       const chain = await grow(new KvCheckpointStorage({ kv: raw }), 4);
       assert.deepStrictEqual(await keysUnder(raw, ["superstep", "chunk"]), []);
@@ -114,11 +121,11 @@ describe("KvCheckpointStorage: inline payloads", () => {
       const { kv, reads } = counting(raw);
       const cold = new KvCheckpointStorage({ kv });
       assert.deepStrictEqual(await cold.load(chain[3].id), chain[3]);
-      assert.deepStrictEqual(reads, { get: 0, getMany: 2, list: 0 });
+      assert.deepStrictEqual(reads, { get: 1, getMany: 1, list: 0 });
     });
   });
 
-  test("a head its session waits at has a resume copy: a cold load is one getMany; the answer's save deletes it", async () => {
+  test("a head its session waits at carries its resume copy in its record: a cold load is one get; the answer's save cuts it off", async () => {
     await withKv(async (raw) => {
       const storage = new KvCheckpointStorage({ kv: raw });
       const chain = await grow(storage, 6);
@@ -131,13 +138,20 @@ describe("KvCheckpointStorage: inline payloads", () => {
         pendingRequests: [{ requestId: "r1", executorId: "review", data: "ok?" }],
       });
       await storage.save(waiting);
-      assert.deepStrictEqual((await keysUnder(raw, ["superstep", "copy"])).map((key) => key.at(-1)), [
-        waiting.id,
-      ]);
-      assert.notStrictEqual((await rawSummary(raw, waiting.id)).base, undefined, "its payload is a delta");
+      const summary = await rawSummary(raw, waiting.id);
+      assert.notStrictEqual(summary.base, undefined, "its payload is a delta");
+      const copy = await rawCopy(raw, waiting.id);
+      assert.ok(copy?.startsWith("~c"), "its record carries its resume copy");
+      assert.strictEqual(summary.copy, new TextEncoder().encode(copy).length);
+      assert.strictEqual(await rawCopy(raw, last.id), undefined, "a head that does not wait has none");
+      // The index copies stay summaries: no `copy` there, nor `chain`.
+      const indexedBytes = await rawValue(raw, "by_session", waiting.sessionId, waiting.id);
+      const indexed = JSON.parse(new TextDecoder().decode(indexedBytes));
+      assert.strictEqual(indexed.copy, undefined);
+      assert.deepStrictEqual(await keysUnder(raw, ["superstep", "copy"]), [], "no key of its own");
       const { kv, reads } = counting(raw);
       assert.deepStrictEqual(await new KvCheckpointStorage({ kv }).load(waiting.id), waiting);
-      assert.deepStrictEqual(reads, { get: 0, getMany: 1, list: 0 });
+      assert.deepStrictEqual(reads, { get: 1, getMany: 0, list: 0 });
 
       const answered = makeCheckpoint({
         sessionId: waiting.sessionId,
@@ -145,11 +159,27 @@ describe("KvCheckpointStorage: inline payloads", () => {
         superstep: 7,
         state: { ...waiting.state, doc: "a document that makes the change small beside it ".repeat(40) },
       });
+      // A cold storage answers: its codec learns the head from the copy, then cuts the copy off.
       const answering = new KvCheckpointStorage({ kv: raw });
+      const payload = await rawPayload(raw, waiting.id);
+      assert.deepStrictEqual(await answering.load(waiting.id), waiting);
       await answering.save(answered);
-      assert.deepStrictEqual((await keysUnder(raw, ["superstep", "copy"])).map((key) => key.at(-1)), []);
+      assert.strictEqual(await rawCopy(raw, waiting.id), undefined, "the answer cut the copy off");
+      assert.deepStrictEqual([...await rawPayload(raw, waiting.id)], [...payload], "its payload stays");
+      assert.deepStrictEqual(await rawSummary(raw, waiting.id), summary, "its summary stays");
+      // Its index copies are written again with it, unchanged: they keep the record's versionstamp.
+      const [record, bySession, byWorkflow] = await raw.getMany([
+        ["superstep", "checkpoint", waiting.id],
+        ["superstep", "by_session", waiting.sessionId, waiting.id],
+        ["superstep", "by_workflow", waiting.workflowName, waiting.id],
+      ]);
+      assert.deepStrictEqual([...bySession.value as Uint8Array], [...indexedBytes]);
+      assert.deepStrictEqual([...byWorkflow.value as Uint8Array], [...indexedBytes]);
+      assert.strictEqual(bySession.versionstamp, record.versionstamp);
+      assert.strictEqual(byWorkflow.versionstamp, record.versionstamp);
+      assert.deepStrictEqual(await new KvCheckpointStorage({ kv: raw }).load(waiting.id), waiting);
       assert.deepStrictEqual(await new KvCheckpointStorage({ kv: raw }).load(answered.id), answered);
-      // A deleted checkpoint's copy goes with it.
+      // A fork from a waiting head keeps its source's copy: the source's session still waits there.
       const paused = makeCheckpoint({
         sessionId: waiting.sessionId,
         parentId: answered.id,
@@ -158,11 +188,38 @@ describe("KvCheckpointStorage: inline payloads", () => {
         pendingRequests: waiting.pendingRequests,
       });
       await answering.save(paused);
-      assert.deepStrictEqual((await keysUnder(raw, ["superstep", "copy"])).map((key) => key.at(-1)), [
-        paused.id,
-      ]);
+      assert.ok((await rawCopy(raw, paused.id))?.startsWith("~c"));
+      const fork = makeCheckpoint({ parentId: paused.id, superstep: 9, state: { ...paused.state, fork: 1 } });
+      await answering.save(fork);
+      assert.ok((await rawCopy(raw, paused.id))?.startsWith("~c"), "a fork keeps its source's copy");
+      // Deleting a checkpoint takes its copy with its record.
+      assert.strictEqual(await answering.delete(fork.id), true);
       assert.strictEqual(await answering.delete(paused.id), true);
-      assert.deepStrictEqual((await keysUnder(raw, ["superstep", "copy"])).map((key) => key.at(-1)), []);
+      assert.strictEqual((await raw.get(["superstep", "checkpoint", paused.id])).versionstamp, null);
+      assert.deepStrictEqual(await new KvCheckpointStorage({ kv: raw }).load(answered.id), answered);
+      // The session deletes whole (each record is checked on its index entry's versionstamp).
+      assert.strictEqual(await answering.deleteSession(waiting.sessionId), 8);
+      assert.deepStrictEqual(await keysUnder(raw, ["superstep", "checkpoint"]), []);
+    });
+  });
+
+  test("a resume copy that would pass the record's 64 KiB is not kept: the head resumes through its chain", async () => {
+    await withKv(async (raw) => {
+      const storage = new KvCheckpointStorage({ kv: raw });
+      const base = sized(40_000);
+      await storage.save(base);
+      const waiting = makeCheckpoint({
+        sessionId: base.sessionId,
+        parentId: base.id,
+        superstep: 1,
+        state: { ...base.state, more: "y".repeat(30_000) },
+        pendingRequests: [{ requestId: "r1", executorId: "review", data: "ok?" }],
+      });
+      await storage.save(waiting);
+      assert.notStrictEqual((await rawSummary(raw, waiting.id)).base, undefined, "its payload is a delta");
+      assert.strictEqual(await rawCopy(raw, waiting.id), undefined);
+      assert.strictEqual((await rawSummary(raw, waiting.id)).copy, undefined);
+      assert.deepStrictEqual(await new KvCheckpointStorage({ kv: raw }).load(waiting.id), waiting);
     });
   });
 

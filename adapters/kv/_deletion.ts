@@ -167,7 +167,6 @@ export class Deletions {
     // A summary of before bases were kept may be a delta on its parent.
     const basedOn = base ?? parentId;
     if (basedOn !== null) deletes.push(keys.dependent(basedOn, id));
-    deletes.push(keys.copy(id));
     const trash = this.#deleteChunks(doomed.summary, deletes);
     const sizes: MutationSize[] = deletes.map((key) => ({ keyBytes: keySize(key), valueBytes: 0 }));
     // The check's key counts against the key budget too.
@@ -206,15 +205,15 @@ export class Deletions {
         return;
       }
       const bytes = encodeText(whole);
-      const { base: _, chain: __, ...rest } = found.stored;
+      // Its resume copy, of the delta it no longer is, goes too.
+      const { base: _, chain: __, copy: ___, ...rest } = found.stored;
       const stored: StoredSummary = { ...rest, token: crypto.randomUUID(), chunks: 0, bytes: bytes.length };
       const visible = (record: Uint8Array, summary: Uint8Array): [KvKey, Uint8Array][] => [
         [keys.checkpoint(id), record],
         [keys.bySession(stored.sessionId, id), summary],
         [keys.byWorkflow(stored.workflowName, id), summary],
       ];
-      // Its resume copy, of the delta it no longer is, goes too.
-      const deletes = [entryKey, keys.copy(id)];
+      const deletes = [entryKey];
       const trash = this.#deleteChunks(found.stored, deletes);
       const trashSet: [KvKey, Uint8Array][] = trash ? [[trash.key, trash.value]] : [];
       const deleteSizes = deletes.map((key) => ({ keyBytes: keySize(key), valueBytes: 0 }));

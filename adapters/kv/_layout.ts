@@ -69,13 +69,6 @@ export class Layout {
       ? [...this.#prefix, "delta_child", baseId]
       : [...this.#prefix, "delta_child", baseId, dependentId];
   }
-  /**
-   * A checkpoint's resume copy (`EncodedCheckpoint.copy`): the whole checkpoint of a head its session waits
-   * at, beside its delta payload, read with its record; the save that answers it deletes it.
-   */
-  copy(id: string): KvKey {
-    return [...this.#prefix, "copy", id];
-  }
   /** The chunks of a deleted checkpoint that did not fit into the deleting atomic. */
   trash(id?: string, token?: string): KvKey {
     if (id === undefined) return [...this.#prefix, "trash"];

@@ -40,7 +40,9 @@ export interface Placement {
 /**
  * Places `payload`: inline in the checkpoint's record when the record fits one KV value and `fits` says its
  * commit does (given the record and the summary of the index copies), else in chunks under `stored.token`.
- * Sets `stored.chunks` (0: inline). `stored.chain` goes into the record's summary only.
+ * A resume `copy` goes into the record after an inline payload when that record still fits; else there is
+ * none (the session then resumes through its chain). Sets `stored.chunks` (0: inline) and `stored.copy`.
+ * `stored.chain` and `stored.copy` go into the record's summary only.
  *
  * @throws {RangeError} If the summary is too large for a KV value.
  */
@@ -49,8 +51,18 @@ export function placePayload(
   stored: StoredSummary,
   payload: Uint8Array,
   fits: (record: Uint8Array, summary: Uint8Array) => boolean,
+  copy?: Uint8Array,
 ): Placement {
   stored.chunks = 0;
+  if (copy !== undefined) {
+    stored.copy = copy.length;
+    const [summary, own] = summaries(stored);
+    if (own.length + 1 + payload.length + copy.length <= MAX_VALUE_BYTES) {
+      const record = inlineRecord(own, payload, copy);
+      if (fits(record, summary)) return { summary, record, chunks: [] };
+    }
+  }
+  stored.copy = undefined;
   let [summary, own] = summaries(stored);
   if (own.length + 1 + payload.length <= MAX_VALUE_BYTES) {
     const record = inlineRecord(own, payload);
@@ -63,18 +75,20 @@ export function placePayload(
   return { summary, record: own, chunks: chunks.map((chunk, i) => [keys.chunk(id, token, i), chunk]) };
 }
 
-/** The summary of the index copies (without `chain`), and the record's own (with it). */
+/** The summary of the index copies (without `chain` and `copy`), and the record's own (with them). */
 function summaries(stored: StoredSummary): [Uint8Array, Uint8Array] {
-  if (stored.chain === undefined) {
+  if (stored.chain === undefined && stored.copy === undefined) {
     const summary = encodeSummary(stored);
     return [summary, summary];
   }
   const own = encodeSummary(stored);
-  // Unset, not spread out (a rest spread would make a new object shape per save): JSON leaves it out.
-  const { chain } = stored;
+  // Unset, not spread out (a rest spread would make a new object shape per save): JSON leaves them out.
+  const { chain, copy } = stored;
   stored.chain = undefined;
+  stored.copy = undefined;
   const summary = encodeSummary(stored);
   stored.chain = chain;
+  stored.copy = copy;
   return [summary, own];
 }
 

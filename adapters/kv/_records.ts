@@ -5,6 +5,10 @@
 // (0x0A, which `JSON.stringify` never writes: it escapes control characters in strings), then the payload
 // bytes; its summary then says `chunks: 0`. Index copies of the summary never carry the payload, and a
 // record without the newline is a summary whose payload is in chunks (every record of before inlining).
+// A record with an inline payload may carry the checkpoint's resume copy (`EncodedCheckpoint.copy`) right
+// after it: its summary then says how many bytes it takes (`copy`), and the payload is `bytes` long. The
+// save that answers the session cuts the copy off (the record then ends after the payload, its summary
+// unchanged: a record as long as its payload has no copy).
 //
 // Every value is a `Uint8Array` (UTF-8 JSON or raw payload bytes): KV stores bytes as they are, so the
 // adapter never goes through V8 serialization, which `@deno/kv` cannot do on Bun and which would tie the
@@ -36,6 +40,11 @@ export interface StoredSummary extends SummaryColumns {
    * Absent when the base is a keyframe, and in records of before chains were kept.
    */
   chain?: string[];
+  /**
+   * Only in the checkpoint's own record, and only with an inline payload: the length in bytes of its resume
+   * copy, which follows the payload in the record. Absent when it has none.
+   */
+  copy?: number;
   /** What it gives its session as a head (the kit's index); absent in summaries of before the index. */
   status?: SessionStatus;
   /** Its pending requests as the inbox stores them (the kit's `requestsJson`); absent like `status`. */
@@ -86,12 +95,16 @@ export function encodeSummary(stored: StoredSummary): Uint8Array {
 /** The newline between a record's summary and its inline payload. */
 const NEWLINE = 0x0a;
 
-/** A checkpoint's record with its payload inline: the summary's bytes, a newline, the payload's bytes. */
-export function inlineRecord(summary: Uint8Array, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(summary.length + 1 + payload.length);
+/**
+ * A checkpoint's record with its payload inline: the summary's bytes, a newline, the payload's bytes, then
+ * the resume copy's bytes if there is one.
+ */
+export function inlineRecord(summary: Uint8Array, payload: Uint8Array, copy?: Uint8Array): Uint8Array {
+  const out = new Uint8Array(summary.length + 1 + payload.length + (copy?.length ?? 0));
   out.set(summary);
   out[summary.length] = NEWLINE;
   out.set(payload, summary.length + 1);
+  if (copy !== undefined) out.set(copy, summary.length + 1 + payload.length);
   return out;
 }
 
@@ -138,27 +151,64 @@ export function decodeStored(id: string, value: unknown): StoredSummary {
   return checkSummary(id, parseJson(value), false);
 }
 
+/** A checkpoint's record, decoded: its summary, and views into the record's bytes. */
+export interface DecodedRecord {
+  stored: StoredSummary;
+  /** The inline payload's bytes; absent when the payload is in chunks. */
+  inline?: Uint8Array;
+  /** The resume copy's bytes; absent when the record carries none. */
+  copy?: Uint8Array;
+}
+
 /**
- * A checkpoint's record (`checkpoint/<id>`): its summary, checked, and its inline payload's bytes if it has
- * one (a view into `value`). Only the summary's bytes are parsed.
+ * A checkpoint's record (`checkpoint/<id>`): its summary, checked, and its inline payload's and resume
+ * copy's bytes if it has them (views into `value`). Only the summary's bytes are parsed.
  *
- * @throws {CheckpointCorruptError} Naming `id`, if the value is not a summary of `id`, or its inline payload
+ * @throws {CheckpointCorruptError} Naming `id`, if the value is not a summary of `id`, or what follows it
  *   is not as long as the summary says.
  */
-export function decodeRecord(id: string, value: unknown): { stored: StoredSummary; inline?: Uint8Array } {
+export function decodeRecord(id: string, value: unknown): DecodedRecord {
   const end = value instanceof Uint8Array ? value.indexOf(NEWLINE) : -1;
   if (end === -1) return { stored: checkSummary(id, parseJson(value), false) };
   const bytes = value as Uint8Array;
   const stored = checkSummary(id, parseJson(bytes.subarray(0, end)), true);
-  const inline = bytes.subarray(end + 1);
-  if (inline.length !== stored.bytes) {
+  const start = end + 1;
+  const rest = bytes.length - start;
+  const copied = rest === stored.bytes ? 0 : stored.copy ?? 0;
+  if (rest !== stored.bytes + copied) {
     throw new CheckpointCorruptError(
       id,
-      `kv: its inline payload takes ${inline.length} bytes, not the ${stored.bytes} its summary says`,
+      `kv: its inline payload takes ${rest - copied} bytes, not the ${stored.bytes} its summary says`,
       stored,
     );
   }
-  return { stored, inline };
+  const inline = bytes.subarray(start, start + stored.bytes);
+  return copied === 0 ? { stored, inline } : { stored, inline, copy: bytes.subarray(start + stored.bytes) };
+}
+
+/**
+ * A checkpoint's record without its resume copy (the same bytes up to the end of its payload), with its
+ * summary as the index copies hold it (the record's, without `chain` and `copy`); `undefined` if the record
+ * carries no copy.
+ *
+ * @throws {CheckpointCorruptError} Naming `id`, like {@linkcode decodeRecord}.
+ */
+export function withoutCopy(
+  id: string,
+  value: unknown,
+): { stored: StoredSummary; record: Uint8Array; summary: Uint8Array } | undefined {
+  const { stored, inline, copy } = decodeRecord(id, value);
+  if (copy === undefined || inline === undefined) return undefined;
+  const bytes = value as Uint8Array;
+  const own = bytes.subarray(0, bytes.indexOf(NEWLINE));
+  const fields = parseJson(own)!;
+  delete fields.chain;
+  delete fields.copy;
+  return {
+    stored,
+    record: bytes.slice(0, inline.byteOffset - bytes.byteOffset + inline.length),
+    summary: encoder.encode(JSON.stringify(fields)),
+  };
 }
 
 /** `record` as a summary of `id` (`inline`: followed by a payload, so it must name no chunks). */
@@ -179,6 +229,7 @@ function checkSummary(
   if (Array.isArray(record.chain) && record.chain.every((id) => typeof id === "string")) {
     stored.chain = record.chain;
   }
+  if (inline && isCount(record.copy) && record.copy > 0) stored.copy = record.copy;
   if (typeof record.status === "string" && typeof record.requests === "string") {
     stored.status = record.status as SessionStatus;
     stored.requests = record.requests;

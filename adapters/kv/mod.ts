@@ -59,6 +59,7 @@ import {
   encodeSummary,
   encodeText,
   type StoredSummary,
+  withoutCopy,
 } from "./_records.ts";
 import { retryingLocks } from "./_retry.ts";
 
@@ -260,8 +261,12 @@ export class KvCheckpointStorage implements CheckpointStorage {
     const headKey = keys.head(sessionId);
     const idKey = keys.checkpoint(id);
     const entryKey = this.#index.entryKey(sessionId);
-    const [[head, existing, indexed], staged] = await Promise.all([
-      this.#kv.getMany([headKey, idKey, entryKey]),
+    // The head this save answers may carry a resume copy in its record, which the save then cuts off.
+    const copiedKey = encoded.dropCopy === null ? undefined : keys.checkpoint(encoded.dropCopy);
+    const [[head, existing, indexed, copied], staged] = await Promise.all([
+      this.#kv.getMany(
+        copiedKey === undefined ? [headKey, idKey, entryKey] : [headKey, idKey, entryKey, copiedKey],
+      ),
       collect(this.#kv.list({ prefix: keys.staging(sessionId) }, { limit: SWEEP_LIMIT })),
     ]);
     if (existing.versionstamp !== null) throw kit.idTaken(ADAPTER, checkpoint);
@@ -288,10 +293,7 @@ export class KvCheckpointStorage implements CheckpointStorage {
     const sets: [KvKey, Uint8Array][] = [[headKey, encodeText(id)], ...index.sets];
     // The base's deletion finds its dependents here and makes them whole first.
     if (encoded.base !== null) sets.push([keys.dependent(encoded.base, id), EMPTY]);
-    // The session waits no more at the head this save follows: its resume copy goes.
-    const deletes = encoded.dropCopy === null || head.versionstamp === null
-      ? index.deletes
-      : [...index.deletes, keys.copy(encoded.dropCopy)];
+    const deletes = index.deletes;
     const deleted = deletes.map((key): [KvKey, Uint8Array] => [key, EMPTY]);
     const checks = 3 + (parentCheck ? 1 : 0) + (leaseCheck ? 1 : 0);
     const visible = (record: Uint8Array, summary: Uint8Array): [KvKey, Uint8Array][] => [
@@ -302,20 +304,17 @@ export class KvCheckpointStorage implements CheckpointStorage {
     ];
     // A payload that fits into the checkpoint's own record goes there, so that a load is one read; the index
     // copies stay summaries, so that listing never reads payloads. A larger one goes into chunks.
+    // A resume copy goes into the record after an inline payload, where there is room (so that a resume
+    // loads in one read); else the session resumes through its chain.
     const placed = placePayload(
       keys,
       stored,
       payload,
       (record, summary) => fitsOneAtomic(sizesOf([...visible(record, summary), ...deleted]), checks),
+      encoded.copy === null || encoded.copy.length > MAX_VALUE_BYTES ? undefined : encodeText(encoded.copy),
     );
     const writes = visible(placed.record, placed.summary);
     const chunkWrites = placed.chunks;
-    // A resume copy where one value and the atomic have room for it; else the session resumes by its chain.
-    if (encoded.copy !== null && encoded.copy.length <= MAX_VALUE_BYTES) {
-      const copy: [KvKey, Uint8Array] = [keys.copy(id), encodeText(encoded.copy)];
-      const sizes = sizesOf([...writes, ...deleted, ...chunkWrites, copy]);
-      if (copy[1].length <= MAX_VALUE_BYTES && fitsOneAtomic(sizes, checks)) writes.push(copy);
-    }
     const staging = chunkWrites.length === 0 ||
         fitsOneAtomic(sizesOf([...writes, ...deleted, ...chunkWrites]), checks)
       ? undefined
@@ -344,7 +343,31 @@ export class KvCheckpointStorage implements CheckpointStorage {
       throw error;
     }
     encoded.stored();
+    if (copied !== undefined && head.versionstamp !== null) await this.#dropCopy(encoded.dropCopy!, copied);
     await this.#payloads.sweep(staged, committed);
+  }
+
+  /**
+   * Cuts the resume copy off the record of a head its session no longer waits at, unless the record changed
+   * since it was read. Best effort, after the save committed: a copy left behind is only bytes, since it is
+   * the whole checkpoint of that very id. The index copies are written again in the same atomic, unchanged,
+   * so that they keep the record's versionstamp (a session's deletion checks each record on its entry's).
+   */
+  async #dropCopy(id: string, entry: { value: unknown; versionstamp: string | null }): Promise<void> {
+    if (entry.versionstamp === null) return;
+    try {
+      const cut = withoutCopy(id, entry.value);
+      if (cut === undefined) return;
+      const { sessionId, workflowName } = cut.stored;
+      const key = this.#keys.checkpoint(id);
+      await this.#kv.atomic().check({ key, versionstamp: entry.versionstamp })
+        .set(key, cut.record)
+        .set(this.#keys.bySession(sessionId, id), cut.summary)
+        .set(this.#keys.byWorkflow(workflowName, id), cut.summary)
+        .commit();
+    } catch {
+      // A damaged record stays for its load to report; a store that is down keeps the copy.
+    }
   }
 
   /**
@@ -434,17 +457,20 @@ export class KvCheckpointStorage implements CheckpointStorage {
    */
   async load(id: string): Promise<Checkpoint | undefined> {
     kit.checkId(ADAPTER, "load a checkpoint", "checkpoint id", id);
-    // A delta storage reads the resume copy with the record: a waiting head then loads in one read.
-    const copyKey = this.#deltas === undefined ? undefined : this.#keys.copy(id);
-    const found = await this.#payload(id, copyKey);
+    const found = await this.#payload(id);
     if (found === undefined) return undefined;
+    // A waiting head's record carries its resume copy: then it loads in that one read.
     return await kit.loadStoredCheckpoint(
       ADAPTER,
       found.stored,
       found.text,
       this.#deltas,
       this.#readAfter(found.stored),
-      copyKey === undefined ? undefined : decodeText(found.copy) ?? null,
+      this.#deltas === undefined
+        ? undefined
+        : found.copy === undefined
+        ? null
+        : decodeText(found.copy) ?? null,
     );
   }
 
@@ -499,18 +525,12 @@ export class KvCheckpointStorage implements CheckpointStorage {
   /** A checkpoint's summary and stored payload text, or `undefined` if there is none with that id. */
   async #payload(
     id: string,
-    alsoKey?: KvKey,
-  ): Promise<{ stored: StoredSummary; text: string; versionstamp: string; copy?: unknown } | undefined> {
+  ): Promise<{ stored: StoredSummary; text: string; versionstamp: string; copy?: Uint8Array } | undefined> {
     const key = this.#keys.checkpoint(id);
-    let copy: unknown;
     for (let attempt = 0;; attempt++) {
-      // With `alsoKey` (the resume copy's), both in one consistent read, the first time.
-      const [entry, also] = alsoKey === undefined || attempt > 0
-        ? [await this.#kv.get(key)]
-        : await this.#kv.getMany([key, alsoKey]);
-      if (also !== undefined) copy = also.value;
+      const entry = await this.#kv.get(key);
       if (entry.versionstamp === null) return undefined;
-      const { stored, inline } = decodeRecord(id, entry.value);
+      const { stored, inline, copy } = decodeRecord(id, entry.value);
       if (stored.chunks === 0) {
         // The payload is in the record: one read.
         const text = inline === undefined ? undefined : decodeText(inline);

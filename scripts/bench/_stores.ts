@@ -131,7 +131,9 @@ export async function bulkKv(
     if (encoded.bases.length > 1) stored.chain = encoded.bases.slice(1);
     encoded.stored();
     // The adapter's own placement: inline in the record when it fits one value, else in chunks.
-    const { summary, record, chunks } = placePayload(keys, stored, payload, () => true);
+    // A head its session waits at carries its resume copy, as the adapter's save writes it (only the last here).
+    const copy = encoded.copy === null ? undefined : encodeText(encoded.copy);
+    const { summary, record, chunks } = placePayload(keys, stored, payload, () => true, copy);
     const writes: [Key, Uint8Array][] = [
       [keys.checkpoint(id), record],
       [keys.bySession(sessionId, id), summary],
@@ -140,8 +142,6 @@ export async function bulkKv(
       ...encoded.base === null
         ? []
         : [[keys.dependent(encoded.base, id), new Uint8Array(0)] as [Key, Uint8Array]],
-      // A head its session waits at: its resume copy, as the adapter's save writes it (only the last here).
-      ...encoded.copy === null ? [] : [[keys.copy(id), encodeText(encoded.copy)] as [Key, Uint8Array]],
     ];
     const size = writes.reduce((sum, [, value]) => sum + value.length + 200, 0);
     if (mutations + writes.length > 900 || bytes + size > 600 * 1024) {
