@@ -103,7 +103,8 @@ export interface EncodedCheckpoint {
    */
   copy: string | null;
   /**
-   * The checkpoint whose resume copy the save removes, in the same write (with `copies`): the parent,
+   * The checkpoint whose resume copy the save removes, in the same write where the store allows it, else
+   * right after (a copy left behind is only bytes: it is that checkpoint whole) (with `copies`): the parent,
    * unless the codec knows it has none or is of another session (a fork); else `null`. Remove it only if it
    * is in the saved checkpoint's session (the codec may not know the parent).
    */

@@ -203,6 +203,51 @@ describe("KvCheckpointStorage: inline payloads", () => {
     });
   });
 
+  test("an answering save whose cut of the copy fails still lands: the copy stays, every checkpoint loads", async () => {
+    await withKv(async (raw) => {
+      const storage = new KvCheckpointStorage({ kv: raw });
+      const [first] = await grow(storage, 1);
+      const waiting = makeCheckpoint({
+        sessionId: first.sessionId,
+        parentId: first.id,
+        superstep: 1,
+        state: { ...first.state, more: "a record" },
+        pendingRequests: [{ requestId: "r1", executorId: "review", data: "ok?" }],
+      });
+      await storage.save(waiting);
+      assert.ok(await rawCopy(raw, waiting.id));
+      // The store fails every commit after the save's own: the cut is best effort.
+      let commits = 0;
+      const failing: KvHandle = {
+        get: (key) => raw.get(key),
+        getMany: (keys) => raw.getMany(keys),
+        list: (selector, options) => raw.list(selector, options),
+        atomic: () => {
+          const op = raw.atomic();
+          const commit = op.commit.bind(op);
+          op.commit = () => ++commits > 1 ? Promise.reject(new Error("store down")) : commit();
+          return op;
+        },
+      };
+      const answering = new KvCheckpointStorage({ kv: failing });
+      assert.deepStrictEqual(await answering.load(waiting.id), waiting);
+      const answered = makeCheckpoint({
+        sessionId: waiting.sessionId,
+        parentId: waiting.id,
+        superstep: 2,
+        state: { ...waiting.state, answer: "yes" },
+      });
+      await answering.save(answered);
+      assert.ok(commits > 1, "the cut was tried");
+      assert.strictEqual(await storage.head(waiting.sessionId), answered.id);
+      assert.ok(await rawCopy(raw, waiting.id), "the copy stays");
+      const cold = new KvCheckpointStorage({ kv: raw });
+      assert.deepStrictEqual(await cold.load(waiting.id), waiting);
+      assert.deepStrictEqual(await cold.load(answered.id), answered);
+      assert.strictEqual(await cold.deleteSession(waiting.sessionId), 3);
+    });
+  });
+
   test("a resume copy that would pass the record's 64 KiB is not kept: the head resumes through its chain", async () => {
     await withKv(async (raw) => {
       const storage = new KvCheckpointStorage({ kv: raw });

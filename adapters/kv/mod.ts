@@ -114,7 +114,8 @@ const SWEEP_LIMIT = 16;
  * A {@linkcode CheckpointStorage} on Deno KV, for many processes sharing one store.
  *
  * Keys, under `prefix`: `checkpoint/<id>` (the summary, followed by the payload when the two fit into one
- * 64 KiB value; the range is the index by id), `by_session/<session>/<id>` and
+ * 64 KiB value, and by the resume copy of a head its session waits at when that fits too; the range is the
+ * index by id), `by_session/<session>/<id>` and
  * `by_workflow/<workflow>/<id>` (copies of the summary alone, so `list` is one range read of summaries),
  * `head/<session>` (the compare-and-set key), `chunk/<id>/<token>/<n>` (a payload too large for the record:
  * the core codec's text as UTF-8, in 60 KiB chunks), `staging/<session>/<token>` (a save in progress) and
