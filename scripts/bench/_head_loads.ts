@@ -6,9 +6,14 @@
 // growing state also does not (an interrupted run's head, loaded through its chain). Each repetition loads
 // the head through a fresh storage (nothing cached but a Database's compiled statements); memory, libSQL
 // (file, WAL) through @libsql/client and, on Node, through a `libsql` Database (the same files), and KV
-// (file: Deno.openKv on Deno, @deno/kv elsewhere). The two stores of a case are timed in turns.
+// (file: Deno.openKv on Deno, @deno/kv elsewhere; one file a case, each store under its own prefix). The two
+// stores of a case are timed in turns.
 import type { LibsqlDatabase } from "../../adapters/libsql/client.ts";
-import { type Checkpoint, type CheckpointStorage, MemoryCheckpointStorage } from "../../mod.ts";
+import {
+  type Checkpoint,
+  type CheckpointStorage,
+  MemoryCheckpointStorage,
+} from "../../mod.ts";
 import { makeCheckpoint } from "../../testing/mod.ts";
 import { DeltaCodec, encodeForStorage } from "../../src/storage_kit.ts";
 import { planRows } from "../../adapters/_sqlite/_payload.ts";
@@ -17,7 +22,12 @@ import { databaseDriver } from "../../adapters/libsql/_database.ts";
 import { KvCheckpointStorage } from "../../adapters/kv/mod.ts";
 import { collectGarbage, log, type Report, stats } from "./_harness.ts";
 import { makeItems } from "./_shapes.ts";
-import { bulkKv, LibsqlCheckpointStorage, openKv, openLibsqlFile } from "./_stores.ts";
+import {
+  bulkKv,
+  LibsqlCheckpointStorage,
+  openKv,
+  openLibsqlFile,
+} from "./_stores.ts";
 import { growthRecord } from "./_workloads.ts";
 
 const template = { workflowName: "history", metadata: { source: "bench" } };
@@ -40,7 +50,9 @@ export interface HeadLoadOptions {
 
 /** A statement writer on a libSQL file: a native Database's driver, else the client's batch. */
 interface Writer {
-  batch(statements: { sql: string; args: (string | number | null)[] }[]): Promise<unknown>;
+  batch(
+    statements: { sql: string; args: (string | number | null)[] }[],
+  ): Promise<unknown>;
   close(): void;
 }
 
@@ -68,7 +80,11 @@ function* session({ length, grows, waits }: LoadCase): Generator<Checkpoint> {
       // A growing state is a new array each time, as a reducer makes it.
       state: grows ? { items: [...items] } : { items: baseItems, cursor: i },
       ...waits && i === length - 1 && {
-        pendingRequests: [{ requestId: `review-${i}`, executorId: "review", data: { question: "approve?" } }],
+        pendingRequests: [{
+          requestId: `review-${i}`,
+          executorId: "review",
+          data: { question: "approve?" },
+        }],
       },
     });
     yield checkpoint;
@@ -83,7 +99,11 @@ interface Built {
   close(): Promise<void>;
 }
 
-async function buildMemory(load: LoadCase, deltas: boolean, _options: HeadLoadOptions): Promise<Built> {
+async function buildMemory(
+  load: LoadCase,
+  deltas: boolean,
+  _options: HeadLoadOptions,
+): Promise<Built> {
   // One backing map shared by fresh storages is not something the memory adapter offers: a fresh codec is
   // had by loading through a storage that saved with deltas off and on the same records instead.
   const storage = new MemoryCheckpointStorage({ deltas });
@@ -102,14 +122,19 @@ async function buildMemory(load: LoadCase, deltas: boolean, _options: HeadLoadOp
 
 /** The libSQL files written for each case, by case and mode: the Database path reads the same ones. */
 const libsqlFiles = new Map<string, { path: string; head: string }>();
-const fileKey = (load: LoadCase, deltas: boolean) => `${load.length} ${load.grows} ${load.waits} ${deltas}`;
+const fileKey = (load: LoadCase, deltas: boolean) =>
+  `${load.length} ${load.grows} ${load.waits} ${deltas}`;
 
-async function buildLibsql(load: LoadCase, deltas: boolean, options: HeadLoadOptions): Promise<Built> {
+async function buildLibsql(
+  load: LoadCase,
+  deltas: boolean,
+  options: HeadLoadOptions,
+): Promise<Built> {
   const { newPath, native } = options;
   const path = newPath(
-    `load-${deltas ? "deltas" : "whole"}-${load.length}${load.grows ? "-growing" : ""}${
-      load.waits ? "" : "-chain"
-    }`,
+    `load-${deltas ? "deltas" : "whole"}-${load.length}${
+      load.grows ? "-growing" : ""
+    }${load.waits ? "" : "-chain"}`,
   );
   // Written through a Database (statements compiled once: a fifth of the client's time for 100,000), with
   // the adapter's own statements; read below through the client.
@@ -118,7 +143,9 @@ async function buildLibsql(load: LoadCase, deltas: boolean, options: HeadLoadOpt
   let batch: { sql: string; args: (string | number | null)[] }[] = [];
   let head = "";
   for (const checkpoint of session(load)) {
-    const encoded = encodeForStorage("libsql", checkpoint, codec, { copies: true });
+    const encoded = encodeForStorage("libsql", checkpoint, codec, {
+      copies: true,
+    });
     batch.push(...saveStatements(planRows("libsql", encoded, Infinity)));
     encoded.stored();
     head = checkpoint.id;
@@ -166,24 +193,53 @@ async function buildLibsqlDatabase(
   };
 }
 
-async function buildKv(load: LoadCase, deltas: boolean, { newPath }: HeadLoadOptions): Promise<Built> {
-  const kv = await openKv(
-    newPath(
-      `load-kv-${deltas ? "deltas" : "whole"}-${load.length}${load.grows ? "-growing" : ""}${
-        load.waits ? "" : "-chain"
-      }`,
-    ),
+/**
+ * The KV file of a case, shared by its two stores under prefixes of their own: timed through one handle,
+ * the two sides meet the same store thread. (Two files each had their own, and a handle's reads took either
+ * about 70 or about 170 µs for a whole run on Deno, whichever side it was: 0.41-2.39x for the same loads.)
+ */
+const kvFiles = new Map<
+  string,
+  { kv: Awaited<ReturnType<typeof openKv>>; users: number }
+>();
+
+async function buildKv(
+  load: LoadCase,
+  deltas: boolean,
+  { newPath }: HeadLoadOptions,
+): Promise<Built> {
+  const name = `load-kv-${load.length}${load.grows ? "-growing" : ""}${
+    load.waits ? "" : "-chain"
+  }`;
+  let file = kvFiles.get(name);
+  if (file === undefined) {
+    file = { kv: await openKv(newPath(name)), users: 0 };
+    kvFiles.set(name, file);
+  }
+  file.users++;
+  const { kv } = file;
+  const prefix = [deltas ? "deltas" : "whole"];
+  const ids = await bulkKv(
+    kv,
+    session(load),
+    deltas ? new DeltaCodec() : undefined,
+    prefix,
   );
-  const ids = await bulkKv(kv, session(load), deltas ? new DeltaCodec() : undefined);
   return {
     label: "kv",
     head: ids[ids.length - 1],
     fresh: async () => {
-      const storage = new KvCheckpointStorage({ kv, deltas });
+      const storage = new KvCheckpointStorage({ kv, deltas, prefix });
       await storage.head("warm");
       return storage;
     },
-    close: () => Promise.resolve(kv.close()),
+    close: () => {
+      if (--file.users === 0) {
+        kvFiles.delete(name);
+        kv.close();
+      }
+      return Promise.resolve();
+    },
   };
 }
 
@@ -202,7 +258,9 @@ export async function headLoads(options: HeadLoadOptions): Promise<void> {
   const KINDS = [
     ["memory", buildMemory],
     ["libsql", buildLibsql],
-    ...options.native === undefined ? [] : [["libsql database", buildLibsqlDatabase] as const],
+    ...options.native === undefined
+      ? []
+      : [["libsql database", buildLibsqlDatabase] as const],
     ["kv", buildKv],
   ] as const;
   for (const [kind, build] of KINDS) {
@@ -258,9 +316,11 @@ export async function headLoads(options: HeadLoadOptions): Promise<void> {
         await stores[mode].close();
       }
       log(
-        `${kind} ${length}${load.grows ? " growing" : ""}${load.waits ? "" : " interrupted"}: deltas ${
-          stats(times.deltas).median.toFixed(1)
-        } µs, whole ${stats(times.whole).median.toFixed(1)} µs`,
+        `${kind} ${length}${load.grows ? " growing" : ""}${
+          load.waits ? "" : " interrupted"
+        }: deltas ${stats(times.deltas).median.toFixed(1)} µs, whole ${
+          stats(times.whole).median.toFixed(1)
+        } µs`,
       );
     }
   }
