@@ -9,29 +9,15 @@
 // (file: Deno.openKv on Deno, @deno/kv elsewhere; one file a case, each store under its own prefix). The two
 // stores of a case are timed in turns.
 import type { LibsqlDatabase } from "../../adapters/libsql/client.ts";
-import {
-  type Checkpoint,
-  type CheckpointStorage,
-  MemoryCheckpointStorage,
-} from "../../mod.ts";
-import { makeCheckpoint } from "../../testing/mod.ts";
+import { type CheckpointStorage, MemoryCheckpointStorage } from "../../mod.ts";
 import { DeltaCodec, encodeForStorage } from "../../src/storage_kit.ts";
 import { planRows } from "../../adapters/_sqlite/_payload.ts";
 import { saveStatements } from "../../adapters/_sqlite/_sql.ts";
 import { databaseDriver } from "../../adapters/libsql/_database.ts";
 import { KvCheckpointStorage } from "../../adapters/kv/mod.ts";
 import { collectGarbage, log, type Report, stats } from "./_harness.ts";
-import { makeItems } from "./_shapes.ts";
-import {
-  bulkKv,
-  LibsqlCheckpointStorage,
-  openKv,
-  openLibsqlFile,
-} from "./_stores.ts";
-import { growthRecord } from "./_workloads.ts";
-
-const template = { workflowName: "history", metadata: { source: "bench" } };
-const baseItems = makeItems(4096);
+import { bulkKv, LibsqlCheckpointStorage, openKv, openLibsqlFile } from "./_stores.ts";
+import { caseName, type LoadCase, loadCases, session } from "./_head_cases.ts";
 
 /** A native `libsql` Database (Node only here): libSQL files are written through it, and read as a kind. */
 export interface NativeDatabase {
@@ -50,46 +36,8 @@ export interface HeadLoadOptions {
 
 /** A statement writer on a libSQL file: a native Database's driver, else the client's batch. */
 interface Writer {
-  batch(
-    statements: { sql: string; args: (string | number | null)[] }[],
-  ): Promise<unknown>;
+  batch(statements: { sql: string; args: (string | number | null)[] }[]): Promise<unknown>;
   close(): void;
-}
-
-/**
- * A load case: how many checkpoints, whether the state grows (else a cursor moves), and whether the session
- * waits at its head for an answer (the head a resume loads; else it was interrupted, by a crash say).
- */
-interface LoadCase {
-  length: number;
-  grows: boolean;
-  waits: boolean;
-}
-
-function* session({ length, grows, waits }: LoadCase): Generator<Checkpoint> {
-  const sessionId = crypto.randomUUID();
-  let parentId: string | null = null;
-  const items: { id: number; text: string }[] = [];
-  for (let i = 0; i < length; i++) {
-    if (grows) items.push(growthRecord(i, 30));
-    const checkpoint: Checkpoint = makeCheckpoint({
-      ...template,
-      sessionId,
-      parentId,
-      superstep: i,
-      // A growing state is a new array each time, as a reducer makes it.
-      state: grows ? { items: [...items] } : { items: baseItems, cursor: i },
-      ...waits && i === length - 1 && {
-        pendingRequests: [{
-          requestId: `review-${i}`,
-          executorId: "review",
-          data: { question: "approve?" },
-        }],
-      },
-    });
-    yield checkpoint;
-    parentId = checkpoint.id;
-  }
 }
 
 interface Built {
@@ -99,11 +47,7 @@ interface Built {
   close(): Promise<void>;
 }
 
-async function buildMemory(
-  load: LoadCase,
-  deltas: boolean,
-  _options: HeadLoadOptions,
-): Promise<Built> {
+async function buildMemory(load: LoadCase, deltas: boolean, _options: HeadLoadOptions): Promise<Built> {
   // One backing map shared by fresh storages is not something the memory adapter offers: a fresh codec is
   // had by loading through a storage that saved with deltas off and on the same records instead.
   const storage = new MemoryCheckpointStorage({ deltas });
@@ -122,19 +66,14 @@ async function buildMemory(
 
 /** The libSQL files written for each case, by case and mode: the Database path reads the same ones. */
 const libsqlFiles = new Map<string, { path: string; head: string }>();
-const fileKey = (load: LoadCase, deltas: boolean) =>
-  `${load.length} ${load.grows} ${load.waits} ${deltas}`;
+const fileKey = (load: LoadCase, deltas: boolean) => `${load.length} ${load.grows} ${load.waits} ${deltas}`;
 
-async function buildLibsql(
-  load: LoadCase,
-  deltas: boolean,
-  options: HeadLoadOptions,
-): Promise<Built> {
+async function buildLibsql(load: LoadCase, deltas: boolean, options: HeadLoadOptions): Promise<Built> {
   const { newPath, native } = options;
   const path = newPath(
-    `load-${deltas ? "deltas" : "whole"}-${load.length}${
-      load.grows ? "-growing" : ""
-    }${load.waits ? "" : "-chain"}`,
+    `load-${deltas ? "deltas" : "whole"}-${load.length}${load.grows ? "-growing" : ""}${
+      load.waits ? "" : "-chain"
+    }`,
   );
   // Written through a Database (statements compiled once: a fifth of the client's time for 100,000), with
   // the adapter's own statements; read below through the client.
@@ -143,9 +82,7 @@ async function buildLibsql(
   let batch: { sql: string; args: (string | number | null)[] }[] = [];
   let head = "";
   for (const checkpoint of session(load)) {
-    const encoded = encodeForStorage("libsql", checkpoint, codec, {
-      copies: true,
-    });
+    const encoded = encodeForStorage("libsql", checkpoint, codec, { copies: true });
     batch.push(...saveStatements(planRows("libsql", encoded, Infinity)));
     encoded.stored();
     head = checkpoint.id;
@@ -198,19 +135,10 @@ async function buildLibsqlDatabase(
  * the two sides meet the same store thread. (Two files each had their own, and a handle's reads took either
  * about 70 or about 170 µs for a whole run on Deno, whichever side it was: 0.41-2.39x for the same loads.)
  */
-const kvFiles = new Map<
-  string,
-  { kv: Awaited<ReturnType<typeof openKv>>; users: number }
->();
+const kvFiles = new Map<string, { kv: Awaited<ReturnType<typeof openKv>>; users: number }>();
 
-async function buildKv(
-  load: LoadCase,
-  deltas: boolean,
-  { newPath }: HeadLoadOptions,
-): Promise<Built> {
-  const name = `load-kv-${load.length}${load.grows ? "-growing" : ""}${
-    load.waits ? "" : "-chain"
-  }`;
+async function buildKv(load: LoadCase, deltas: boolean, { newPath }: HeadLoadOptions): Promise<Built> {
+  const name = `load-kv-${load.length}${load.grows ? "-growing" : ""}${load.waits ? "" : "-chain"}`;
   let file = kvFiles.get(name);
   if (file === undefined) {
     file = { kv: await openKv(newPath(name)), users: 0 };
@@ -219,12 +147,7 @@ async function buildKv(
   file.users++;
   const { kv } = file;
   const prefix = [deltas ? "deltas" : "whole"];
-  const ids = await bulkKv(
-    kv,
-    session(load),
-    deltas ? new DeltaCodec() : undefined,
-    prefix,
-  );
+  const ids = await bulkKv(kv, session(load), deltas ? new DeltaCodec() : undefined, prefix);
   return {
     label: "kv",
     head: ids[ids.length - 1],
@@ -258,19 +181,13 @@ export async function headLoads(options: HeadLoadOptions): Promise<void> {
   const KINDS = [
     ["memory", buildMemory],
     ["libsql", buildLibsql],
-    ...options.native === undefined
-      ? []
-      : [["libsql database", buildLibsqlDatabase] as const],
+    ...options.native === undefined ? [] : [["libsql database", buildLibsqlDatabase] as const],
     ["kv", buildKv],
   ] as const;
   for (const [kind, build] of KINDS) {
     // Resumed heads wait for an answer (a resume copy where the adapter keeps one); the last case is a head
     // that does not (an interrupted run's), which loads through its chain.
-    const cases: LoadCase[] = [
-      ...LENGTHS.map((length) => ({ length, grows: false, waits: true })),
-      { length: 1000, grows: true, waits: true },
-      { length: 1000, grows: true, waits: false },
-    ];
+    const cases = loadCases(LENGTHS);
     for (const load of cases) {
       const { length } = load;
       const stores = {
@@ -304,9 +221,7 @@ export async function headLoads(options: HeadLoadOptions): Promise<void> {
       for (const mode of ["deltas", "whole"] as const) {
         report.add({
           bench: "9",
-          name: `${load.waits ? "waiting head" : "interrupted head"} load · ${
-            length.toLocaleString("en-US")
-          } checkpoints${load.grows ? ", +1 record each" : ""}`,
+          name: caseName(load),
           subject: `${kind} ${mode}`,
           unit: "µs",
           ...stats(times[mode]),
@@ -316,11 +231,9 @@ export async function headLoads(options: HeadLoadOptions): Promise<void> {
         await stores[mode].close();
       }
       log(
-        `${kind} ${length}${load.grows ? " growing" : ""}${
-          load.waits ? "" : " interrupted"
-        }: deltas ${stats(times.deltas).median.toFixed(1)} µs, whole ${
-          stats(times.whole).median.toFixed(1)
-        } µs`,
+        `${kind} ${length}${load.grows ? " growing" : ""}${load.waits ? "" : " interrupted"}: deltas ${
+          stats(times.deltas).median.toFixed(1)
+        } µs, whole ${stats(times.whole).median.toFixed(1)} µs`,
       );
     }
   }

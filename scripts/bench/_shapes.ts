@@ -186,6 +186,11 @@ export async function floor(steps: number, store: Map<string, string>): Promise<
   return count;
 }
 
+/** A record of a growing state: `{ id, text }`, the text padded to `width` characters. */
+export function growthRecord(i: number, width = 80): { id: number; text: string } {
+  return { id: i, text: `record ${i} `.padEnd(width, "lorem ipsum dolor sit amet ") };
+}
+
 /** An array of small records that encodes to about `bytes` bytes of JSON: a realistic state. */
 export function makeItems(bytes: number): { id: number; text: string }[] {
   // {"id":12345,"text":"…"} plus a comma: 22 bytes of structure around 80 bytes of text.

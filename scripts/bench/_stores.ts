@@ -46,8 +46,7 @@ function noV8(): never {
 
 /** Open a KV store with this runtime's client: `Deno.openKv`, or `@deno/kv` on Node and Bun. */
 export async function openKv(path: string): Promise<OpenKv> {
-  const deno =
-    (globalThis as { Deno?: { openKv(path: string): Promise<OpenKv> } }).Deno;
+  const deno = (globalThis as { Deno?: { openKv(path: string): Promise<OpenKv> } }).Deno;
   if (deno) return await deno.openKv(path);
   const { openKv } = await import("@deno/kv");
   return await openKv(path, {
@@ -64,10 +63,7 @@ export async function openLibsqlFile(path: string) {
 }
 
 /** A chain of `length` checkpoints of one session, made lazily (a 100,000 chain never sits in memory). */
-export function* chain(
-  length: number,
-  template: Partial<Checkpoint>,
-): Generator<Checkpoint> {
+export function* chain(length: number, template: Partial<Checkpoint>): Generator<Checkpoint> {
   const sessionId = template.sessionId ?? crypto.randomUUID();
   let parentId: string | null = null;
   for (let i = 0; i < length; i++) {
@@ -84,10 +80,7 @@ export function* chain(
 
 /** Write a chain into a libSQL database that the adapter migrated, 1,000 checkpoints per transaction. */
 export async function bulkLibsql(storage: LibsqlCheckpointStorage, client: {
-  batch(
-    statements: { sql: string; args: (string | number | null)[] }[],
-    mode: "write",
-  ): Promise<unknown>;
+  batch(statements: { sql: string; args: (string | number | null)[] }[], mode: "write"): Promise<unknown>;
   execute(sql: string): Promise<unknown>;
 }, checkpoints: Iterable<Checkpoint>): Promise<string[]> {
   await storage.head("migrate"); // the adapter creates its schema on first use
@@ -96,11 +89,7 @@ export async function bulkLibsql(storage: LibsqlCheckpointStorage, client: {
   for (const checkpoint of checkpoints) {
     ids.push(checkpoint.id);
     // The adapter's own save statements: the head compare-and-set, the session index and the insert.
-    batch.push(
-      ...saveStatements(
-        planRows("libsql", encodeForStorage("libsql", checkpoint), Infinity),
-      ),
-    );
+    batch.push(...saveStatements(planRows("libsql", encodeForStorage("libsql", checkpoint), Infinity)));
     if (batch.length >= 2000) {
       await client.batch(batch, "write");
       batch = [];
@@ -131,9 +120,7 @@ export async function bulkKv(
   let last: Checkpoint | undefined;
   for (const checkpoint of checkpoints) {
     const { id, sessionId, workflowName } = checkpoint;
-    const encoded = encodeForStorage("kv", checkpoint, deltas, {
-      copies: true,
-    });
+    const encoded = encodeForStorage("kv", checkpoint, deltas, { copies: true });
     const payload = encodeText(encoded.payload);
     const stored: StoredSummary = {
       ...encoded.summary,
@@ -147,24 +134,15 @@ export async function bulkKv(
     // The adapter's own placement: inline in the record when it fits one value, else in chunks.
     // A head its session waits at carries its resume copy, as the adapter's save writes it (only the last here).
     const copy = encoded.copy === null ? undefined : encodeText(encoded.copy);
-    const { summary, record, chunks } = placePayload(
-      keys,
-      stored,
-      payload,
-      () => true,
-      copy,
-    );
+    const { summary, record, chunks } = placePayload(keys, stored, payload, () => true, copy);
     const writes: [Key, Uint8Array][] = [
       [keys.checkpoint(id), record],
       [keys.bySession(sessionId, id), summary],
       [keys.byWorkflow(workflowName, id), summary],
       ...chunks,
-      ...encoded.base === null ? [] : [
-        [keys.dependent(encoded.base, id), new Uint8Array(0)] as [
-          Key,
-          Uint8Array,
-        ],
-      ],
+      ...encoded.base === null
+        ? []
+        : [[keys.dependent(encoded.base, id), new Uint8Array(0)] as [Key, Uint8Array]],
     ];
     const size = writes.reduce((sum, [, value]) => sum + value.length + 200, 0);
     if (mutations + writes.length > 900 || bytes + size > 600 * 1024) {

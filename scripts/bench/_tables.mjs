@@ -478,6 +478,32 @@ export function renderTables(figures, { date, command, machine, quick }) {
       ),
     );
   }
+  // In workerd (scripts/bench/head_loads_workerd.ts, Miniflare): D1 and Durable Objects.
+  const cloudflare = ["d1", "durable object", "checkpoint object"];
+  if (figures.some((f) => f.bench === "9" && f.subject.startsWith("d1 "))) {
+    const label = {
+      d1: "D1",
+      "durable object": "Durable Object, inside",
+      "checkpoint object": "Durable Object, from a Worker",
+    };
+    table(
+      "9 · The same head loads in workerd: D1 and SQLite Durable Objects (Miniflare)",
+      ["", "storage", "deltas", "whole", "deltas ÷ whole"],
+      loads.flatMap((name) =>
+        cloudflare.filter((kind) => find("9", name, `${kind} deltas`)).map((kind) => {
+          const deltas = find("9", name, `${kind} deltas`);
+          const whole = find("9", name, `${kind} whole`);
+          return [
+            name,
+            label[kind],
+            cell(deltas),
+            cell(whole),
+            ratio(`9 ${kind} ${name} deltas ÷ whole`, deltas, whole),
+          ];
+        })
+      ),
+    );
+  }
   const saveName = figures.find((f) => f.bench === "3d")?.name;
   if (saveName) {
     const deltas = find("3d", saveName, "deltas");

@@ -2,11 +2,9 @@
 // state holds records from its first superstep, and a run whose state grows by one record per superstep.
 import { Annotation, type BaseCheckpointSaver, END, START, StateGraph } from "@langchain/langgraph";
 import { type CheckpointStorage, defineExecutor, type Workflow, WorkflowBuilder } from "../../mod.ts";
+import { growthRecord } from "./_shapes.ts";
 
-/** A record of a growing state: `{ id, text }`, the text padded to `width` characters. */
-export function growthRecord(i: number, width = 80): { id: number; text: string } {
-  return { id: i, text: `record ${i} `.padEnd(width, "lorem ipsum dolor sit amet ") };
-}
+export { growthRecord };
 
 /**
  * Superstep's growth run: `steps` supersteps, each adding `record(n)` to the state's `items` (or, without

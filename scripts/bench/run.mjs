@@ -5,7 +5,8 @@
 // Usage: node scripts/bench/run.mjs [--quick] [--only=<task>,<task>…]
 //   --quick  a smoke run (few repetitions, short histories): the figures mean nothing.
 //   --only   run some tasks: cold, node-core, deno-core, bun-core, plugins, durable, delta, postgres, history,
-//            kv-node, kv-deno, rss, and the ones a whole run leaves out: head-deno, head-bun.
+//            kv-node, kv-deno, rss, and the ones a whole run leaves out: head-deno, head-bun,
+//            head-workerd.
 //
 // The peers (LangGraph.js, its SQLite and Postgres savers, better-sqlite3) live in scripts/bench/package.json,
 // installed
@@ -184,6 +185,8 @@ const TASKS = [
   // Benchmark 9 on Deno and Bun: about 5 minutes more, so only when named (`--only=head-deno,head-bun`).
   { name: "head-deno", cmd: deno("head_loads"), timeoutMs: 4 * 60_000, optIn: true },
   { name: "head-bun", cmd: bun("head_loads"), timeoutMs: 4 * 60_000, optIn: true },
+  // Benchmark 9 in workerd (D1 and Durable Objects, through Miniflare): about 2 minutes, also only when named.
+  { name: "head-workerd", cmd: node("head_loads_workerd"), timeoutMs: 5 * 60_000, optIn: true },
   { name: "kv-node", cmd: node("kv"), timeoutMs: 90_000 },
   { name: "kv-deno", cmd: deno("kv"), timeoutMs: 90_000 },
   { name: "rss", cmd: node("rss_superstep"), timeoutMs: 60_000 },
