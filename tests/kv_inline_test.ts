@@ -248,6 +248,58 @@ describe("KvCheckpointStorage: inline payloads", () => {
     });
   });
 
+  test("a record rewritten between the answer's read and its cut (its base deleted) keeps the rewrite", async () => {
+    await withKv(async (raw) => {
+      const storage = new KvCheckpointStorage({ kv: raw });
+      const [first] = await grow(storage, 1);
+      const waiting = makeCheckpoint({
+        sessionId: first.sessionId,
+        parentId: first.id,
+        superstep: 1,
+        state: { ...first.state, more: "a record" },
+        pendingRequests: [{ requestId: "r1", executorId: "review", data: "ok?" }],
+      });
+      await storage.save(waiting);
+      assert.strictEqual((await rawSummary(raw, waiting.id)).base, first.id);
+      // Right before the cut commits, another handle deletes the waiting head's base: the head is made
+      // whole (its copy dropped), so the cut, checked on the record it read, must not land.
+      let commits = 0;
+      const racing: KvHandle = {
+        get: (key) => raw.get(key),
+        getMany: (keys) => raw.getMany(keys),
+        list: (selector, options) => raw.list(selector, options),
+        atomic: () => {
+          const op = raw.atomic();
+          const commit = op.commit.bind(op);
+          op.commit = async () => {
+            if (++commits === 2) {
+              assert.strictEqual(await new KvCheckpointStorage({ kv: raw }).delete(first.id), true);
+            }
+            return await commit();
+          };
+          return op;
+        },
+      };
+      const answering = new KvCheckpointStorage({ kv: racing });
+      assert.deepStrictEqual(await answering.load(waiting.id), waiting);
+      const answered = makeCheckpoint({
+        sessionId: waiting.sessionId,
+        parentId: waiting.id,
+        superstep: 2,
+        state: { ...waiting.state, answer: "yes" },
+      });
+      await answering.save(answered);
+      assert.strictEqual(commits, 2, "the cut was tried once");
+      const summary = await rawSummary(raw, waiting.id);
+      assert.strictEqual(summary.base, undefined, "the delete's rewrite stays: the head is whole");
+      assert.strictEqual(await rawCopy(raw, waiting.id), undefined);
+      const cold = new KvCheckpointStorage({ kv: raw });
+      assert.deepStrictEqual(await cold.load(waiting.id), waiting);
+      assert.deepStrictEqual(await cold.load(answered.id), answered);
+      assert.strictEqual(await cold.deleteSession(waiting.sessionId), 2);
+    });
+  });
+
   test("a resume copy that would pass the record's 64 KiB is not kept: the head resumes through its chain", async () => {
     await withKv(async (raw) => {
       const storage = new KvCheckpointStorage({ kv: raw });
