@@ -67,6 +67,59 @@ async function grow(storage: KvCheckpointStorage, length: number): Promise<Check
   return chain;
 }
 
+/** A session of one checkpoint, then a head that waits on it (a delta, with its resume copy). */
+async function waitingOnOne(kv: KvHandle): Promise<{ first: Checkpoint; waiting: Checkpoint }> {
+  const storage = new KvCheckpointStorage({ kv });
+  const [first] = await grow(storage, 1);
+  const waiting = makeCheckpoint({
+    sessionId: first.sessionId,
+    parentId: first.id,
+    superstep: 1,
+    state: { ...first.state, more: "a record" },
+    pendingRequests: [{ requestId: "r1", executorId: "review", data: "ok?" }],
+  });
+  await storage.save(waiting);
+  return { first, waiting };
+}
+
+/** The answer to `waiting`, saved through `storage` after it loaded the head (as a resume does). */
+async function answer(storage: KvCheckpointStorage, waiting: Checkpoint): Promise<Checkpoint> {
+  assert.deepStrictEqual(await storage.load(waiting.id), waiting);
+  const answered = makeCheckpoint({
+    sessionId: waiting.sessionId,
+    parentId: waiting.id,
+    superstep: waiting.superstep + 1,
+    state: { ...waiting.state, answer: "yes" },
+  });
+  await storage.save(answered);
+  return answered;
+}
+
+/** `kv`, calling `hook` with each commit's number (from 1) before the commit; it may throw or act first. */
+function hookedCommits(
+  kv: KvHandle,
+  hook: (n: number) => void | Promise<void>,
+): { kv: KvHandle; commits: () => number } {
+  let commits = 0;
+  return {
+    commits: () => commits,
+    kv: {
+      get: (key) => kv.get(key),
+      getMany: (keys) => kv.getMany(keys),
+      list: (selector, options) => kv.list(selector, options),
+      atomic: () => {
+        const op = kv.atomic();
+        const commit = op.commit.bind(op);
+        op.commit = async () => {
+          await hook(++commits);
+          return await commit();
+        };
+        return op;
+      },
+    },
+  };
+}
+
 async function withKv(body: (kv: OpenKv) => Promise<void>): Promise<void> {
   const kv = await openKv(":memory:");
   try {
@@ -205,43 +258,17 @@ describe("KvCheckpointStorage: inline payloads", () => {
 
   test("an answering save whose cut of the copy fails still lands: the copy stays, every checkpoint loads", async () => {
     await withKv(async (raw) => {
-      const storage = new KvCheckpointStorage({ kv: raw });
-      const [first] = await grow(storage, 1);
-      const waiting = makeCheckpoint({
-        sessionId: first.sessionId,
-        parentId: first.id,
-        superstep: 1,
-        state: { ...first.state, more: "a record" },
-        pendingRequests: [{ requestId: "r1", executorId: "review", data: "ok?" }],
-      });
-      await storage.save(waiting);
+      const { first: _, waiting } = await waitingOnOne(raw);
       assert.ok(await rawCopy(raw, waiting.id));
       // The store fails every commit after the save's own: the cut is best effort.
-      let commits = 0;
-      const failing: KvHandle = {
-        get: (key) => raw.get(key),
-        getMany: (keys) => raw.getMany(keys),
-        list: (selector, options) => raw.list(selector, options),
-        atomic: () => {
-          const op = raw.atomic();
-          const commit = op.commit.bind(op);
-          op.commit = () => ++commits > 1 ? Promise.reject(new Error("store down")) : commit();
-          return op;
-        },
-      };
-      const answering = new KvCheckpointStorage({ kv: failing });
-      assert.deepStrictEqual(await answering.load(waiting.id), waiting);
-      const answered = makeCheckpoint({
-        sessionId: waiting.sessionId,
-        parentId: waiting.id,
-        superstep: 2,
-        state: { ...waiting.state, answer: "yes" },
+      const { kv, commits } = hookedCommits(raw, (n) => {
+        if (n > 1) throw new Error("store down");
       });
-      await answering.save(answered);
-      assert.ok(commits > 1, "the cut was tried");
-      assert.strictEqual(await storage.head(waiting.sessionId), answered.id);
+      const answered = await answer(new KvCheckpointStorage({ kv }), waiting);
+      assert.ok(commits() > 1, "the cut was tried");
       assert.ok(await rawCopy(raw, waiting.id), "the copy stays");
       const cold = new KvCheckpointStorage({ kv: raw });
+      assert.strictEqual(await cold.head(waiting.sessionId), answered.id);
       assert.deepStrictEqual(await cold.load(waiting.id), waiting);
       assert.deepStrictEqual(await cold.load(answered.id), answered);
       assert.strictEqual(await cold.deleteSession(waiting.sessionId), 3);
@@ -250,48 +277,20 @@ describe("KvCheckpointStorage: inline payloads", () => {
 
   test("a record rewritten between the answer's read and its cut (its base deleted) keeps the rewrite", async () => {
     await withKv(async (raw) => {
-      const storage = new KvCheckpointStorage({ kv: raw });
-      const [first] = await grow(storage, 1);
-      const waiting = makeCheckpoint({
-        sessionId: first.sessionId,
-        parentId: first.id,
-        superstep: 1,
-        state: { ...first.state, more: "a record" },
-        pendingRequests: [{ requestId: "r1", executorId: "review", data: "ok?" }],
-      });
-      await storage.save(waiting);
+      const { first, waiting } = await waitingOnOne(raw);
       assert.strictEqual((await rawSummary(raw, waiting.id)).base, first.id);
       // Right before the cut commits, another handle deletes the waiting head's base: the head is made
       // whole (its copy dropped), so the cut, checked on the record it read, must not land.
-      let commits = 0;
-      const racing: KvHandle = {
-        get: (key) => raw.get(key),
-        getMany: (keys) => raw.getMany(keys),
-        list: (selector, options) => raw.list(selector, options),
-        atomic: () => {
-          const op = raw.atomic();
-          const commit = op.commit.bind(op);
-          op.commit = async () => {
-            if (++commits === 2) {
-              assert.strictEqual(await new KvCheckpointStorage({ kv: raw }).delete(first.id), true);
-            }
-            return await commit();
-          };
-          return op;
-        },
-      };
-      const answering = new KvCheckpointStorage({ kv: racing });
-      assert.deepStrictEqual(await answering.load(waiting.id), waiting);
-      const answered = makeCheckpoint({
-        sessionId: waiting.sessionId,
-        parentId: waiting.id,
-        superstep: 2,
-        state: { ...waiting.state, answer: "yes" },
+      const { kv, commits } = hookedCommits(raw, async (n) => {
+        if (n === 2) assert.strictEqual(await new KvCheckpointStorage({ kv: raw }).delete(first.id), true);
       });
-      await answering.save(answered);
-      assert.strictEqual(commits, 2, "the cut was tried once");
-      const summary = await rawSummary(raw, waiting.id);
-      assert.strictEqual(summary.base, undefined, "the delete's rewrite stays: the head is whole");
+      const answered = await answer(new KvCheckpointStorage({ kv }), waiting);
+      assert.strictEqual(commits(), 2, "the cut was tried once");
+      assert.strictEqual(
+        (await rawSummary(raw, waiting.id)).base,
+        undefined,
+        "the rewrite stays: it is whole",
+      );
       assert.strictEqual(await rawCopy(raw, waiting.id), undefined);
       const cold = new KvCheckpointStorage({ kv: raw });
       assert.deepStrictEqual(await cold.load(waiting.id), waiting);
