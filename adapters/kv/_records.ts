@@ -197,17 +197,17 @@ export function withoutCopy(
   id: string,
   value: unknown,
 ): { stored: StoredSummary; record: Uint8Array; summary: Uint8Array } | undefined {
-  const { stored, inline, copy } = decodeRecord(id, value);
-  if (copy === undefined || inline === undefined) return undefined;
+  const { stored, copy } = decodeRecord(id, value);
+  if (copy === undefined) return undefined;
   const bytes = value as Uint8Array;
-  const own = bytes.subarray(0, bytes.indexOf(NEWLINE));
-  const fields = parseJson(own)!;
+  const fields = parseJson(bytes.subarray(0, bytes.indexOf(NEWLINE)))!;
   delete fields.chain;
   delete fields.copy;
+  // The copy is the record's last bytes.
   return {
     stored,
-    record: bytes.slice(0, inline.byteOffset - bytes.byteOffset + inline.length),
-    summary: encoder.encode(JSON.stringify(fields)),
+    record: bytes.slice(0, bytes.length - copy.length),
+    summary: encodeText(JSON.stringify(fields)),
   };
 }
 

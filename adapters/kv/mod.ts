@@ -460,18 +460,15 @@ export class KvCheckpointStorage implements CheckpointStorage {
     kit.checkId(ADAPTER, "load a checkpoint", "checkpoint id", id);
     const found = await this.#payload(id);
     if (found === undefined) return undefined;
-    // A waiting head's record carries its resume copy: then it loads in that one read.
+    // A waiting head's record carries its resume copy: then it loads in that one read (`null`: it has none).
+    const copy = found.copy === undefined ? null : decodeText(found.copy) ?? null;
     return await kit.loadStoredCheckpoint(
       ADAPTER,
       found.stored,
       found.text,
       this.#deltas,
       this.#readAfter(found.stored),
-      this.#deltas === undefined
-        ? undefined
-        : found.copy === undefined
-        ? null
-        : decodeText(found.copy) ?? null,
+      copy,
     );
   }
 
