@@ -1,6 +1,9 @@
 // Benchmark 9's sessions (runtime-neutral, and bundled into the workerd bench's worker): how many
 // checkpoints, whether the state grows, whether the head waits; and the checkpoints of one such session.
 import type { Checkpoint } from "../../mod.ts";
+import { DeltaCodec, encodeForStorage } from "../../src/storage_kit.ts";
+import { planRows } from "../../adapters/_sqlite/_payload.ts";
+import { saveStatements, type SqlStatement } from "../../adapters/_sqlite/_sql.ts";
 import { makeCheckpoint } from "../../testing/make_checkpoint.ts";
 import { growthRecord, makeItems } from "./_shapes.ts";
 
@@ -63,4 +66,37 @@ export function* session(
     yield checkpoint;
     parentId = checkpoint.id;
   }
+}
+
+/**
+ * Writes a session of `load` with a SQLite adapter's own save statements (as deltas through a fresh codec,
+ * or whole), at least `batchSize` statements a call of `write`, into a database the adapter migrated.
+ *
+ * @returns The head's id.
+ */
+export async function writeSession(
+  adapter: string,
+  load: LoadCase,
+  deltas: boolean,
+  { maxRowBytes, batchSize, write }: {
+    maxRowBytes: number;
+    batchSize: number;
+    write(statements: SqlStatement[]): Promise<unknown>;
+  },
+): Promise<string> {
+  const codec = deltas ? new DeltaCodec() : undefined;
+  let batch: SqlStatement[] = [];
+  let head = "";
+  for (const checkpoint of session(load)) {
+    const encoded = encodeForStorage(adapter, checkpoint, codec, { copies: true });
+    batch.push(...saveStatements(planRows(adapter, encoded, maxRowBytes)));
+    encoded.stored();
+    head = checkpoint.id;
+    if (batch.length >= batchSize) {
+      await write(batch);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) await write(batch);
+  return head;
 }

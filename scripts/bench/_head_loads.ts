@@ -10,14 +10,12 @@
 // stores of a case are timed in turns, the one to go first changing every round.
 import type { LibsqlDatabase } from "../../adapters/libsql/client.ts";
 import { type CheckpointStorage, MemoryCheckpointStorage } from "../../mod.ts";
-import { DeltaCodec, encodeForStorage } from "../../src/storage_kit.ts";
-import { planRows } from "../../adapters/_sqlite/_payload.ts";
-import { saveStatements } from "../../adapters/_sqlite/_sql.ts";
+import { DeltaCodec } from "../../src/storage_kit.ts";
 import { databaseDriver } from "../../adapters/libsql/_database.ts";
 import { KvCheckpointStorage } from "../../adapters/kv/mod.ts";
 import { collectGarbage, log, type Report, stats } from "./_harness.ts";
 import { bulkKv, LibsqlCheckpointStorage, openKv, openLibsqlFile } from "./_stores.ts";
-import { caseName, type LoadCase, loadCases, session } from "./_head_cases.ts";
+import { caseName, type LoadCase, loadCases, session, writeSession } from "./_head_cases.ts";
 
 /** A native `libsql` Database (Node only here): libSQL files are written through it, and read as a kind. */
 export interface NativeDatabase {
@@ -78,20 +76,11 @@ async function buildLibsql(load: LoadCase, deltas: boolean, options: HeadLoadOpt
   // Written through a Database (statements compiled once: a fifth of the client's time for 100,000), with
   // the adapter's own statements; read below through the client.
   const writer = await openWriter(path, deltas, native);
-  const codec = deltas ? new DeltaCodec() : undefined;
-  let batch: { sql: string; args: (string | number | null)[] }[] = [];
-  let head = "";
-  for (const checkpoint of session(load)) {
-    const encoded = encodeForStorage("libsql", checkpoint, codec, { copies: true });
-    batch.push(...saveStatements(planRows("libsql", encoded, Infinity)));
-    encoded.stored();
-    head = checkpoint.id;
-    if (batch.length >= 2000) {
-      await writer.batch(batch);
-      batch = [];
-    }
-  }
-  if (batch.length > 0) await writer.batch(batch);
+  const head = await writeSession("libsql", load, deltas, {
+    maxRowBytes: Infinity,
+    batchSize: 2000,
+    write: (statements) => writer.batch(statements),
+  });
   writer.close();
   const client = await openLibsqlFile(path);
   libsqlFiles.set(fileKey(load, deltas), { path, head });

@@ -12,10 +12,8 @@ import {
   DurableObjectCheckpointStorage,
 } from "../../adapters/durable_object/mod.ts";
 import type { CheckpointStorage } from "../../mod.ts";
-import { CLOUDFLARE_MAX_ROW_BYTES, planRows } from "../../adapters/_sqlite/_payload.ts";
-import { saveStatements } from "../../adapters/_sqlite/_sql.ts";
-import { DeltaCodec, encodeForStorage } from "../../src/storage_kit.ts";
-import { type LoadCase, loadCases, session } from "./_head_cases.ts";
+import { CLOUDFLARE_MAX_ROW_BYTES } from "../../adapters/_sqlite/_payload.ts";
+import { type LoadCase, loadCases, session, writeSession } from "./_head_cases.ts";
 
 interface D1Like {
   prepare(sql: string): { bind(...args: unknown[]): unknown };
@@ -59,33 +57,13 @@ async function loads(
 }
 
 /** A case written into D1 with the adapter's own statements, many checkpoints a batch. */
-async function buildD1(
-  db: D1Like,
-  load: LoadCase,
-  deltas: boolean,
-): Promise<string> {
+async function buildD1(db: D1Like, load: LoadCase, deltas: boolean): Promise<string> {
   await new D1CheckpointStorage({ db: db as never, deltas }).head("migrate");
-  const codec = deltas ? new DeltaCodec() : undefined;
-  let batch: unknown[] = [];
-  let head = "";
-  for (const checkpoint of session(load)) {
-    const encoded = encodeForStorage("d1", checkpoint, codec, { copies: true });
-    for (
-      const { sql, args } of saveStatements(
-        planRows("d1", encoded, CLOUDFLARE_MAX_ROW_BYTES),
-      )
-    ) {
-      batch.push(db.prepare(sql).bind(...args));
-    }
-    encoded.stored();
-    head = checkpoint.id;
-    if (batch.length >= 600) {
-      await db.batch(batch);
-      batch = [];
-    }
-  }
-  if (batch.length > 0) await db.batch(batch);
-  return head;
+  return await writeSession("d1", load, deltas, {
+    maxRowBytes: CLOUDFLARE_MAX_ROW_BYTES,
+    batchSize: 600,
+    write: (statements) => db.batch(statements.map(({ sql, args }) => db.prepare(sql).bind(...args))),
+  });
 }
 
 /** The object of a case and mode: built by the adapter's own saves, loaded from inside or through calls. */

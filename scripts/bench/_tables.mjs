@@ -424,86 +424,62 @@ export function renderTables(figures, { date, command, machine, quick }) {
   const loads = [
     ...new Set(figures.filter((f) => f.bench === "9").map((f) => f.name)),
   ];
-  if (loads.length > 0) {
-    const kinds = ["memory", "libsql", "libsql database", "kv"];
-    const label = {
+  // Benchmark 9's rows: per load case, per runtime shown, per kind measured there (`label`: its name).
+  const headLoadRows = (label, runtimes = [["node", undefined]]) =>
+    loads.flatMap((name) =>
+      runtimes.flatMap(([runtime, shown]) =>
+        Object.keys(label).filter((kind) => find("9", name, `${kind} deltas`, runtime)).map((kind) => {
+          const deltas = find("9", name, `${kind} deltas`, runtime);
+          const whole = find("9", name, `${kind} whole`, runtime);
+          const key = runtime === "node" ? `9 ${kind} ${name}` : `9 ${runtime} ${kind} ${name}`;
+          return [
+            name,
+            ...shown === undefined ? [] : [shown],
+            label[kind],
+            cell(deltas),
+            cell(whole),
+            ratio(`${key} deltas ÷ whole`, deltas, whole),
+          ];
+        })
+      )
+    );
+  const headLoadTable = (title, runtimeColumn, rows) => {
+    if (rows.length === 0) return;
+    table(
+      title,
+      ["", ...runtimeColumn ? ["runtime"] : [], "storage", "deltas", "whole", "deltas ÷ whole"],
+      rows,
+    );
+  };
+  headLoadTable(
+    "9 · Head load through a fresh storage: a delta chain (and a resume copy) against a whole checkpoint (Node)",
+    false,
+    headLoadRows({
       memory: "memory",
       libsql: "libSQL file",
       "libsql database": "libSQL file, Database",
       kv: "KV file",
-    };
-    table(
-      "9 · Head load through a fresh storage: a delta chain (and a resume copy) against a whole checkpoint (Node)",
-      ["", "storage", "deltas", "whole", "deltas ÷ whole"],
-      loads.flatMap((name) =>
-        kinds.filter((kind) => find("9", name, `${kind} deltas`)).map((kind) => {
-          const deltas = find("9", name, `${kind} deltas`);
-          const whole = find("9", name, `${kind} whole`);
-          return [
-            name,
-            label[kind],
-            cell(deltas),
-            cell(whole),
-            ratio(`9 ${kind} ${name} deltas ÷ whole`, deltas, whole),
-          ];
-        })
-      ),
-    );
-  }
-  // The same on Deno and Bun (scripts/bench/head_loads.ts: no `libsql` Database there).
-  const elsewhere = [["deno", "Deno"], ["bun", "Bun"]].filter(([runtime]) =>
-    figures.some((f) => f.bench === "9" && f.runtime === runtime)
+    }),
   );
-  if (elsewhere.length > 0) {
-    const kinds = ["memory", "libsql", "kv"];
-    const label = { memory: "memory", libsql: "libSQL file", kv: "KV file" };
-    table(
-      "9 · The same head loads on Deno and Bun",
-      ["", "runtime", "storage", "deltas", "whole", "deltas ÷ whole"],
-      loads.flatMap((name) =>
-        elsewhere.flatMap(([runtime, shown]) =>
-          kinds.filter((kind) => find("9", name, `${kind} deltas`, runtime)).map((kind) => {
-            const deltas = find("9", name, `${kind} deltas`, runtime);
-            const whole = find("9", name, `${kind} whole`, runtime);
-            return [
-              name,
-              shown,
-              label[kind],
-              cell(deltas),
-              cell(whole),
-              ratio(`9 ${runtime} ${kind} ${name} deltas ÷ whole`, deltas, whole),
-            ];
-          })
-        )
-      ),
-    );
-  }
+  // The same on Deno and Bun (scripts/bench/head_loads.ts: no `libsql` Database there).
+  headLoadTable(
+    "9 · The same head loads on Deno and Bun",
+    true,
+    headLoadRows({ memory: "memory", libsql: "libSQL file", kv: "KV file" }, [["deno", "Deno"], [
+      "bun",
+      "Bun",
+    ]]),
+  );
   // In workerd (scripts/bench/head_loads_workerd.ts, Miniflare): D1 and Durable Objects.
-  const cloudflare = ["d1", "durable object", "checkpoint object"];
-  if (figures.some((f) => f.bench === "9" && f.subject.startsWith("d1 "))) {
-    const label = {
+  headLoadTable(
+    "9 · The same head loads in workerd: D1 and SQLite Durable Objects (Miniflare)",
+    false,
+    headLoadRows({
       d1: "D1",
       "durable object": "Durable Object, inside",
       "checkpoint object": "Durable Object, from a Worker",
-    };
-    table(
-      "9 · The same head loads in workerd: D1 and SQLite Durable Objects (Miniflare)",
-      ["", "storage", "deltas", "whole", "deltas ÷ whole"],
-      loads.flatMap((name) =>
-        cloudflare.filter((kind) => find("9", name, `${kind} deltas`)).map((kind) => {
-          const deltas = find("9", name, `${kind} deltas`);
-          const whole = find("9", name, `${kind} whole`);
-          return [
-            name,
-            label[kind],
-            cell(deltas),
-            cell(whole),
-            ratio(`9 ${kind} ${name} deltas ÷ whole`, deltas, whole),
-          ];
-        })
-      ),
-    );
-  }
+    }),
+  );
   const saveName = figures.find((f) => f.bench === "3d")?.name;
   if (saveName) {
     const deltas = find("3d", saveName, "deltas");

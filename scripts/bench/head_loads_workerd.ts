@@ -8,10 +8,10 @@
 // case take turns, the one to go first changing every round.
 import process from "node:process";
 import { join } from "node:path";
-import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { args, log, quick, Report, stats } from "./_harness.ts";
 import { caseName, loadCases } from "./_head_cases.ts";
+import { bundleForWorkerd } from "./_worker_bundle.ts";
 
 // run.mjs starts every task in the repository's root (this file runs bundled, from elsewhere).
 const ROOT = process.cwd();
@@ -33,17 +33,7 @@ const LABEL = {
   object: "checkpoint object",
 } as const;
 
-const script = (await build({
-  entryPoints: [join(ROOT, "scripts/bench/_head_worker.ts")],
-  bundle: true,
-  write: false,
-  format: "esm",
-  platform: "neutral",
-  target: "es2022",
-  conditions: ["workerd", "worker", "browser"],
-  mainFields: ["browser", "module", "main"],
-  logLevel: "silent",
-})).outputFiles[0].text;
+const script = await bundleForWorkerd(join(ROOT, "scripts/bench/_head_worker.ts"));
 
 const names = CASES.flatMap((_, i) => MODES.map((mode) => `${i}-${mode}`));
 const mf = new Miniflare({

@@ -5,9 +5,9 @@
 // new isolate (a new Miniflare) and its first request timed, then a second one (warm).
 import { gzipSync } from "node:zlib";
 import process from "node:process";
-import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { args, log, once, quick, Report, stats } from "./_harness.ts";
+import { bundleForWorkerd } from "./_worker_bundle.ts";
 
 // run.mjs starts every task in the repository's root (this file runs bundled, from elsewhere).
 const ROOT = process.cwd();
@@ -30,26 +30,8 @@ const WORKERS = {
     export default app;`,
 };
 
-async function bundle(contents: string): Promise<string> {
-  const result = await build({
-    stdin: {
-      contents,
-      resolveDir: ROOT,
-      sourcefile: "worker.ts",
-      loader: "ts",
-    },
-    bundle: true,
-    write: false,
-    minify: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2022",
-    conditions: ["workerd", "worker", "browser"],
-    mainFields: ["browser", "module", "main"],
-    legalComments: "none",
-    logLevel: "silent",
-  });
-  return result.outputFiles[0].text;
+function bundle(contents: string): Promise<string> {
+  return bundleForWorkerd({ contents, resolveDir: ROOT }, true);
 }
 
 const request = () =>
